@@ -1,0 +1,141 @@
+# fieldd, fieldctl, collectctl: see README.md.
+#
+#   make            release build into build/
+#   make run        install what is missing, build, start fieldd on defaults
+#   make test       sanitizer build (build/san), unit, fuzz-smoke, integration
+#   make bench      benchmarks (release build)
+#   make fuzz       libFuzzer targets (build/fuzz), FUZZ_SECONDS each
+#   make clean
+
+MODE ?= release
+CC ?= cc
+ifeq ($(MODE),san)
+B := build/san
+MODE_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),fuzz)
+B := build/fuzz
+CC := clang
+MODE_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer
+MODE_LDFLAGS := -fsanitize=address,undefined
+else
+B := build
+MODE_CFLAGS := -O2 -g
+MODE_LDFLAGS :=
+endif
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?=
+CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
+LDFLAGS += $(MODE_LDFLAGS)
+LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c \
+	-ljansson -lhttp_parser -lcsv -lm
+
+PROTOS := $(wildcard proto/*.proto)
+GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)
+GEN_H := $(GEN_C:.c=.h)
+FORMS := $(sort $(wildcard proto/forms/*.json))
+EMBED_C := $(B)/gen/forms_embedded.c
+
+# Programs' main files, and the one file only the collector may link:
+# the device must have no code path that opens a sealed record.
+MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c
+OPENER := sync/seal_open.c
+LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
+	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
+	$(B)/obj/gen/forms_embedded.o
+OPENER_OBJ := $(OPENER:%.c=$(B)/obj/%.o)
+LIB := $(B)/libfield.a
+BINS := $(B)/fieldd $(B)/fieldctl $(B)/collectctl
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+.PHONY: all run test units bench fuzz fuzz-build fuzz-bins clean deps
+.SECONDARY:
+
+all: $(BINS)
+
+deps:
+	@sh tools/deps.sh
+
+$(B)/gen/proto/%.pb-c.c $(B)/gen/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen $<
+
+$(EMBED_C): $(FORMS) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ $(FORMS)
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/fieldd: $(B)/obj/daemon/fieldd.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/fieldctl: $(B)/obj/daemon/fieldctl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/collectctl: $(B)/obj/sync/collectctl.o $(OPENER_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(OPENER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+run: deps all
+	@sh tools/run.sh $(B)
+
+# Every test runs on the sanitizer build.
+test: deps
+	@$(MAKE) --no-print-directory MODE=san all units
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/run.sh build/san build/fuzz
+
+units: $(UNIT_BIN)
+
+bench: deps all $(BENCH_BIN)
+	@sh bench/run.sh $(B)
+
+# libFuzzer targets: MODE=fuzz builds everything with clang into build/fuzz.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%)
+FUZZ_SECONDS ?= 60
+
+fuzz-build:
+	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(B)/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(LIB)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%); do n=$$(basename $$t); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n \
+		tests/fuzz/corpus/$$n || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

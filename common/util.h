@@ -1,0 +1,53 @@
+/*
+ * util.h: small helpers every program shares: bounded file reading,
+ * atomic file writing, time, UUID syntax, base64.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Reads a whole file of at most max bytes into a new NUL-terminated buffer
+ * (caller frees).  Returns NULL with errno set; EFBIG when over max.
+ */
+char *util_read_file(const char *path, size_t max, size_t *len);
+
+/*
+ * Writes len bytes to path atomically (temporary file in the same folder,
+ * fsync, rename, fsync of the folder) with the given mode.  0 or -1/errno.
+ */
+int util_write_file(const char *path, const void *data, size_t len, int mode);
+
+/* mkdir -p with mode for every folder created.  0 or -1/errno. */
+int util_mkdirs(const char *path, int mode);
+
+/* Wall clock in Unix milliseconds. */
+int64_t util_now_ms(void);
+
+/* Monotonic clock in milliseconds. */
+uint64_t util_mono_ms(void);
+
+/* Today's date in UTC at the given Unix time, as YYYY-MM-DD into out[11]. */
+void util_date(int64_t unix_ms, char out[11]);
+
+/* 1 when s is a UUID in canonical 8-4-4-4-12 hex form (either case). */
+int util_is_uuid(const char *s);
+
+/* Lower-cases a UUID in place. */
+void util_lower(char *s);
+
+/*
+ * Base64 (standard alphabet, padded) of len bytes into out (outlen bytes,
+ * NUL-terminated).  Returns the length written or -1 when out is too small.
+ */
+int util_b64_encode(const void *in, size_t len, char *out, size_t outlen);
+
+/* Decodes exactly-sized base64: -1 unless it decodes to exactly want bytes. */
+int util_b64_decode(const char *in, void *out, size_t want);
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void util_hex(const void *in, size_t len, char *out);
+
+#endif

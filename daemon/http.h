@@ -1,0 +1,93 @@
+/*
+ * http.h: a small HTTP/1.1 server on libuv with http-parser, for fieldd's
+ * local API (and later the web app and OpenRosa).  It owns its listening
+ * handle and its connections; handlers are called synchronously on the
+ * loop with a complete request (headers and body read in full, within the
+ * limits) and fill in a response that the server sends and then frees.
+ *
+ * Limits (struct http_limits) are checked before any growth: a header
+ * block over max_header_bytes gets 431, a body over max_body_bytes gets
+ * 413 (as soon as Content-Length or the bytes received say so), a request
+ * not complete within request_ms gets 408, a connection idle for idle_ms
+ * is closed, and a connection past max_conns is answered 503 and closed.
+ * A request the parser refuses gets 400.  After an error answer the
+ * connection is closed.  Keep-alive otherwise.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+struct http_limits {
+	size_t max_header_bytes;	/* request line + headers, e.g. 8192 */
+	size_t max_body_bytes;		/* e.g. 256 KiB */
+	unsigned max_conns;		/* e.g. 64 */
+	unsigned idle_ms;		/* between requests, e.g. 15000 */
+	unsigned request_ms;		/* one whole request, e.g. 10000 */
+};
+
+#define HTTP_MAX_HEADERS 32
+
+struct http_header {
+	const char *name;		/* as received */
+	const char *value;
+};
+
+struct http_request {
+	const char *method;		/* "GET", "POST", "HEAD", ... */
+	const char *path;		/* percent-decoded path, no query */
+	const char *query;		/* raw query string without '?', or "" */
+	size_t n_headers;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	const char *body;		/* NUL-terminated, body_len bytes */
+	size_t body_len;
+	const char *peer;		/* peer address, e.g. "127.0.0.1" */
+};
+
+struct http_response {
+	int status;
+	const char *content_type;	/* static string, or NULL for none */
+	char *body;			/* malloc'd, owned by the server after
+					   the handler returns */
+	size_t body_len;
+	char headers[512];		/* extra header lines, each ending
+					   "\r\n"; may be empty */
+};
+
+/* Handler: fills res (status defaults to 500 if left 0). */
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
+    struct http_response *res);
+
+struct http_server;
+
+/*
+ * Binds addr:port (IPv4 or IPv6 literal) and starts serving on loop.
+ * 0 and *out, or a negative UV_E* code.
+ */
+int http_server_start(uv_loop_t *loop, const char *addr, int port,
+    const struct http_limits *lim, http_handler_fn fn, void *ctx,
+    struct http_server **out);
+
+/*
+ * Stops accepting, closes every connection, and calls done(arg) once all
+ * handles are closed; the server is freed then.
+ */
+void http_server_stop(struct http_server *s, void (*done)(void *),
+    void *arg);
+
+/* Case-insensitive header lookup: value or NULL. */
+const char *http_header_get(const struct http_request *req, const char *name);
+
+/* Sets res's status, content type and a copy of body.  0 or -1 (memory). */
+int http_respond(struct http_response *res, int status, const char *ctype,
+    const void *body, size_t len);
+
+/* Adds one extra header line to res.  0 or -1 when it does not fit. */
+int http_add_header(struct http_response *res, const char *name,
+    const char *value);
+
+/* The standard reason phrase for a status code ("Not Found"). */
+const char *http_reason(int status);
+
+#endif

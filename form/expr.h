@@ -1,0 +1,81 @@
+/*
+ * expr.h: the XLSForm expression language of `constraint` and `relevant`
+ * columns, the subset our forms use, parsed once when a form is loaded and
+ * evaluated per record.  The browser (issue 5) implements the same grammar.
+ *
+ * Grammar (precedence low to high):
+ *   or  |  and  |  = != < <= > >=  |  + -  |  * div mod  |  unary -  |  primary
+ *   primary := NUMBER | 'string' | "string" | . | ${name} | ( expr ) |
+ *              FUNC ( [expr {, expr}] )
+ * Functions: selected(v, 'c')  count-selected(v)  string-length(v)
+ *   regex(v, 'ERE')  (whole-value POSIX extended match)
+ *   today()  (YYYY-MM-DD)  count(r)  (items of a repeat)
+ *   count-if(r, expr)  (items of repeat r for which expr, evaluated inside
+ *   each item, is true)  coalesce(a, b)  number(v)  not(b)  if(c, a, b)
+ *   true()  false()
+ *
+ * Values: empty, string, number, boolean, repeat (only as the argument of
+ * count/count-if).  An empty value is the empty string.  Comparison: when
+ * both sides are numbers, or one is a number and the other a string that
+ * parses as a number, compare numerically; otherwise compare as strings
+ * (ISO dates compare correctly so).  Arithmetic on an empty or non-numeric
+ * value gives NaN, and any comparison with NaN is false.  Boolean of a
+ * string: non-empty; of a number: non-zero and not NaN.
+ *
+ * Limits: source at most EXPR_MAX_SRC bytes, nesting at most EXPR_MAX_DEPTH;
+ * parse errors name the byte offset.
+ */
+#ifndef EXPR_H
+#define EXPR_H
+
+#include <stddef.h>
+
+#define EXPR_MAX_SRC 1024
+#define EXPR_MAX_DEPTH 32
+#define EXPR_MAX_STR 512	/* longest string value the evaluator builds */
+
+struct expr;			/* opaque parsed expression */
+
+enum expr_kind { EXPR_EMPTY, EXPR_STR, EXPR_NUM, EXPR_BOOL, EXPR_REPEAT };
+
+struct expr_value {
+	enum expr_kind kind;
+	const char *str;	/* EXPR_STR: borrowed, valid during the call */
+	double num;		/* EXPR_NUM */
+	int boolean;		/* EXPR_BOOL */
+	const void *repeat;	/* EXPR_REPEAT: resolver's handle for the items */
+	size_t count;		/* EXPR_REPEAT: number of items */
+	int is_multi;		/* EXPR_STR holding a select_multiple answer:
+				   space-separated choice names */
+};
+
+/*
+ * How the evaluator reads the record.  `name` is the text inside ${...},
+ * NULL for `.`.  `item` is the repeat item the expression currently runs
+ * in (NULL at top level); resolve(NULL name) gives the current field.
+ * `enter` gives the context for item i of a repeat handle, used by count-if.
+ */
+struct expr_env {
+	int (*resolve)(void *ctx, const void *item, const char *name,
+	    struct expr_value *out);
+	const void *(*enter)(void *ctx, const void *repeat, size_t i);
+	void *ctx;
+	const void *item;
+	const char *today;	/* YYYY-MM-DD */
+};
+
+/* Parses src.  0 and *out, or -1 and a message naming the offset in err. */
+int expr_parse(const char *src, struct expr **out, char *err, size_t errlen);
+void expr_free(struct expr *e);
+
+/*
+ * Evaluates e to a boolean: 1 true, 0 false, -1 on an evaluation error
+ * (unknown field, a regex that does not compile, a limit exceeded).
+ */
+int expr_eval_bool(const struct expr *e, const struct expr_env *env);
+
+/* Calls fn for every ${name} the expression mentions (to check forms). */
+void expr_names(const struct expr *e, void (*fn)(void *, const char *),
+    void *arg);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * form.h: form definitions as data.  A definition is a JSON document with
+ * XLSForm columns (proto/forms/README.md describes it); this module parses
+ * one into a `struct form`, validates records against it, turns a valid
+ * record into the protobuf values that get sealed, turns CSV text into
+ * typed values, and extracts the plaintext counts the form declares.
+ *
+ * Ownership: a struct form owns everything it points to; form_free()
+ * releases it.  A catalogue owns its forms.  Records passed in are borrowed
+ * (json_t, jansson) and never modified except by form_coerce().
+ *
+ * Privacy: error reasons never quote the submitted value, only the rule.
+ */
+#ifndef FORM_H
+#define FORM_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/record.pb-c.h"
+
+#define FORM_MAX_DEF_BYTES (256 * 1024)	/* a definition's JSON */
+#define FORM_MAX_FIELDS 256
+#define FORM_MAX_REPEAT_ITEMS 100	/* hard cap before any form rule */
+#define FORM_MAX_TEXT 2000		/* bytes of any one text value */
+#define FORM_MAX_ERRORS 64
+#define FORM_ID_MAX 64
+#define FORM_VERSION_MAX 32
+
+struct form;
+struct form_catalog;
+
+struct form_error {
+	char path[96];		/* e.g. "members[3].age_years" (1-based), or
+				   "" for the record as a whole */
+	char reason[160];	/* e.g. "must be 0 to 120" */
+};
+
+struct form_errors {
+	size_t n;			/* entries used in e[] */
+	size_t dropped;			/* errors past FORM_MAX_ERRORS */
+	struct form_error e[FORM_MAX_ERRORS];
+};
+
+/* Appends one error (printf-style reason); counts it as dropped when full. */
+void form_error_add(struct form_errors *errs, const char *path,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Parses a definition.  0 and *out, or -1 with a message in err that names
+ * the row (survey index and field name) or choice at fault.
+ */
+int form_parse(const char *json, size_t len, struct form **out, char *err,
+    size_t errlen);
+void form_free(struct form *f);
+
+const char *form_id(const struct form *f);
+const char *form_version(const struct form *f);
+/* The definition as parsed JSON (borrowed), served to clients as is. */
+const json_t *form_definition(const struct form *f);
+/* The definition's title in its default language (borrowed). */
+const char *form_title(const struct form *f);
+
+/*
+ * Validates a record (a JSON object: field name to value, repeat groups as
+ * arrays of objects).  Keys starting with '_' are metadata: `_id` (a UUID),
+ * `_form` and `_version` (must match f when present) are allowed, any other
+ * is an error.  `today` is YYYY-MM-DD, the date "not in the future" is
+ * checked against.  Every error found is added to errs (all of them, not
+ * just the first).  Returns 0 when valid, -1 when errs has errors.
+ */
+int form_validate(const struct form *f, const json_t *rec, const char *today,
+    struct form_errors *errs);
+
+/*
+ * Converts text values (as a CSV import reads them: every value a string,
+ * "" for empty, select_multiple space-separated, geopoint "lat lon [alt
+ * [acc]]") into the JSON types form_validate expects, in place.  Empty
+ * strings are removed.  Values that do not convert are errors.  0 or -1.
+ */
+int form_coerce(const struct form *f, json_t *rec, struct form_errors *errs);
+
+/*
+ * Fills r->values / r->n_values from a record that form_validate accepted
+ * (metadata keys skipped).  Allocates; release with form_values_free().
+ * 0 or -1 (out of memory).
+ */
+int form_values(const struct form *f, const json_t *rec, Field__Record *r);
+void form_values_free(Field__Record *r);
+
+/*
+ * The values of a record as a JSON object (field name to value, repeats as
+ * arrays of objects): the inverse of form_values, for opened records.
+ * Needs no definition.  New reference, or NULL when out of memory.
+ */
+json_t *form_values_json(const Field__Record *r);
+
+/*
+ * Counts.  A form declares what is counted (its "counts" object); each
+ * valid record contributes cells: (day, place, dim, value, measure, n).
+ * The total of each measure has dim "" and value "".  A dimension taken
+ * from a repeat field contributes only to measures that count repeat
+ * items.  Where the form declares latest_by, only the latest record per
+ * place counts (the store replaces a place's cells).
+ */
+struct form_count {
+	char day[11];		/* YYYY-MM-DD from the form's date field */
+	char place[64];		/* value of the form's place field */
+	char dim[32];
+	char value[64];
+	char measure[32];
+	int64_t n;
+};
+
+struct form_counts {
+	size_t n, cap;
+	struct form_count *c;	/* owned; free with form_counts_free */
+};
+
+int form_counts(const struct form *f, const json_t *rec,
+    struct form_counts *out);
+void form_counts_free(struct form_counts *c);
+/* The place field when only the latest record per place counts, or NULL. */
+const char *form_latest_by(const struct form *f);
+
+/*
+ * A catalogue of definitions: several forms, several versions of each.
+ * The current version of a form is the one added last.
+ */
+struct form_catalog *form_catalog_new(void);
+void form_catalog_free(struct form_catalog *cat);
+/*
+ * Parses and adds a definition; a second add of the same id and version
+ * with identical JSON is a no-op, with different JSON an error.
+ * Returns the form (owned by the catalogue) or NULL with err.
+ */
+const struct form *form_catalog_add(struct form_catalog *cat,
+    const char *json, size_t len, char *err, size_t errlen);
+/* The named version, or the current one when version is NULL; or NULL. */
+const struct form *form_catalog_get(const struct form_catalog *cat,
+    const char *id, const char *version);
+/* The current version of the i-th form id (in order first added), or NULL
+   past the end. */
+const struct form *form_catalog_nth(const struct form_catalog *cat, size_t i);
+
+#endif

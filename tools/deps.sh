@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages the build and the tests need, when missing.
+# Idempotent: does nothing when everything is already there.  Used by
+# `make run`, `make test` and .ci/run.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3
+libsqlite3-dev libuv1-dev libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler
+libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev valgrind"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
