@@ -1,0 +1,266 @@
+/* api.c: see api.h. */
+#include "daemon/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "daemon/users.h"
+
+static void
+api_json(struct http_response *res, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	if (text == NULL) {
+		http_respond(res, 500, "application/json",
+		    "{\"error\":\"out of memory\"}", 25);
+		return;
+	}
+	res->status = status;
+	res->content_type = "application/json";
+	res->body = text;
+	res->body_len = strlen(text);
+}
+
+static void
+api_error(struct http_response *res, int status, const char *msg)
+{
+	api_json(res, status, json_pack("{s:s}", "error", msg));
+}
+
+/* The value of ?name= in a query, percent-decoding not needed for the
+   ids and versions we accept (checked by the catalogue anyway). */
+static int
+api_query(const char *query, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ?
+	    p + 1 : NULL) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			size_t len = strcspn(p + n + 1, "&");
+			if (len == 0 || len >= outlen)
+				return -1;
+			memcpy(out, p + n + 1, len);
+			out[len] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+api_authorised(struct api *a, const struct http_request *req,
+    struct http_response *res)
+{
+	const char *h = http_header_get(req, "Authorization");
+	int ok;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_add_header(res, "WWW-Authenticate", "Bearer");
+		api_error(res, 401, "missing bearer token");
+		return 0;
+	}
+	ok = users_check(a->dev->st, h + 7);
+	if (ok == 1)
+		return 1;
+	http_add_header(res, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+	api_error(res, ok < 0 ? 500 : 401, ok < 0 ? "store failure" :
+	    "invalid token");
+	return 0;
+}
+
+static void
+api_forms(struct api *a, struct http_response *res)
+{
+	json_t *arr = json_array();
+	const struct form *f;
+
+	for (size_t i = 0; (f = form_catalog_nth(a->dev->cat, i)); i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}",
+		    "form_id", form_id(f), "version", form_version(f),
+		    "title", form_title(f)));
+	api_json(res, 200, json_pack("{s:o}", "forms", arr));
+}
+
+static void
+api_form(struct api *a, const struct http_request *req, const char *id,
+    struct http_response *res)
+{
+	char version[FORM_VERSION_MAX + 1];
+	const struct form *f;
+	int hv = api_query(req->query, "version", version, sizeof(version));
+
+	f = form_catalog_get(a->dev->cat, id, hv == 1 ? version : NULL);
+	if (f == NULL || hv < 0) {
+		api_error(res, 404, "unknown form or version");
+		return;
+	}
+	api_json(res, 200, json_deep_copy(form_definition(f)));
+}
+
+static json_t *
+api_errors_json(const struct submit_result *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < r->errs.n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "path",
+		    r->errs.e[i].path, "reason", r->errs.e[i].reason));
+	return json_pack("{s:s, s:s, s:s, s:o, s:I}", "error",
+	    "validation failed", "form", r->form_id, "version", r->version,
+	    "errors", arr, "more_errors", (json_int_t)r->errs.dropped);
+}
+
+static void
+api_submit(struct api *a, const struct http_request *req, const char *form,
+    struct http_response *res)
+{
+	const char *ct = http_header_get(req, "Content-Type");
+	char version[FORM_VERSION_MAX + 1], msg[160];
+	struct submit_result *r;
+	json_error_t jerr;
+	json_t *rec;
+	int hv;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';')) {
+		api_error(res, 415, "Content-Type must be application/json");
+		return;
+	}
+	if ((hv = api_query(req->query, "version", version,
+	    sizeof(version))) < 0) {
+		api_error(res, 404, "unknown form or version");
+		return;
+	}
+	rec = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (rec == NULL) {
+		/* Position only: jansson's text may quote the input. */
+		snprintf(msg, sizeof(msg), "malformed JSON at line %d, column "
+		    "%d", jerr.line, jerr.column);
+		api_error(res, 400, msg);
+		return;
+	}
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		api_error(res, 400, "a record must be a JSON object");
+		return;
+	}
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		json_decref(rec);
+		api_error(res, 500, "out of memory");
+		return;
+	}
+	switch (submit_record(&a->dev->sub, form, hv == 1 ? version : NULL,
+	    rec, r)) {
+	case SUBMIT_OK:
+	case SUBMIT_DUPLICATE:
+		log_info("api: stored %s seq %llu form %s version %s%s", r->id,
+		    (unsigned long long)r->seq, r->form_id, r->version,
+		    r->status == SUBMIT_DUPLICATE ? " (duplicate)" : "");
+		api_json(res, r->status == SUBMIT_OK ? 201 : 200,
+		    json_pack("{s:s, s:I, s:s, s:s, s:b}", "_id", r->id, "seq",
+		    (json_int_t)r->seq, "form", r->form_id, "version",
+		    r->version, "duplicate", r->status == SUBMIT_DUPLICATE));
+		break;
+	case SUBMIT_INVALID:
+		log_info("api: refused a %s record: %s", r->form_id, r->msg);
+		api_json(res, 422, api_errors_json(r));
+		break;
+	case SUBMIT_NO_FORM:
+		api_error(res, 404, r->msg);
+		break;
+	case SUBMIT_NO_SPACE:
+		api_error(res, 507, r->msg);
+		break;
+	default:
+		api_error(res, 500, r->msg);
+		break;
+	}
+	free(r);
+	json_decref(rec);
+}
+
+static void
+api_counts(struct api *a, struct http_response *res)
+{
+	json_t *c;
+
+	if (store_counts_json(a->dev->st, &c) != 0) {
+		api_error(res, 500, "store failure");
+		return;
+	}
+	api_json(res, 200, json_pack("{s:o}", "counts", c));
+}
+
+static void
+api_status(struct api *a, struct http_response *res)
+{
+	struct store_stats s;
+	uint64_t avail = 0;
+	char last[256] = "";
+
+	if (store_stats(a->dev->st, &s) != 0) {
+		api_error(res, 500, "store failure");
+		return;
+	}
+	store_free_bytes(a->dev->st, &avail);
+	store_meta_get(a->dev->st, "last_error", last, sizeof(last));
+	api_json(res, 200, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
+	    " s:s?}", "device_id", a->dev->sub.device_id,
+	    "records", (json_int_t)s.records,
+	    "last_seq", (json_int_t)s.last_seq,
+	    "sealed_bytes", (json_int_t)s.sealed_bytes,
+	    "epochs", (json_int_t)s.epochs,
+	    "free_bytes", (json_int_t)avail,
+	    "free_floor_bytes", (json_int_t)(a->dev->cfg.free_space_floor_mb
+	    << 20),
+	    "last_error", last[0] ? last : NULL));
+}
+
+void
+api_handle(void *ctx, const struct http_request *req,
+    struct http_response *res)
+{
+	struct api *a = ctx;
+	const char *p = req->path;
+	int get = strcmp(req->method, "GET") == 0 ||
+	    strcmp(req->method, "HEAD") == 0;
+	int post = strcmp(req->method, "POST") == 0;
+
+	http_add_header(res, "Cache-Control", "no-store");
+	http_add_header(res, "X-Content-Type-Options", "nosniff");
+	if (strncmp(p, "/api/", 5) != 0) {
+		api_error(res, 404, "not found");
+		return;
+	}
+	if (!api_authorised(a, req, res))
+		return;
+	if (strcmp(p, "/api/forms") == 0 && get)
+		api_forms(a, res);
+	else if (strncmp(p, "/api/forms/", 11) == 0 && p[11] && get &&
+	    strchr(p + 11, '/') == NULL)
+		api_form(a, req, p + 11, res);
+	else if (strncmp(p, "/api/records/", 13) == 0 && p[13] && post &&
+	    strchr(p + 13, '/') == NULL)
+		api_submit(a, req, p + 13, res);
+	else if (strcmp(p, "/api/counts") == 0 && get)
+		api_counts(a, res);
+	else if (strcmp(p, "/api/status") == 0 && get)
+		api_status(a, res);
+	else if (strcmp(p, "/api/forms") == 0 ||
+	    strncmp(p, "/api/forms/", 11) == 0 ||
+	    strcmp(p, "/api/counts") == 0 || strcmp(p, "/api/status") == 0) {
+		http_add_header(res, "Allow", "GET, HEAD");
+		api_error(res, 405, "method not allowed");
+	} else if (strncmp(p, "/api/records/", 13) == 0) {
+		http_add_header(res, "Allow", "POST");
+		api_error(res, 405, "method not allowed");
+	} else
+		api_error(res, 404, "not found");
+}

@@ -1,0 +1,32 @@
+/*
+ * api.h: fieldd's local HTTP API, on top of http.h.
+ *
+ *   GET  /api/forms              the current version of every form
+ *   GET  /api/forms/{id}         a definition (?version=V for another)
+ *   POST /api/records/{form}     submit one JSON record (?version=V)
+ *        201 {"_id", "seq", "form", "version"} stored now
+ *        200 the same with "duplicate": true when _id was stored before
+ *        400 malformed JSON, 401 token, 404 unknown form or version,
+ *        413 too large, 415 not JSON, 422 {"errors": [{path, reason}]},
+ *        507 below the free-space floor
+ *   GET  /api/counts             the device's plaintext counts
+ *   GET  /api/status             records, epochs, free space, last error
+ *
+ * Every route needs "Authorization: Bearer TOKEN" (fieldctl user add).
+ * Responses never echo a submitted value.
+ */
+#ifndef API_H
+#define API_H
+
+#include "daemon/device.h"
+#include "daemon/http.h"
+
+struct api {
+	struct device *dev;
+};
+
+/* The http_handler_fn: ctx is a struct api. */
+void api_handle(void *ctx, const struct http_request *req,
+    struct http_response *res);
+
+#endif

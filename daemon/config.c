@@ -1,0 +1,242 @@
+/* config.c: see config.h. */
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define CONFIG_MAX_BYTES (64 * 1024)
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
+	c->listen_port = 8080;
+	c->free_space_floor_mb = 64;
+	c->epoch_records = 1000;
+	c->epoch_hours = 24;
+	c->max_body_kb = 256;
+	c->max_header_bytes = 8192;
+	c->max_connections = 64;
+	c->idle_timeout_s = 15;
+	c->request_timeout_s = 10;
+	c->log_level = LOG_INFO;
+}
+
+int
+config_parse_listen(const char *s, char *addr, size_t addrlen, int *port)
+{
+	const char *colon;
+	char *end;
+	size_t n;
+	long p;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		n = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= addrlen)
+		return -1;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+		return -1;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+struct config_err {
+	char *buf;
+	size_t len, used;
+	int n;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+config_error(struct config_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	e->n++;
+	if (e->used + 1 >= e->len)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		e->used += (size_t)w;
+	if (e->used + 1 < e->len)
+		e->buf[e->used++] = '\n', e->buf[e->used] = '\0';
+	else
+		e->used = e->len - 1;
+}
+
+static int
+config_uint(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end || x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* The numeric keys, their ranges, and where they go. */
+struct config_num {
+	const char *key;
+	uint64_t lo, hi;
+	size_t off;
+	int wide;			/* uint64_t rather than uint32_t */
+};
+
+static const struct config_num config_nums[] = {
+	{ "free_space_floor_mb", 0, 1024 * 1024,
+	    offsetof(struct config, free_space_floor_mb), 1 },
+	{ "epoch_records", 1, 1000000, offsetof(struct config, epoch_records), 0 },
+	{ "epoch_hours", 1, 24 * 365, offsetof(struct config, epoch_hours), 0 },
+	{ "max_body_kb", 1, 16 * 1024, offsetof(struct config, max_body_kb), 0 },
+	{ "max_header_bytes", 1024, 65536,
+	    offsetof(struct config, max_header_bytes), 0 },
+	{ "max_connections", 1, 4096,
+	    offsetof(struct config, max_connections), 0 },
+	{ "idle_timeout_s", 1, 3600, offsetof(struct config, idle_timeout_s), 0 },
+	{ "request_timeout_s", 1, 3600,
+	    offsetof(struct config, request_timeout_s), 0 },
+};
+
+static void
+config_set(struct config *c, const char *name, int line, const char *key,
+    const char *val, struct config_err *e)
+{
+	static const char *levels[] = { "debug", "info", "warn", "error" };
+
+	if (strcmp(key, "listen") == 0) {
+		if (config_parse_listen(val, c->listen_addr,
+		    sizeof(c->listen_addr), &c->listen_port) != 0)
+			config_error(e, "%s:%d: listen: expected ADDR:PORT",
+			    name, line);
+		return;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		for (int i = 0; i < 4; i++)
+			if (strcmp(val, levels[i]) == 0) {
+				c->log_level = i;
+				return;
+			}
+		config_error(e, "%s:%d: log_level: expected debug, info, warn "
+		    "or error", name, line);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(config_nums) / sizeof(config_nums[0]);
+	    i++) {
+		const struct config_num *k = &config_nums[i];
+		uint64_t x;
+
+		if (strcmp(key, k->key) != 0)
+			continue;
+		if (config_uint(val, k->lo, k->hi, &x) != 0) {
+			config_error(e, "%s:%d: %s: expected a whole number "
+			    "from %llu to %llu", name, line, key,
+			    (unsigned long long)k->lo,
+			    (unsigned long long)k->hi);
+			return;
+		}
+		if (k->wide)
+			*(uint64_t *)((char *)c + k->off) = x;
+		else
+			*(uint32_t *)((char *)c + k->off) = (uint32_t)x;
+		return;
+	}
+	config_error(e, "%s:%d: unknown key \"%.40s\"", name, line, key);
+}
+
+static char *
+config_trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int
+config_parse(struct config *c, const char *name, const char *text,
+    char *err, size_t errlen)
+{
+	struct config_err e = { err, errlen, 0, 0 };
+	char *copy, *line, *next;
+	int lineno = 0;
+
+	if (errlen)
+		err[0] = '\0';
+	if ((copy = strdup(text)) == NULL) {
+		config_error(&e, "%s: out of memory", name);
+		return -1;
+	}
+	for (line = copy; line != NULL; line = next) {
+		char *eq, *key, *val;
+
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(line, '#')) != NULL)
+			*eq = '\0';
+		key = config_trim(line);
+		if (*key == '\0')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			config_error(&e, "%s:%d: expected key = value", name,
+			    lineno);
+			continue;
+		}
+		*eq = '\0';
+		val = config_trim(eq + 1);
+		key = config_trim(key);
+		config_set(c, name, lineno, key, val, &e);
+	}
+	free(copy);
+	return e.n ? -1 : 0;
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	int rc;
+
+	if ((text = util_read_file(path, CONFIG_MAX_BYTES, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "larger than 64 KiB" : strerror(errno));
+		return -1;
+	}
+	rc = config_parse(c, path, text, err, errlen);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * config.h: fieldd's configuration, parsed once into one structure with
+ * embedded defaults, then checked as a whole.
+ *
+ * File format: one "key = value" a line; '#' starts a comment; blank
+ * lines ignored.  Unknown keys, bad values and values out of range are
+ * errors naming the file, line and key.  Keys (defaults in config.c):
+ *
+ *   listen               ADDR:PORT of the local API (127.0.0.1:8080)
+ *   free_space_floor_mb  refuse new records below this much free space
+ *   epoch_records        records per sealing epoch before rotation
+ *   epoch_hours          hours per sealing epoch before rotation
+ *   max_body_kb          largest request body
+ *   max_header_bytes     largest request line + headers
+ *   max_connections      concurrent HTTP connections
+ *   idle_timeout_s       keep-alive idle time before closing
+ *   request_timeout_s    time allowed for one whole request
+ *   log_level            debug | info | warn | error
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	char listen_addr[64];
+	int listen_port;
+	uint64_t free_space_floor_mb;
+	uint32_t epoch_records;
+	uint32_t epoch_hours;
+	uint32_t max_body_kb;
+	uint32_t max_header_bytes;
+	uint32_t max_connections;
+	uint32_t idle_timeout_s;
+	uint32_t request_timeout_s;
+	int log_level;			/* enum log_level */
+};
+
+/* Fills c with the embedded defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Parses text (name is the file name for messages) over the values in c.
+ * 0, or -1 with every error found in err, one a line.
+ */
+int config_parse(struct config *c, const char *name, const char *text,
+    char *err, size_t errlen);
+
+/* Reads and parses a file of at most 64 KiB.  0 or -1 and err. */
+int config_load(struct config *c, const char *path, char *err,
+    size_t errlen);
+
+/* Parses "ADDR:PORT" ("[v6]:PORT" for IPv6).  0 or -1. */
+int config_parse_listen(const char *s, char *addr, size_t addrlen,
+    int *port);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * fieldd: the device daemon.  One libuv loop serving the local HTTP API
+ * (api.h); every record goes through submit.h into the sealed store.
+ *
+ *   fieldd -d DATADIR [-c CONFIG] [--listen ADDR:PORT] [-v]
+ *
+ * SIGTERM and SIGINT stop it cleanly: no new connections, open ones
+ * closed, the store closed (a commit in progress has finished, since
+ * handlers run to completion on the loop), the epoch key wiped.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "daemon/api.h"
+#include "daemon/device.h"
+#include "daemon/http.h"
+
+static struct http_server *fieldd_http;
+static uv_signal_t fieldd_sigs[2];
+
+static void
+fieldd_usage(void)
+{
+	fprintf(stderr, "usage: fieldd -d DATADIR [-c CONFIG] "
+	    "[--listen ADDR:PORT] [-v]\n");
+	exit(2);
+}
+
+static void
+fieldd_stopped(void *arg)
+{
+	(void)arg;
+	fieldd_http = NULL;
+	for (int i = 0; i < 2; i++)
+		uv_close((uv_handle_t *)&fieldd_sigs[i], NULL);
+}
+
+static void
+fieldd_on_signal(uv_signal_t *h, int signum)
+{
+	log_info("fieldd: signal %d, stopping", signum);
+	for (int i = 0; i < 2; i++)
+		uv_signal_stop(&fieldd_sigs[i]);
+	if (fieldd_http)
+		http_server_stop(fieldd_http, fieldd_stopped, NULL);
+}
+
+/* No core dumps: a dump of fieldd could hold an epoch key or a record
+   being sealed. */
+static void
+fieldd_no_core(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *conf = NULL, *listen = NULL;
+	struct device dev;
+	struct api api;
+	struct http_limits lim;
+	char err[1024];
+	uv_loop_t *loop = uv_default_loop();
+	int ch, verbose = 0, rc;
+
+	log_init("fieldd", LOG_INFO);
+	while ((ch = getopt_long(argc, argv, "d:c:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'c': conf = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'v': verbose = 1; break;
+		default: fieldd_usage();
+		}
+	}
+	if (dir == NULL || optind != argc)
+		fieldd_usage();
+	fieldd_no_core();
+	signal(SIGPIPE, SIG_IGN);
+	if (device_open(&dev, dir, conf, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	log_set_level(verbose ? LOG_DEBUG : (enum log_level)dev.cfg.log_level);
+	if (listen && config_parse_listen(listen, dev.cfg.listen_addr,
+	    sizeof(dev.cfg.listen_addr), &dev.cfg.listen_port) != 0)
+		fatal("--listen: expected ADDR:PORT, e.g. 127.0.0.1:8080");
+	lim.max_header_bytes = dev.cfg.max_header_bytes;
+	lim.max_body_bytes = (size_t)dev.cfg.max_body_kb * 1024;
+	lim.max_conns = dev.cfg.max_connections;
+	lim.idle_ms = dev.cfg.idle_timeout_s * 1000;
+	lim.request_ms = dev.cfg.request_timeout_s * 1000;
+	api.dev = &dev;
+	rc = http_server_start(loop, dev.cfg.listen_addr, dev.cfg.listen_port,
+	    &lim, api_handle, &api, &fieldd_http);
+	if (rc != 0)
+		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
+		    dev.cfg.listen_port, uv_strerror(rc));
+	for (int i = 0; i < 2; i++) {
+		uv_signal_init(loop, &fieldd_sigs[i]);
+		uv_signal_start(&fieldd_sigs[i], fieldd_on_signal,
+		    i ? SIGINT : SIGTERM);
+	}
+	log_info("fieldd: device %s listening on http://%s:%d/api/",
+	    dev.sub.device_id, dev.cfg.listen_addr, http_server_port(fieldd_http));
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	device_close(&dev);
+	log_info("fieldd: stopped");
+	return 0;
+}

@@ -1,0 +1,710 @@
+/* store.c: see store.h. */
+#include "daemon/store.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+/*
+ * Numbered migrations: migration i (1-based) takes the schema from
+ * version i-1 to i.  Never edit a shipped one; add a new one.
+ */
+static const char *const store_migrations[] = {
+	/* 1: the sealed outbox */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+	"  WITHOUT ROWID;"
+	"CREATE TABLE forms(form_id TEXT NOT NULL, version TEXT NOT NULL,"
+	"  added INTEGER NOT NULL, definition TEXT NOT NULL,"
+	"  PRIMARY KEY(form_id, version));"
+	"CREATE TABLE epochs(id INTEGER PRIMARY KEY, pub BLOB NOT NULL,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE records(seq INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE, form_id TEXT NOT NULL,"
+	"  form_version TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	"  clock INTEGER NOT NULL, epoch INTEGER NOT NULL REFERENCES epochs(id),"
+	"  sealed BLOB);",
+	/* 2: plaintext counts */
+	"CREATE TABLE counts(form_id TEXT NOT NULL, day TEXT NOT NULL,"
+	"  place TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL,"
+	"  measure TEXT NOT NULL, n INTEGER NOT NULL,"
+	"  PRIMARY KEY(form_id, place, day, dim, value, measure)) WITHOUT ROWID;"
+	"CREATE TABLE counts_latest(form_id TEXT NOT NULL, place TEXT NOT NULL,"
+	"  day TEXT NOT NULL, seq INTEGER NOT NULL,"
+	"  PRIMARY KEY(form_id, place)) WITHOUT ROWID;",
+	/* 3: enumerators */
+	"CREATE TABLE users(name TEXT PRIMARY KEY, token_hash BLOB NOT NULL"
+	"  UNIQUE, created_ms INTEGER NOT NULL);",
+};
+#define STORE_N_MIGRATIONS \
+	(sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+_Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
+    "STORE_SCHEMA_VERSION must match the migrations");
+
+enum {
+	Q_FIND_ID, Q_NEXT_SEQ, Q_EPOCH_ADD, Q_RECORD_ADD, Q_COUNT_ADD,
+	Q_LATEST_GET, Q_LATEST_SET, Q_COUNTS_DROP, Q_META_GET, Q_META_SET,
+	Q_USER_CHECK, Q_N
+};
+
+static const char *const store_sql[Q_N] = {
+	[Q_FIND_ID] = "SELECT seq FROM records WHERE id = ?1",
+	[Q_NEXT_SEQ] = "SELECT coalesce(max(seq), 0) + 1 FROM records",
+	[Q_EPOCH_ADD] = "INSERT INTO epochs(pub, created_ms) VALUES(?1, ?2)",
+	[Q_RECORD_ADD] = "INSERT INTO records(seq, id, form_id, form_version,"
+	    " created_ms, clock, epoch, sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+	[Q_COUNT_ADD] = "INSERT INTO counts(form_id, day, place, dim, value,"
+	    " measure, n) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO UPDATE"
+	    " SET n = n + excluded.n",
+	[Q_LATEST_GET] = "SELECT day FROM counts_latest WHERE form_id = ?1"
+	    " AND place = ?2",
+	[Q_LATEST_SET] = "INSERT OR REPLACE INTO counts_latest(form_id, place,"
+	    " day, seq) VALUES(?1, ?2, ?3, ?4)",
+	[Q_COUNTS_DROP] = "DELETE FROM counts WHERE form_id = ?1 AND place = ?2",
+	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[Q_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+	[Q_USER_CHECK] = "SELECT 1 FROM users WHERE token_hash = ?1",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *q[Q_N];
+	int in_tx;
+};
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+static int
+store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_err("store: %s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns the statement reset and with its bindings cleared. */
+static sqlite3_stmt *
+store_q(struct store *st, int which)
+{
+	sqlite3_stmt *s = st->q[which];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static int
+store_check(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+	const char *res = NULL;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			res = (const char *)sqlite3_column_text(s, 0);
+	}
+	if (res != NULL && strcmp(res, "ok") == 0) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	snprintf(err, errlen, "database %s is damaged (%s); fieldd refuses "
+	    "to use it. Move it aside and restore the last copy, or start a "
+	    "new device", st->path,
+	    res ? res : sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return -1;
+}
+
+static int
+store_migrate(struct store *st, int target, char *err, size_t errlen)
+{
+	int version = store_schema_version(st);
+	char sql[64];
+
+	if (version < 0) {
+		snprintf(err, errlen, "%s: cannot read schema version: %s",
+		    st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (version > (int)STORE_N_MIGRATIONS) {
+		snprintf(err, errlen, "%s: schema version %d is newer than "
+		    "this program knows (%d); run a newer fieldd", st->path,
+		    version, (int)STORE_N_MIGRATIONS);
+		return -1;
+	}
+	for (int v = version; v < target; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+			goto fail;
+		if (store_exec(st, store_migrations[v]) != 0 ||
+		    store_exec(st, sql) != 0 || store_exec(st, "COMMIT") != 0) {
+			store_exec(st, "ROLLBACK");
+			goto fail;
+		}
+		log_info("store: migrated schema to version %d", v + 1);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: schema migration failed: %s", st->path,
+	    sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* create: 1 create, 0 open, -1 read-only. */
+static int
+store_open_impl(const char *path, int create, int version,
+    struct store **out, char *err, size_t errlen)
+{
+	struct store *st;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	if (create > 0)
+		flags |= SQLITE_OPEN_CREATE;
+	if (create < 0)
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		free(st);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	if (store_check(st, err, errlen) != 0)
+		goto fail;
+	if (create < 0) {
+		int v = store_schema_version(st);
+		if (v != STORE_SCHEMA_VERSION) {
+			snprintf(err, errlen, "%s: not a device database of "
+			    "schema version %d (it has %d)", path,
+			    STORE_SCHEMA_VERSION, v);
+			goto fail;
+		}
+		goto prepare;
+	}
+	/*
+	 * WAL with FULL sync: a commit is on the card before we answer.
+	 * Small cache and no mmap keep fieldd's memory flat however many
+	 * records it holds.
+	 */
+	if (store_exec(st, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA secure_delete = ON;"
+	    "PRAGMA cache_size = -1024;"
+	    "PRAGMA mmap_size = 0;") != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (store_migrate(st, version, err, errlen) != 0)
+		goto fail;
+prepare:
+	if (version == STORE_SCHEMA_VERSION || create < 0) {
+		for (int i = 0; i < Q_N; i++) {
+			if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
+			    SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) !=
+			    SQLITE_OK) {
+				snprintf(err, errlen, "%s: %s", path,
+				    sqlite3_errmsg(st->db));
+				goto fail;
+			}
+		}
+	}
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+int
+store_open(const char *path, int create, struct store **out, char *err,
+    size_t errlen)
+{
+	return store_open_impl(path, create, STORE_SCHEMA_VERSION, out, err,
+	    errlen);
+}
+
+int
+store_open_readonly(const char *path, struct store **out, char *err,
+    size_t errlen)
+{
+	return store_open_impl(path, -1, 0, out, err, errlen);
+}
+
+int
+store_open_at(const char *path, int version, struct store **out, char *err,
+    size_t errlen)
+{
+	return store_open_impl(path, 1, version, out, err, errlen);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q_N; i++)
+		sqlite3_finalize(st->q[i]);
+	if (st->db)
+		sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+int
+store_meta_get(struct store *st, const char *key, char *out, size_t outlen)
+{
+	sqlite3_stmt *s = store_q(st, Q_META_GET);
+	int rc;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, outlen, "%s", sqlite3_column_text(s, 0));
+		sqlite3_reset(s);
+		return 1;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_meta_set(struct store *st, const char *key, const char *value)
+{
+	sqlite3_stmt *s = store_q(st, Q_META_SET);
+	int rc;
+
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_begin(struct store *st)
+{
+	if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	st->in_tx = 1;
+	return 0;
+}
+
+int
+store_commit(struct store *st)
+{
+	int rc = store_exec(st, "COMMIT");
+
+	if (rc != 0)
+		store_rollback(st);
+	st->in_tx = 0;
+	return rc;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db) == 0)
+		store_exec(st, "ROLLBACK");
+	st->in_tx = 0;
+}
+
+int
+store_find_id(struct store *st, const char *id, uint64_t *seq)
+{
+	sqlite3_stmt *s = store_q(st, Q_FIND_ID);
+	int rc;
+
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_next_seq(struct store *st, uint64_t *seq)
+{
+	sqlite3_stmt *s = store_q(st, Q_NEXT_SEQ);
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_epoch_add(struct store *st, const unsigned char pub[32],
+    int64_t created_ms, uint64_t *id)
+{
+	sqlite3_stmt *s = store_q(st, Q_EPOCH_ADD);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, pub, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, created_ms);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	*id = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_record_add(struct store *st, const struct store_record *r)
+{
+	sqlite3_stmt *s = store_q(st, Q_RECORD_ADD);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)r->seq);
+	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, r->form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, r->form_version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->created_ms);
+	sqlite3_bind_int(s, 6, r->clock);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->epoch);
+	sqlite3_bind_blob(s, 8, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+store_count_cell(struct store *st, const char *form_id,
+    const struct form_count *c)
+{
+	sqlite3_stmt *s = store_q(st, Q_COUNT_ADD);
+	int rc;
+
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->day, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->place, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, c->dim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, c->value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, c->measure, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, c->n);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* For a latest-per-place form: 1 when this record replaces the place's
+   cells (it is as recent or newer), 0 when an older round, -1 error. */
+static int
+store_latest_take(struct store *st, const char *form_id,
+    const struct form_count *c, uint64_t seq)
+{
+	sqlite3_stmt *s = store_q(st, Q_LATEST_GET);
+	int rc, newer = 1;
+
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->place, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		newer = strcmp(c->day, (const char *)sqlite3_column_text(s,
+		    0)) >= 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (!newer)
+		return 0;
+	s = store_q(st, Q_COUNTS_DROP);
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->place, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	s = store_q(st, Q_LATEST_SET);
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->place, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->day, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)seq);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+store_counts_add(struct store *st, const char *form_id,
+    const struct form_counts *c, int latest, uint64_t seq)
+{
+	if (c->n == 0)
+		return 0;
+	if (latest) {
+		int take = store_latest_take(st, form_id, &c->c[0], seq);
+		if (take <= 0)
+			return take;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (store_count_cell(st, form_id, &c->c[i]) != 0)
+			return -1;
+	return 0;
+}
+
+int
+store_form_add(struct store *st, const char *form_id, const char *version,
+    const char *json)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO forms(form_id,"
+	    " version, added, definition) VALUES(?1, ?2, (SELECT"
+	    " coalesce(max(added), 0) + 1 FROM forms), ?3)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_forms_load(struct store *st, struct form_catalog *cat, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT form_id, version, definition"
+	    " FROM forms ORDER BY added", -1, &s, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(s, 2);
+		char ferr[256];
+
+		if (form_catalog_add(cat, json, (size_t)sqlite3_column_bytes(s,
+		    2), ferr, sizeof(ferr)) == NULL) {
+			snprintf(err, errlen, "stored form %s version %s: %s",
+			    sqlite3_column_text(s, 0),
+			    sqlite3_column_text(s, 1), ferr);
+			sqlite3_finalize(s);
+			return -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_scalar(struct store *st, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_stats(struct store *st, struct store_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (store_scalar(st, "SELECT count(*) FROM records", &s->records) ||
+	    store_scalar(st, "SELECT coalesce(sum(length(sealed)), 0) FROM"
+	    " records", &s->sealed_bytes) ||
+	    store_scalar(st, "SELECT count(*) FROM epochs", &s->epochs) ||
+	    store_scalar(st, "SELECT coalesce(max(seq), 0) FROM records",
+	    &s->last_seq) ||
+	    store_scalar(st, "SELECT count(*) FROM users", &s->users))
+		return -1;
+	return 0;
+}
+
+int
+store_counts_json(struct store *st, json_t **out)
+{
+	sqlite3_stmt *s;
+	json_t *arr;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT form_id, day, place, dim,"
+	    " value, measure, n FROM counts ORDER BY form_id, day, place, dim,"
+	    " value, measure", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if ((arr = json_array()) == NULL) {
+		sqlite3_finalize(s);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+		    "form", sqlite3_column_text(s, 0),
+		    "day", sqlite3_column_text(s, 1),
+		    "place", sqlite3_column_text(s, 2),
+		    "dim", sqlite3_column_text(s, 3),
+		    "value", sqlite3_column_text(s, 4),
+		    "measure", sqlite3_column_text(s, 5),
+		    "n", (json_int_t)sqlite3_column_int64(s, 6));
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return -1;
+	}
+	*out = arr;
+	return 0;
+}
+
+int
+store_each_record(struct store *st, store_record_fn fn, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT r.seq, r.id, r.form_id,"
+	    " r.form_version, r.created_ms, r.clock, r.epoch, r.sealed, e.pub"
+	    " FROM records r JOIN epochs e ON e.id = r.epoch ORDER BY r.seq",
+	    -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_record r = {
+			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.id = (const char *)sqlite3_column_text(s, 1),
+			.form_id = (const char *)sqlite3_column_text(s, 2),
+			.form_version = (const char *)sqlite3_column_text(s, 3),
+			.created_ms = sqlite3_column_int64(s, 4),
+			.clock = sqlite3_column_int(s, 5),
+			.epoch = (uint64_t)sqlite3_column_int64(s, 6),
+			.sealed = sqlite3_column_blob(s, 7),
+			.sealed_len = (size_t)sqlite3_column_bytes(s, 7),
+		};
+		const unsigned char *pub = sqlite3_column_blob(s, 8);
+
+		if (sqlite3_column_bytes(s, 8) != 32 || pub == NULL) {
+			ret = -1;
+			break;
+		}
+		if ((ret = fn(arg, &r, pub)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_free_bytes(struct store *st, uint64_t *bytes)
+{
+	struct statvfs vfs;
+	char *copy = strdup(st->path);
+	int rc;
+
+	if (copy == NULL)
+		return -1;
+	rc = statvfs(dirname(copy), &vfs);
+	free(copy);
+	if (rc != 0)
+		return -1;
+	*bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	return 0;
+}
+
+int
+store_user_add(struct store *st, const char *name,
+    const unsigned char hash[32])
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO users(name, token_hash,"
+	    " created_ms) VALUES(?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, util_now_ms());
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_user_remove(struct store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM users WHERE name = ?1",
+	    -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+int
+store_user_check(struct store *st, const unsigned char hash[32])
+{
+	sqlite3_stmt *s = store_q(st, Q_USER_CHECK);
+	int rc;
+
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

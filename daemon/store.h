@@ -1,0 +1,138 @@
+/*
+ * store.h: the device's SQLite database.  It owns the connection and its
+ * prepared statements; callers hold a struct store from store_open to
+ * store_close.
+ *
+ * What is in it (all of it safe to lose to a seized board):
+ *   meta      device id, the collector's public key, last error
+ *   forms     form definitions by (form id, version)
+ *   epochs    each sealing epoch's public key
+ *   records   seq (gap-free from 1), record id, form, version, time, clock
+ *             quality, epoch and the sealed bytes -- never plaintext values
+ *   counts    plaintext non-identifying counts, one row per
+ *             (form, day, place, dimension, value, measure)
+ *   counts_latest  for forms counted by their latest record per place
+ *   users     enumerators: name and SHA-256 of the token
+ *
+ * Durability: WAL, synchronous=FULL; a write is a transaction begun with
+ * store_begin (BEGIN IMMEDIATE, so seq allocation cannot race another
+ * process) and durable when store_commit returns 0.  No temporary files
+ * (temp_store=MEMORY), freed pages zeroed (secure_delete).
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "form/form.h"
+
+struct store;
+
+/* Newest schema version; store_open migrates older databases to it. */
+#define STORE_SCHEMA_VERSION 3
+
+/*
+ * Opens (create: also creates) the database at path, runs PRAGMA
+ * quick_check and refuses a damaged database with a clear message in err,
+ * then applies any missing migrations.  0 and *out, or -1 and err.
+ */
+int store_open(const char *path, int create, struct store **out, char *err,
+    size_t errlen);
+void store_close(struct store *st);
+
+/*
+ * Opens a database read-only, for reading another device's copy (the
+ * collector's open): quick_check, no migrations, no writes.
+ */
+int store_open_readonly(const char *path, struct store **out, char *err,
+    size_t errlen);
+
+/* For tests of migrations: open applying migrations up to `version` only. */
+int store_open_at(const char *path, int version, struct store **out,
+    char *err, size_t errlen);
+int store_schema_version(struct store *st);
+
+/* The last SQLite error message (for logs; never holds record values). */
+const char *store_errmsg(struct store *st);
+
+/* meta: 1 and out filled, 0 when absent, -1 on error. */
+int store_meta_get(struct store *st, const char *key, char *out,
+    size_t outlen);
+int store_meta_set(struct store *st, const char *key, const char *value);
+
+/* Transactions.  store_rollback is safe to call when none is open. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Inside a transaction: */
+
+/* 1 and *seq when a record with this id exists, 0 when not, -1 error. */
+int store_find_id(struct store *st, const char *id, uint64_t *seq);
+/* The next seq: one more than the highest stored. */
+int store_next_seq(struct store *st, uint64_t *seq);
+int store_epoch_add(struct store *st, const unsigned char pub[32],
+    int64_t created_ms, uint64_t *id);
+
+struct store_record {
+	uint64_t seq;
+	const char *id;
+	const char *form_id;
+	const char *form_version;
+	int64_t created_ms;
+	int clock;			/* Field__ClockQuality */
+	uint64_t epoch;
+	const unsigned char *sealed;
+	size_t sealed_len;
+};
+int store_record_add(struct store *st, const struct store_record *r);
+
+/*
+ * Adds a record's count cells.  For a form counted by its latest record
+ * per place (latest != 0), the place's cells are replaced when this
+ * record's day is the same or later than the stored one, and left alone
+ * otherwise.
+ */
+int store_counts_add(struct store *st, const char *form_id,
+    const struct form_counts *c, int latest, uint64_t seq);
+
+/* Forms: adds a definition unless (id, version) is there; 0 or -1. */
+int store_form_add(struct store *st, const char *form_id,
+    const char *version, const char *json);
+/* Loads every stored definition into cat, oldest first. */
+int store_forms_load(struct store *st, struct form_catalog *cat, char *err,
+    size_t errlen);
+
+/* Reading. */
+struct store_stats {
+	uint64_t records;
+	uint64_t sealed_bytes;
+	uint64_t epochs;
+	uint64_t last_seq;
+	uint64_t users;
+};
+int store_stats(struct store *st, struct store_stats *s);
+
+/* Counts as a JSON array of {form, day, place, dim, value, measure, n}. */
+int store_counts_json(struct store *st, json_t **out);
+
+/* Calls fn for every record in seq order with its epoch's public key;
+   stops and returns fn's value when it is non-zero. */
+typedef int (*store_record_fn)(void *arg, const struct store_record *r,
+    const unsigned char epoch_pub[32]);
+int store_each_record(struct store *st, store_record_fn fn, void *arg);
+
+/* Free bytes for an unprivileged writer on the database's file system. */
+int store_free_bytes(struct store *st, uint64_t *bytes);
+
+/* Users.  Hashes are SHA-256 of the token. */
+int store_user_add(struct store *st, const char *name,
+    const unsigned char hash[32]);
+/* 1 removed, 0 no such user, -1 error. */
+int store_user_remove(struct store *st, const char *name);
+/* 1 when hash belongs to a user, 0 when not, -1 on error. */
+int store_user_check(struct store *st, const unsigned char hash[32]);
+
+#endif

@@ -1,0 +1,323 @@
+/* submit.c: see submit.h. */
+#include "daemon/submit.h"
+
+#include <mbedtls/platform_util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/rng.h"
+#include "common/util.h"
+
+int
+submit_init(struct submitter *s, struct store *st,
+    const struct form_catalog *cat, const struct submit_opts *opt, char *err,
+    size_t errlen)
+{
+	char pub[128];
+
+	memset(s, 0, sizeof(*s));
+	s->st = st;
+	s->cat = cat;
+	s->opt = *opt;
+	if (store_meta_get(st, "device_id", s->device_id,
+	    sizeof(s->device_id)) != 1 ||
+	    store_meta_get(st, "collector_pub", pub, sizeof(pub)) != 1 ||
+	    seal_pub_parse(pub, s->collector_pub) != 0) {
+		snprintf(err, errlen, "the device is not initialised (no device"
+		    " id or collector key); run fieldctl init");
+		return -1;
+	}
+	return 0;
+}
+
+void
+submit_fini(struct submitter *s)
+{
+	if (s->have_epoch)
+		seal_epoch_wipe(&s->ep);
+	s->have_epoch = 0;
+}
+
+static void
+submit_fail(struct submitter *s, struct submit_result *res,
+    enum submit_status st, const char *what)
+{
+	res->status = st;
+	snprintf(res->msg, sizeof(res->msg), "%s", what);
+	if (st == SUBMIT_ERROR) {
+		log_err("submit: %s: %s", what, store_errmsg(s->st));
+		store_meta_set(s->st, "last_error", what);
+	}
+}
+
+/* Validation: everything that needs no transaction. */
+static const struct form *
+submit_check(struct submitter *s, const char *form_id, const char *version,
+    json_t *rec, struct submit_result *res)
+{
+	const struct form *f;
+	json_t *v;
+	char today[11];
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->form_id, sizeof(res->form_id), "%s", form_id);
+	if (version == NULL && json_is_object(rec) &&
+	    (v = json_object_get(rec, "_version")) != NULL &&
+	    json_is_string(v))
+		version = json_string_value(v);
+	if ((f = form_catalog_get(s->cat, form_id, version)) == NULL) {
+		res->status = SUBMIT_NO_FORM;
+		if (version && form_catalog_get(s->cat, form_id, NULL))
+			snprintf(res->msg, sizeof(res->msg), "form %.64s has "
+			    "no version %.32s", form_id, version);
+		else
+			snprintf(res->msg, sizeof(res->msg), "unknown form "
+			    "%.64s", form_id);
+		return NULL;
+	}
+	snprintf(res->version, sizeof(res->version), "%s", form_version(f));
+	clock_today(today);
+	if (form_validate(f, rec, today, &res->errs) != 0) {
+		res->status = SUBMIT_INVALID;
+		snprintf(res->msg, sizeof(res->msg), "form %s version %s: "
+		    "%zu error(s)", form_id, form_version(f),
+		    res->errs.n + res->errs.dropped);
+		return NULL;
+	}
+	if ((v = json_object_get(rec, "_id")) != NULL) {
+		snprintf(res->id, sizeof(res->id), "%s", json_string_value(v));
+		util_lower(res->id);
+	} else if (rng_uuid(res->id) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "no entropy for a record id");
+		return NULL;
+	}
+	return f;
+}
+
+static int
+submit_space_ok(struct submitter *s, struct submit_result *res)
+{
+	uint64_t avail;
+
+	if (s->opt.free_floor_bytes == 0)
+		return 1;
+	if (store_free_bytes(s->st, &avail) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "cannot read free space");
+		return 0;
+	}
+	if (avail >= s->opt.free_floor_bytes)
+		return 1;
+	res->status = SUBMIT_NO_SPACE;
+	snprintf(res->msg, sizeof(res->msg), "storage low: %llu MiB free, "
+	    "below the floor of %llu MiB; new records are refused until "
+	    "space is freed", (unsigned long long)(avail >> 20),
+	    (unsigned long long)(s->opt.free_floor_bytes >> 20));
+	log_warn("submit: %s", res->msg);
+	return 0;
+}
+
+/* Inside a transaction: makes sure a fresh enough epoch exists.  Sets
+   *made when this transaction created it (so a rollback drops it). */
+static int
+submit_epoch(struct submitter *s, int *made)
+{
+	uint64_t age_ms;
+
+	if (s->have_epoch) {
+		age_ms = (uint64_t)(util_now_ms() - s->ep.started_ms);
+		if (s->ep.used < s->opt.epoch_records &&
+		    age_ms < (uint64_t)s->opt.epoch_seconds * 1000)
+			return 0;
+		seal_epoch_wipe(&s->ep);
+		s->have_epoch = 0;
+	}
+	if (seal_epoch_start(&s->ep, s->collector_pub, s->device_id) != 0)
+		return -1;
+	if (store_epoch_add(s->st, s->ep.pub, s->ep.started_ms,
+	    &s->ep.id) != 0) {
+		seal_epoch_wipe(&s->ep);
+		return -1;
+	}
+	s->have_epoch = 1;
+	*made = 1;
+	return 0;
+}
+
+/* Inside a transaction: stores one checked record.  0 or -1 (res->msg). */
+static int
+submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
+    struct submit_result *res, int *epoch_made)
+{
+	Field__Record r = FIELD__RECORD__INIT;
+	struct form_counts counts = { 0 };
+	unsigned char *pt = NULL, *sealed = NULL;
+	size_t len;
+	int64_t now;
+	int found, rc = -1;
+
+	found = store_find_id(s->st, res->id, &res->seq);
+	if (found != 0) {
+		res->status = found > 0 ? SUBMIT_DUPLICATE : SUBMIT_ERROR;
+		if (found < 0)
+			submit_fail(s, res, SUBMIT_ERROR, "store lookup failed");
+		return found > 0 ? 0 : -1;
+	}
+	if (store_next_seq(s->st, &res->seq) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "store seq failed");
+		return -1;
+	}
+	if (submit_epoch(s, epoch_made) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "cannot start a sealing epoch");
+		return -1;
+	}
+	r.id = res->id;
+	r.form_id = (char *)form_id(f);
+	r.form_version = (char *)form_version(f);
+	r.device_id = s->device_id;
+	r.seq = res->seq;
+	r.clock = clock_now(&now) ? FIELD__CLOCK_QUALITY__CLOCK_TRUSTED :
+	    FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_SINCE_BOOT;
+	r.created_ms = now;
+	if (form_values(f, rec, &r) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
+		return -1;
+	}
+	len = field__record__get_packed_size(&r);
+	if ((pt = malloc(len)) == NULL || (sealed = malloc(len +
+	    SEAL_OVERHEAD)) == NULL) {
+		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
+		goto out;
+	}
+	field__record__pack(&r, pt);
+	struct seal_ad ad = { res->id, form_id(f), form_version(f),
+	    s->device_id, s->ep.id };
+	if (seal_record(&s->ep, &ad, pt, len, sealed) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "sealing failed");
+		goto out;
+	}
+	struct store_record sr = { res->seq, res->id, form_id(f),
+	    form_version(f), now, (int)r.clock, s->ep.id, sealed,
+	    len + SEAL_OVERHEAD };
+	if (store_record_add(s->st, &sr) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "storing the record failed");
+		goto out;
+	}
+	if (form_counts(f, rec, &counts) != 0 ||
+	    store_counts_add(s->st, form_id(f), &counts,
+	    form_latest_by(f) != NULL, res->seq) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "updating counts failed");
+		goto out;
+	}
+	res->status = SUBMIT_OK;
+	rc = 0;
+out:
+	if (pt) {
+		mbedtls_platform_zeroize(pt, len);
+		free(pt);
+	}
+	free(sealed);
+	form_counts_free(&counts);
+	form_values_free(&r);
+	return rc;
+}
+
+static void
+submit_abort(struct submitter *s, int epoch_made)
+{
+	store_rollback(s->st);
+	if (epoch_made) {	/* its row is gone with the transaction */
+		seal_epoch_wipe(&s->ep);
+		s->have_epoch = 0;
+	}
+}
+
+/* What a staged record reports once its transaction has committed. */
+struct submit_done {
+	char id[37];
+	uint64_t seq;
+	enum submit_status status;
+};
+
+enum submit_status
+submit_many(struct submitter *s, const char *form_id, const char *version,
+    json_t *const *recs, size_t n, submit_report_fn report, void *arg,
+    struct submit_result *res)
+{
+	const struct form **forms;
+	struct submit_done *done;
+	enum submit_status worst = SUBMIT_OK;
+	int epoch_made = 0;
+
+	forms = calloc(n ? n : 1, sizeof(*forms));
+	done = calloc(n ? n : 1, sizeof(*done));
+	if (forms == NULL || done == NULL) {
+		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
+		worst = SUBMIT_ERROR;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((forms[i] = submit_check(s, form_id, version, recs[i],
+		    res)) != NULL) {
+			memcpy(done[i].id, res->id, sizeof(done[i].id));
+			continue;
+		}
+		if (worst == SUBMIT_OK || worst == SUBMIT_INVALID)
+			worst = res->status;
+		if (report)
+			report(arg, i, res);
+		if (res->status == SUBMIT_ERROR)
+			goto out;
+	}
+	if (worst != SUBMIT_OK)
+		goto out;
+	if (!submit_space_ok(s, res)) {
+		worst = res->status;
+		goto out;
+	}
+	if (store_begin(s->st) != 0) {
+		submit_fail(s, res, SUBMIT_ERROR, "store busy or failing");
+		worst = SUBMIT_ERROR;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(res, 0, sizeof(*res));
+		memcpy(res->id, done[i].id, sizeof(res->id));
+		if (submit_stage(s, forms[i], recs[i], res, &epoch_made) != 0) {
+			submit_abort(s, epoch_made);
+			worst = res->status;
+			goto out;
+		}
+		done[i].seq = res->seq;
+		done[i].status = res->status;
+	}
+	if (store_commit(s->st) != 0) {
+		submit_abort(s, epoch_made);
+		submit_fail(s, res, SUBMIT_ERROR, "commit failed");
+		worst = SUBMIT_ERROR;
+		goto out;
+	}
+	for (size_t i = 0; report && i < n; i++) {
+		memcpy(res->id, done[i].id, sizeof(res->id));
+		res->seq = done[i].seq;
+		res->status = done[i].status;
+		report(arg, i, res);
+	}
+out:
+	free(forms);
+	free(done);
+	return worst;
+}
+
+enum submit_status
+submit_record(struct submitter *s, const char *form_id, const char *version,
+    json_t *rec, struct submit_result *res)
+{
+	json_t *one[1] = { rec };
+	enum submit_status st = submit_many(s, form_id, version, one, 1, NULL,
+	    NULL, res);
+
+	return st == SUBMIT_OK ? res->status : st;
+}

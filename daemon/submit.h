@@ -1,0 +1,88 @@
+/*
+ * submit.h: the one path every record takes on the device, whatever it
+ * came through (HTTP, fieldctl submit, CSV import):
+ *
+ *   validate against the form version it names -> count cells ->
+ *   protobuf Record -> seal (current epoch) -> one transaction: dedup by
+ *   record id, next seq, insert, counts -> COMMIT (synchronous=FULL)
+ *
+ * Only after the commit is the submitter told the seq.  A rejected record
+ * writes nothing.  The submitter owns the current sealing epoch: a new one
+ * at each start (the first record after submit_init) and after
+ * epoch_records records or epoch_seconds, the old key wiped.
+ */
+#ifndef SUBMIT_H
+#define SUBMIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "daemon/store.h"
+#include "form/form.h"
+#include "sync/seal.h"
+
+struct submit_opts {
+	uint64_t free_floor_bytes;	/* refuse new records below this */
+	uint32_t epoch_records;		/* rotate after this many records */
+	uint32_t epoch_seconds;		/* ... or this long */
+};
+
+struct submitter {
+	struct store *st;
+	const struct form_catalog *cat;
+	struct submit_opts opt;
+	char device_id[65];
+	unsigned char collector_pub[SEAL_KEY_LEN];
+	struct seal_epoch ep;
+	int have_epoch;
+};
+
+enum submit_status {
+	SUBMIT_OK,		/* stored now */
+	SUBMIT_DUPLICATE,	/* this _id was stored before: its seq */
+	SUBMIT_INVALID,		/* validation errors in errs */
+	SUBMIT_NO_FORM,		/* unknown form or version (msg) */
+	SUBMIT_NO_SPACE,	/* below the free-space floor (msg) */
+	SUBMIT_ERROR		/* storage or sealing failed (msg) */
+};
+
+struct submit_result {
+	enum submit_status status;
+	char id[37];
+	uint64_t seq;
+	char form_id[FORM_ID_MAX + 1];
+	char version[FORM_VERSION_MAX + 1];
+	char msg[256];
+	struct form_errors errs;
+};
+
+/* Reads the device id and collector key from the store.  0 or -1 + err. */
+int submit_init(struct submitter *s, struct store *st,
+    const struct form_catalog *cat, const struct submit_opts *opt,
+    char *err, size_t errlen);
+/* Wipes the epoch key. */
+void submit_fini(struct submitter *s);
+
+/*
+ * Submits one record of form_id; version NULL means the record's
+ * `_version` or else the form's current version.  Fills res; returns
+ * res->status.
+ */
+enum submit_status submit_record(struct submitter *s, const char *form_id,
+    const char *version, json_t *rec, struct submit_result *res);
+
+/*
+ * Bulk, all or nothing: checks every record first, calling report(arg, i,
+ * res) for each one refused; when all are valid, stores them all in one
+ * transaction and then calls report for each (status SUBMIT_OK or
+ * SUBMIT_DUPLICATE, with its id and seq).  Returns SUBMIT_OK when all were
+ * stored, SUBMIT_INVALID or SUBMIT_NO_FORM when any was refused, or the
+ * failure (res then says why).  res is scratch space and the last result.
+ */
+typedef void (*submit_report_fn)(void *arg, size_t i,
+    const struct submit_result *res);
+enum submit_status submit_many(struct submitter *s, const char *form_id,
+    const char *version, json_t *const *recs, size_t n,
+    submit_report_fn report, void *arg, struct submit_result *res);
+
+#endif
