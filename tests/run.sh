@@ -1,0 +1,53 @@
+#!/bin/sh
+# tests/run.sh SAN_BUILD FUZZ_BUILD: runs every test program -- unit tests
+# (cmocka, sanitizer build), a short run of every fuzz target over its
+# corpus, and the integration tests against the sanitizer build's real
+# binaries -- and ends with one line "N passed, M failed".
+set -u
+SAN=${1:-build/san}
+FUZZ=${2:-build/fuzz}
+FUZZ_RUNS=${FUZZ_RUNS:-3000}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+pass=0
+fail=0
+failed=""
+mkdir -p tests/artifacts
+
+run() {
+	name=$1
+	shift
+	log="tests/artifacts/$(echo "$name" | tr '/ ' '__').log"
+	if "$@" >"$log" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok   $name"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL $name (log: $log)"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
+
+for t in "$SAN"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "unit/$(basename "$t")" "$t"
+done
+
+for t in "$FUZZ"/fuzz_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	corpus=tests/fuzz/corpus/$n
+	mkdir -p "$corpus"
+	run "fuzz/$n" "$t" -runs="$FUZZ_RUNS" -max_total_time=20 "$corpus"
+done
+
+for t in tests/integration/test_*.py; do
+	[ -f "$t" ] || continue
+	run "integration/$(basename "$t" .py)" python3 "$t" --bin "$SAN"
+done
+
+echo
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
