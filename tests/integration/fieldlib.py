@@ -1,0 +1,217 @@
+"""Shared helpers for the integration tests: real binaries, real sockets.
+
+Each test makes its own temporary collector key pair and device, starts
+fieldd on a free port (it reports the port it bound in its log), and talks
+HTTP to it with the standard library only.
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("FIELD_BIN", "build/san")
+
+
+def parse_args():
+    global BIN
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", default=BIN)
+    args, rest = p.parse_known_args()
+    BIN = args.bin
+    os.environ["FIELD_BIN"] = BIN
+    return [sys.argv[0]] + rest
+
+
+def main():
+    argv = parse_args()
+    unittest.main(argv=argv, verbosity=2)
+
+
+def today(days=0):
+    return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
+
+
+def run(*args, input=None, check=True):
+    """Runs one of our binaries; returns CompletedProcess (text)."""
+    cmd = [os.path.join(BIN, args[0])] + list(args[1:])
+    p = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                       timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s%s" % (
+            " ".join(cmd), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+class Device:
+    """A collector key pair and an initialised device in a temp dir."""
+
+    def __init__(self, device_id="dev-test", config=None):
+        self.root = tempfile.mkdtemp(prefix="fieldtest.")
+        self.cdir = os.path.join(self.root, "collector")
+        self.dir = os.path.join(self.root, "device")
+        self.log_path = os.path.join(self.root, "fieldd.log")
+        run("collectctl", "keygen", self.cdir)
+        run("fieldctl", "-d", self.dir, "init", "--collector-key",
+            os.path.join(self.cdir, "seal.pub"), "--device-id", device_id)
+        if config:
+            with open(os.path.join(self.dir, "fieldd.conf"), "w") as f:
+                f.write(config)
+        self.token = run("fieldctl", "-d", self.dir, "user", "add",
+                         "enumerator-1").stdout.strip()
+        self.proc = None
+        self.port = None
+
+    def ctl(self, *args, **kw):
+        return run("fieldctl", "-d", self.dir, *args, **kw)
+
+    def status(self):
+        return json.loads(self.ctl("status", "--json").stdout)
+
+    def open_records(self):
+        """Every record opened with the collector's private key."""
+        p = run("collectctl", "open", "--key",
+                os.path.join(self.cdir, "seal.key"),
+                os.path.join(self.dir, "device.db"))
+        return [json.loads(line) for line in p.stdout.splitlines() if line]
+
+    def start(self, *extra):
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "fieldd"), "-d", self.dir, "--listen",
+             "127.0.0.1:0"] + list(extra),
+            stdout=self.logf, stderr=self.logf)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(self.log_path) as f:
+                m = re.findall(r"listening on http://127\.0\.0\.1:(\d+)/",
+                               f.read())
+            if m:
+                self.port = int(m[-1])
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError("fieldd exited: " + self.log())
+            time.sleep(0.05)
+        raise AssertionError("fieldd did not start: " + self.log())
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=30)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def request(self, method, path, body=None, token="default",
+                headers=None, timeout=30):
+        """One HTTP request; returns (status, parsed JSON or text, headers)."""
+        h = {}
+        if token == "default":
+            token = self.token
+        if token is not None:
+            h["Authorization"] = "Bearer " + token
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        c = http.client.HTTPConnection("127.0.0.1", self.port,
+                                       timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = data.decode(errors="replace")
+            return r.status, parsed, dict(r.getheaders())
+        finally:
+            c.close()
+
+    def submit(self, form, rec, **kw):
+        return self.request("POST", "/api/records/" + form, rec, **kw)
+
+    def raw(self, data, timeout=10, read=True):
+        """Sends raw bytes on a fresh connection; returns what came back."""
+        s = socket.create_connection(("127.0.0.1", self.port),
+                                     timeout=timeout)
+        try:
+            s.sendall(data)
+            if not read:
+                return b""
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return out
+        finally:
+            s.close()
+
+    def files(self):
+        """Every file under the device directory."""
+        for base, _, names in os.walk(self.dir):
+            for n in names:
+                yield os.path.join(base, n)
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.stop(signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# Valid records of each shipped form (DOMAIN.md field names).
+def household(name="Amina Test", phone="+211 912 345 678", members=3):
+    rels = ["head", "spouse", "child", "child", "parent"]
+    ms = []
+    for i in range(members):
+        m = {"sex": "female" if i % 2 == 0 else "male",
+             "age_years": [34, 36, 7, 3, 66][i % 5],
+             "relationship": rels[i] if i < len(rels) else "other_relative"}
+        if name:
+            m["member_name"] = "%s %d" % (name, i + 1)
+        ms.append(m)
+    r = {"site_id": "SITE-001", "admin1": "SS01", "admin2": "SS0101",
+         "registration_date": today(-1), "consent": "yes" if name else "no",
+         "shelter_type": "tent", "intention": "stay",
+         "needs": ["food", "water"], "members": ms}
+    if name:
+        r["head_name"] = name
+        r["phone"] = phone
+    return r
+
+
+def site_assessment(site="SITE-001"):
+    return {"site_id": site, "site_name": "Riverside camp",
+            "site_type": "camp", "admin1": "SS01", "admin2": "SS0101",
+            "assessment_date": today(-2), "population_households": 120,
+            "population_individuals": 540, "females_0_4": 40,
+            "males_0_4": 38, "displacement_reason": "conflict",
+            "priority_needs": ["food", "shelter"]}
+
+
+def mrc_visit():
+    return {"centre_id": "MRC-01", "visit_date": today(-1),
+            "consent": "yes", "sex": "female", "age_years": 29,
+            "nationality": "ETH", "migration_stage": "pre_departure",
+            "destination_country": "SAU", "reasons": ["contract_review"],
+            "services": ["information"]}
