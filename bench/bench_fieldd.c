@@ -1,0 +1,266 @@
+/*
+ * bench_fieldd FIELDD: the daemon as a whole.
+ *
+ *   1. HTTP submits per second from 8 concurrent keep-alive clients,
+ *      against the store's own durable single submits in the same run.
+ *   2. fieldd's resident memory (peak, VmHWM) serving requests over a
+ *      store of 1,000,000 records.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/bench_common.h"
+#include "daemon/users.h"
+
+#define CLIENTS 8
+#define SECONDS 5.0
+
+static int port;
+static char token[USERS_TOKEN_LEN + 1];
+static char *body;
+
+static pid_t
+spawn_fieldd(const char *bin, const char *ddir)
+{
+	int fds[2];
+	pid_t pid;
+	char buf[4096];
+	size_t got = 0;
+
+	if (pipe(fds) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		execl(bin, bin, "-d", ddir, "--listen", "127.0.0.1:0",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+		char *p;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if ((p = strstr(buf, "http://127.0.0.1:")) != NULL &&
+		    strchr(p, '\n')) {
+			port = atoi(p + 17);
+			break;
+		}
+	}
+	/* Keep draining its log so it never blocks on a full pipe. */
+	if (fork() == 0) {
+		while (read(fds[0], buf, sizeof(buf)) > 0)
+			;
+		_exit(0);
+	}
+	close(fds[0]);
+	return port ? pid : -1;
+}
+
+static int
+connect_local(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One request on fd, returns the status code (or -1). */
+static int
+request(int fd, const char *method, const char *path, const char *b)
+{
+	char req[8192], resp[8192];
+	size_t blen = b ? strlen(b) : 0, got = 0;
+	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: b\r\n"
+	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n\r\n%s", method, path, token, blen,
+	    b ? b : "");
+
+	if (write(fd, req, (size_t)n) != n)
+		return -1;
+	/* Read headers, then exactly Content-Length bytes. */
+	for (;;) {
+		ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+		char *end, *cl;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		resp[got] = '\0';
+		if ((end = strstr(resp, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(resp, "Content-Length:");
+		size_t want = (size_t)(end + 4 - resp) + (cl ? strtoul(cl + 15,
+		    NULL, 10) : 0);
+		while (got < want) {
+			r = read(fd, resp + got, sizeof(resp) - 1 - got);
+			if (r <= 0)
+				return -1;
+			got += (size_t)r;
+		}
+		return atoi(resp + 9);
+	}
+}
+
+struct client {
+	pthread_t t;
+	long ok, bad;
+};
+
+static void *
+client_run(void *arg)
+{
+	struct client *c = arg;
+	int fd = connect_local();
+	double end = bench_now() + SECONDS;
+
+	while (fd >= 0 && bench_now() < end) {
+		int st = request(fd, "POST", "/api/records/dtm_household", body);
+		if (st == 201)
+			c->ok++;
+		else
+			c->bad++;
+		if (st < 0)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static long
+rss_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, strlen(field)) == 0)
+			v = atol(line + strlen(field) + 1);
+	fclose(f);
+	return v;
+}
+
+static void
+stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct client cl[CLIENTS] = { 0 };
+	struct submit_result *r = malloc(sizeof(*r));
+	struct device d;
+	char dir[64], ddir[128], err[256];
+	json_t *rec = bench_household(1);
+	long total = 0, bad = 0;
+	pid_t pid;
+	double t0, single;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_fieldd PATH/TO/fieldd\n");
+		return 2;
+	}
+	body = json_dumps(rec, JSON_COMPACT);
+	if (bench_device(dir, &d) != 0 ||
+	    users_add(d.st, "bench", token, err, sizeof(err)) != 0)
+		return 1;
+	/* The store's own durable submit rate on this machine, now. */
+	t0 = bench_now();
+	for (int i = 0; i < 300; i++)
+		submit_record(&d.sub, "dtm_household", NULL, rec, r);
+	single = 300 / (bench_now() - t0);
+	device_close(&d);
+
+	snprintf(ddir, sizeof(ddir), "%s/device", dir);
+	if ((pid = spawn_fieldd(argv[1], ddir)) < 0) {
+		fprintf(stderr, "bench: fieldd did not start\n");
+		return 1;
+	}
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_create(&cl[i].t, NULL, client_run, &cl[i]);
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(cl[i].t, NULL);
+		total += cl[i].ok;
+		bad += cl[i].bad;
+	}
+	stop(pid);
+	printf("http submit: %.0f/s with %d keep-alive clients (%ld refused); "
+	    "%.2fx the store's single durable submits (%.0f/s)\n",
+	    total / SECONDS, CLIENTS, bad, (total / SECONDS) / single, single);
+
+	/* A million records, then fieldd's memory while it serves. */
+	enum { MILLION = 1000000, BATCH = 50000 };
+	char *env = getenv("BENCH_RECORDS");
+	long want = env ? atol(env) : MILLION;
+	json_t **many = malloc(BATCH * sizeof(*many));
+	for (int i = 0; i < BATCH; i++)
+		many[i] = bench_household(i);
+	if (device_open(&d, ddir, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	struct store_stats s;
+	store_stats(d.st, &s);
+	t0 = bench_now();
+	for (long have = (long)s.records; have < want; have += BATCH) {
+		/* fresh ids each batch */
+		for (int i = 0; i < BATCH; i++)
+			json_object_del(many[i], "_id");
+		if (submit_many(&d.sub, "dtm_household", NULL, many, BATCH,
+		    NULL, NULL, r) != SUBMIT_OK) {
+			fprintf(stderr, "bench: %s\n", r->msg);
+			return 1;
+		}
+	}
+	store_stats(d.st, &s);
+	device_close(&d);
+	double tfill = bench_now() - t0;
+	if ((pid = spawn_fieldd(argv[1], ddir)) < 0)
+		return 1;
+	int fd = connect_local();
+	for (int i = 0; i < 2000; i++)
+		request(fd, "POST", "/api/records/dtm_household", body);
+	for (int i = 0; i < 20; i++) {
+		request(fd, "GET", "/api/status", NULL);
+		request(fd, "GET", "/api/counts", NULL);
+		request(fd, "GET", "/api/forms/dtm_household", NULL);
+	}
+	close(fd);
+	long hwm = rss_kib(pid, "VmHWM:"), rss = rss_kib(pid, "VmRSS:");
+	stop(pid);
+	printf("fieldd memory: peak resident %.2f MiB, now %.2f MiB, serving "
+	    "a store of %llu records (budget 8 MiB; store filled at %.0f "
+	    "records/s)\n", hwm / 1024.0, rss / 1024.0,
+	    (unsigned long long)s.records, (s.records) / tfill);
+
+	for (int i = 0; i < BATCH; i++)
+		json_decref(many[i]);
+	free(many);
+	free(body);
+	free(r);
+	json_decref(rec);
+	bench_rmdir(dir);
+	return 0;
+}

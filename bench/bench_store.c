@@ -1,0 +1,155 @@
+/*
+ * bench_store: the cost of a durable submit, measured against a bare
+ * SQLite insert of the same bytes with the same durability, in one run.
+ *
+ *   baseline: WAL, synchronous=FULL, one transaction per row, inserting
+ *             (seq, id, sealed bytes of the size our records seal to)
+ *   store:    submit_record: validate, seal, insert, counts, commit
+ *
+ * The two alternate in rounds so drift of the machine hits both alike.
+ * Also: bulk import (submit_many) and the cost of sealing alone.
+ */
+#include <sqlite3.h>
+
+#include "bench/bench_common.h"
+#include "common/rng.h"
+
+#define ROUNDS 6
+#define PER_ROUND 250
+
+static double
+bare_round(sqlite3 *db, size_t sealed_len, int round)
+{
+	unsigned char *blob = malloc(sealed_len);
+	sqlite3_stmt *s;
+	double t0;
+	char id[37];
+
+	rng_bytes(blob, sealed_len);
+	sqlite3_prepare_v2(db, "INSERT INTO records(id, sealed) VALUES(?1, ?2)",
+	    -1, &s, NULL);
+	t0 = bench_now();
+	for (int i = 0; i < PER_ROUND; i++) {
+		rng_uuid(id);
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 2, blob, (int)sealed_len, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			fprintf(stderr, "bare insert: %s\n", sqlite3_errmsg(db));
+		sqlite3_reset(s);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
+	t0 = bench_now() - t0;
+	sqlite3_finalize(s);
+	free(blob);
+	(void)round;
+	return t0;
+}
+
+static double
+store_round(struct device *d, json_t **recs)
+{
+	struct submit_result *r = malloc(sizeof(*r));
+	double t0 = bench_now();
+
+	for (int i = 0; i < PER_ROUND; i++)
+		if (submit_record(&d->sub, "dtm_household", NULL, recs[i], r) !=
+		    SUBMIT_OK) {
+			fprintf(stderr, "submit: %s\n", r->msg);
+			exit(1);
+		}
+	t0 = bench_now() - t0;
+	free(r);
+	return t0;
+}
+
+int
+main(void)
+{
+	struct device d;
+	char dir[64], bare[128];
+	json_t *recs[PER_ROUND];
+	sqlite3 *db;
+	double tb = 0, ts = 0;
+	size_t sealed_len;
+
+	if (bench_device(dir, &d) != 0)
+		return 1;
+	for (int i = 0; i < PER_ROUND; i++)
+		recs[i] = bench_household(i);
+	/* Size of one sealed record: store one and look. */
+	{
+		struct submit_result r;
+		struct store_stats s;
+		submit_record(&d.sub, "dtm_household", NULL, recs[0], &r);
+		store_stats(d.st, &s);
+		sealed_len = (size_t)s.sealed_bytes;
+	}
+	snprintf(bare, sizeof(bare), "%s/bare.db", dir);
+	sqlite3_open(bare, &db);
+	sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    "CREATE TABLE records(seq INTEGER PRIMARY KEY, id TEXT NOT NULL"
+	    " UNIQUE, sealed BLOB)", NULL, NULL, NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		tb += bare_round(db, sealed_len, round);
+		ts += store_round(&d, recs);
+	}
+	sqlite3_close(db);
+	int n = ROUNDS * PER_ROUND;
+	printf("durable submit: bare SQLite insert %.0f/s (%.1f us), store "
+	    "submit %.0f/s (%.1f us); ratio %.2fx the bare cost (budget "
+	    "1.25x); sealed record %zu bytes\n", n / tb, tb / n * 1e6,
+	    n / ts, ts / n * 1e6, ts / tb, sealed_len);
+
+	/* Bulk import: one transaction for many records. */
+	enum { BULK = 20000 };
+	json_t **many = malloc(BULK * sizeof(*many));
+	struct submit_result *r = malloc(sizeof(*r));
+	for (int i = 0; i < BULK; i++)
+		many[i] = bench_household(i);
+	double t0 = bench_now();
+	if (submit_many(&d.sub, "dtm_household", NULL, many, BULK, NULL, NULL,
+	    r) != SUBMIT_OK) {
+		fprintf(stderr, "bulk: %s\n", r->msg);
+		return 1;
+	}
+	double tbulk = bench_now() - t0;
+	printf("bulk import: %.0f records/s (%d records in one transaction)\n",
+	    BULK / tbulk, BULK);
+
+	/* Sealing alone, for a record of the size above. */
+	struct seal_epoch ep;
+	unsigned char pt[4096], out[4096 + SEAL_OVERHEAD];
+	size_t plen = sealed_len - SEAL_OVERHEAD;
+	struct seal_ad ad = { "0b7a4c8e-6a38-4f27-9e2a-3f1c9a1c7d11",
+	    "dtm_household", "2026.11.1", "bench-dev", 1 };
+	seal_epoch_start(&ep, d.sub.collector_pub, "bench-dev");
+	ep.id = 1;
+	rng_bytes(pt, plen);
+	enum { SEALS = 200000 };
+	t0 = bench_now();
+	for (int i = 0; i < SEALS; i++)
+		seal_record(&ep, &ad, pt, plen, out);
+	double tseal = bench_now() - t0;
+	t0 = bench_now();
+	for (int i = 0; i < 200; i++) {
+		struct seal_epoch e2;
+		seal_epoch_start(&e2, d.sub.collector_pub, "bench-dev");
+		seal_epoch_wipe(&e2);
+	}
+	double tepoch = (bench_now() - t0) / 200;
+	seal_epoch_wipe(&ep);
+	printf("seal: %.2f us per %zu-byte record (%.4fx a durable bare "
+	    "insert); epoch start %.0f us\n", tseal / SEALS * 1e6, plen,
+	    (tseal / SEALS) / (tb / n), tepoch * 1e6);
+
+	for (int i = 0; i < PER_ROUND; i++)
+		json_decref(recs[i]);
+	for (int i = 0; i < BULK; i++)
+		json_decref(many[i]);
+	free(many);
+	free(r);
+	device_close(&d);
+	bench_rmdir(dir);
+	return 0;
+}

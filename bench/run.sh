@@ -1,0 +1,11 @@
+#!/bin/sh
+# bench/run.sh BUILD: runs every benchmark on the release build and prints
+# their figures (also kept in build/bench/results.txt).
+set -eu
+B=${1:-build}
+out="$B/bench/results.txt"
+{
+	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores"
+	"$B/bench/bench_store"
+	"$B/bench/bench_fieldd" "$B/fieldd"
+} | tee "$out"
