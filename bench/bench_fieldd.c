@@ -225,9 +225,6 @@ main(int argc, char **argv)
 	store_stats(d.st, &s);
 	t0 = bench_now();
 	for (long have = (long)s.records; have < want; have += BATCH) {
-		/* fresh ids each batch */
-		for (int i = 0; i < BATCH; i++)
-			json_object_del(many[i], "_id");
 		if (submit_many(&d.sub, "dtm_household", NULL, many, BATCH,
 		    NULL, NULL, r) != SUBMIT_OK) {
 			fprintf(stderr, "bench: %s\n", r->msg);
