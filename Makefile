@@ -57,7 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all run test units bench fuzz fuzz-build fuzz-bins clean deps
+.PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps
 .SECONDARY:
 
 all: $(BINS)
@@ -109,9 +109,18 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory MODE=san all units
 	@$(MAKE) --no-print-directory fuzz-build
-	@sh tests/run.sh build/san build/fuzz
+	@$(MAKE) --no-print-directory MODE=release units
+	@sh tests/run.sh build/san build/fuzz build
 
 units: $(UNIT_BIN)
+
+# The unit tests once more, uninstrumented, under valgrind.
+valgrind:
+	@$(MAKE) --no-print-directory MODE=release units
+	@for t in build/tests/test_*; do \
+		valgrind -q --error-exitcode=1 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect $$t >/dev/null || exit 1; \
+		echo "valgrind clean: $$t"; done
 
 bench: deps all $(BENCH_BIN)
 	@sh bench/run.sh $(B)

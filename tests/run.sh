@@ -1,11 +1,14 @@
 #!/bin/sh
-# tests/run.sh SAN_BUILD FUZZ_BUILD: runs every test program -- unit tests
-# (cmocka, sanitizer build), a short run of every fuzz target over its
-# corpus, and the integration tests against the sanitizer build's real
-# binaries -- and ends with one line "N passed, M failed".
+# tests/run.sh SAN_BUILD FUZZ_BUILD [PLAIN_BUILD]: runs every test program
+# -- unit tests (cmocka, sanitizer build), the same unit tests
+# uninstrumented under valgrind (when PLAIN_BUILD is given), a short run of
+# every fuzz target over its corpus, and the integration tests against the
+# sanitizer build's real binaries -- and ends with one line
+# "N passed, M failed".
 set -u
 SAN=${1:-build/san}
 FUZZ=${2:-build/fuzz}
+PLAIN=${3:-}
 FUZZ_RUNS=${FUZZ_RUNS:-3000}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -33,6 +36,14 @@ for t in "$SAN"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" "$t"
 done
+
+if [ -n "$PLAIN" ] && command -v valgrind >/dev/null; then
+	for t in "$PLAIN"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run "valgrind/$(basename "$t")" valgrind -q --error-exitcode=1 \
+		    --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
+	done
+fi
 
 for t in "$FUZZ"/fuzz_*; do
 	[ -x "$t" ] || continue
