@@ -32,7 +32,7 @@ struct form;
 struct form_catalog;
 
 struct form_error {
-	char path[96];		/* e.g. "members[3].age_years" (1-based), or
+	char path[160];		/* e.g. "members[3].age_years" (1-based), or
 				   "" for the record as a whole */
 	char reason[160];	/* e.g. "must be 0 to 120" */
 };

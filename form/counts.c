@@ -1,0 +1,208 @@
+/*
+ * counts.c: the plaintext count cells a valid record contributes, as its
+ * form's "counts" declaration says.  Cells with the same key are merged,
+ * so a household of two women gives one cell (sex, female, individuals,
+ * 2).  Zero cells are left out.
+ */
+#include "form/form_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+form_counts_free(struct form_counts *c)
+{
+	free(c->c);
+	c->c = NULL;
+	c->n = c->cap = 0;
+}
+
+static int
+counts_add(struct form_counts *out, const char *day, const char *place,
+    const char *dim, const char *value, const char *measure, int64_t n)
+{
+	struct form_count *c;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < out->n; i++) {
+		c = &out->c[i];
+		if (strcmp(c->dim, dim) == 0 && strcmp(c->value, value) == 0 &&
+		    strcmp(c->measure, measure) == 0) {
+			c->n += n;
+			return 0;
+		}
+	}
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 32;
+		struct form_count *nc = realloc(out->c, cap * sizeof(*nc));
+		if (nc == NULL)
+			return -1;
+		out->c = nc;
+		out->cap = cap;
+	}
+	c = &out->c[out->n++];
+	snprintf(c->day, sizeof(c->day), "%s", day);
+	snprintf(c->place, sizeof(c->place), "%s", place);
+	snprintf(c->dim, sizeof(c->dim), "%s", dim);
+	snprintf(c->value, sizeof(c->value), "%s", value);
+	snprintf(c->measure, sizeof(c->measure), "%s", measure);
+	c->n = n;
+	return 0;
+}
+
+static const char *
+counts_band(const struct form *f, long long age)
+{
+	for (size_t i = 0; i < f->n_bands; i++)
+		if (age >= f->bands[i].min && (f->bands[i].max < 0 ||
+		    age <= f->bands[i].max))
+			return f->bands[i].name;
+	return NULL;
+}
+
+static int64_t
+counts_measure(const struct form *f, const struct form_measure *m,
+    const json_t *rec)
+{
+	const json_t *v;
+
+	switch (m->kind) {
+	case M_RECORDS:
+		return 1;
+	case M_REPEAT:
+		v = json_object_get(rec, f->fields[m->field].name);
+		return json_is_array(v) ? (int64_t)json_array_size(v) : 0;
+	case M_SUM:
+		v = json_object_get(rec, f->fields[m->field].name);
+		return json_is_integer(v) ? json_integer_value(v) : 0;
+	}
+	return 0;
+}
+
+/*
+ * Calls fn for each value a dimension takes in obj: one for a choice or
+ * text, one per selected choice, the band of a banded integer.
+ */
+static int
+counts_dim_values(const struct form *f, const struct form_dim *d,
+    const json_t *obj, int (*fn)(void *, const char *), void *arg)
+{
+	const json_t *v = json_object_get(obj, f->fields[d->field].name);
+	char buf[64];
+
+	if (v == NULL)
+		return 0;
+	if (d->banded) {
+		const char *b = json_is_integer(v) ?
+		    counts_band(f, json_integer_value(v)) : NULL;
+		return b ? fn(arg, b) : 0;
+	}
+	if (json_is_string(v) && f->fields[d->field].type ==
+	    FT_SELECT_MULTIPLE) {
+		for (const char *s = json_string_value(v); *s;) {
+			size_t len;
+			while (*s == ' ')
+				s++;
+			if ((len = strcspn(s, " ")) == 0)
+				break;
+			snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+			if (fn(arg, buf) != 0)
+				return -1;
+			s += len;
+		}
+		return 0;
+	}
+	if (json_is_string(v))
+		return json_string_length(v) ? fn(arg, json_string_value(v)) : 0;
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return fn(arg, buf);
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			if (json_is_string(x) && fn(arg, json_string_value(x)))
+				return -1;
+	}
+	return 0;
+}
+
+struct cell_ctx {
+	const struct form *f;
+	const json_t *rec;
+	const struct form_dim *dim;
+	struct form_counts *out;
+	const char *day, *place;
+	int repeat;			/* repeat-level dimension: its repeat */
+};
+
+static int
+counts_cell(void *arg, const char *value)
+{
+	struct cell_ctx *c = arg;
+
+	for (size_t i = 0; i < c->f->n_measures; i++) {
+		const struct form_measure *m = &c->f->measures[i];
+		int64_t n;
+
+		if (c->repeat >= 0) {
+			/* one item: counts only in measures of its repeat */
+			if (m->kind != M_REPEAT || m->field != c->repeat)
+				continue;
+			n = 1;
+		} else {
+			n = counts_measure(c->f, m, c->rec);
+		}
+		if (counts_add(c->out, c->day, c->place, c->dim->name, value,
+		    m->name, n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+form_counts(const struct form *f, const json_t *rec, struct form_counts *out)
+{
+	struct cell_ctx c = { f, rec, NULL, out, NULL, NULL, -1 };
+
+	memset(out, 0, sizeof(*out));
+	if (!f->has_counts)
+		return 0;
+	c.day = json_string_value(json_object_get(rec,
+	    f->fields[f->date_field].name));
+	c.place = json_string_value(json_object_get(rec,
+	    f->fields[f->place_field].name));
+	if (c.day == NULL)
+		c.day = "";
+	if (c.place == NULL)
+		c.place = "";
+	for (size_t i = 0; i < f->n_measures; i++)
+		if (counts_add(out, c.day, c.place, "", "", f->measures[i].name,
+		    counts_measure(f, &f->measures[i], rec)) != 0)
+			goto fail;
+	for (size_t i = 0; i < f->n_dims; i++) {
+		const struct form_dim *d = &f->dims[i];
+		int rep = f->fields[d->field].parent;
+
+		c.dim = d;
+		c.repeat = rep;
+		if (rep < 0) {
+			if (counts_dim_values(f, d, rec, counts_cell, &c) != 0)
+				goto fail;
+			continue;
+		}
+		const json_t *items = json_object_get(rec, f->fields[rep].name);
+		size_t k;
+		json_t *item;
+		json_array_foreach(items, k, item)
+			if (counts_dim_values(f, d, item, counts_cell, &c) != 0)
+				goto fail;
+	}
+	return 0;
+fail:
+	form_counts_free(out);
+	return -1;
+}

@@ -1,0 +1,424 @@
+/*
+ * validate.c: checks a record against its form.  Each field, in survey
+ * order: is it relevant (a field that is not must be empty), required,
+ * of its type, and does it meet its constraint.  Repeat items are checked
+ * field by field in their own context.  Every error is collected; reasons
+ * name the rule, never the value.
+ */
+#include "form/form_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define VCTX_BUFS 4
+#define VCTX_BUF 1024
+
+struct vctx {
+	const struct form *f;
+	const json_t *rec;
+	const struct form_field *cur;	/* the field `.` means */
+	const json_t *curval;
+	char buf[VCTX_BUFS][VCTX_BUF];	/* select_multiple answers, joined */
+	int next;
+};
+
+static int
+v_empty(const json_t *v)
+{
+	return v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && json_string_length(v) == 0) ||
+	    (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* A JSON answer as an expression value. */
+static void
+v_value(struct vctx *c, const struct form_field *fd, const json_t *v,
+    struct expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v_empty(v)) {
+		out->kind = fd->type == FT_REPEAT ? EXPR_REPEAT : EXPR_EMPTY;
+		out->repeat = NULL;
+		out->count = 0;
+		return;
+	}
+	if (fd->type == FT_REPEAT) {
+		if (json_is_array(v)) {
+			out->kind = EXPR_REPEAT;
+			out->repeat = v;
+			out->count = json_array_size(v);
+		} else {
+			out->kind = EXPR_EMPTY;
+		}
+		return;
+	}
+	if (json_is_number(v)) {
+		out->kind = EXPR_NUM;
+		out->num = json_number_value(v);
+	} else if (json_is_string(v)) {
+		out->kind = EXPR_STR;
+		out->str = json_string_value(v);
+		out->is_multi = fd->type == FT_SELECT_MULTIPLE;
+	} else if (json_is_boolean(v)) {
+		out->kind = EXPR_BOOL;
+		out->boolean = json_is_true(v);
+	} else if (json_is_array(v)) {
+		/* select_multiple: the names, space-separated */
+		char *b = c->buf[c->next++ % VCTX_BUFS];
+		size_t used = 0, i;
+		json_t *x;
+
+		b[0] = '\0';
+		json_array_foreach(v, i, x) {
+			const char *s = json_string_value(x);
+			if (s == NULL || used + strlen(s) + 2 > VCTX_BUF)
+				continue;
+			used += (size_t)snprintf(b + used, VCTX_BUF - used, "%s%s",
+			    used ? " " : "", s);
+		}
+		out->kind = EXPR_STR;
+		out->str = b;
+		out->is_multi = 1;
+	} else {
+		out->kind = EXPR_EMPTY;
+	}
+}
+
+static int
+v_resolve(void *ctx, const void *item, const char *name,
+    struct expr_value *out)
+{
+	struct vctx *c = ctx;
+	const struct form_field *fd;
+	const json_t *v;
+	int i;
+
+	if (name == NULL) {
+		v_value(c, c->cur, c->curval, out);
+		return 0;
+	}
+	if ((i = form_field_index(c->f, name)) < 0)
+		return -1;
+	fd = &c->f->fields[i];
+	if (fd->parent >= 0)
+		v = item ? json_object_get((const json_t *)item, name) : NULL;
+	else
+		v = json_object_get(c->rec, name);
+	v_value(c, fd, v, out);
+	return 0;
+}
+
+static const void *
+v_enter(void *ctx, const void *repeat, size_t i)
+{
+	return json_array_get((const json_t *)repeat, i);
+}
+
+/* Evaluates e for field fd with value v inside item: 1, 0 or -1. */
+static int
+v_eval(struct vctx *c, const struct expr *e, const struct form_field *fd,
+    const json_t *v, const json_t *item, const char *today)
+{
+	struct expr_env env = { v_resolve, v_enter, c, item, today };
+
+	c->cur = fd;
+	c->curval = v;
+	return expr_eval_bool(e, &env);
+}
+
+static int
+v_utf8_ok(const char *s)
+{
+	/* jansson only makes valid UTF-8 strings; refuse control bytes. */
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\r' &&
+		    *s != '\t')
+			return 0;
+	return 1;
+}
+
+static int
+v_choice_ok(const struct form_list *l, const char *s)
+{
+	return s != NULL && form_list_has(l, s);
+}
+
+/* Type checks: 0 when v is of fd's type, else one error and -1. */
+static int
+v_type(const struct form *f, const struct form_field *fd, const json_t *v,
+    const char *path, struct form_errors *errs)
+{
+	const struct form_list *l = fd->list >= 0 ? &f->lists[fd->list] : NULL;
+	size_t i, j;
+	json_t *x;
+
+	switch (fd->type) {
+	case FT_TEXT:
+		if (!json_is_string(v))
+			break;
+		if (json_string_length(v) > FORM_MAX_TEXT) {
+			form_error_add(errs, path, "must be at most %d bytes",
+			    FORM_MAX_TEXT);
+			return -1;
+		}
+		if (!v_utf8_ok(json_string_value(v))) {
+			form_error_add(errs, path, "must not hold control "
+			    "characters");
+			return -1;
+		}
+		return 0;
+	case FT_INTEGER:
+		if (json_is_integer(v))
+			return 0;
+		form_error_add(errs, path, "must be a whole number");
+		return -1;
+	case FT_DECIMAL:
+		if (json_is_number(v) && isfinite(json_number_value(v)))
+			return 0;
+		form_error_add(errs, path, "must be a number");
+		return -1;
+	case FT_DATE:
+		if (json_is_string(v) && form_date_ok(json_string_value(v)))
+			return 0;
+		form_error_add(errs, path, "must be a date YYYY-MM-DD");
+		return -1;
+	case FT_SELECT_ONE:
+		if (json_is_string(v) && v_choice_ok(l, json_string_value(v)))
+			return 0;
+		form_error_add(errs, path, "must be one of the choices of %s",
+		    l->name);
+		return -1;
+	case FT_SELECT_MULTIPLE:
+		if (json_is_string(v)) {
+			/* ODK's form: names separated by spaces */
+			const char *s = json_string_value(v);
+			char name[FORM_NAME_MAX];
+			size_t n = 0;
+			while (*s) {
+				size_t len;
+				while (*s == ' ')
+					s++;
+				len = strcspn(s, " ");
+				if (len == 0)
+					break;
+				if (len >= sizeof(name) || ++n > l->n)
+					goto bad_multi;
+				memcpy(name, s, len);
+				name[len] = '\0';
+				if (!form_list_has(l, name))
+					goto bad_multi;
+				s += len;
+			}
+			return 0;
+		}
+		if (!json_is_array(v) || json_array_size(v) > l->n)
+			goto bad_multi;
+		json_array_foreach(v, i, x) {
+			if (!v_choice_ok(l, json_string_value(x)))
+				goto bad_multi;
+			for (j = 0; j < i; j++)
+				if (json_equal(x, json_array_get(v, j))) {
+					form_error_add(errs, path, "repeats a "
+					    "choice");
+					return -1;
+				}
+		}
+		return 0;
+bad_multi:
+		form_error_add(errs, path, "must be a list of choices of %s",
+		    l->name);
+		return -1;
+	case FT_GEOPOINT: {
+		double g[4];
+		int ha, hc;
+
+		if (json_is_string(v)) {
+			if (form_geopoint_text(json_string_value(v), g, &ha,
+			    &hc) != 0)
+				goto bad_point;
+		} else if (json_is_object(v)) {
+			const char *key;
+			json_t *val;
+			json_object_foreach((json_t *)v, key, val) {
+				if (strcmp(key, "latitude") && strcmp(key,
+				    "longitude") && strcmp(key, "altitude") &&
+				    strcmp(key, "accuracy"))
+					goto bad_point;
+				if (!json_is_number(val))
+					goto bad_point;
+			}
+			if (!json_is_number(json_object_get(v, "latitude")) ||
+			    !json_is_number(json_object_get(v, "longitude")))
+				goto bad_point;
+			g[0] = json_number_value(json_object_get(v, "latitude"));
+			g[1] = json_number_value(json_object_get(v, "longitude"));
+			g[3] = json_number_value(json_object_get(v, "accuracy"));
+		} else {
+			goto bad_point;
+		}
+		if (!(g[0] >= -90 && g[0] <= 90) || !(g[1] >= -180 &&
+		    g[1] <= 180) || !(g[3] >= 0)) {
+			form_error_add(errs, path, "latitude must be -90 to 90, "
+			    "longitude -180 to 180, accuracy 0 or more");
+			return -1;
+		}
+		return 0;
+bad_point:
+		form_error_add(errs, path, "must be a point {latitude, "
+		    "longitude[, altitude, accuracy]}");
+		return -1;
+	}
+	case FT_REPEAT:
+		if (!json_is_array(v))
+			break;
+		if (json_array_size(v) > FORM_MAX_REPEAT_ITEMS) {
+			form_error_add(errs, path, "must have at most %d items",
+			    FORM_MAX_REPEAT_ITEMS);
+			return -1;
+		}
+		json_array_foreach(v, i, x)
+			if (!json_is_object(x)) {
+				form_error_add(errs, path, "items must be "
+				    "objects");
+				return -1;
+			}
+		return 0;
+	}
+	form_error_add(errs, path, fd->type == FT_REPEAT ?
+	    "must be a list of groups" : "must be text");
+	return -1;
+}
+
+static void v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
+    const char *today, struct form_errors *errs);
+
+static void
+v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
+    const char *path, const char *today, struct form_errors *errs)
+{
+	const struct form_field *fd = &c->f->fields[fi];
+	int rel = 1;
+
+	if (fd->relevant) {
+		rel = v_eval(c, fd->relevant, fd, v, item, today);
+		if (rel < 0) {
+			form_error_add(errs, path, "relevance cannot be "
+			    "evaluated");
+			return;
+		}
+	}
+	if (v_empty(v)) {
+		if (rel && fd->required)
+			form_error_add(errs, path, "required");
+		return;
+	}
+	if (!rel) {
+		form_error_add(errs, path, "not relevant here, must be empty");
+		return;
+	}
+	if (v_type(c->f, fd, v, path, errs) != 0)
+		return;
+	if (fd->type == FT_REPEAT) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			v_item(c, fi, x, i, today, errs);
+	}
+	if (fd->constraint) {
+		int ok = v_eval(c, fd->constraint, fd, v, item, today);
+		if (ok < 0)
+			form_error_add(errs, path, "constraint cannot be "
+			    "evaluated");
+		else if (!ok)
+			form_error_add(errs, path, "%s", fd->message);
+	}
+}
+
+static void
+v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
+    const char *today, struct form_errors *errs)
+{
+	const char *rname = c->f->fields[rep].name;
+	char path[sizeof(((struct form_error *)0)->path)];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)item, key, v) {
+		int i = form_field_index(c->f, key);
+		if (i < 0 || c->f->fields[i].parent != rep) {
+			snprintf(path, sizeof(path), "%s[%zu].%.40s", rname,
+			    idx + 1, key);
+			form_error_add(errs, path, "unknown field");
+		}
+	}
+	for (size_t i = 0; i < c->f->n_fields; i++) {
+		if (c->f->fields[i].parent != rep)
+			continue;
+		snprintf(path, sizeof(path), "%s[%zu].%s", rname, idx + 1,
+		    c->f->fields[i].name);
+		v_field(c, (int)i, json_object_get(item, c->f->fields[i].name),
+		    item, path, today, errs);
+	}
+}
+
+static void
+v_meta(const struct form *f, const char *key, const json_t *v,
+    struct form_errors *errs)
+{
+	if (strcmp(key, "_id") == 0) {
+		if (!json_is_string(v) || !util_is_uuid(json_string_value(v)))
+			form_error_add(errs, "_id", "must be a UUID");
+	} else if (strcmp(key, "_form") == 0) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), f->id))
+			form_error_add(errs, "_form", "names another form");
+	} else if (strcmp(key, "_version") == 0) {
+		if (!json_is_string(v) || strcmp(json_string_value(v),
+		    f->version))
+			form_error_add(errs, "_version", "names another version");
+	} else {
+		form_error_add(errs, key, "unknown metadata key");
+	}
+}
+
+int
+form_validate(const struct form *f, const json_t *rec, const char *today,
+    struct form_errors *errs)
+{
+	struct vctx *c;
+	const char *key;
+	json_t *v;
+	size_t before = errs->n + errs->dropped;
+
+	if (!json_is_object(rec)) {
+		form_error_add(errs, "", "a record must be a JSON object");
+		return -1;
+	}
+	json_object_foreach((json_t *)rec, key, v) {
+		int i;
+		if (key[0] == '_') {
+			v_meta(f, key, v, errs);
+			continue;
+		}
+		i = form_field_index(f, key);
+		if (i < 0 || f->fields[i].parent >= 0)
+			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
+			    "unknown field");
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		form_error_add(errs, "", "out of memory");
+		return -1;
+	}
+	c->f = f;
+	c->rec = rec;
+	for (size_t i = 0; i < f->n_fields; i++)
+		if (f->fields[i].parent < 0)
+			v_field(c, (int)i, json_object_get(rec,
+			    f->fields[i].name), NULL, f->fields[i].name, today,
+			    errs);
+	free(c);
+	return errs->n + errs->dropped > before ? -1 : 0;
+}
