@@ -14,8 +14,10 @@
  * SubmissionDate, SubmitterID, SubmitterName, AttachmentsPresent,
  * AttachmentsExpected, Status, ReviewState, DeviceID, Edits, FormVersion,
  * start, end, today, deviceid, and every column starting with '_' except
- * `_id`.  The instance id columns `meta/instanceID`, `instanceID` and
- * `_uuid` become `_id` (a leading "uuid:" removed).
+ * `_id`.  The instance id columns `meta/instanceID`, `meta-instanceID`,
+ * `instanceID` and `_uuid` become `_id` (a leading "uuid:" removed); when
+ * there is none, a main-file KEY of the form "uuid:ID" gives `_id`, as
+ * ODK Central's KEY is the instance id.
  *
  * Values stay strings ("" kept as ""); form_coerce() types them.
  *

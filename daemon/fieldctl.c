@@ -61,7 +61,7 @@ cmd_init(const char *dir, int argc, char **argv)
 	char err[512];
 	int ch;
 
-	optind = 1;
+	optind = 0;	/* GNU getopt: start afresh for the command */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'k')
 			key = optarg;
@@ -203,7 +203,7 @@ cmd_import(const char *dir, int argc, char **argv)
 	char err[8192];
 	int ch, rc = 1;
 
-	optind = 1;
+	optind = 0;	/* GNU getopt: start afresh for the command */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		char *eq;
 

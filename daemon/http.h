@@ -76,6 +76,9 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port,
 void http_server_stop(struct http_server *s, void (*done)(void *),
     void *arg);
 
+/* The port actually bound (useful after asking for port 0). */
+int http_server_port(const struct http_server *s);
+
 /* Case-insensitive header lookup: value or NULL. */
 const char *http_header_get(const struct http_request *req, const char *name);
 

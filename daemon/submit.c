@@ -285,6 +285,9 @@ submit_many(struct submitter *s, const char *form_id, const char *version,
 	for (size_t i = 0; i < n; i++) {
 		memset(res, 0, sizeof(*res));
 		memcpy(res->id, done[i].id, sizeof(res->id));
+		snprintf(res->form_id, sizeof(res->form_id), "%s", form_id);
+		snprintf(res->version, sizeof(res->version), "%s",
+		    form_version(forms[i]));
 		if (submit_stage(s, forms[i], recs[i], res, &epoch_made) != 0) {
 			submit_abort(s, epoch_made);
 			worst = res->status;

@@ -7,6 +7,7 @@
 #include "form/form_impl.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,12 @@ form_geopoint_text(const char *s, double v[4], int *has_alt, int *has_acc)
 			s++;
 		if (*s == '\0')
 			break;
+		/* plain decimal numbers only: strtod also takes inf, nan, hex */
+		if (strspn(s, "0123456789+-.eE") != strcspn(s, " "))
+			return -1;
 		v[n] = strtod(s, &end);
-		if (end == s || (*end != ' ' && *end != '\0'))
+		if (end == s || (*end != ' ' && *end != '\0') ||
+		    !isfinite(v[n]))
 			return -1;
 		n++;
 		s = end;
@@ -604,10 +609,15 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 	}
 	json_object_foreach(p.f->def, key, v) {
 		int known = 0;
-		for (int i = 0; def_top_keys[i]; i++)
-			if (strncmp(key, def_top_keys[i],
-			    strlen(def_top_keys[i])) == 0)
+		for (int i = 0; def_top_keys[i]; i++) {
+			size_t n = strlen(def_top_keys[i]);
+
+			/* "title" may carry a language: "title::Français" */
+			if (strncmp(key, def_top_keys[i], n) == 0 &&
+			    (key[n] == '\0' || (strcmp(def_top_keys[i],
+			    "title") == 0 && strncmp(key + n, "::", 2) == 0)))
 				known = 1;
+		}
 		if (!known)
 			def_fail(&p, "unknown key \"%.40s\"", key);
 	}

@@ -211,8 +211,24 @@ v_type(const struct form *f, const struct form_field *fd, const json_t *v,
 				name[len] = '\0';
 				if (!form_list_has(l, name))
 					goto bad_multi;
+				/* the same name twice, as the array form */
+				for (const char *t = json_string_value(v);;) {
+					size_t tl;
+
+					if ((t += strspn(t, " ")) >= s)
+						break;
+					tl = strcspn(t, " ");
+					if (tl == len && memcmp(t, name, len) == 0) {
+						form_error_add(errs, path,
+						    "repeats a choice");
+						return -1;
+					}
+					t += tl;
+				}
 				s += len;
 			}
+			if (n == 0)	/* only spaces: not an answer */
+				goto bad_multi;
 			return 0;
 		}
 		if (!json_is_array(v) || json_array_size(v) > l->n)

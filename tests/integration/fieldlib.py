@@ -86,6 +86,7 @@ class Device:
 
     def start(self, *extra):
         self.logf = open(self.log_path, "a")
+        since = self.logf.tell()    # only this run's lines count
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "fieldd"), "-d", self.dir, "--listen",
              "127.0.0.1:0"] + list(extra),
@@ -93,6 +94,7 @@ class Device:
         deadline = time.time() + 30
         while time.time() < deadline:
             with open(self.log_path) as f:
+                f.seek(since)
                 m = re.findall(r"listening on http://127\.0\.0\.1:(\d+)/",
                                f.read())
             if m:

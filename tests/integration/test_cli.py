@@ -64,21 +64,21 @@ class Cli(unittest.TestCase):
         date = fl.today(-1)
         rows = ["KEY,site_id,admin1,admin2,registration_date,consent,"
                 "head_name,phone,intention,needs,SubmissionDate"]
-        rows.append("uuid:a1,SITE-001,SS01,SS0101,%s,no,,,stay,"
+        rows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b61,SITE-001,SS01,SS0101,%s,no,,,stay,"
                     "food water,2026-11-20" % date)
-        rows.append("uuid:a2,SITE-002,SS01,SS0102,%s,yes,Test Person,"
+        rows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b62,SITE-002,SS01,SS0102,%s,yes,Test Person,"
                     "+211 912 000 111,return,,2026-11-20" % date)
         if bad:
-            rows.append("uuid:a3,SITE-003,SS01,SS0101,%s,maybe,,,stay,,"
+            rows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b63,SITE-003,SS01,SS0101,%s,maybe,,,stay,,"
                         "2026-11-20" % fl.today(5))
         write(hh, "\r\n".join(rows) + "\r\n")
         mrows = ["PARENT_KEY,KEY,sex,age_years,relationship,member_name"]
-        mrows.append("uuid:a1,uuid:a1/members[1],female,30,head,")
-        mrows.append("uuid:a1,uuid:a1/members[2],male,4,child,")
-        mrows.append("uuid:a2,uuid:a2/members[1],male,%s,head,Test Person"
+        mrows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b61,uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b61/members[1],female,30,head,")
+        mrows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b61,uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b61/members[2],male,4,child,")
+        mrows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b62,uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b62/members[1],male,%s,head,Test Person"
                      % ("200" if bad else "41"))
         if bad:
-            mrows.append("uuid:a3,uuid:a3/members[1],male,20,head,")
+            mrows.append("uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b63,uuid:6b1c2a4e-0f3d-4e5a-9b7c-1d2e3f4a5b63/members[1],male,20,head,")
         write(mem, "\n".join(mrows) + "\n")
         return hh, mem
 
