@@ -22,7 +22,7 @@ log_set_level(enum log_level min)
 	log_min = min;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };

@@ -18,7 +18,7 @@
  */
 static const char *const store_migrations[] = {
 	/* 1: the sealed outbox */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+	("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 	"  WITHOUT ROWID;"
 	"CREATE TABLE forms(form_id TEXT NOT NULL, version TEXT NOT NULL,"
 	"  added INTEGER NOT NULL, definition TEXT NOT NULL,"
@@ -29,18 +29,18 @@ static const char *const store_migrations[] = {
 	"  id TEXT NOT NULL UNIQUE, form_id TEXT NOT NULL,"
 	"  form_version TEXT NOT NULL, created_ms INTEGER NOT NULL,"
 	"  clock INTEGER NOT NULL, epoch INTEGER NOT NULL REFERENCES epochs(id),"
-	"  sealed BLOB);",
+	"  sealed BLOB);"),
 	/* 2: plaintext counts */
-	"CREATE TABLE counts(form_id TEXT NOT NULL, day TEXT NOT NULL,"
+	("CREATE TABLE counts(form_id TEXT NOT NULL, day TEXT NOT NULL,"
 	"  place TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL,"
 	"  measure TEXT NOT NULL, n INTEGER NOT NULL,"
 	"  PRIMARY KEY(form_id, place, day, dim, value, measure)) WITHOUT ROWID;"
 	"CREATE TABLE counts_latest(form_id TEXT NOT NULL, place TEXT NOT NULL,"
 	"  day TEXT NOT NULL, seq INTEGER NOT NULL,"
-	"  PRIMARY KEY(form_id, place)) WITHOUT ROWID;",
+	"  PRIMARY KEY(form_id, place)) WITHOUT ROWID;"),
 	/* 3: enumerators */
-	"CREATE TABLE users(name TEXT PRIMARY KEY, token_hash BLOB NOT NULL"
-	"  UNIQUE, created_ms INTEGER NOT NULL);",
+	("CREATE TABLE users(name TEXT PRIMARY KEY, token_hash BLOB NOT NULL"
+	"  UNIQUE, created_ms INTEGER NOT NULL);"),
 };
 #define STORE_N_MIGRATIONS \
 	(sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -504,6 +504,11 @@ def_counts(struct parse *p, const json_t *c)
 		return -1;
 	if (f->fields[f->date_field].type != FT_DATE)
 		return def_fail(p, "counts: date must be a date field");
+	/* one day and one place per record */
+	if (f->fields[f->date_field].parent >= 0 ||
+	    f->fields[f->place_field].parent >= 0)
+		return def_fail(p, "counts: date and place must be fields "
+		    "outside repeats");
 	latest = json_object_get(c, "latest_by");
 	if (latest && !json_is_null(latest)) {
 		if (!json_is_string(latest) || strcmp(json_string_value(latest),
@@ -532,11 +537,13 @@ def_counts(struct parse *p, const json_t *c)
 		    json_string_value(json_object_get(d, "field")))) < 0)
 			return -1;
 		if (bands) {
+			/* one banding per form: settings.age_bands */
 			if (f->n_bands == 0 || f->fields[fd->field].type !=
-			    FT_INTEGER)
+			    FT_INTEGER || !json_is_string(bands) ||
+			    strcmp(json_string_value(bands), "age_bands") != 0)
 				return def_fail(p, "counts: dimension %s: bands "
-				    "need settings.age_bands and an integer "
-				    "field", name);
+				    "must be \"age_bands\", declared in "
+				    "settings, on an integer field", name);
 			fd->banded = 1;
 		}
 		f->n_dims++;
@@ -569,6 +576,10 @@ def_counts(struct parse *p, const json_t *c)
 			if (f->fields[m->field].type != FT_INTEGER)
 				return def_fail(p, "counts: measure %s: sum of a "
 				    "non-integer field", name);
+			/* a record's sum is of its own fields only */
+			if (f->fields[m->field].parent >= 0)
+				return def_fail(p, "counts: measure %s: sum of a "
+				    "field in a repeat", name);
 		}
 		f->n_measures++;
 	}
@@ -663,7 +674,8 @@ form_free(struct form *f)
 {
 	if (f == NULL)
 		return;
-	for (size_t i = 0; i < f->n_fields; i++) {
+	/* A row that failed half-parsed may hold expressions past n_fields. */
+	for (size_t i = 0; f->fields && i < FORM_MAX_FIELDS; i++) {
 		expr_free(f->fields[i].constraint);
 		expr_free(f->fields[i].relevant);
 	}
