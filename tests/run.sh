@@ -49,8 +49,11 @@ for t in "$FUZZ"/fuzz_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
 	corpus=tests/fuzz/corpus/$n
-	mkdir -p "$corpus"
-	run "fuzz/$n" "$t" -runs="$FUZZ_RUNS" -max_total_time=20 "$corpus"
+	# New inputs go to a scratch folder, never into the tree's corpus.
+	scratch="$FUZZ/corpus/$n"
+	mkdir -p "$corpus" "$scratch"
+	run "fuzz/$n" "$t" -runs="$FUZZ_RUNS" -max_total_time=20 \
+	    "$scratch" "$corpus"
 done
 
 for t in tests/integration/test_*.py; do
