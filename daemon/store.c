@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 
 #include "common/log.h"
+#include "proto/sync.pb-c.h"
 #include "common/util.h"
 
 /*
@@ -31,10 +32,10 @@ static const char *const store_migrations[] = {
 	"  clock INTEGER NOT NULL, epoch INTEGER NOT NULL REFERENCES epochs(id),"
 	"  sealed BLOB);"),
 	/* 2: plaintext counts */
-	("CREATE TABLE counts(form_id TEXT NOT NULL, day TEXT NOT NULL,"
-	"  place TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL,"
-	"  measure TEXT NOT NULL, n INTEGER NOT NULL,"
-	"  PRIMARY KEY(form_id, place, day, dim, value, measure)) WITHOUT ROWID;"
+	/* one row per form, place and day; cells: a packed CountsSnapshot */
+	("CREATE TABLE counts(form_id TEXT NOT NULL, place TEXT NOT NULL,"
+	"  day TEXT NOT NULL, cells BLOB NOT NULL,"
+	"  PRIMARY KEY(form_id, place, day)) WITHOUT ROWID;"
 	"CREATE TABLE counts_latest(form_id TEXT NOT NULL, place TEXT NOT NULL,"
 	"  day TEXT NOT NULL, seq INTEGER NOT NULL,"
 	"  PRIMARY KEY(form_id, place)) WITHOUT ROWID;"),
@@ -49,7 +50,8 @@ _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
     "STORE_SCHEMA_VERSION must match the migrations");
 
 enum {
-	Q_FIND_ID, Q_NEXT_SEQ, Q_EPOCH_ADD, Q_RECORD_ADD, Q_COUNT_ADD,
+	Q_FIND_ID, Q_NEXT_SEQ, Q_EPOCH_ADD, Q_RECORD_ADD, Q_COUNT_GET,
+	Q_COUNT_PUT,
 	Q_LATEST_GET, Q_LATEST_SET, Q_COUNTS_DROP, Q_META_GET, Q_META_SET,
 	Q_USER_CHECK, Q_N
 };
@@ -60,9 +62,10 @@ static const char *const store_sql[Q_N] = {
 	[Q_EPOCH_ADD] = "INSERT INTO epochs(pub, created_ms) VALUES(?1, ?2)",
 	[Q_RECORD_ADD] = "INSERT INTO records(seq, id, form_id, form_version,"
 	    " created_ms, clock, epoch, sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-	[Q_COUNT_ADD] = "INSERT INTO counts(form_id, day, place, dim, value,"
-	    " measure, n) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO UPDATE"
-	    " SET n = n + excluded.n",
+	[Q_COUNT_GET] = "SELECT cells FROM counts WHERE form_id = ?1 AND"
+	    " place = ?2 AND day = ?3",
+	[Q_COUNT_PUT] = "INSERT OR REPLACE INTO counts(form_id, place, day,"
+	    " cells) VALUES(?1, ?2, ?3, ?4)",
 	[Q_LATEST_GET] = "SELECT day FROM counts_latest WHERE form_id = ?1"
 	    " AND place = ?2",
 	[Q_LATEST_SET] = "INSERT OR REPLACE INTO counts_latest(form_id, place,"
@@ -413,23 +416,99 @@ store_record_add(struct store *st, const struct store_record *r)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Counts are kept one row per (form, place, day), its cells packed as a
+ * field.sync.CountsSnapshot: a record's cells then cost one read and one
+ * write, not one upsert per cell (bench/bench_store.c measures this).
+ */
 static int
-store_count_cell(struct store *st, const char *form_id,
-    const struct form_count *c)
+store_cells_put(struct store *st, const char *form_id, const char *place,
+    const char *day, Field__Sync__CountCell **cells, size_t n)
 {
-	sqlite3_stmt *s = store_q(st, Q_COUNT_ADD);
+	Field__Sync__CountsSnapshot snap = FIELD__SYNC__COUNTS_SNAPSHOT__INIT;
+	sqlite3_stmt *s = store_q(st, Q_COUNT_PUT);
+	unsigned char *buf;
+	size_t len;
+	int rc;
+
+	snap.cells = cells;
+	snap.n_cells = n;
+	len = field__sync__counts_snapshot__get_packed_size(&snap);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return -1;
+	field__sync__counts_snapshot__pack(&snap, buf);
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, place, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, day, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, buf, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	free(buf);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Adds c's cells (one place and day) into the stored row. */
+static int
+store_cells_merge(struct store *st, const char *form_id,
+    const struct form_counts *c, int replace)
+{
+	Field__Sync__CountsSnapshot *old = NULL;
+	Field__Sync__CountCell **cells, *fresh;
+	sqlite3_stmt *s = store_q(st, Q_COUNT_GET);
+	size_t n = 0, n_old = 0;
 	int rc;
 
 	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, c->day, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->place, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, c->dim, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, c->value, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, c->measure, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 7, c->n);
+	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && !replace) {
+		old = field__sync__counts_snapshot__unpack(NULL,
+		    (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_blob(s, 0));
+		if (old == NULL) {
+			sqlite3_reset(s);
+			return -1;
+		}
+		n_old = old->n_cells;
+	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	cells = calloc(n_old + c->n, sizeof(*cells));
+	fresh = calloc(c->n, sizeof(*fresh));
+	if (cells == NULL || fresh == NULL) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n_old; i++)
+		cells[n++] = old->cells[i];
+	for (size_t i = 0; i < c->n; i++) {
+		const struct form_count *x = &c->c[i];
+		size_t k;
+
+		for (k = 0; k < n_old; k++)
+			if (strcmp(cells[k]->dim, x->dim) == 0 &&
+			    strcmp(cells[k]->value, x->value) == 0 &&
+			    strcmp(cells[k]->measure, x->measure) == 0)
+				break;
+		if (k < n_old) {
+			cells[k]->n += x->n;
+			continue;
+		}
+		field__sync__count_cell__init(&fresh[i]);
+		fresh[i].dim = (char *)x->dim;
+		fresh[i].value = (char *)x->value;
+		fresh[i].measure = (char *)x->measure;
+		fresh[i].n = x->n;
+		cells[n++] = &fresh[i];
+	}
+	rc = store_cells_put(st, form_id, c->c[0].place, c->c[0].day, cells, n);
+out:
+	free(cells);
+	free(fresh);
+	if (old)
+		field__sync__counts_snapshot__free_unpacked(old, NULL);
+	return rc;
 }
 
 /* For a latest-per-place form: 1 when this record replaces the place's
@@ -480,10 +559,7 @@ store_counts_add(struct store *st, const char *form_id,
 		if (take <= 0)
 			return take;
 	}
-	for (size_t i = 0; i < c->n; i++)
-		if (store_count_cell(st, form_id, &c->c[i]) != 0)
-			return -1;
-	return 0;
+	return store_cells_merge(st, form_id, c, latest);
 }
 
 int
@@ -576,27 +652,36 @@ store_counts_json(struct store *st, json_t **out)
 	json_t *arr;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT form_id, day, place, dim,"
-	    " value, measure, n FROM counts ORDER BY form_id, day, place, dim,"
-	    " value, measure", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT form_id, day, place, cells FROM"
+	    " counts ORDER BY form_id, day, place", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	if ((arr = json_array()) == NULL) {
 		sqlite3_finalize(s);
 		return -1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-		    "form", sqlite3_column_text(s, 0),
-		    "day", sqlite3_column_text(s, 1),
-		    "place", sqlite3_column_text(s, 2),
-		    "dim", sqlite3_column_text(s, 3),
-		    "value", sqlite3_column_text(s, 4),
-		    "measure", sqlite3_column_text(s, 5),
-		    "n", (json_int_t)sqlite3_column_int64(s, 6));
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			rc = SQLITE_NOMEM;
+		Field__Sync__CountsSnapshot *snap;
+
+		snap = field__sync__counts_snapshot__unpack(NULL,
+		    (size_t)sqlite3_column_bytes(s, 3), sqlite3_column_blob(s, 3));
+		if (snap == NULL) {
+			rc = SQLITE_CORRUPT;
 			break;
 		}
+		for (size_t i = 0; i < snap->n_cells; i++) {
+			const Field__Sync__CountCell *c = snap->cells[i];
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
+			    " s:I}", "form", sqlite3_column_text(s, 0),
+			    "day", sqlite3_column_text(s, 1),
+			    "place", sqlite3_column_text(s, 2),
+			    "dim", c->dim, "value", c->value,
+			    "measure", c->measure, "n", (json_int_t)c->n);
+			if (o == NULL || json_array_append_new(arr, o) != 0)
+				rc = SQLITE_NOMEM;
+		}
+		field__sync__counts_snapshot__free_unpacked(snap, NULL);
+		if (rc == SQLITE_NOMEM)
+			break;
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
