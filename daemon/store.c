@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "common/db.h"
 #include "common/log.h"
 #include "proto/sync.pb-c.h"
 #include "common/util.h"
@@ -92,14 +93,7 @@ store_errmsg(struct store *st)
 static int
 store_exec(struct store *st, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_err("store: %s", msg ? msg : sqlite3_errmsg(st->db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return db_exec(st->db, sql);
 }
 
 /* Returns the statement reset and with its bindings cleared. */
@@ -113,137 +107,29 @@ store_q(struct store *st, int which)
 	return s;
 }
 
-static int
-store_check(struct store *st, char *err, size_t errlen)
-{
-	sqlite3_stmt *s;
-	int rc;
-	const char *res = NULL;
-
-	rc = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			res = (const char *)sqlite3_column_text(s, 0);
-	}
-	if (res != NULL && strcmp(res, "ok") == 0) {
-		sqlite3_finalize(s);
-		return 0;
-	}
-	snprintf(err, errlen, "database %s is damaged (%s); fieldd refuses "
-	    "to use it. Move it aside and restore the last copy, or start a "
-	    "new device", st->path,
-	    res ? res : sqlite3_errmsg(st->db));
-	sqlite3_finalize(s);
-	return -1;
-}
-
-static int
-store_migrate(struct store *st, int target, char *err, size_t errlen)
-{
-	int version = store_schema_version(st);
-	char sql[64];
-
-	if (version < 0) {
-		snprintf(err, errlen, "%s: cannot read schema version: %s",
-		    st->path, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	if (version > (int)STORE_N_MIGRATIONS) {
-		snprintf(err, errlen, "%s: schema version %d is newer than "
-		    "this program knows (%d); run a newer fieldd", st->path,
-		    version, (int)STORE_N_MIGRATIONS);
-		return -1;
-	}
-	for (int v = version; v < target; v++) {
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(st, "BEGIN IMMEDIATE") != 0)
-			goto fail;
-		if (store_exec(st, store_migrations[v]) != 0 ||
-		    store_exec(st, sql) != 0 || store_exec(st, "COMMIT") != 0) {
-			store_exec(st, "ROLLBACK");
-			goto fail;
-		}
-		log_info("store: migrated schema to version %d", v + 1);
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: schema migration failed: %s", st->path,
-	    sqlite3_errmsg(st->db));
-	return -1;
-}
-
 int
 store_schema_version(struct store *st)
 {
-	sqlite3_stmt *s;
-	int v = -1;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return db_schema_version(st->db);
 }
 
-/* create: 1 create, 0 open, -1 read-only. */
+/* mode: DB_CREATE, DB_OPEN or DB_READONLY (common/db.h). */
 static int
-store_open_impl(const char *path, int create, int version,
+store_open_impl(const char *path, int mode, int version,
     struct store **out, char *err, size_t errlen)
 {
 	struct store *st;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
-	if (create > 0)
-		flags |= SQLITE_OPEN_CREATE;
-	if (create < 0)
-		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		free(st);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "cannot open");
+	if (db_open(path, mode, store_migrations, (int)STORE_N_MIGRATIONS,
+	    version, &st->db, err, errlen) != 0)
 		goto fail;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
-	if (store_check(st, err, errlen) != 0)
-		goto fail;
-	if (create < 0) {
-		int v = store_schema_version(st);
-		if (v != STORE_SCHEMA_VERSION) {
-			snprintf(err, errlen, "%s: not a device database of "
-			    "schema version %d (it has %d)", path,
-			    STORE_SCHEMA_VERSION, v);
-			goto fail;
-		}
-		goto prepare;
-	}
-	/*
-	 * WAL with FULL sync: a commit is on the card before we answer.
-	 * Small cache and no mmap keep fieldd's memory flat however many
-	 * records it holds.
-	 */
-	if (store_exec(st, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL;"
-	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA secure_delete = ON;"
-	    "PRAGMA cache_size = -1024;"
-	    "PRAGMA mmap_size = 0;") != 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
-		goto fail;
-	}
-	if (store_migrate(st, version, err, errlen) != 0)
-		goto fail;
-prepare:
-	if (version == STORE_SCHEMA_VERSION || create < 0) {
+	if (version == STORE_SCHEMA_VERSION) {
 		for (int i = 0; i < Q_N; i++) {
 			if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
 			    SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) !=
@@ -265,22 +151,23 @@ int
 store_open(const char *path, int create, struct store **out, char *err,
     size_t errlen)
 {
-	return store_open_impl(path, create, STORE_SCHEMA_VERSION, out, err,
-	    errlen);
+	return store_open_impl(path, create ? DB_CREATE : DB_OPEN,
+	    STORE_SCHEMA_VERSION, out, err, errlen);
 }
 
 int
 store_open_readonly(const char *path, struct store **out, char *err,
     size_t errlen)
 {
-	return store_open_impl(path, -1, 0, out, err, errlen);
+	return store_open_impl(path, DB_READONLY, STORE_SCHEMA_VERSION, out,
+	    err, errlen);
 }
 
 int
 store_open_at(const char *path, int version, struct store **out, char *err,
     size_t errlen)
 {
-	return store_open_impl(path, 1, version, out, err, errlen);
+	return store_open_impl(path, DB_CREATE, version, out, err, errlen);
 }
 
 void

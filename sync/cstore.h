@@ -1,0 +1,94 @@
+/*
+ * cstore.h: the collector's SQLite database (embedded default; see
+ * ARCHITECTURE.md, Storage).  It owns the connection.  What it keeps:
+ *
+ *   devices        enrolled devices: certificate serial, revocation, last
+ *                  seen, the acknowledged watermark, what they reported
+ *   enroll_tokens  SHA-256 of one-time enrolment tokens
+ *   records        sealed records as devices sent them, keyed by
+ *                  (device, seq) and unique by record id; the time the
+ *                  device stamped and the time corrected by its clock
+ *                  offset.  Never plaintext: ingest needs no private key.
+ *   refused        records set aside, with the reason
+ *   device_counts  each device's latest counts snapshot
+ *
+ * Durability: WAL, synchronous=FULL; cstore_ingest commits before it
+ * returns the watermark that may be acknowledged.
+ */
+#ifndef CSTORE_H
+#define CSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/sync.pb-c.h"
+
+struct cstore;
+
+#define CSTORE_DEVICE_MAX 64
+#define CSTORE_SEALED_MAX (1024 * 1024)
+
+struct cdevice {
+	char id[CSTORE_DEVICE_MAX + 1];
+	char serial[64];
+	int64_t enrolled_ms, revoked_ms, last_seen_ms;	/* 0: never */
+	uint64_t acked_seq;
+	uint64_t pending;		/* as the device last reported */
+	int64_t clock_offset_ms;	/* collector time - device time */
+	char last_error[160];
+};
+
+int cstore_open(const char *path, struct cstore **out, char *err,
+    size_t errlen);
+void cstore_close(struct cstore *cs);
+const char *cstore_errmsg(struct cstore *cs);
+
+/* 1 and *d, 0 when unknown, -1 on error. */
+int cstore_device_get(struct cstore *cs, const char *id, struct cdevice *d);
+/* Adds or re-enrols a device with its certificate serial. */
+int cstore_device_enroll(struct cstore *cs, const char *id,
+    const char *serial, int64_t now_ms);
+/* 1 revoked, 0 no such device, -1 error. */
+int cstore_device_revoke(struct cstore *cs, const char *id, int64_t now_ms);
+/* Records what a device said in its hello, and its last error if any. */
+int cstore_device_seen(struct cstore *cs, const char *id, int64_t now_ms,
+    uint64_t pending, int64_t clock_offset_ms, const char *last_error);
+/* Calls fn for every device, in id order. */
+int cstore_devices(struct cstore *cs,
+    int (*fn)(void *arg, const struct cdevice *d), void *arg);
+
+/* Enrolment tokens: stored hashed; a token is used once. */
+int cstore_token_add(struct cstore *cs, const unsigned char hash[32],
+    const char *device_id, int64_t expires_ms);
+/*
+ * Uses a token for device_id: 1 when it was valid (unused, unexpired, and
+ * for this device when it names one) and is now spent, 0 when not, -1.
+ */
+int cstore_token_use(struct cstore *cs, const unsigned char hash[32],
+    const char *device_id, int64_t now_ms);
+
+/*
+ * Ingests a batch from device_id in one transaction: records at or below
+ * the watermark are skipped (already durable), a (device, seq) already
+ * stored is skipped, a malformed record or one whose id is stored under
+ * another (device, seq) is refused with a reason; then the watermark
+ * advances over every contiguous seq stored or refused.  On return 0,
+ * *acked is durable and may be acknowledged; refusals are reported
+ * through refused(arg, seq, reason).  -1 on a store failure (nothing
+ * changed).
+ */
+int cstore_ingest(struct cstore *cs, const char *device_id,
+    int64_t clock_offset_ms, Field__Sync__SealedRecord *const *recs,
+    size_t n, int64_t now_ms, uint64_t *acked,
+    void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg);
+
+/* Replaces a device's counts snapshot. */
+int cstore_counts_put(struct cstore *cs, const char *device_id,
+    const Field__Sync__CountsSnapshot *snap);
+
+/* Every stored record in (device, seq) order, for opening. */
+int cstore_each_record(struct cstore *cs,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg);
+
+#endif
