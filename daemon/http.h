@@ -63,7 +63,10 @@ struct http_server;
 
 /*
  * Binds addr:port (IPv4 or IPv6 literal) and starts serving on loop.
- * 0 and *out, or a negative UV_E* code.
+ * 0 and *out, or a negative UV_E* code (UV_EINVAL for a bad address or
+ * port).  lim is copied.  On a bind or listen failure the half-made
+ * listener is closed and freed on the loop's next turn, so run the loop
+ * (or let the process exit) before uv_loop_close().
  */
 int http_server_start(uv_loop_t *loop, const char *addr, int port,
     const struct http_limits *lim, http_handler_fn fn, void *ctx,
@@ -71,7 +74,9 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port,
 
 /*
  * Stops accepting, closes every connection, and calls done(arg) once all
- * handles are closed; the server is freed then.
+ * handles are closed; the server is freed then.  A response still being
+ * written is cut off.  A second call is a no-op; done may be NULL.  May
+ * be called from inside a handler: that request gets no answer.
  */
 void http_server_stop(struct http_server *s, void (*done)(void *),
     void *arg);
@@ -86,7 +91,10 @@ const char *http_header_get(const struct http_request *req, const char *name);
 int http_respond(struct http_response *res, int status, const char *ctype,
     const void *body, size_t len);
 
-/* Adds one extra header line to res.  0 or -1 when it does not fit. */
+/*
+ * Adds one extra header line to res.  0, or -1 when it does not fit or
+ * the name or value holds CR or LF (or the name a colon).
+ */
 int http_add_header(struct http_response *res, const char *name,
     const char *value);
 

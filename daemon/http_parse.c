@@ -1,113 +1,148 @@
-/* http_parse.c: see http_parse.h. */
+/*
+ * http_parse.c: see http_parse.h.
+ *
+ * http-parser hands over the URL, header names and header values in
+ * pieces (a piece ends where a read ended).  They are appended to hb as
+ * NUL-terminated strings; hp->last says which kind of string hb ends
+ * with, so that a piece of the same kind continues it and a piece of
+ * another kind starts a new one.  The invariant: when hp->last is not
+ * HP_NONE, hb[hb_len - 1] is the NUL of the string being built.
+ */
 #include "daemon/http_parse.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-static struct http_parse *
-hp_of(http_parser *p)
+enum { HP_NONE, HP_URL, HP_NAME, HP_VALUE };
+
+/* A large body buffer is not kept from one request to the next. */
+#define HP_KEEP_BODY_CAP (64 * 1024)
+
+static int
+hp_fail(struct http_parse *hp, int status)
 {
-	return p->data;
+	if (hp->error == 0)
+		hp->error = status;
+	return -1;
 }
 
-/* Appends to the current string (continuing it when the parser gives a
-   field in pieces), keeping a NUL after it. */
 static int
 hp_append(struct http_parse *hp, int kind, const char *at, size_t len,
     size_t *off)
 {
 	if (hp->last != kind) {
 		if (hp->hb_len + 1 > hp->hb_cap)
-			goto full;
+			return hp_fail(hp, 431);
 		*off = hp->hb_len;
-		hp->hb[hp->hb_len] = '\0';
-		hp->hb_len++;		/* room for the NUL */
+		hp->hb[hp->hb_len++] = '\0';
 		hp->last = kind;
 	}
-	if (hp->hb_len + len > hp->hb_cap)
-		goto full;
-	/* overwrite the NUL, write the piece, put the NUL back */
+	if (len > hp->hb_cap - hp->hb_len)
+		return hp_fail(hp, 431);
+	/* over the NUL, then the NUL after */
 	memcpy(hp->hb + hp->hb_len - 1, at, len);
 	hp->hb_len += len;
 	hp->hb[hp->hb_len - 1] = '\0';
 	return 0;
-full:
-	hp->error = 431;
-	return -1;
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	return 0;
 }
 
 static int
 on_url(http_parser *p, const char *at, size_t len)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
 
-	return hp_append(hp, 1, at, len, &hp->url_off);
+	if (hp->last != HP_NONE && hp->last != HP_URL)
+		return hp_fail(hp, 400);
+	return hp_append(hp, HP_URL, at, len, &hp->url_off);
 }
 
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
 
-	if (hp->last != 2) {
-		if (hp->n_headers == HTTP_MAX_HEADERS) {
-			hp->error = 431;
-			return -1;
-		}
+	if (hp->headers_done)
+		return 0;		/* a trailer: dropped */
+	if (hp->last != HP_NAME) {
+		if (hp->n_headers == HTTP_MAX_HEADERS)
+			return hp_fail(hp, 431);
+		hp->value_off[hp->n_headers] = (size_t)-1;
 		hp->n_headers++;
 	}
-	return hp_append(hp, 2, at, len, &hp->name_off[hp->n_headers - 1]);
+	return hp_append(hp, HP_NAME, at, len,
+	    &hp->name_off[hp->n_headers - 1]);
 }
 
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
 
-	if (hp->n_headers == 0) {
-		hp->error = 400;
-		return -1;
-	}
-	return hp_append(hp, 3, at, len, &hp->value_off[hp->n_headers - 1]);
+	if (hp->headers_done)
+		return 0;
+	if (hp->n_headers == 0)
+		return hp_fail(hp, 400);
+	return hp_append(hp, HP_VALUE, at, len,
+	    &hp->value_off[hp->n_headers - 1]);
 }
 
 static int
-hp_hex(int c)
+hp_hex(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
-/* Splits the URL into a decoded path and the raw query. */
+int
+http_parse_decode_path(char *s)
+{
+	char *o = s;
+
+	/* o never passes s: an escape is three bytes decoded into one */
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '%') {
+			/* s[2] is read only when s[1] is a digit, not NUL */
+			int h = hp_hex((unsigned char)s[1]);
+			int l = h < 0 ? -1 : hp_hex((unsigned char)s[2]);
+			if (l < 0 || (h == 0 && l == 0))
+				return -1;
+			c = (unsigned char)(h * 16 + l);
+			s += 2;
+		}
+		*o++ = (char)c;
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* Splits the URL into the decoded path and the raw query. */
 static int
 hp_url(struct http_parse *hp)
 {
-	char *url = hp->hb + hp->url_off;
-	char *q = strchr(url, '?');
-	size_t o = 0;
+	char *url, *q;
 
-	if (hp->last == 0 || url[0] != '/')
+	if (hp->url_off >= hp->hb_len)
 		return -1;
-	if (q)
+	url = hp->hb + hp->url_off;
+	if (url[0] != '/')
+		return -1;
+	if ((q = strchr(url, '?')) != NULL)
 		*q++ = '\0';
-	for (const char *s = url; *s; s++) {
-		int c = (unsigned char)*s;
-		if (c == '%') {
-			int h = hp_hex(s[1]), l = h < 0 ? -1 : hp_hex(s[2]);
-			if (l < 0 || (h == 0 && l == 0))
-				return -1;
-			c = h * 16 + l;
-			s += 2;
-		}
-		if (o + 1 >= sizeof(hp->path))
-			return -1;
-		hp->path[o++] = (char)c;
-	}
-	hp->path[o] = '\0';
-	hp->req.path = hp->path;
+	if (http_parse_decode_path(url) != 0)
+		return -1;
+	hp->req.path = url;
 	hp->req.query = q ? q : "";
 	return 0;
 }
@@ -115,22 +150,20 @@ hp_url(struct http_parse *hp)
 static int
 on_headers_complete(http_parser *p)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
 
+	hp->headers_done = 1;
 	if ((p->flags & F_CONTENTLENGTH) &&
-	    p->content_length > hp->lim->max_body_bytes) {
-		hp->error = 413;
-		return -1;
-	}
-	if (hp_url(hp) != 0) {
-		hp->error = 400;
-		return -1;
-	}
+	    p->content_length > hp->lim->max_body_bytes)
+		return hp_fail(hp, 413);
+	if (hp_url(hp) != 0)
+		return hp_fail(hp, 400);
 	hp->req.method = http_method_str((enum http_method)p->method);
 	hp->req.n_headers = hp->n_headers;
 	for (size_t i = 0; i < hp->n_headers; i++) {
 		hp->req.headers[i].name = hp->hb + hp->name_off[i];
-		hp->req.headers[i].value = hp->hb + hp->value_off[i];
+		hp->req.headers[i].value = hp->value_off[i] == (size_t)-1 ?
+		    "" : hp->hb + hp->value_off[i];
 	}
 	return 0;
 }
@@ -138,23 +171,22 @@ on_headers_complete(http_parser *p)
 static int
 on_body(http_parser *p, const char *at, size_t len)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
+	size_t need;
 
-	if (hp->body_len + len > hp->lim->max_body_bytes) {
-		hp->error = 413;
-		return -1;
-	}
-	if (hp->body_len + len + 1 > hp->body_cap) {
+	if (len > hp->lim->max_body_bytes - hp->body_len)
+		return hp_fail(hp, 413);
+	need = hp->body_len + len + 1;
+	if (need > hp->body_cap) {
 		size_t cap = hp->body_cap ? hp->body_cap : 4096;
 		char *nb;
-		while (cap < hp->body_len + len + 1)
+
+		while (cap < need)
 			cap *= 2;
 		if (cap > hp->lim->max_body_bytes + 1)
 			cap = hp->lim->max_body_bytes + 1;
-		if ((nb = realloc(hp->body, cap)) == NULL) {
-			hp->error = 500;
-			return -1;
-		}
+		if ((nb = realloc(hp->body, cap)) == NULL)
+			return hp_fail(hp, 500);
 		hp->body = nb;
 		hp->body_cap = cap;
 	}
@@ -166,11 +198,13 @@ on_body(http_parser *p, const char *at, size_t len)
 static int
 on_message_complete(http_parser *p)
 {
-	struct http_parse *hp = hp_of(p);
+	struct http_parse *hp = p->data;
 
-	hp->req.body = hp->body ? hp->body : "";
-	if (hp->body)
+	if (hp->body) {
 		hp->body[hp->body_len] = '\0';
+		hp->req.body = hp->body;
+	} else
+		hp->req.body = "";
 	hp->req.body_len = hp->body_len;
 	hp->complete = 1;
 	http_parser_pause(p, 1);
@@ -178,6 +212,7 @@ on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings hp_settings = {
+	.on_message_begin = on_message_begin,
 	.on_url = on_url,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
@@ -186,18 +221,38 @@ static const http_parser_settings hp_settings = {
 	.on_message_complete = on_message_complete,
 };
 
+static void
+hp_reset(struct http_parse *hp)
+{
+	const char *peer = hp->req.peer;
+
+	http_parser_init(&hp->p, HTTP_REQUEST);
+	hp->p.data = hp;
+	hp->hb_len = 0;
+	hp->last = HP_NONE;
+	hp->url_off = 0;
+	hp->n_headers = 0;
+	hp->body_len = 0;
+	memset(&hp->req, 0, sizeof(hp->req));
+	hp->req.peer = peer;
+	hp->seen = 0;
+	hp->head_bytes = 0;
+	hp->headers_done = 0;
+	hp->complete = 0;
+	hp->error = 0;
+}
+
 int
 http_parse_init(struct http_parse *hp, const struct http_limits *lim,
     const char *peer)
 {
 	memset(hp, 0, sizeof(*hp));
 	hp->lim = lim;
-	hp->hb_cap = lim->max_header_bytes;
+	hp->hb_cap = lim->max_header_bytes + 1;
 	if ((hp->hb = malloc(hp->hb_cap)) == NULL)
 		return -1;
-	http_parser_init(&hp->p, HTTP_REQUEST);
-	hp->p.data = hp;
 	hp->req.peer = peer;
+	hp_reset(hp);
 	return 0;
 }
 
@@ -207,53 +262,69 @@ http_parse_free(struct http_parse *hp)
 	free(hp->hb);
 	free(hp->body);
 	hp->hb = hp->body = NULL;
+	hp->hb_cap = hp->body_cap = 0;
 }
 
 void
 http_parse_next(struct http_parse *hp)
 {
-	const char *peer = hp->req.peer;
-
-	http_parser_pause(&hp->p, 0);
-	hp->hb_len = 0;
-	hp->last = 0;
-	hp->n_headers = 0;
-	hp->url_off = 0;
-	hp->body_len = 0;
-	/* A large body buffer is not kept for the next request. */
-	if (hp->body_cap > 64 * 1024) {
+	if (hp->body_cap > HP_KEEP_BODY_CAP) {
 		free(hp->body);
 		hp->body = NULL;
 		hp->body_cap = 0;
 	}
-	memset(&hp->req, 0, sizeof(hp->req));
-	hp->req.peer = peer;
-	hp->seen = 0;
-	hp->complete = 0;
-	hp->error = 0;
+	hp_reset(hp);
 }
 
+/*
+ * While the headers are not complete, http-parser is given no more bytes
+ * than are left of max_header_bytes, so the raw header block is bounded
+ * exactly, whitespace and all.
+ */
 size_t
 http_parse_feed(struct http_parse *hp, const char *data, size_t len)
 {
-	size_t n;
-	enum http_errno e;
+	size_t used = 0;
 
-	if (hp->complete || hp->error || len == 0)
+	if (hp->complete || hp->error || hp->hb == NULL)
 		return 0;
-	n = http_parser_execute(&hp->p, &hp_settings, data, len);
-	hp->seen += n;
-	e = HTTP_PARSER_ERRNO(&hp->p);
-	if (hp->complete)
-		return n;
-	if (e != HPE_OK && !hp->error)
-		hp->error = e == HPE_HEADER_OVERFLOW ? 431 : 400;
-	else if (e == HPE_OK && n != len && !hp->error)
-		hp->error = 400;
-	/* The request line and headers together are bounded too. */
-	if (!hp->error && hp->hb_len >= hp->hb_cap)
+	while (used < len) {
+		size_t chunk = len - used, n;
+		int was_done = hp->headers_done;
+		enum http_errno e;
+
+		if (!was_done) {
+			size_t room = hp->lim->max_header_bytes - hp->head_bytes;
+			if (room == 0) {
+				hp->error = 431;
+				break;
+			}
+			if (chunk > room)
+				chunk = room;
+		}
+		n = http_parser_execute(&hp->p, &hp_settings, data + used,
+		    chunk);
+		if (!was_done && !hp->headers_done)
+			hp->head_bytes += n;
+		used += n;
+		hp->seen += n;
+		if (hp->complete || hp->error)
+			break;
+		e = HTTP_PARSER_ERRNO(&hp->p);
+		if (e != HPE_OK) {
+			hp->error = e == HPE_HEADER_OVERFLOW ? 431 : 400;
+			break;
+		}
+		if (n != chunk) {
+			/* an upgrade or CONNECT tunnel: not served here */
+			hp->error = 400;
+			break;
+		}
+	}
+	if (!hp->complete && !hp->error && !hp->headers_done &&
+	    hp->head_bytes >= hp->lim->max_header_bytes)
 		hp->error = 431;
-	return n;
+	return used;
 }
 
 int
