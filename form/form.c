@@ -111,7 +111,7 @@ form_geopoint_text(const char *s, double v[4], int *has_alt, int *has_acc)
 			s++;
 		if (*s == '\0')
 			break;
-		/* plain decimal numbers only: strtod also takes inf, nan, hex */
+		/* plain decimals only: strtod also takes inf, nan, hex */
 		if (strspn(s, "0123456789+-.eE") != strcspn(s, " "))
 			return -1;
 		v[n] = strtod(s, &end);

@@ -93,6 +93,10 @@ void form_values_free(Field__Record *r);
  * The values of a record as a JSON object (field name to value, repeats as
  * arrays of objects): the inverse of form_values, for opened records.
  * Needs no definition.  New reference, or NULL when out of memory.
+ * The result is the record without metadata and empty answers, in the
+ * JSON forms: a select_multiple given as "a b" comes back ["a", "b"], a
+ * geopoint given as "lat lon" an object, a decimal a JSON real.  It is
+ * valid for the form whenever the record was.
  */
 json_t *form_values_json(const Field__Record *r);
 

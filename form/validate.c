@@ -14,8 +14,15 @@
 
 #include "common/util.h"
 
+/*
+ * A select_multiple answer reaches expressions as its names joined by
+ * spaces.  The type check allows at most one of each choice, so a join
+ * never exceeds FORM_MAX_CHOICES names of FORM_NAME_MAX bytes; a few
+ * buffers rotate because an expression may hold two answers at once
+ * (a comparison).
+ */
 #define VCTX_BUFS 4
-#define VCTX_BUF 1024
+#define VCTX_BUF (FORM_MAX_CHOICES * FORM_NAME_MAX)
 
 struct vctx {
 	const struct form *f;
@@ -156,6 +163,15 @@ v_type(const struct form *f, const struct form_field *fd, const json_t *v,
 	size_t i, j;
 	json_t *x;
 
+	/*
+	 * A parser given JSON_ALLOW_NUL can make strings with a NUL inside;
+	 * every check below reads C strings, so refuse them first.
+	 */
+	if (json_is_string(v) && strlen(json_string_value(v)) !=
+	    json_string_length(v)) {
+		form_error_add(errs, path, "must not hold NUL characters");
+		return -1;
+	}
 	switch (fd->type) {
 	case FT_TEXT:
 		if (!json_is_string(v))
@@ -218,7 +234,8 @@ v_type(const struct form *f, const struct form_field *fd, const json_t *v,
 					if ((t += strspn(t, " ")) >= s)
 						break;
 					tl = strcspn(t, " ");
-					if (tl == len && memcmp(t, name, len) == 0) {
+					if (tl == len &&
+					    memcmp(t, name, len) == 0) {
 						form_error_add(errs, path,
 						    "repeats a choice");
 						return -1;
@@ -424,12 +441,16 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
 			    "unknown field");
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	/* malloc: the buffers need no zeroing, only the fields */
+	if ((c = malloc(sizeof(*c))) == NULL) {
 		form_error_add(errs, "", "out of memory");
 		return -1;
 	}
 	c->f = f;
 	c->rec = rec;
+	c->cur = NULL;
+	c->curval = NULL;
+	c->next = 0;
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
 			v_field(c, (int)i, json_object_get(rec,

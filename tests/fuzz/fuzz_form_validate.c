@@ -1,6 +1,7 @@
 /* fuzz_form_validate: any bytes as a submitted JSON record, through every
    shipped form: validate, and when valid, values (packed and unpacked)
-   and counts; also CSV-style coercion of a copy. */
+   and counts; also CSV-style coercion of a copy.  A valid record must
+   still be valid after values -> wire -> JSON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			field__record__pack(&r, buf);
 			Field__Record *back = field__record__unpack(NULL, len, buf);
 			json_t *j = back ? form_values_json(back) : NULL;
+
+			/* what was valid stays valid after the round trip */
+			memset(&errs, 0, sizeof(errs));
+			if (back && (j == NULL || form_validate(forms[i], j,
+			    "2026-11-29", &errs) != 0))
+				abort();
 			json_decref(j);
 			if (back)
 				field__record__free_unpacked(back, NULL);

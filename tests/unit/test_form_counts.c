@@ -1,0 +1,395 @@
+/*
+ * test_form_counts.c: the count cells each shipped form declares.  A
+ * household of three counts once as a household and three times as
+ * individuals, each member under its own sex, age band and
+ * vulnerabilities; a site assessment contributes its population sums and
+ * is counted latest-per-site; a visit counts once under each of its
+ * dimensions.  Totals have dim "" and value "".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/embedded.h"
+#include "form/form.h"
+
+#define TODAY "2026-11-28"
+
+/* Shared valid sample records (as in test_form_validate.c). */
+static const char site_sample[] = "{"
+    "\"site_id\": \"SS-001\", \"site_name\": \"Camp Alpha\","
+    "\"site_type\": \"camp\", \"admin1\": \"SS01\", \"admin2\": \"SS0101\","
+    "\"location\": {\"latitude\": 4.85, \"longitude\": 31.6,"
+    " \"accuracy\": 12.5},"
+    "\"assessment_date\": \"2026-11-20\","
+    "\"population_households\": 100, \"population_individuals\": 500,"
+    "\"females_0_4\": 50, \"females_18_59\": 120, \"males_0_4\": 45,"
+    "\"males_18_59\": 100, \"males_60_plus\": 10,"
+    "\"pregnant_lactating\": 3, \"unaccompanied_children\": 2,"
+    "\"separated_children\": 4, \"elderly_alone\": 1,"
+    "\"persons_with_disabilities\": 6, \"chronic_illness\": 7,"
+    "\"arrivals_last_7_days\": 5, \"departures_last_7_days\": 1,"
+    "\"main_origin_admin1\": \"SS02\", \"displacement_reason\": \"conflict\","
+    "\"priority_needs\": [\"food\", \"water\"], \"site_management\": \"ngo\","
+    "\"health_facility_on_site\": \"yes\", \"latrines\": 4,"
+    "\"key_informant_type\": \"site_manager\", \"notes\": \"dry season\"}";
+
+static const char household_sample[] = "{"
+    "\"site_id\": \"SS-001\", \"admin1\": \"SS01\", \"admin2\": \"SS0101\","
+    "\"registration_date\": \"2026-11-20\", \"consent\": \"yes\","
+    "\"head_name\": \"Amina B\", \"phone\": \"+211 912345678\","
+    "\"origin_admin1\": \"SS02\", \"origin_admin2\": \"SS0201\","
+    "\"displacement_date\": \"2026-10-01\","
+    "\"displacement_reason\": \"conflict\", \"shelter_type\": \"tent\","
+    "\"intention\": \"stay\", \"needs\": [\"food\", \"shelter\"],"
+    "\"members\": ["
+    " {\"member_name\": \"Amina B\", \"sex\": \"female\", \"age_years\": 34,"
+    "  \"relationship\": \"head\","
+    "  \"vulnerabilities\": [\"pregnant_lactating\"],"
+    "  \"documentation\": \"national_id\"},"
+    " {\"member_name\": \"Chol B\", \"sex\": \"male\", \"age_years\": 3,"
+    "  \"relationship\": \"child\"},"
+    " {\"member_name\": \"Deng B\", \"sex\": \"female\", \"age_years\": 70,"
+    "  \"relationship\": \"parent\","
+    "  \"vulnerabilities\": [\"disability\", \"elderly_alone\"]}]}";
+
+static const char mrc_sample[] = "{"
+    "\"centre_id\": \"MRC-KTM-01\", \"visit_date\": \"2026-11-20\","
+    "\"client_code\": \"AB12\", \"consent\": \"yes\", \"sex\": \"female\","
+    "\"age_years\": 25, \"nationality\": \"NPL\","
+    "\"migration_stage\": \"pre_departure\", \"visit_mode\": \"in_person\","
+    "\"reasons\": [\"contract_review\", \"recruitment_fees\"],"
+    "\"services\": [\"information\", \"referral\"],"
+    "\"referred_to\": [\"legal_aid\"], \"destination_country\": \"QAT\","
+    "\"follow_up_needed\": \"yes\", \"follow_up_date\": \"2026-12-01\","
+    "\"notes\": \"asked about fees\"}";
+
+static struct form_catalog *cat;
+
+static int
+group_setup(void **state)
+{
+	char err[256];
+
+	cat = form_catalog_new();
+	for (const struct embedded_file *e = embedded_forms; e->name; e++)
+		if (form_catalog_add(cat, e->data, e->len, err,
+		    sizeof(err)) == NULL) {
+			fprintf(stderr, "%s: %s\n", e->name, err);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	form_catalog_free(cat);
+	return 0;
+}
+
+static const struct form *
+shipped(const char *id)
+{
+	const struct form *f = form_catalog_get(cat, id, NULL);
+
+	assert_non_null(f);
+	return f;
+}
+
+/* Counts of a record, which must first be valid. */
+static void
+count(const char *id, json_t *rec, struct form_counts *c)
+{
+	struct form_errors errs = { 0 };
+
+	if (form_validate(shipped(id), rec, TODAY, &errs) != 0)
+		fail_msg("%s: sample invalid: %s: %s", id, errs.e[0].path,
+		    errs.e[0].reason);
+	assert_int_equal(form_counts(shipped(id), rec, c), 0);
+}
+
+/* The n of cell (dim, value, measure), or -1 when there is none. */
+static int64_t
+cell(const struct form_counts *c, const char *dim, const char *value,
+    const char *measure)
+{
+	int64_t n = -1;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->c[i].dim, dim) == 0 &&
+		    strcmp(c->c[i].value, value) == 0 &&
+		    strcmp(c->c[i].measure, measure) == 0) {
+			if (n != -1)
+				fail_msg("cell %s=%s %s twice", dim, value,
+				    measure);
+			n = c->c[i].n;
+		}
+	return n;
+}
+
+static void
+assert_day_place(const struct form_counts *c, const char *day,
+    const char *place)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		assert_string_equal(c->c[i].day, day);
+		assert_string_equal(c->c[i].place, place);
+		assert_true(c->c[i].n > 0);
+	}
+}
+
+static json_t *
+load(const char *text)
+{
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+
+	assert_non_null(v);
+	return v;
+}
+
+static void
+test_household(void **state)
+{
+	struct form_counts c;
+	json_t *rec = load(household_sample);
+
+	count("dtm_household", rec, &c);
+	assert_day_place(&c, "2026-11-20", "SS-001");
+	/* totals */
+	assert_int_equal(cell(&c, "", "", "households"), 1);
+	assert_int_equal(cell(&c, "", "", "individuals"), 3);
+	/* record-level dimensions count the household and its people */
+	assert_int_equal(cell(&c, "admin1", "SS01", "households"), 1);
+	assert_int_equal(cell(&c, "admin1", "SS01", "individuals"), 3);
+	assert_int_equal(cell(&c, "admin2", "SS0101", "households"), 1);
+	assert_int_equal(cell(&c, "admin2", "SS0101", "individuals"), 3);
+	assert_int_equal(cell(&c, "intention", "stay", "households"), 1);
+	assert_int_equal(cell(&c, "intention", "stay", "individuals"), 3);
+	assert_int_equal(cell(&c, "need", "food", "households"), 1);
+	assert_int_equal(cell(&c, "need", "shelter", "individuals"), 3);
+	assert_int_equal(cell(&c, "need", "water", "households"), -1);
+	/* member-level dimensions count individuals only */
+	assert_int_equal(cell(&c, "sex", "female", "individuals"), 2);
+	assert_int_equal(cell(&c, "sex", "male", "individuals"), 1);
+	assert_int_equal(cell(&c, "sex", "female", "households"), -1);
+	assert_int_equal(cell(&c, "sex", "male", "households"), -1);
+	assert_int_equal(cell(&c, "age_band", "0-4", "individuals"), 1);
+	assert_int_equal(cell(&c, "age_band", "18-59", "individuals"), 1);
+	assert_int_equal(cell(&c, "age_band", "60+", "individuals"), 1);
+	assert_int_equal(cell(&c, "age_band", "5-11", "individuals"), -1);
+	assert_int_equal(cell(&c, "age_band", "18-59", "households"), -1);
+	assert_int_equal(cell(&c, "vulnerability", "pregnant_lactating",
+	    "individuals"), 1);
+	assert_int_equal(cell(&c, "vulnerability", "disability",
+	    "individuals"), 1);
+	assert_int_equal(cell(&c, "vulnerability", "elderly_alone",
+	    "individuals"), 1);
+	assert_int_equal(cell(&c, "vulnerability", "disability",
+	    "households"), -1);
+	/* no names, ever: nothing of the consent-only fields is a cell */
+	for (size_t i = 0; i < c.n; i++) {
+		assert_null(strstr(c.c[i].value, "Amina"));
+		assert_null(strstr(c.c[i].value, "+211"));
+	}
+	form_counts_free(&c);
+	assert_int_equal(c.n, 0);
+	assert_null(c.c);
+	json_decref(rec);
+}
+
+/* Every band edge lands in its band: two members per band. */
+static void
+test_age_bands(void **state)
+{
+	static const int ages[] = { 0, 4, 5, 11, 12, 17, 18, 59, 60, 120 };
+	static const char *bands[] = { "0-4", "5-11", "12-17", "18-59",
+	    "60+" };
+	struct form_counts c;
+	json_t *rec = load(household_sample), *members = json_array();
+
+	for (size_t i = 0; i < 10; i++)
+		json_array_append_new(members, json_pack("{s:s, s:i, s:s}",
+		    "sex", i % 2 ? "male" : "female", "age_years", ages[i],
+		    "relationship", i == 0 ? "head" : "child"));
+	json_object_set_new(rec, "members", members);
+	json_object_set_new(rec, "consent", json_string("no"));
+	json_object_del(rec, "head_name");
+	json_object_del(rec, "phone");
+	count("dtm_household", rec, &c);
+	assert_int_equal(cell(&c, "", "", "individuals"), 10);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(cell(&c, "age_band", bands[i], "individuals"),
+		    2);
+	assert_int_equal(cell(&c, "sex", "female", "individuals"), 5);
+	assert_int_equal(cell(&c, "sex", "male", "individuals"), 5);
+	form_counts_free(&c);
+	json_decref(rec);
+}
+
+/* Optional dimensions left out give no cells; the ODK string form of a
+   select_multiple counts as its array would. */
+static void
+test_household_minimal(void **state)
+{
+	struct form_counts c;
+	json_t *rec = load("{\"site_id\": \"SS-002\", \"admin1\": \"SS01\","
+	    " \"admin2\": \"SS0102\", \"registration_date\": \"2026-11-01\","
+	    " \"consent\": \"no\", \"members\": [{\"sex\": \"male\","
+	    " \"age_years\": 40, \"relationship\": \"head\","
+	    " \"vulnerabilities\": \"disability chronic_illness\"}]}");
+
+	count("dtm_household", rec, &c);
+	assert_day_place(&c, "2026-11-01", "SS-002");
+	assert_int_equal(cell(&c, "", "", "households"), 1);
+	assert_int_equal(cell(&c, "", "", "individuals"), 1);
+	assert_int_equal(cell(&c, "vulnerability", "disability",
+	    "individuals"), 1);
+	assert_int_equal(cell(&c, "vulnerability", "chronic_illness",
+	    "individuals"), 1);
+	for (size_t i = 0; i < c.n; i++) {
+		assert_string_not_equal(c.c[i].dim, "intention");
+		assert_string_not_equal(c.c[i].dim, "need");
+	}
+	form_counts_free(&c);
+	json_decref(rec);
+}
+
+static void
+test_site(void **state)
+{
+	static const struct {
+		const char *measure;
+		int64_t n;
+	} sums[] = {
+		{ "sites", 1 }, { "households", 100 }, { "individuals", 500 },
+		{ "females_0_4", 50 }, { "females_18_59", 120 },
+		{ "males_0_4", 45 }, { "males_18_59", 100 },
+		{ "males_60_plus", 10 }, { "pregnant_lactating", 3 },
+		{ "unaccompanied_children", 2 }, { "separated_children", 4 },
+		{ "elderly_alone", 1 }, { "persons_with_disabilities", 6 },
+		{ "chronic_illness", 7 }, { "arrivals_last_7_days", 5 },
+		{ "departures_last_7_days", 1 },
+	};
+	static const char *dims[][2] = { { "", "" }, { "admin1", "SS01" },
+	    { "admin2", "SS0101" }, { "site_type", "camp" },
+	    { "displacement_reason", "conflict" }, { "need", "food" },
+	    { "need", "water" } };
+	const size_t nsums = sizeof(sums) / sizeof(sums[0]);
+	struct form_counts c;
+	json_t *rec = load(site_sample);
+
+	assert_string_equal(form_latest_by(shipped("dtm_site_assessment")),
+	    "site_id");
+	count("dtm_site_assessment", rec, &c);
+	assert_day_place(&c, "2026-11-20", "SS-001");
+	for (size_t d = 0; d < 7; d++)
+		for (size_t i = 0; i < nsums; i++)
+			assert_int_equal(cell(&c, dims[d][0], dims[d][1],
+			    sums[i].measure), sums[i].n);
+	/* zero and absent fields make no cells */
+	assert_int_equal(cell(&c, "", "", "females_5_11"), -1);
+	assert_int_equal(c.n, 7 * nsums);
+	form_counts_free(&c);
+
+	/* the next round of the same site: same place, its own numbers */
+	json_object_set_new(rec, "assessment_date", json_string("2026-11-27"));
+	json_object_set_new(rec, "population_individuals",
+	    json_integer(640));
+	json_object_set_new(rec, "priority_needs", json_string("shelter"));
+	count("dtm_site_assessment", rec, &c);
+	assert_day_place(&c, "2026-11-27", "SS-001");
+	assert_int_equal(cell(&c, "", "", "individuals"), 640);
+	assert_int_equal(cell(&c, "need", "shelter", "individuals"), 640);
+	assert_int_equal(cell(&c, "need", "food", "individuals"), -1);
+	form_counts_free(&c);
+	json_decref(rec);
+}
+
+static void
+test_mrc(void **state)
+{
+	static const char *dims[][2] = { { "", "" }, { "sex", "female" },
+	    { "age_band", "18-59" }, { "nationality", "NPL" },
+	    { "migration_stage", "pre_departure" },
+	    { "reason", "contract_review" }, { "reason", "recruitment_fees" },
+	    { "service", "information" }, { "service", "referral" },
+	    { "referral", "legal_aid" } };
+	const size_t ndims = sizeof(dims) / sizeof(dims[0]);
+	struct form_counts c;
+	json_t *rec = load(mrc_sample);
+
+	assert_null(form_latest_by(shipped("mrc_visit")));
+	count("mrc_visit", rec, &c);
+	assert_day_place(&c, "2026-11-20", "MRC-KTM-01");
+	for (size_t i = 0; i < ndims; i++)
+		assert_int_equal(cell(&c, dims[i][0], dims[i][1], "visits"), 1);
+	/* the client code is never a dimension */
+	for (size_t i = 0; i < c.n; i++) {
+		assert_string_equal(c.c[i].measure, "visits");
+		assert_string_not_equal(c.c[i].value, "AB12");
+	}
+	form_counts_free(&c);
+
+	/* age 10 and 100 fall in the form's bands too */
+	json_object_set_new(rec, "age_years", json_integer(10));
+	count("mrc_visit", rec, &c);
+	assert_int_equal(cell(&c, "age_band", "5-11", "visits"), 1);
+	form_counts_free(&c);
+	json_object_set_new(rec, "age_years", json_integer(100));
+	count("mrc_visit", rec, &c);
+	assert_int_equal(cell(&c, "age_band", "60+", "visits"), 1);
+	form_counts_free(&c);
+	json_decref(rec);
+}
+
+static void
+test_latest_by(void **state)
+{
+	assert_string_equal(form_latest_by(shipped("dtm_site_assessment")),
+	    "site_id");
+	assert_null(form_latest_by(shipped("dtm_household")));
+	assert_null(form_latest_by(shipped("mrc_visit")));
+}
+
+/* A form that declares no counts contributes nothing. */
+static void
+test_no_counts(void **state)
+{
+	static const char def[] = "{\"form_id\": \"plain\", \"version\": \"1\","
+	    " \"survey\": [{\"type\": \"text\", \"name\": \"t\"}]}";
+	struct form *f;
+	struct form_counts c;
+	char err[128];
+	json_t *rec = load("{\"t\": \"x\"}");
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)),
+	    0);
+	assert_null(form_latest_by(f));
+	assert_int_equal(form_counts(f, rec, &c), 0);
+	assert_int_equal(c.n, 0);
+	form_counts_free(&c);
+	form_free(f);
+	json_decref(rec);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_household),
+		cmocka_unit_test(test_age_bands),
+		cmocka_unit_test(test_household_minimal),
+		cmocka_unit_test(test_site),
+		cmocka_unit_test(test_mrc),
+		cmocka_unit_test(test_latest_by),
+		cmocka_unit_test(test_no_counts),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

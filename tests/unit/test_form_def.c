@@ -1,0 +1,521 @@
+/*
+ * test_form_def.c: parsing form definitions.  The shipped definitions
+ * parse and say what they are; each kind of mistake in a definition is
+ * refused with a message that names the row or key at fault; the
+ * catalogue keeps versions apart.  Broken definitions are made by
+ * changing one thing in a shipped one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/embedded.h"
+#include "form/form.h"
+
+static const struct embedded_file *
+embedded(const char *name)
+{
+	for (const struct embedded_file *e = embedded_forms; e->name; e++)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	fail_msg("no embedded %s", name);
+	return NULL;
+}
+
+static void
+test_shipped(void **state)
+{
+	static const struct {
+		const char *file, *id, *title_word;
+	} want[] = {
+		{ "dtm_site_assessment.json", "dtm_site_assessment", "site" },
+		{ "dtm_household.json", "dtm_household", "household" },
+		{ "mrc_visit.json", "mrc_visit", "resource centre" },
+	};
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct embedded_file *e = embedded(want[i].file);
+		struct form *f;
+		char err[256] = "";
+
+		if (form_parse(e->data, e->len, &f, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", e->name, err);
+		assert_string_equal(form_id(f), want[i].id);
+		assert_string_equal(form_version(f), "2026.11.1");
+		assert_non_null(strstr(form_title(f), want[i].title_word));
+		assert_true(json_is_object(form_definition(f)));
+		assert_string_equal(json_string_value(json_object_get(
+		    form_definition(f), "form_id")), want[i].id);
+		form_free(f);
+	}
+}
+
+/*
+ * Every shipped form is labelled in English and French; mrc_visit also in
+ * Arabic.  Every row that is asked has a label in each, every choice too.
+ */
+static void
+test_shipped_languages(void **state)
+{
+	static const char *files[] = { "dtm_site_assessment.json",
+	    "dtm_household.json", "mrc_visit.json" };
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct embedded_file *e = embedded(files[i]);
+		json_t *d = json_loads(e->data, 0, NULL), *row;
+		int arabic = strcmp(files[i], "mrc_visit.json") == 0;
+		size_t k;
+
+		assert_non_null(d);
+		assert_non_null(json_object_get(d, "title::English"));
+		assert_non_null(json_object_get(d, "title::Français"));
+		json_array_foreach(json_object_get(d, "survey"), k, row) {
+			if (strcmp(json_string_value(json_object_get(row,
+			    "type")), "end_repeat") == 0)
+				continue;
+			assert_non_null(json_object_get(row, "label::English"));
+			assert_non_null(json_object_get(row,
+			    "label::Français"));
+			if (arabic)
+				assert_non_null(json_object_get(row,
+				    "label::العربية"));
+		}
+		json_array_foreach(json_object_get(d, "choices"), k, row) {
+			assert_non_null(json_object_get(row, "label::English"));
+			assert_non_null(json_object_get(row,
+			    "label::Français"));
+			if (arabic)
+				assert_non_null(json_object_get(row,
+				    "label::العربية"));
+		}
+		json_decref(d);
+	}
+}
+
+/* A definition to break: the shipped mrc_visit, as JSON to change. */
+static json_t *
+base(void)
+{
+	const struct embedded_file *e = embedded("mrc_visit.json");
+	json_t *d = json_loadb(e->data, e->len, 0, NULL);
+
+	assert_non_null(d);
+	return d;
+}
+
+static json_t *
+row(json_t *d, const char *name)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(d, "survey"), i, r)
+		if (json_is_string(json_object_get(r, "name")) &&
+		    strcmp(json_string_value(json_object_get(r, "name")),
+		    name) == 0)
+			return r;
+	fail_msg("no row %s", name);
+	return NULL;
+}
+
+static void
+set(json_t *obj, const char *key, const char *json)
+{
+	json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+
+	assert_non_null(v);
+	json_object_set_new(obj, key, v);
+}
+
+static void
+append(json_t *d, const char *key, const char *json)
+{
+	json_t *v = json_loads(json, 0, NULL);
+
+	assert_non_null(v);
+	json_array_append_new(json_object_get(d, key), v);
+}
+
+/* Parses d (consumed); it must fail with a message containing want. */
+static void
+assert_def_error(json_t *d, const char *want)
+{
+	char *text = json_dumps(d, 0), err[256] = "";
+	struct form *f = (struct form *)1;
+
+	json_decref(d);
+	assert_int_equal(form_parse(text, strlen(text), &f, err, sizeof(err)),
+	    -1);
+	assert_null(f);
+	if (strstr(err, want) == NULL)
+		fail_msg("want \"%s\" in \"%s\"", want, err);
+	free(text);
+}
+
+static void
+test_top_level_errors(void **state)
+{
+	json_t *d;
+
+	d = base();
+	json_object_del(d, "form_id");
+	assert_def_error(d, "form_id");
+	d = base();
+	set(d, "form_id", "\"has space\"");
+	assert_def_error(d, "form_id");
+	d = base();
+	json_object_del(d, "version");
+	assert_def_error(d, "version");
+	d = base();
+	set(d, "version", "\"1/2\"");
+	assert_def_error(d, "version");
+	d = base();
+	set(d, "form_idx", "1");
+	assert_def_error(d, "unknown key \"form_idx\"");
+	d = base();
+	set(d, "survey", "[]");
+	assert_def_error(d, "survey");
+	d = base();
+	set(d, "survey", "{}");
+	assert_def_error(d, "survey");
+	d = base();
+	set(d, "choices", "{}");
+	assert_def_error(d, "choices");
+}
+
+static void
+test_row_errors(void **state)
+{
+	json_t *d;
+
+	d = base();
+	set(row(d, "client_code"), "type", "\"textarea\"");
+	assert_def_error(d, "survey row 3 (client_code): unknown type");
+	d = base();
+	json_object_del(row(d, "client_code"), "type");
+	assert_def_error(d, "survey row 3: needs a type");
+	d = base();
+	set(row(d, "visit_date"), "name", "\"centre_id\"");
+	assert_def_error(d, "survey row 2: duplicate name centre_id");
+	d = base();
+	set(row(d, "client_code"), "name", "\"2code\"");
+	assert_def_error(d, "survey row 3: name");
+	d = base();
+	set(row(d, "client_code"), "name", "\"a.b\"");
+	assert_def_error(d, "survey row 3: name");
+	d = base();
+	set(row(d, "sex"), "type", "\"select_one genders\"");
+	assert_def_error(d, "(sex): no choice list \"genders\"");
+	d = base();
+	set(row(d, "sex"), "type", "\"select_one\"");
+	assert_def_error(d, "(sex)");
+	d = base();
+	set(row(d, "client_code"), "required", "\"maybe\"");
+	assert_def_error(d, "(client_code): required");
+	d = base();
+	set(row(d, "client_code"), "colour", "\"red\"");
+	assert_def_error(d, "survey row 3: unknown column \"colour\"");
+	d = base();
+	set(row(d, "client_code"), "constraint", "42");
+	assert_def_error(d, "(client_code): constraint must be text");
+}
+
+static void
+test_expression_errors(void **state)
+{
+	json_t *d;
+
+	d = base();
+	set(row(d, "client_code"), "constraint", "\"regex(., '[A-Z'\"");
+	assert_def_error(d, "survey row 3 (client_code): constraint");
+	d = base();
+	set(row(d, "client_code"), "constraint", "\"regex(., '[A-Z')\"");
+	assert_def_error(d, "survey row 3 (client_code): constraint");
+	d = base();
+	set(row(d, "client_code"), "constraint", "\". >>= 3\"");
+	assert_def_error(d, "(client_code): constraint");
+	d = base();
+	set(row(d, "client_code"), "constraint", "\"frobnicate(.)\"");
+	assert_def_error(d, "(client_code): constraint");
+	d = base();
+	set(row(d, "notes"), "relevant", "\"${consent = 'yes'\"");
+	assert_def_error(d, "(notes): relevant");
+	d = base();
+	set(row(d, "notes"), "relevant", "\"${agreement} = 'yes'\"");
+	assert_def_error(d, "(notes): expression names unknown field "
+	    "${agreement}");
+	d = base();
+	set(row(d, "age_years"), "constraint",
+	    "\". > 1 and . < ${max_age}\"");
+	assert_def_error(d, "${max_age}");
+}
+
+static void
+test_repeat_errors(void **state)
+{
+	json_t *d;
+
+	d = base();
+	append(d, "survey", "{\"type\": \"begin_repeat\", \"name\": \"r\"}");
+	append(d, "survey", "{\"type\": \"text\", \"name\": \"rt\"}");
+	assert_def_error(d, "begin_repeat r has no end_repeat");
+	d = base();
+	append(d, "survey", "{\"type\": \"end_repeat\"}");
+	assert_def_error(d, "end_repeat without begin_repeat");
+	d = base();
+	append(d, "survey", "{\"type\": \"begin_repeat\", \"name\": \"r\"}");
+	append(d, "survey", "{\"type\": \"begin_repeat\", \"name\": \"r2\"}");
+	append(d, "survey", "{\"type\": \"end_repeat\"}");
+	append(d, "survey", "{\"type\": \"end_repeat\"}");
+	assert_def_error(d, "(r2): repeats inside repeats");
+}
+
+static void
+test_choice_errors(void **state)
+{
+	json_t *d;
+
+	d = base();
+	append(d, "choices", "{\"list_name\": \"yes_no\", \"name\": \"yes\"}");
+	assert_def_error(d, "yes repeats a choice of yes_no");
+	d = base();
+	append(d, "choices", "{\"list_name\": \"yes_no\"}");
+	assert_def_error(d, "choices row");
+	d = base();
+	append(d, "choices", "{\"list_name\": \"yes_no\", \"name\": \"a b\"}");
+	assert_def_error(d, "choices row");
+}
+
+static void
+test_counts_errors(void **state)
+{
+	json_t *d, *c;
+
+	d = base();
+	set(json_object_get(d, "counts"), "place", "\"centre\"");
+	assert_def_error(d, "counts: place names unknown field centre");
+	d = base();
+	set(json_object_get(d, "counts"), "date", "\"centre_id\"");
+	assert_def_error(d, "counts: date must be a date field");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "dimensions", "{\"name\": \"gender\", \"field\": \"gender\"}");
+	assert_def_error(d, "counts: gender names unknown field gender");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "dimensions", "{\"name\": \"band\", \"field\": \"age_years\","
+	    " \"bands\": \"income_bands\"}");
+	assert_def_error(d, "age_bands");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "dimensions", "{\"name\": \"band\", \"field\": \"sex\","
+	    " \"bands\": \"age_bands\"}");
+	assert_def_error(d, "integer field");
+	d = base();
+	json_object_del(d, "settings");
+	assert_def_error(d, "age_bands");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "measures", "{\"name\": \"codes\", \"sum\": \"client_code\"}");
+	assert_def_error(d, "counts: measure codes: sum of a non-integer");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "measures", "{\"name\": \"x\", \"count\": \"sex\"}");
+	assert_def_error(d, "counts: measure x: count must be records or a "
+	    "repeat");
+	d = base();
+	c = json_object_get(d, "counts");
+	append(c, "measures", "{\"name\": \"x\"}");
+	assert_def_error(d, "counts: measure");
+	d = base();
+	set(json_object_get(d, "counts"), "latest_by", "\"visit_date\"");
+	assert_def_error(d, "latest_by must be the place field");
+	d = base();
+	set(json_object_get(d, "counts"), "measures", "[]");
+	assert_def_error(d, "measures");
+	d = base();
+	append(json_object_get(d, "settings"), "age_bands", "{}");
+	assert_def_error(d, "age_bands");
+}
+
+/* Counts naming fields in the household's repeat. */
+static void
+test_counts_repeat_fields(void **state)
+{
+	const struct embedded_file *e = embedded("dtm_household.json");
+	json_t *d, *c;
+
+	d = json_loadb(e->data, e->len, 0, NULL);
+	c = json_object_get(d, "counts");
+	append(c, "dimensions", "{\"name\": \"x\", \"field\": \"sex\"}");
+	assert_def_error(d, "write members.sex");
+	d = json_loadb(e->data, e->len, 0, NULL);
+	c = json_object_get(d, "counts");
+	append(c, "dimensions", "{\"name\": \"x\", \"field\": \"people.sex\"}");
+	assert_def_error(d, "not in that repeat");
+	d = json_loadb(e->data, e->len, 0, NULL);
+	c = json_object_get(d, "counts");
+	append(c, "measures", "{\"name\": \"ages\", \"sum\":"
+	    " \"members.age_years\"}");
+	assert_def_error(d, "sum of a field in a repeat");
+	d = json_loadb(e->data, e->len, 0, NULL);
+	set(json_object_get(d, "counts"), "place", "\"members.sex\"");
+	assert_def_error(d, "outside repeats");
+}
+
+static void
+test_limits(void **state)
+{
+	char err[256];
+	struct form *f;
+	char *big;
+	json_t *d, *survey;
+
+	/* bigger than FORM_MAX_DEF_BYTES: refused before parsing */
+	big = malloc(FORM_MAX_DEF_BYTES + 2);
+	assert_non_null(big);
+	memset(big, ' ', FORM_MAX_DEF_BYTES + 1);
+	big[0] = '{';
+	big[FORM_MAX_DEF_BYTES] = '}';
+	big[FORM_MAX_DEF_BYTES + 1] = '\0';
+	assert_int_equal(form_parse(big, FORM_MAX_DEF_BYTES + 1, &f, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "larger than"));
+	free(big);
+
+	/* more than FORM_MAX_FIELDS fields */
+	d = base();
+	survey = json_array();
+	for (int i = 0; i < FORM_MAX_FIELDS + 1; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		json_array_append_new(survey, json_pack("{s:s, s:s}", "type",
+		    "integer", "name", name));
+	}
+	json_object_set_new(d, "survey", survey);
+	json_object_del(d, "counts");
+	assert_def_error(d, "more than");
+
+	/* not JSON, not an object, duplicate keys */
+	assert_int_equal(form_parse("{\"form_id\": ", 12, &f, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not JSON"));
+	assert_int_equal(form_parse("[1]", 3, &f, err, sizeof(err)), -1);
+	assert_int_equal(form_parse("{\"form_id\": \"a\", \"form_id\": \"b\"}",
+	    33, &f, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "duplicate"));
+}
+
+/* A small definition without counts, settings or translations. */
+static void
+test_minimal(void **state)
+{
+	static const char def[] = "{\"form_id\": \"m\", \"version\": \"1\","
+	    " \"title\": \"Minimal\", \"survey\": [{\"type\": \"integer\","
+	    " \"name\": \"n\", \"required\": true, \"constraint\": \". > 0\","
+	    " \"constraint_message\": \"positive\"}]}";
+	struct form_errors errs = { 0 };
+	struct form *f;
+	char err[128];
+	json_t *rec = json_pack("{s:i}", "n", 0);
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)),
+	    0);
+	assert_string_equal(form_title(f), "Minimal");
+	assert_int_equal(form_validate(f, rec, "2026-11-28", &errs), -1);
+	assert_string_equal(errs.e[0].reason, "positive");
+	json_decref(rec);
+	rec = json_object();
+	assert_int_equal(form_validate(f, rec, "2026-11-28", &errs), -1);
+	assert_string_equal(errs.e[1].reason, "required");
+	json_decref(rec);
+	form_free(f);
+	form_free(NULL);
+}
+
+static void
+test_catalog(void **state)
+{
+	const struct embedded_file *e = embedded("mrc_visit.json");
+	struct form_catalog *cat = form_catalog_new();
+	const struct form *v1, *v2, *f;
+	char err[256];
+	json_t *d;
+	char *text;
+
+	assert_non_null(cat);
+	for (const struct embedded_file *x = embedded_forms; x->name; x++)
+		assert_non_null(form_catalog_add(cat, x->data, x->len, err,
+		    sizeof(err)));
+	assert_non_null(form_catalog_nth(cat, 0));
+	assert_non_null(form_catalog_nth(cat, 2));
+	assert_null(form_catalog_nth(cat, 3));
+
+	v1 = form_catalog_get(cat, "mrc_visit", NULL);
+	assert_non_null(v1);
+	assert_string_equal(form_version(v1), "2026.11.1");
+	/* the same again: the same form */
+	assert_ptr_equal(form_catalog_add(cat, e->data, e->len, err,
+	    sizeof(err)), v1);
+
+	/* same version, different content: refused */
+	d = json_loadb(e->data, e->len, 0, NULL);
+	set(d, "title::English", "\"Changed\"");
+	text = json_dumps(d, 0);
+	assert_null(form_catalog_add(cat, text, strlen(text), err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "already"));
+	free(text);
+
+	/* a new version becomes current; the old stays reachable */
+	set(d, "version", "\"2027.1.1\"");
+	text = json_dumps(d, 0);
+	v2 = form_catalog_add(cat, text, strlen(text), err, sizeof(err));
+	assert_non_null(v2);
+	free(text);
+	json_decref(d);
+	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", NULL), v2);
+	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", "2026.11.1"), v1);
+	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", "2027.1.1"), v2);
+	assert_null(form_catalog_get(cat, "mrc_visit", "2025.1"));
+	assert_null(form_catalog_get(cat, "nope", NULL));
+	/* nth lists ids, not versions, each at its current version */
+	for (size_t i = 0; (f = form_catalog_nth(cat, i)) != NULL; i++) {
+		assert_true(i < 3);
+		if (strcmp(form_id(f), "mrc_visit") == 0)
+			assert_ptr_equal(f, v2);
+	}
+
+	/* a broken definition is not added */
+	assert_null(form_catalog_add(cat, "{}", 2, err, sizeof(err)));
+	assert_true(strlen(err) > 0);
+	form_catalog_free(cat);
+	form_catalog_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped),
+		cmocka_unit_test(test_shipped_languages),
+		cmocka_unit_test(test_top_level_errors),
+		cmocka_unit_test(test_row_errors),
+		cmocka_unit_test(test_expression_errors),
+		cmocka_unit_test(test_repeat_errors),
+		cmocka_unit_test(test_choice_errors),
+		cmocka_unit_test(test_counts_errors),
+		cmocka_unit_test(test_counts_repeat_fields),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_catalog),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1035 @@
+/*
+ * test_form_validate.c: form_validate against the three shipped forms,
+ * rule by rule.  Each shipped form has one valid sample record below; a
+ * rule is tested by patching the sample so that exactly that rule breaks
+ * and checking that exactly one error comes back, at the expected path,
+ * with the expected reason, never quoting the value.  Rules with a null
+ * path are the other way round: the patched record must still pass.
+ * Built-in type checks are tested on a small form that has one field of
+ * each type and no constraints.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/embedded.h"
+#include "form/form.h"
+
+#define TODAY "2026-11-28"
+
+/* Shared valid sample records, one per shipped form. */
+static const char site_sample[] = "{"
+    "\"site_id\": \"SS-001\", \"site_name\": \"Camp Alpha\","
+    "\"site_type\": \"camp\", \"admin1\": \"SS01\", \"admin2\": \"SS0101\","
+    "\"location\": {\"latitude\": 4.85, \"longitude\": 31.6,"
+    " \"accuracy\": 12.5},"
+    "\"assessment_date\": \"2026-11-20\","
+    "\"population_households\": 100, \"population_individuals\": 500,"
+    "\"females_0_4\": 50, \"females_18_59\": 120, \"males_0_4\": 45,"
+    "\"males_18_59\": 100, \"males_60_plus\": 10,"
+    "\"pregnant_lactating\": 3, \"unaccompanied_children\": 2,"
+    "\"separated_children\": 4, \"elderly_alone\": 1,"
+    "\"persons_with_disabilities\": 6, \"chronic_illness\": 7,"
+    "\"arrivals_last_7_days\": 5, \"departures_last_7_days\": 1,"
+    "\"main_origin_admin1\": \"SS02\", \"displacement_reason\": \"conflict\","
+    "\"priority_needs\": [\"food\", \"water\"], \"site_management\": \"ngo\","
+    "\"health_facility_on_site\": \"yes\", \"latrines\": 4,"
+    "\"key_informant_type\": \"site_manager\", \"notes\": \"dry season\"}";
+
+static const char household_sample[] = "{"
+    "\"site_id\": \"SS-001\", \"admin1\": \"SS01\", \"admin2\": \"SS0101\","
+    "\"registration_date\": \"2026-11-20\", \"consent\": \"yes\","
+    "\"head_name\": \"Amina B\", \"phone\": \"+211 912345678\","
+    "\"origin_admin1\": \"SS02\", \"origin_admin2\": \"SS0201\","
+    "\"displacement_date\": \"2026-10-01\","
+    "\"displacement_reason\": \"conflict\", \"shelter_type\": \"tent\","
+    "\"intention\": \"stay\", \"needs\": [\"food\", \"shelter\"],"
+    "\"members\": ["
+    " {\"member_name\": \"Amina B\", \"sex\": \"female\", \"age_years\": 34,"
+    "  \"relationship\": \"head\","
+    "  \"vulnerabilities\": [\"pregnant_lactating\"],"
+    "  \"documentation\": \"national_id\"},"
+    " {\"member_name\": \"Chol B\", \"sex\": \"male\", \"age_years\": 3,"
+    "  \"relationship\": \"child\"},"
+    " {\"member_name\": \"Deng B\", \"sex\": \"female\", \"age_years\": 70,"
+    "  \"relationship\": \"parent\","
+    "  \"vulnerabilities\": [\"disability\", \"elderly_alone\"]}]}";
+
+static const char mrc_sample[] = "{"
+    "\"centre_id\": \"MRC-KTM-01\", \"visit_date\": \"2026-11-20\","
+    "\"client_code\": \"AB12\", \"consent\": \"yes\", \"sex\": \"female\","
+    "\"age_years\": 25, \"nationality\": \"NPL\","
+    "\"migration_stage\": \"pre_departure\", \"visit_mode\": \"in_person\","
+    "\"reasons\": [\"contract_review\", \"recruitment_fees\"],"
+    "\"services\": [\"information\", \"referral\"],"
+    "\"referred_to\": [\"legal_aid\"], \"destination_country\": \"QAT\","
+    "\"follow_up_needed\": \"yes\", \"follow_up_date\": \"2026-12-01\","
+    "\"notes\": \"asked about fees\"}";
+
+/* One field of each type, no constraints: the built-in checks alone. */
+static const char types_def[] = "{"
+    "\"form_id\": \"types\", \"version\": \"1\", \"title\": \"Types\","
+    "\"survey\": ["
+    " {\"type\": \"text\", \"name\": \"t\"},"
+    " {\"type\": \"integer\", \"name\": \"i\"},"
+    " {\"type\": \"decimal\", \"name\": \"d\"},"
+    " {\"type\": \"date\", \"name\": \"dt\"},"
+    " {\"type\": \"select_one colours\", \"name\": \"one\"},"
+    " {\"type\": \"select_multiple colours\", \"name\": \"many\"},"
+    " {\"type\": \"geopoint\", \"name\": \"g\"},"
+    " {\"type\": \"begin_repeat\", \"name\": \"r\"},"
+    " {\"type\": \"text\", \"name\": \"rt\", \"required\": \"yes\"},"
+    " {\"type\": \"end_repeat\"}],"
+    "\"choices\": ["
+    " {\"list_name\": \"colours\", \"name\": \"red\", \"label\": \"Red\"},"
+    " {\"list_name\": \"colours\", \"name\": \"green\", \"label\": \"Green\"},"
+    " {\"list_name\": \"colours\", \"name\": \"blue\", \"label\": \"Blue\"}]}";
+
+static struct form_catalog *cat;
+static struct form *types_form;
+
+static int
+group_setup(void **state)
+{
+	char err[256];
+
+	cat = form_catalog_new();
+	assert_non_null(cat);
+	for (const struct embedded_file *e = embedded_forms; e->name; e++)
+		if (form_catalog_add(cat, e->data, e->len, err,
+		    sizeof(err)) == NULL) {
+			fprintf(stderr, "%s: %s\n", e->name, err);
+			return -1;
+		}
+	if (form_parse(types_def, strlen(types_def), &types_form, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "types: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	form_catalog_free(cat);
+	form_free(types_form);
+	return 0;
+}
+
+static const struct form *
+shipped(const char *id)
+{
+	const struct form *f = form_catalog_get(cat, id, NULL);
+
+	assert_non_null(f);
+	return f;
+}
+
+static const char *
+sample(const char *id)
+{
+	if (strcmp(id, "dtm_site_assessment") == 0)
+		return site_sample;
+	if (strcmp(id, "dtm_household") == 0)
+		return household_sample;
+	return mrc_sample;
+}
+
+static json_t *
+load(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (v == NULL)
+		fail_msg("bad test JSON: %s: %.60s", jerr.text, text);
+	return v;
+}
+
+/*
+ * A string value "@rep:N:s" in a patch stands for s repeated N times, so
+ * the tables can hold long values.
+ */
+static json_t *
+expand(json_t *v)
+{
+	const char *s = json_string_value(v);
+	char *buf, *p;
+	size_t n, len;
+
+	if (s == NULL || strncmp(s, "@rep:", 5) != 0)
+		return json_incref(v);
+	n = strtoul(s + 5, &p, 10);
+	p++;
+	len = strlen(p);
+	assert_non_null(buf = calloc(n * len + 1, 1));
+	for (size_t i = 0; i < n; i++)
+		memcpy(buf + i * len, p, len);
+	v = json_string(buf);
+	free(buf);
+	return v;
+}
+
+/*
+ * Applies a patch: a JSON object whose keys are "name" or "repeat[i].name"
+ * (1-based); a null value deletes the key, any other value replaces it.
+ */
+static void
+apply_patch(json_t *rec, const char *patch)
+{
+	json_t *p = load(patch), *v;
+	const char *key;
+
+	json_object_foreach(p, key, v) {
+		char name[64], sub[64];
+		json_t *target = rec;
+		const char *k = key;	/* the loop needs key itself */
+		unsigned idx;
+
+		if (sscanf(key, "%63[^[][%u].%63s", name, &idx, sub) == 3) {
+			target = json_array_get(json_object_get(rec, name),
+			    idx - 1);
+			assert_non_null(target);
+			k = sub;
+		}
+		if (json_is_null(v))
+			json_object_del(target, k);
+		else
+			json_object_set_new(target, k, expand(v));
+	}
+	json_decref(p);
+}
+
+static void
+dump_errors(const char *what, const struct form_errors *errs)
+{
+	fprintf(stderr, "%s: %zu error(s)\n", what, errs->n);
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "  %s: %s\n", errs->e[i].path,
+		    errs->e[i].reason);
+}
+
+/* No string value of the patch (5 bytes or more) shows in any reason. */
+static void
+assert_private(const char *patch, const struct form_errors *errs)
+{
+	json_t *p = load(patch), *v;
+	const char *key;
+
+	json_object_foreach(p, key, v) {
+		json_t *x = expand(v);
+		const char *s = json_string_value(x);
+
+		for (size_t i = 0; s && strlen(s) >= 5 && i < errs->n; i++)
+			if (strstr(errs->e[i].reason, s) != NULL)
+				fail_msg("reason quotes the value: %s",
+				    errs->e[i].reason);
+		json_decref(x);
+	}
+	json_decref(p);
+}
+
+struct rule {
+	const char *patch;
+	const char *path;	/* the one error expected, or NULL: valid */
+	const char *reason;	/* a substring of its reason */
+};
+
+static void
+check_rules(const char *id, const struct rule *rules, size_t n)
+{
+	const struct form *f = shipped(id);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rule *r = &rules[i];
+		struct form_errors errs = { 0 };
+		json_t *rec = load(sample(id));
+		int rc;
+
+		apply_patch(rec, r->patch);
+		rc = form_validate(f, rec, TODAY, &errs);
+		json_decref(rec);
+		if (r->path == NULL) {
+			if (rc != 0 || errs.n != 0) {
+				dump_errors(r->patch, &errs);
+				fail_msg("%s: %s should be valid", id, r->patch);
+			}
+			continue;
+		}
+		if (rc != -1 || errs.n != 1 ||
+		    strcmp(errs.e[0].path, r->path) != 0 ||
+		    strstr(errs.e[0].reason, r->reason) == NULL) {
+			dump_errors(r->patch, &errs);
+			fail_msg("%s: %s: want one error %s: ...%s...", id,
+			    r->patch, r->path, r->reason);
+		}
+		assert_private(r->patch, &errs);
+	}
+}
+
+#define NRULES(a) (sizeof(a) / sizeof(a[0]))
+
+static void
+test_samples_valid(void **state)
+{
+	static const char *ids[] = { "dtm_site_assessment", "dtm_household",
+	    "mrc_visit" };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct form_errors errs = { 0 };
+		json_t *rec = load(sample(ids[i]));
+
+		if (form_validate(shipped(ids[i]), rec, TODAY, &errs) != 0) {
+			dump_errors(ids[i], &errs);
+			fail();
+		}
+		assert_int_equal(errs.n, 0);
+		json_decref(rec);
+	}
+}
+
+static void
+test_site_rules(void **state)
+{
+	static const struct rule rules[] = {
+		{ "{\"site_id\": null}", "site_id", "required" },
+		{ "{\"site_id\": \"\"}", "site_id", "required" },
+		{ "{\"site_id\": \"ab\"}", "site_id", "3 to 32" },
+		{ "{\"site_id\": \"@rep:33:A\"}", "site_id", "3 to 32" },
+		{ "{\"site_id\": \"@rep:32:A\"}", NULL, NULL },
+		{ "{\"site_id\": \"ss-001\"}", "site_id", "3 to 32" },
+		{ "{\"site_id\": 1234}", "site_id", "text" },
+		{ "{\"site_name\": null}", "site_name", "required" },
+		{ "{\"site_name\": \"@rep:101:x\"}", "site_name", "at most 100" },
+		/* characters, not bytes */
+		{ "{\"site_name\": \"@rep:100:\\u00e9\"}", NULL, NULL },
+		{ "{\"site_type\": \"tent\"}", "site_type", "choices" },
+		{ "{\"site_type\": null}", NULL, NULL },
+		{ "{\"admin1\": null}", "admin1", "required" },
+		{ "{\"admin1\": \"ss01\"}", "admin1", "P-code" },
+		{ "{\"admin2\": null}", "admin2", "required" },
+		{ "{\"admin2\": \"9999\"}", "admin2", "P-code" },
+		{ "{\"location\": null}", NULL, NULL },
+		{ "{\"location\": \"4.85 31.6 500 10\"}", NULL, NULL },
+		{ "{\"location\": {\"latitude\": 91, \"longitude\": 0}}",
+		    "location", "latitude" },
+		{ "{\"location\": {\"latitude\": 1, \"longitude\": -181}}",
+		    "location", "longitude" },
+		{ "{\"location\": {\"latitude\": 1, \"longitude\": 2,"
+		    " \"accuracy\": -1}}", "location", "accuracy" },
+		{ "{\"location\": {\"latitude\": 1}}", "location", "point" },
+		{ "{\"assessment_date\": null}", "assessment_date", "required" },
+		{ "{\"assessment_date\": \"2026-11-29\"}", "assessment_date",
+		    "future" },
+		{ "{\"assessment_date\": \"" TODAY "\"}", NULL, NULL },
+		{ "{\"assessment_date\": \"2026-02-29\"}", "assessment_date",
+		    "date" },
+		{ "{\"population_households\": null}", "population_households",
+		    "required" },
+		{ "{\"population_households\": -1}", "population_households",
+		    "0 to 200000" },
+		{ "{\"population_households\": 200001,"
+		    " \"population_individuals\": 300000}",
+		    "population_households", "0 to 200000" },
+		{ "{\"population_households\": 200000,"
+		    " \"population_individuals\": 300000}", NULL, NULL },
+		{ "{\"population_households\": 1.5}", "population_households",
+		    "whole number" },
+		{ "{\"population_individuals\": null}", "population_individuals",
+		    "required" },
+		{ "{\"population_individuals\": 99}", "population_individuals",
+		    "at least population_households" },
+		{ "{\"population_individuals\": 2000000}", NULL, NULL },
+		{ "{\"population_individuals\": 2000001}",
+		    "population_individuals", "at most 2000000" },
+		{ "{\"population_individuals\": 100,"
+		    " \"females_0_4\": null, \"females_18_59\": null,"
+		    " \"males_0_4\": null, \"males_18_59\": null,"
+		    " \"males_60_plus\": null}", NULL, NULL },
+		/* the ten cells sum to 325 of 500 */
+		{ "{\"males_60_plus\": 185}", NULL, NULL },
+		{ "{\"males_60_plus\": 186}", "population_individuals",
+		    "sum of the ten" },
+		{ "{\"females_5_11\": 176}", "population_individuals",
+		    "sum of the ten" },
+		{ "{\"females_0_4\": -1}", "females_0_4", "0 or more" },
+		{ "{\"females_5_11\": -1}", "females_5_11", "0 or more" },
+		{ "{\"females_12_17\": -1}", "females_12_17", "0 or more" },
+		{ "{\"females_18_59\": -1}", "females_18_59", "0 or more" },
+		{ "{\"females_60_plus\": -1}", "females_60_plus", "0 or more" },
+		{ "{\"males_0_4\": -1}", "males_0_4", "0 or more" },
+		{ "{\"males_5_11\": -1}", "males_5_11", "0 or more" },
+		{ "{\"males_12_17\": -1}", "males_12_17", "0 or more" },
+		{ "{\"males_18_59\": -1}", "males_18_59", "0 or more" },
+		{ "{\"males_60_plus\": -1}", "males_60_plus", "0 or more" },
+		{ "{\"pregnant_lactating\": -1}", "pregnant_lactating",
+		    "0 or more" },
+		{ "{\"unaccompanied_children\": -1}", "unaccompanied_children",
+		    "0 or more" },
+		{ "{\"separated_children\": -1}", "separated_children",
+		    "0 or more" },
+		{ "{\"elderly_alone\": -1}", "elderly_alone", "0 or more" },
+		{ "{\"persons_with_disabilities\": -1}",
+		    "persons_with_disabilities", "0 or more" },
+		{ "{\"chronic_illness\": -1}", "chronic_illness", "0 or more" },
+		{ "{\"arrivals_last_7_days\": -1}", "arrivals_last_7_days",
+		    "0 or more" },
+		{ "{\"departures_last_7_days\": -1}", "departures_last_7_days",
+		    "0 or more" },
+		{ "{\"latrines\": -1}", "latrines", "0 or more" },
+		{ "{\"latrines\": 0}", NULL, NULL },
+		{ "{\"main_origin_admin1\": \"x\"}", "main_origin_admin1",
+		    "P-code" },
+		{ "{\"displacement_reason\": \"war\"}", "displacement_reason",
+		    "choices" },
+		{ "{\"priority_needs\": [\"food\", \"water\", \"health\","
+		    " \"nfi\"]}", "priority_needs", "at most 3" },
+		{ "{\"priority_needs\": [\"food\", \"water\", \"health\"]}",
+		    NULL, NULL },
+		{ "{\"priority_needs\": \"food water health\"}", NULL, NULL },
+		{ "{\"priority_needs\": \"food water health nfi\"}",
+		    "priority_needs", "at most 3" },
+		{ "{\"priority_needs\": [\"food\", \"food\"]}", "priority_needs",
+		    "repeats" },
+		{ "{\"priority_needs\": [\"cars\"]}", "priority_needs",
+		    "choices" },
+		{ "{\"site_management\": \"army\"}", "site_management",
+		    "choices" },
+		{ "{\"health_facility_on_site\": \"maybe\"}",
+		    "health_facility_on_site", "choices" },
+		{ "{\"key_informant_type\": \"neighbour\"}", "key_informant_type",
+		    "choices" },
+		{ "{\"notes\": \"@rep:501:x\"}", "notes", "at most 500" },
+		{ "{\"notes\": \"@rep:500:\\u00e9\"}", NULL, NULL },
+		{ "{\"site_remarks\": \"x\"}", "site_remarks", "unknown field" },
+	};
+
+	check_rules("dtm_site_assessment", rules, NRULES(rules));
+}
+
+/* Member names removed: the base of the consent rules. */
+#define NO_MEMBER_NAMES "\"members[1].member_name\": null, " \
+    "\"members[2].member_name\": null, \"members[3].member_name\": null"
+#define NO_NAMES "\"head_name\": null, \"phone\": null, " NO_MEMBER_NAMES
+
+static void
+test_household_rules(void **state)
+{
+	static const struct rule rules[] = {
+		{ "{\"site_id\": null}", "site_id", "required" },
+		{ "{\"site_id\": \"a b\"}", "site_id", "3 to 32" },
+		{ "{\"admin1\": null}", "admin1", "required" },
+		{ "{\"admin1\": \"s\"}", "admin1", "P-code" },
+		{ "{\"admin2\": null}", "admin2", "required" },
+		{ "{\"admin2\": \"s\"}", "admin2", "P-code" },
+		{ "{\"registration_date\": \"2026-11-29\"}", "registration_date",
+		    "future" },
+		{ "{\"registration_date\": \"2026-13-01\"}", "registration_date",
+		    "date" },
+		{ "{\"registration_date\": null, \"displacement_date\": null}",
+		    "registration_date", "required" },
+		/* consent */
+		{ "{\"consent\": \"no\", " NO_NAMES "}", NULL, NULL },
+		{ "{\"consent\": null, " NO_NAMES "}", "consent", "required" },
+		{ "{\"consent\": \"maybe\", " NO_NAMES "}", "consent",
+		    "choices" },
+		{ "{\"consent\": \"no\", \"phone\": null, " NO_MEMBER_NAMES "}",
+		    "head_name", "not relevant" },
+		{ "{\"consent\": \"no\", \"head_name\": null, " NO_MEMBER_NAMES
+		    "}", "phone", "not relevant" },
+		{ "{\"consent\": \"no\", \"head_name\": null, \"phone\": null, "
+		    "\"members[1].member_name\": null, "
+		    "\"members[3].member_name\": null}",
+		    "members[2].member_name", "not relevant" },
+		{ "{\"head_name\": null, \"phone\": null}", NULL, NULL },
+		{ "{\"head_name\": \"@rep:101:x\"}", "head_name", "at most 100" },
+		{ "{\"phone\": \"12ab5678\"}", "phone", "digits" },
+		{ "{\"phone\": \"12345\"}", "phone", "digits" },
+		{ "{\"phone\": \"+211 912 345 678\"}", NULL, NULL },
+		{ "{\"phone\": \"1+2345678\"}", "phone", "digits" },
+		{ "{\"origin_admin1\": \"x\"}", "origin_admin1", "P-code" },
+		{ "{\"origin_admin2\": \"x\"}", "origin_admin2", "P-code" },
+		{ "{\"displacement_date\": \"2026-11-21\"}", "displacement_date",
+		    "after registration_date" },
+		{ "{\"displacement_date\": \"2026-11-20\"}", NULL, NULL },
+		{ "{\"displacement_date\": \"2026-11-31\"}", "displacement_date",
+		    "date" },
+		{ "{\"displacement_reason\": \"x\"}", "displacement_reason",
+		    "choices" },
+		{ "{\"shelter_type\": \"x\"}", "shelter_type", "choices" },
+		{ "{\"intention\": \"x\"}", "intention", "choices" },
+		{ "{\"needs\": [\"food\", \"x\"]}", "needs", "choices" },
+		/* the group */
+		{ "{\"members\": null}", "members", "required" },
+		{ "{\"members\": []}", "members", "required" },
+		{ "{\"members\": {}}", "members", "list" },
+		{ "{\"members\": [1]}", "members", "objects" },
+		{ "{\"members[1].relationship\": \"spouse\"}", "members",
+		    "exactly one" },
+		{ "{\"members[2].relationship\": \"head\"}", "members",
+		    "exactly one" },
+		/* member fields */
+		{ "{\"members[3].sex\": null}", "members[3].sex", "required" },
+		{ "{\"members[3].sex\": \"x\"}", "members[3].sex", "choices" },
+		{ "{\"members[3].age_years\": null}", "members[3].age_years",
+		    "required" },
+		{ "{\"members[3].age_years\": 121}", "members[3].age_years",
+		    "0 to 120" },
+		{ "{\"members[3].age_years\": -1}", "members[3].age_years",
+		    "0 to 120" },
+		{ "{\"members[3].age_years\": 0}", NULL, NULL },
+		{ "{\"members[3].age_years\": 120}", NULL, NULL },
+		{ "{\"members[3].age_years\": \"70\"}", "members[3].age_years",
+		    "whole number" },
+		{ "{\"members[3].relationship\": null}",
+		    "members[3].relationship", "required" },
+		{ "{\"members[3].relationship\": \"x\"}",
+		    "members[3].relationship", "choices" },
+		{ "{\"members[3].vulnerabilities\": [\"x\"]}",
+		    "members[3].vulnerabilities", "choices" },
+		{ "{\"members[3].documentation\": \"x\"}",
+		    "members[3].documentation", "choices" },
+		{ "{\"members[3].member_name\": \"@rep:101:x\"}",
+		    "members[3].member_name", "at most 100" },
+		{ "{\"members[3].height\": 170}", "members[3].height",
+		    "unknown field" },
+		{ "{\"members[3].site_id\": \"SS-001\"}", "members[3].site_id",
+		    "unknown field" },
+		{ "{\"sex\": \"male\"}", "sex", "unknown field" },
+	};
+
+	check_rules("dtm_household", rules, NRULES(rules));
+}
+
+static void
+test_mrc_rules(void **state)
+{
+	static const struct rule rules[] = {
+		{ "{\"centre_id\": null}", "centre_id", "required" },
+		{ "{\"centre_id\": \"mrc\"}", "centre_id", "3 to 32" },
+		{ "{\"visit_date\": null, \"follow_up_date\": null,"
+		    " \"follow_up_needed\": null}", "visit_date", "required" },
+		{ "{\"visit_date\": \"2026-11-29\", \"follow_up_date\": null,"
+		    " \"follow_up_needed\": null}", "visit_date", "future" },
+		{ "{\"client_code\": null}", NULL, NULL },
+		{ "{\"client_code\": \"AB1\"}", "client_code", "4 to 16" },
+		{ "{\"client_code\": \"ab12\"}", "client_code", "4 to 16" },
+		{ "{\"client_code\": \"@rep:17:A\"}", "client_code", "4 to 16" },
+		{ "{\"consent\": null, \"notes\": null}", "consent", "required" },
+		{ "{\"consent\": \"no\", \"notes\": null}", NULL, NULL },
+		{ "{\"consent\": \"no\"}", "notes", "not relevant" },
+		{ "{\"sex\": \"x\"}", "sex", "choices" },
+		{ "{\"sex\": \"prefer_not_to_say\"}", NULL, NULL },
+		{ "{\"age_years\": 9}", "age_years", "10 to 100" },
+		{ "{\"age_years\": 101}", "age_years", "10 to 100" },
+		{ "{\"age_years\": 10}", NULL, NULL },
+		{ "{\"age_years\": 100}", NULL, NULL },
+		{ "{\"nationality\": \"np\"}", "nationality", "3 capital" },
+		{ "{\"nationality\": \"NPLX\"}", "nationality", "3 capital" },
+		{ "{\"migration_stage\": \"x\", \"destination_country\": null}",
+		    "migration_stage", "choices" },
+		{ "{\"migration_stage\": \"returned\"}", "destination_country",
+		    "not relevant" },
+		{ "{\"migration_stage\": \"returned\","
+		    " \"destination_country\": null}", NULL, NULL },
+		{ "{\"migration_stage\": \"considering\"}", NULL, NULL },
+		{ "{\"migration_stage\": \"in_transit\"}", "destination_country",
+		    "not relevant" },
+		{ "{\"destination_country\": \"qa\"}", "destination_country",
+		    "3 capital" },
+		{ "{\"visit_mode\": \"x\"}", "visit_mode", "choices" },
+		{ "{\"reasons\": null}", "reasons", "required" },
+		{ "{\"reasons\": []}", "reasons", "required" },
+		{ "{\"reasons\": \"  \"}", "reasons", "choices" },
+		{ "{\"reasons\": [\"x\"]}", "reasons", "choices" },
+		{ "{\"reasons\": \"health legal_aid\"}", NULL, NULL },
+		{ "{\"reasons\": \"health health\"}", "reasons", "repeats" },
+		{ "{\"services\": [\"x\"], \"referred_to\": null}", "services",
+		    "choices" },
+		{ "{\"services\": [\"information\"]}", "referred_to",
+		    "not relevant" },
+		{ "{\"services\": [\"information\"], \"referred_to\": null}",
+		    NULL, NULL },
+		{ "{\"services\": null, \"referred_to\": null}", NULL, NULL },
+		{ "{\"referred_to\": [\"x\"]}", "referred_to", "choices" },
+		{ "{\"referred_to\": null}", NULL, NULL },
+		{ "{\"follow_up_needed\": \"x\", \"follow_up_date\": null}",
+		    "follow_up_needed", "choices" },
+		{ "{\"follow_up_needed\": \"no\"}", "follow_up_date",
+		    "not relevant" },
+		{ "{\"follow_up_needed\": \"no\", \"follow_up_date\": null}",
+		    NULL, NULL },
+		{ "{\"follow_up_date\": \"2026-11-19\"}", "follow_up_date",
+		    "before visit_date" },
+		{ "{\"follow_up_date\": \"2026-11-20\"}", NULL, NULL },
+		/* a follow-up may be planned in the future */
+		{ "{\"follow_up_date\": \"2027-01-15\"}", NULL, NULL },
+		{ "{\"notes\": \"@rep:501:x\"}", "notes", "at most 500" },
+		{ "{\"name\": \"x\"}", "name", "unknown field" },
+	};
+
+	check_rules("mrc_visit", rules, NRULES(rules));
+}
+
+/* Several rules broken at once: all reported, in survey order. */
+static void
+test_several_errors(void **state)
+{
+	static const char *want[][2] = {
+		{ "site_id", "3 to 32" },
+		{ "registration_date", "future" },
+		{ "members[1].age_years", "0 to 120" },
+		{ "members[2].sex", "required" },
+		{ "members", "exactly one" },
+	};
+	struct form_errors errs = { 0 };
+	json_t *rec = load(household_sample);
+
+	apply_patch(rec, "{\"site_id\": \"x\", \"registration_date\":"
+	    " \"2027-01-01\", \"members[1].age_years\": 130,"
+	    " \"members[2].sex\": null, \"members[2].relationship\": \"head\"}");
+	assert_int_equal(form_validate(shipped("dtm_household"), rec, TODAY,
+	    &errs), -1);
+	if (errs.n != 5)
+		dump_errors("several", &errs);
+	assert_int_equal(errs.n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(errs.e[i].path, want[i][0]);
+		assert_non_null(strstr(errs.e[i].reason, want[i][1]));
+	}
+	json_decref(rec);
+}
+
+/* A record far too wrong: FORM_MAX_ERRORS kept, the rest counted. */
+static void
+test_error_cap(void **state)
+{
+	struct form_errors errs = { 0 };
+	json_t *rec = load(household_sample), *members = json_array();
+
+	for (int i = 0; i < 30; i++)
+		json_array_append_new(members, json_pack("{s:s, s:i, s:s}",
+		    "sex", "x", "age_years", 500, "relationship", "x"));
+	json_object_set_new(rec, "members", members);
+	assert_int_equal(form_validate(shipped("dtm_household"), rec, TODAY,
+	    &errs), -1);
+	assert_int_equal(errs.n, FORM_MAX_ERRORS);
+	assert_true(errs.dropped > 0);
+	assert_int_equal(errs.n + errs.dropped, 30 * 3 + 1);
+	json_decref(rec);
+}
+
+/* Repeat sizes: 1 to 30 by the form, at most FORM_MAX_REPEAT_ITEMS. */
+static void
+test_member_counts(void **state)
+{
+	static const int sizes[] = { 1, 30, 31, FORM_MAX_REPEAT_ITEMS,
+	    FORM_MAX_REPEAT_ITEMS + 1 };
+	const struct form *f = shipped("dtm_household");
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct form_errors errs = { 0 };
+		json_t *rec = load(household_sample), *members = json_array();
+		int rc;
+
+		for (int i = 0; i < sizes[k]; i++)
+			json_array_append_new(members, json_pack("{s:s, s:i, "
+			    "s:s}", "sex", "male", "age_years", 20,
+			    "relationship", i == 0 ? "head" : "sibling"));
+		json_object_set_new(rec, "members", members);
+		rc = form_validate(f, rec, TODAY, &errs);
+		if (sizes[k] <= 30) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(errs.n, 0);
+		} else {
+			assert_int_equal(rc, -1);
+			assert_int_equal(errs.n, 1);
+			assert_string_equal(errs.e[0].path, "members");
+			assert_non_null(strstr(errs.e[0].reason,
+			    sizes[k] > FORM_MAX_REPEAT_ITEMS ? "at most" :
+			    "1 to 30"));
+		}
+		json_decref(rec);
+	}
+}
+
+static void
+test_metadata(void **state)
+{
+	static const struct rule rules[] = {
+		{ "{\"_id\": \"7d1c2f0e-3b4a-4c5d-8e9f-0a1b2c3d4e5f\"}", NULL,
+		    NULL },
+		{ "{\"_id\": \"not-a-uuid\"}", "_id", "UUID" },
+		{ "{\"_id\": 12}", "_id", "UUID" },
+		{ "{\"_form\": \"mrc_visit\", \"_version\": \"2026.11.1\"}",
+		    NULL, NULL },
+		{ "{\"_form\": \"dtm_household\"}", "_form", "another form" },
+		{ "{\"_version\": \"2025.1\"}", "_version", "another version" },
+		{ "{\"_device\": \"x\"}", "_device", "unknown metadata" },
+	};
+
+	check_rules("mrc_visit", rules, NRULES(rules));
+}
+
+static void
+test_not_an_object(void **state)
+{
+	static const char *texts[] = { "[]", "\"x\"", "12", "null" };
+
+	for (size_t i = 0; i < 4; i++) {
+		struct form_errors errs = { 0 };
+		json_t *rec = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+
+		assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
+		    &errs), -1);
+		assert_int_equal(errs.n, 1);
+		assert_string_equal(errs.e[0].path, "");
+		json_decref(rec);
+	}
+}
+
+/* An empty record: every required field, nothing else. */
+static void
+test_empty_record(void **state)
+{
+	static const char *want[] = { "centre_id", "visit_date", "consent",
+	    "reasons" };
+	struct form_errors errs = { 0 };
+	json_t *rec = json_object();
+
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
+	    &errs), -1);
+	assert_int_equal(errs.n, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(errs.e[i].path, want[i]);
+		assert_string_equal(errs.e[i].reason, "required");
+	}
+	json_decref(rec);
+}
+
+/* Errors are appended; the result says whether this record added any. */
+static void
+test_errors_append(void **state)
+{
+	struct form_errors errs = { 0 };
+	json_t *rec = load(mrc_sample);
+
+	form_error_add(&errs, "x", "earlier %d", 1);
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
+	    &errs), 0);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.e[0].reason, "earlier 1");
+	json_object_set_new(rec, "age_years", json_integer(5));
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
+	    &errs), -1);
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.e[1].path, "age_years");
+	json_decref(rec);
+}
+
+static void
+test_error_add_cap(void **state)
+{
+	struct form_errors errs = { 0 };
+
+	for (int i = 0; i < FORM_MAX_ERRORS + 5; i++)
+		form_error_add(&errs, "p", "reason %d", i);
+	assert_int_equal(errs.n, FORM_MAX_ERRORS);
+	assert_int_equal(errs.dropped, 5);
+	assert_string_equal(errs.e[FORM_MAX_ERRORS - 1].reason, "reason 63");
+}
+
+/* "Not in the future" is relative to the day passed in. */
+static void
+test_today(void **state)
+{
+	struct form_errors errs = { 0 };
+	json_t *rec = load(mrc_sample);
+
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, "2026-11-20",
+	    &errs), 0);
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, "2026-11-19",
+	    &errs), -1);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.e[0].path, "visit_date");
+	json_decref(rec);
+}
+
+/* The privacy rule on values that break every kind of check. */
+static void
+test_reasons_never_quote(void **state)
+{
+	static const char *patches[] = {
+		"{\"client_code\": \"SECRETCODE99\\u0000\"}",
+		"{\"client_code\": \"secret-code-99\"}",
+		"{\"nationality\": \"SECRET\"}",
+		"{\"sex\": \"SECRET\"}",
+		"{\"reasons\": [\"SECRET\"]}",
+		"{\"reasons\": \"SECRET health\"}",
+		"{\"visit_date\": \"SECRET\"}",
+		"{\"age_years\": \"SECRET\"}",
+		"{\"consent\": \"no\", \"notes\": \"SECRET\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		struct form_errors errs = { 0 };
+		json_t *rec = json_loads(patches[i], JSON_ALLOW_NUL, NULL);
+		json_t *base = load(mrc_sample);
+
+		if (rec == NULL)	/* jansson refuses a NUL: skip */
+			rec = json_object();
+		json_object_update(base, rec);
+		assert_int_equal(form_validate(shipped("mrc_visit"), base,
+		    TODAY, &errs), -1);
+		for (size_t k = 0; k < errs.n; k++) {
+			assert_null(strstr(errs.e[k].reason, "SECRET"));
+			assert_null(strstr(errs.e[k].reason, "secret"));
+			assert_null(strstr(errs.e[k].path, "SECRET"));
+		}
+		json_decref(rec);
+		json_decref(base);
+	}
+}
+
+/* Built-in type checks, on the types form. */
+static void
+test_types(void **state)
+{
+	static const struct rule rules[] = {
+		{ "{\"t\": \"plain text\"}", NULL, NULL },
+		{ "{\"t\": 5}", "t", "text" },
+		{ "{\"t\": true}", "t", "text" },
+		{ "{\"t\": \"@rep:2000:x\"}", NULL, NULL },
+		{ "{\"t\": \"@rep:2001:x\"}", "t", "2000" },
+		{ "{\"t\": \"@rep:1001:\\u00e9\"}", "t", "2000" },
+		{ "{\"i\": 0}", NULL, NULL },
+		{ "{\"i\": 9223372036854775807}", NULL, NULL },
+		{ "{\"i\": -9223372036854775808}", NULL, NULL },
+		{ "{\"i\": 1.5}", "i", "whole number" },
+		{ "{\"i\": 2.0}", "i", "whole number" },
+		{ "{\"i\": \"3\"}", "i", "whole number" },
+		{ "{\"i\": false}", "i", "whole number" },
+		{ "{\"d\": 1.5}", NULL, NULL },
+		{ "{\"d\": 2}", NULL, NULL },
+		{ "{\"d\": -1e300}", NULL, NULL },
+		{ "{\"d\": \"1.5\"}", "d", "number" },
+		{ "{\"d\": [1]}", "d", "number" },
+		{ "{\"dt\": \"2024-02-29\"}", NULL, NULL },
+		{ "{\"dt\": \"2026-02-29\"}", "dt", "date" },
+		{ "{\"dt\": \"2000-02-29\"}", NULL, NULL },
+		{ "{\"dt\": \"1900-02-29\"}", "dt", "date" },
+		{ "{\"dt\": \"2026-04-31\"}", "dt", "date" },
+		{ "{\"dt\": \"2026-00-10\"}", "dt", "date" },
+		{ "{\"dt\": \"2026-1-01\"}", "dt", "date" },
+		{ "{\"dt\": \"2026-11-28T10:00\"}", "dt", "date" },
+		{ "{\"dt\": \"28/11/2026\"}", "dt", "date" },
+		{ "{\"dt\": 20261128}", "dt", "date" },
+		{ "{\"one\": \"red\"}", NULL, NULL },
+		{ "{\"one\": \"Red\"}", "one", "choices" },
+		{ "{\"one\": \"red green\"}", "one", "choices" },
+		{ "{\"one\": 1}", "one", "choices" },
+		{ "{\"one\": [\"red\"]}", "one", "choices" },
+		{ "{\"many\": [\"red\", \"blue\"]}", NULL, NULL },
+		{ "{\"many\": \"red blue\"}", NULL, NULL },
+		{ "{\"many\": \" red  blue \"}", NULL, NULL },
+		{ "{\"many\": [\"red\", \"red\"]}", "many", "repeats" },
+		{ "{\"many\": \"blue red blue\"}", "many", "repeats" },
+		{ "{\"many\": [\"red\", 1]}", "many", "choices" },
+		{ "{\"many\": [\"purple\"]}", "many", "choices" },
+		{ "{\"many\": \"red purple\"}", "many", "choices" },
+		{ "{\"many\": \" \"}", "many", "choices" },
+		{ "{\"many\": {\"red\": true}}", "many", "choices" },
+		{ "{\"g\": {\"latitude\": -90, \"longitude\": 180}}", NULL,
+		    NULL },
+		{ "{\"g\": {\"latitude\": 1.5, \"longitude\": 2.5,"
+		    " \"altitude\": -20, \"accuracy\": 0}}", NULL, NULL },
+		{ "{\"g\": \"1.5 2.5\"}", NULL, NULL },
+		{ "{\"g\": \"-1.5 -2.5 100 4.5\"}", NULL, NULL },
+		{ "{\"g\": {\"latitude\": -90.5, \"longitude\": 0}}", "g",
+		    "latitude" },
+		{ "{\"g\": {\"latitude\": 0, \"longitude\": 180.1}}", "g",
+		    "longitude" },
+		{ "{\"g\": {\"latitude\": 0, \"longitude\": 0,"
+		    " \"accuracy\": -0.5}}", "g", "accuracy" },
+		{ "{\"g\": {\"latitude\": \"1\", \"longitude\": 0}}", "g",
+		    "point" },
+		{ "{\"g\": {\"latitude\": 1, \"longitude\": 0,"
+		    " \"speed\": 3}}", "g", "point" },
+		{ "{\"g\": {\"longitude\": 0}}", "g", "point" },
+		{ "{\"g\": [1, 2]}", "g", "point" },
+		{ "{\"g\": \"1.5\"}", "g", "point" },
+		{ "{\"g\": \"1 2 3 4 5\"}", "g", "point" },
+		{ "{\"g\": \"1 2 3 -4\"}", "g", "accuracy" },
+		{ "{\"g\": \"91 0\"}", "g", "latitude" },
+		{ "{\"g\": \"1 2 inf\"}", "g", "point" },
+		{ "{\"g\": \"nan 2\"}", "g", "point" },
+		{ "{\"g\": \"0x10 2\"}", "g", "point" },
+		{ "{\"g\": \"1,5 2\"}", "g", "point" },
+		{ "{\"r\": [{\"rt\": \"a\"}, {\"rt\": \"b\"}]}", NULL, NULL },
+		{ "{\"r\": []}", NULL, NULL },
+		{ "{\"r\": [{\"rt\": \"a\"}, {}]}", "r[2].rt", "required" },
+		{ "{\"r\": [{\"rt\": \"a\", \"t\": \"b\"}]}", "r[1].t",
+		    "unknown field" },
+		{ "{\"r\": {\"rt\": \"a\"}}", "r", "list" },
+		{ "{\"r\": [[]]}", "r", "objects" },
+		{ "{\"rt\": \"a\"}", "rt", "unknown field" },
+		{ "{\"t\": null, \"i\": null, \"many\": [], \"one\": \"\"}",
+		    NULL, NULL },
+	};
+
+	for (size_t i = 0; i < NRULES(rules); i++) {
+		const struct rule *r = &rules[i];
+		struct form_errors errs = { 0 };
+		json_t *rec = json_object();
+		int rc;
+
+		apply_patch(rec, r->patch);
+		rc = form_validate(types_form, rec, TODAY, &errs);
+		if (r->path == NULL ? rc != 0 || errs.n != 0 : rc != -1 ||
+		    errs.n != 1 || strcmp(errs.e[0].path, r->path) != 0 ||
+		    strstr(errs.e[0].reason, r->reason) == NULL) {
+			dump_errors(r->patch, &errs);
+			fail_msg("types: %s", r->patch);
+		}
+		json_decref(rec);
+	}
+}
+
+/* A key longer than an error path holds still gives one clean error. */
+static void
+test_long_unknown_key(void **state)
+{
+	struct form_errors errs = { 0 };
+	json_t *rec = load(mrc_sample);
+	char key[400];
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	json_object_set_new(rec, key, json_true());
+	assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
+	    &errs), -1);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.e[0].reason, "unknown field"));
+	assert_true(strlen(errs.e[0].path) < sizeof(errs.e[0].path));
+	json_decref(rec);
+}
+
+/* `required` holds only where the field is relevant; repeats too. */
+static void
+test_required_when_relevant(void **state)
+{
+	static const char def[] = "{\"form_id\": \"rr\", \"version\": \"1\","
+	    " \"survey\": ["
+	    " {\"type\": \"select_one yn\", \"name\": \"a\"},"
+	    " {\"type\": \"text\", \"name\": \"b\", \"required\": \"yes\","
+	    "  \"relevant\": \"${a} = 'yes'\"},"
+	    " {\"type\": \"begin_repeat\", \"name\": \"r\","
+	    "  \"required\": \"yes\", \"relevant\": \"${a} = 'yes'\"},"
+	    " {\"type\": \"integer\", \"name\": \"n\", \"required\": \"yes\","
+	    "  \"relevant\": \"${a} = 'yes'\"},"
+	    " {\"type\": \"end_repeat\"}],"
+	    " \"choices\": [{\"list_name\": \"yn\", \"name\": \"yes\"},"
+	    " {\"list_name\": \"yn\", \"name\": \"no\"}]}";
+	static const struct rule rules[] = {
+		{ "{\"a\": \"no\"}", NULL, NULL },
+		{ "{}", NULL, NULL },
+		{ "{\"a\": \"yes\", \"b\": \"x\"}", "r", "required" },
+		{ "{\"a\": \"yes\", \"r\": [{\"n\": 1}]}", "b", "required" },
+		{ "{\"a\": \"yes\", \"b\": \"x\", \"r\": [{}]}", "r[1].n",
+		    "required" },
+		{ "{\"a\": \"no\", \"b\": \"x\"}", "b", "not relevant" },
+		{ "{\"a\": \"no\", \"r\": [{\"n\": 1}]}", "r",
+		    "not relevant" },
+	};
+	struct form *f;
+	char err[256];
+
+	if (form_parse(def, strlen(def), &f, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < NRULES(rules); i++) {
+		struct form_errors errs = { 0 };
+		json_t *rec = load(rules[i].patch);
+		int rc = form_validate(f, rec, TODAY, &errs);
+
+		if (rules[i].path == NULL ? rc != 0 : rc != -1 || errs.n != 1 ||
+		    strcmp(errs.e[0].path, rules[i].path) != 0 ||
+		    strstr(errs.e[0].reason, rules[i].reason) == NULL) {
+			dump_errors(rules[i].patch, &errs);
+			fail_msg("%s", rules[i].patch);
+		}
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
+/*
+ * A select_multiple of many long names reaches count-selected() whole: 60
+ * choices of 40 bytes, all chosen, is 60.
+ */
+static void
+test_long_select_multiple(void **state)
+{
+	json_t *d = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}], s:[]}",
+	    "form_id", "long", "version", "1", "survey", "type",
+	    "select_multiple many", "name", "m", "constraint",
+	    "count-selected(.) = 60", "choices");
+	json_t *all = json_array(), *rec;
+	struct form_errors errs = { 0 };
+	struct form *f;
+	char err[256], *text;
+
+	for (int i = 0; i < 60; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "choice_%02d_%s", i,
+		    "abcdefghijklmnopqrstuvwxyz01234");
+		json_array_append_new(json_object_get(d, "choices"),
+		    json_pack("{s:s, s:s}", "list_name", "many", "name", name));
+		json_array_append_new(all, json_string(name));
+	}
+	text = json_dumps(d, 0);
+	if (form_parse(text, strlen(text), &f, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	rec = json_pack("{s:o}", "m", all);
+	assert_int_equal(form_validate(f, rec, TODAY, &errs), 0);
+	json_array_remove(all, 0);
+	assert_int_equal(form_validate(f, rec, TODAY, &errs), -1);
+	assert_string_equal(errs.e[0].path, "m");
+	json_decref(rec);
+	json_decref(d);
+	free(text);
+	form_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_samples_valid),
+		cmocka_unit_test(test_site_rules),
+		cmocka_unit_test(test_household_rules),
+		cmocka_unit_test(test_mrc_rules),
+		cmocka_unit_test(test_several_errors),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_member_counts),
+		cmocka_unit_test(test_metadata),
+		cmocka_unit_test(test_not_an_object),
+		cmocka_unit_test(test_empty_record),
+		cmocka_unit_test(test_errors_append),
+		cmocka_unit_test(test_error_add_cap),
+		cmocka_unit_test(test_today),
+		cmocka_unit_test(test_reasons_never_quote),
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_long_unknown_key),
+		cmocka_unit_test(test_long_select_multiple),
+		cmocka_unit_test(test_required_when_relevant),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
