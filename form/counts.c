@@ -18,6 +18,17 @@ form_counts_free(struct form_counts *c)
 	c->n = c->cap = 0;
 }
 
+/* Copies s into a field of n bytes, cut if longer (no format parsing:
+   this runs for every cell of every record). */
+static void
+counts_copy(char *dst, size_t n, const char *s)
+{
+	size_t len = strnlen(s, n - 1);
+
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+}
+
 static int
 counts_add(struct form_counts *out, const char *day, const char *place,
     const char *dim, const char *value, const char *measure, int64_t n)
@@ -43,11 +54,11 @@ counts_add(struct form_counts *out, const char *day, const char *place,
 		out->cap = cap;
 	}
 	c = &out->c[out->n++];
-	snprintf(c->day, sizeof(c->day), "%s", day);
-	snprintf(c->place, sizeof(c->place), "%s", place);
-	snprintf(c->dim, sizeof(c->dim), "%s", dim);
-	snprintf(c->value, sizeof(c->value), "%s", value);
-	snprintf(c->measure, sizeof(c->measure), "%s", measure);
+	counts_copy(c->day, sizeof(c->day), day);
+	counts_copy(c->place, sizeof(c->place), place);
+	counts_copy(c->dim, sizeof(c->dim), dim);
+	counts_copy(c->value, sizeof(c->value), value);
+	counts_copy(c->measure, sizeof(c->measure), measure);
 	c->n = n;
 	return 0;
 }

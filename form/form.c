@@ -61,13 +61,46 @@ form_latest_by(const struct form *f)
 	return f->latest ? f->fields[f->place_field].name : NULL;
 }
 
+static unsigned
+form_hash(const char *name)
+{
+	unsigned h = 2166136261u;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+/* Every record looks fields up by name many times: a small open-addressed
+   table, filled as fields are parsed (form_field_hash_add). */
 int
 form_field_index(const struct form *f, const char *name)
 {
-	for (size_t i = 0; i < f->n_fields; i++)
+	unsigned h = form_hash(name);
+
+	for (unsigned k = 0; k < FORM_HASH_SLOTS; k++) {
+		int i = f->hash[(h + k) & (FORM_HASH_SLOTS - 1)] - 1;
+
+		if (i < 0)
+			return -1;
 		if (strcmp(f->fields[i].name, name) == 0)
-			return (int)i;
+			return i;
+	}
 	return -1;
+}
+
+static void
+form_field_hash_add(struct form *f, int i)
+{
+	unsigned h = form_hash(f->fields[i].name);
+
+	for (unsigned k = 0; k < FORM_HASH_SLOTS; k++) {
+		short *slot = &f->hash[(h + k) & (FORM_HASH_SLOTS - 1)];
+		if (*slot == 0) {
+			*slot = (short)(i + 1);
+			return;
+		}
+	}
 }
 
 int
@@ -411,6 +444,7 @@ def_survey(struct parse *p, const json_t *survey)
 		msg = def_text(r, "constraint_message", p->lang);
 		snprintf(fd->message, sizeof(fd->message), "%s", msg ? msg :
 		    "does not meet the form's constraint");
+		form_field_hash_add(f, (int)f->n_fields);
 		f->n_fields++;
 		if (fd->type == FT_REPEAT)
 			repeat = (int)f->n_fields - 1;

@@ -61,8 +61,11 @@ struct form_measure {
 	int field;			/* M_REPEAT: the repeat; M_SUM: numeric */
 };
 
+#define FORM_HASH_SLOTS 512	/* power of two, > 2 * FORM_MAX_FIELDS */
+
 struct form {
 	json_t *def;
+	short hash[FORM_HASH_SLOTS];	/* field index + 1 by name; 0 empty */
 	char id[FORM_ID_MAX + 1];
 	char version[FORM_VERSION_MAX + 1];
 	char title[160];

@@ -388,11 +388,19 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			form_error_add(errs, path, "unknown field");
 		}
 	}
+	/* "members[2]." once, each field's name after it */
+	size_t plen = (size_t)snprintf(path, sizeof(path), "%s[%zu].", rname,
+	    idx + 1);
 	for (size_t i = 0; i < c->f->n_fields; i++) {
+		const char *name = c->f->fields[i].name;
+		size_t nlen = strlen(name);
+
 		if (c->f->fields[i].parent != rep)
 			continue;
-		snprintf(path, sizeof(path), "%s[%zu].%s", rname, idx + 1,
-		    c->f->fields[i].name);
+		if (plen + nlen >= sizeof(path))
+			nlen = sizeof(path) - plen - 1;
+		memcpy(path + plen, name, nlen);
+		path[plen + nlen] = '\0';
 		v_field(c, (int)i, json_object_get(item, c->f->fields[i].name),
 		    item, path, today, errs);
 	}
