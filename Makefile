@@ -112,7 +112,11 @@ test: deps
 	@$(MAKE) --no-print-directory MODE=release units
 	@sh tests/run.sh build/san build/fuzz build
 
-units: $(UNIT_BIN)
+units: $(UNIT_BIN) $(B)/faultproxy
+
+# Test tools: a fault-injecting TCP proxy for the sync tests.
+$(B)/faultproxy: tests/tools/faultproxy.c
+	$(CC) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< -luv -lm
 
 # The unit tests once more, uninstrumented, under valgrind.
 valgrind:

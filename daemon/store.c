@@ -11,7 +11,6 @@
 
 #include "common/db.h"
 #include "common/log.h"
-#include "proto/sync.pb-c.h"
 #include "common/util.h"
 
 /*
@@ -33,7 +32,7 @@ static const char *const store_migrations[] = {
 	"  clock INTEGER NOT NULL, epoch INTEGER NOT NULL REFERENCES epochs(id),"
 	"  sealed BLOB);"),
 	/* 2: plaintext counts */
-	/* one row per form, place and day; cells: a packed CountsSnapshot */
+	/* one row per form, place and day; cells: see store_cells_merge */
 	("CREATE TABLE counts(form_id TEXT NOT NULL, place TEXT NOT NULL,"
 	"  day TEXT NOT NULL, cells BLOB NOT NULL,"
 	"  PRIMARY KEY(form_id, place, day)) WITHOUT ROWID;"
@@ -54,7 +53,7 @@ enum {
 	Q_FIND_ID, Q_NEXT_SEQ, Q_EPOCH_ADD, Q_RECORD_ADD, Q_COUNT_GET,
 	Q_COUNT_PUT,
 	Q_LATEST_GET, Q_LATEST_SET, Q_COUNTS_DROP, Q_META_GET, Q_META_SET,
-	Q_USER_CHECK, Q_N
+	Q_USER_CHECK, Q_BEGIN, Q_COMMIT, Q_N
 };
 
 static const char *const store_sql[Q_N] = {
@@ -65,8 +64,9 @@ static const char *const store_sql[Q_N] = {
 	    " created_ms, clock, epoch, sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
 	[Q_COUNT_GET] = "SELECT cells FROM counts WHERE form_id = ?1 AND"
 	    " place = ?2 AND day = ?3",
-	[Q_COUNT_PUT] = "INSERT OR REPLACE INTO counts(form_id, place, day,"
-	    " cells) VALUES(?1, ?2, ?3, ?4)",
+	[Q_COUNT_PUT] = "INSERT INTO counts(form_id, place, day, cells)"
+	    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET"
+	    " cells = excluded.cells",
 	[Q_LATEST_GET] = "SELECT day FROM counts_latest WHERE form_id = ?1"
 	    " AND place = ?2",
 	[Q_LATEST_SET] = "INSERT OR REPLACE INTO counts_latest(form_id, place,"
@@ -75,11 +75,14 @@ static const char *const store_sql[Q_N] = {
 	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[Q_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
 	[Q_USER_CHECK] = "SELECT 1 FROM users WHERE token_hash = ?1",
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
 };
 
 struct store {
 	sqlite3 *db;
 	char *path;
+	char *dir;			/* the folder holding path */
 	sqlite3_stmt *q[Q_N];
 	int in_tx;
 };
@@ -125,6 +128,16 @@ store_open_impl(const char *path, int mode, int version,
 		free(st);
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	{
+		char *copy = strdup(path);	/* dirname may change its argument */
+
+		st->dir = copy ? strdup(dirname(copy)) : NULL;
+		free(copy);
+		if (st->dir == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 	}
 	if (db_open(path, mode, store_migrations, (int)STORE_N_MIGRATIONS,
 	    version, &st->db, err, errlen) != 0)
@@ -180,6 +193,7 @@ store_close(struct store *st)
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st->path);
+	free(st->dir);
 	free(st);
 }
 
@@ -213,10 +227,24 @@ store_meta_set(struct store *st, const char *key, const char *value)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Runs a prepared statement that returns no rows: 0 or -1 (logged). */
+static int
+store_step(struct store *st, int which)
+{
+	sqlite3_stmt *s = store_q(st, which);
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_err("store: %s: %s", store_sql[which], sqlite3_errmsg(st->db));
+	return -1;
+}
+
 int
 store_begin(struct store *st)
 {
-	if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+	if (store_step(st, Q_BEGIN) != 0)
 		return -1;
 	st->in_tx = 1;
 	return 0;
@@ -225,7 +253,7 @@ store_begin(struct store *st)
 int
 store_commit(struct store *st)
 {
-	int rc = store_exec(st, "COMMIT");
+	int rc = store_step(st, Q_COMMIT);
 
 	if (rc != 0)
 		store_rollback(st);
@@ -300,101 +328,137 @@ store_record_add(struct store *st, const struct store_record *r)
 	sqlite3_bind_blob(s, 8, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /*
- * Counts are kept one row per (form, place, day), its cells packed as a
- * field.sync.CountsSnapshot: a record's cells then cost one read and one
- * write, not one upsert per cell (bench/bench_store.c measures this).
+ * Counts are kept one row per (form, place, day).  Its cells are a flat
+ * blob, each cell "dim\0value\0measure\0" and n as 8 bytes little-endian,
+ * so that a record's cells cost one read and one write and the merge
+ * allocates one buffer (bench/bench_store.c measures the submit path).
  */
-static int
-store_cells_put(struct store *st, const char *form_id, const char *place,
-    const char *day, Field__Sync__CountCell **cells, size_t n)
-{
-	Field__Sync__CountsSnapshot snap = FIELD__SYNC__COUNTS_SNAPSHOT__INIT;
-	sqlite3_stmt *s = store_q(st, Q_COUNT_PUT);
-	unsigned char *buf;
-	size_t len;
-	int rc;
+#define CELL_N_BYTES 8
 
-	snap.cells = cells;
-	snap.n_cells = n;
-	len = field__sync__counts_snapshot__get_packed_size(&snap);
-	if ((buf = malloc(len ? len : 1)) == NULL)
+/* Next cell at p (end e): 0 and its parts, or -1 when malformed. */
+static int
+cell_next(const unsigned char **p, const unsigned char *e, const char **dim,
+    const char **value, const char **measure, const unsigned char **np)
+{
+	const char **part[3] = { dim, value, measure };
+	const unsigned char *q = *p;
+
+	for (int i = 0; i < 3; i++) {
+		const unsigned char *z = memchr(q, 0, (size_t)(e - q));
+		if (z == NULL)
+			return -1;
+		*part[i] = (const char *)q;
+		q = z + 1;
+	}
+	if (e - q < CELL_N_BYTES)
 		return -1;
-	field__sync__counts_snapshot__pack(&snap, buf);
-	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, place, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, day, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, buf, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	free(buf);
-	return rc == SQLITE_DONE ? 0 : -1;
+	*np = q;
+	*p = q + CELL_N_BYTES;
+	return 0;
 }
 
-/* Adds c's cells (one place and day) into the stored row. */
+static int64_t
+cell_get_n(const unsigned char *np)
+{
+	uint64_t v = 0;
+
+	for (int i = CELL_N_BYTES - 1; i >= 0; i--)
+		v = (v << 8) | np[i];
+	return (int64_t)v;
+}
+
+static void
+cell_set_n(unsigned char *np, int64_t n)
+{
+	for (int i = 0; i < CELL_N_BYTES; i++)
+		np[i] = (unsigned char)((uint64_t)n >> (8 * i));
+}
+
+static unsigned char *
+cell_put(unsigned char *p, const struct form_count *x)
+{
+	const char *s[3] = { x->dim, x->value, x->measure };
+
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(s[i]) + 1;
+		memcpy(p, s[i], n);
+		p += n;
+	}
+	cell_set_n(p, x->n);
+	return p + CELL_N_BYTES;
+}
+
+/* Adds c's cells (one place and day) into the stored row, or replaces it. */
 static int
 store_cells_merge(struct store *st, const char *form_id,
     const struct form_counts *c, int replace)
 {
-	Field__Sync__CountsSnapshot *old = NULL;
-	Field__Sync__CountCell **cells, *fresh;
 	sqlite3_stmt *s = store_q(st, Q_COUNT_GET);
-	size_t n = 0, n_old = 0;
-	int rc;
+	const unsigned char *old = NULL, *p, *e, *np;
+	const char *dim, *value, *measure;
+	unsigned char *buf = NULL, *w, *used = NULL;
+	size_t old_len = 0, cap;
+	int rc = -1, step;
 
 	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && !replace) {
-		old = field__sync__counts_snapshot__unpack(NULL,
-		    (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_blob(s, 0));
-		if (old == NULL) {
-			sqlite3_reset(s);
-			return -1;
-		}
-		n_old = old->n_cells;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -1;
-	cells = calloc(n_old + c->n, sizeof(*cells));
-	fresh = calloc(c->n, sizeof(*fresh));
-	if (cells == NULL || fresh == NULL) {
-		rc = -1;
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		goto out;
+	if (step == SQLITE_ROW && !replace) {
+		old = sqlite3_column_blob(s, 0);
+		old_len = (size_t)sqlite3_column_bytes(s, 0);
 	}
-	for (size_t i = 0; i < n_old; i++)
-		cells[n++] = old->cells[i];
-	for (size_t i = 0; i < c->n; i++) {
-		const struct form_count *x = &c->c[i];
-		size_t k;
+	cap = old_len;
+	for (size_t i = 0; i < c->n; i++)
+		cap += strlen(c->c[i].dim) + strlen(c->c[i].value) +
+		    strlen(c->c[i].measure) + 3 + CELL_N_BYTES;
+	if ((buf = malloc(cap ? cap : 1)) == NULL ||
+	    (used = calloc(c->n ? c->n : 1, 1)) == NULL)
+		goto out;
+	/* The stored cells, each with the new n added where it matches. */
+	w = buf;
+	for (p = old, e = old + old_len; p && p < e;) {
+		const unsigned char *start = p;
+		int64_t n;
 
-		for (k = 0; k < n_old; k++)
-			if (strcmp(cells[k]->dim, x->dim) == 0 &&
-			    strcmp(cells[k]->value, x->value) == 0 &&
-			    strcmp(cells[k]->measure, x->measure) == 0)
+		if (cell_next(&p, e, &dim, &value, &measure, &np) != 0)
+			goto out;	/* damaged row: refuse, change nothing */
+		n = cell_get_n(np);
+		for (size_t i = 0; i < c->n; i++)
+			if (!used[i] && strcmp(c->c[i].dim, dim) == 0 &&
+			    strcmp(c->c[i].value, value) == 0 &&
+			    strcmp(c->c[i].measure, measure) == 0) {
+				n += c->c[i].n;
+				used[i] = 1;
 				break;
-		if (k < n_old) {
-			cells[k]->n += x->n;
-			continue;
-		}
-		field__sync__count_cell__init(&fresh[i]);
-		fresh[i].dim = (char *)x->dim;
-		fresh[i].value = (char *)x->value;
-		fresh[i].measure = (char *)x->measure;
-		fresh[i].n = x->n;
-		cells[n++] = &fresh[i];
+			}
+		memcpy(w, start, (size_t)(np - start));
+		cell_set_n(w + (np - start), n);
+		w += (np - start) + CELL_N_BYTES;
 	}
-	rc = store_cells_put(st, form_id, c->c[0].place, c->c[0].day, cells, n);
+	for (size_t i = 0; i < c->n; i++)
+		if (!used[i])
+			w = cell_put(w, &c->c[i]);
+	sqlite3_reset(s);	/* old points into s's row until here */
+	old = NULL;
+	s = store_q(st, Q_COUNT_PUT);
+	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, buf, (int)(w - buf), SQLITE_STATIC);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 out:
-	free(cells);
-	free(fresh);
-	if (old)
-		field__sync__counts_snapshot__free_unpacked(old, NULL);
+	sqlite3_reset(s);
+	free(buf);
+	free(used);
 	return rc;
 }
 
@@ -547,27 +611,29 @@ store_counts_json(struct store *st, json_t **out)
 		return -1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		Field__Sync__CountsSnapshot *snap;
+		const unsigned char *p = sqlite3_column_blob(s, 3), *np;
+		const unsigned char *e = p + sqlite3_column_bytes(s, 3);
+		const char *dim, *value, *measure;
 
-		snap = field__sync__counts_snapshot__unpack(NULL,
-		    (size_t)sqlite3_column_bytes(s, 3), sqlite3_column_blob(s, 3));
-		if (snap == NULL) {
-			rc = SQLITE_CORRUPT;
-			break;
-		}
-		for (size_t i = 0; i < snap->n_cells; i++) {
-			const Field__Sync__CountCell *c = snap->cells[i];
-			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s,"
-			    " s:I}", "form", sqlite3_column_text(s, 0),
+		while (p && p < e) {
+			json_t *o;
+
+			if (cell_next(&p, e, &dim, &value, &measure, &np) != 0) {
+				rc = SQLITE_CORRUPT;
+				break;
+			}
+			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+			    "form", sqlite3_column_text(s, 0),
 			    "day", sqlite3_column_text(s, 1),
 			    "place", sqlite3_column_text(s, 2),
-			    "dim", c->dim, "value", c->value,
-			    "measure", c->measure, "n", (json_int_t)c->n);
-			if (o == NULL || json_array_append_new(arr, o) != 0)
+			    "dim", dim, "value", value, "measure", measure,
+			    "n", (json_int_t)cell_get_n(np));
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
 				rc = SQLITE_NOMEM;
+				break;
+			}
 		}
-		field__sync__counts_snapshot__free_unpacked(snap, NULL);
-		if (rc == SQLITE_NOMEM)
+		if (rc != SQLITE_ROW)
 			break;
 	}
 	sqlite3_finalize(s);
@@ -621,14 +687,8 @@ int
 store_free_bytes(struct store *st, uint64_t *bytes)
 {
 	struct statvfs vfs;
-	char *copy = strdup(st->path);
-	int rc;
 
-	if (copy == NULL)
-		return -1;
-	rc = statvfs(dirname(copy), &vfs);
-	free(copy);
-	if (rc != 0)
+	if (statvfs(st->dir, &vfs) != 0)
 		return -1;
 	*bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	return 0;

@@ -87,6 +87,7 @@ struct store_record {
 	const unsigned char *sealed;
 	size_t sealed_len;
 };
+/* 0 stored, 1 when a record with this id is already stored, -1 error. */
 int store_record_add(struct store *st, const struct store_record *r);
 
 /*

@@ -156,15 +156,10 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 	unsigned char *pt = NULL, *sealed = NULL;
 	size_t len;
 	int64_t now;
-	int found, rc = -1;
+	int added, rc = -1;
 
-	found = store_find_id(s->st, res->id, &res->seq);
-	if (found != 0) {
-		res->status = found > 0 ? SUBMIT_DUPLICATE : SUBMIT_ERROR;
-		if (found < 0)
-			submit_fail(s, res, SUBMIT_ERROR, "store lookup failed");
-		return found > 0 ? 0 : -1;
-	}
+	/* A resubmitted id is found by the insert's uniqueness check, not a
+	   lookup before it: duplicates are rare, lookups are not free. */
 	if (store_next_seq(s->st, &res->seq) != 0) {
 		submit_fail(s, res, SUBMIT_ERROR, "store seq failed");
 		return -1;
@@ -201,7 +196,17 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 	struct store_record sr = { res->seq, res->id, form_id(f),
 	    form_version(f), now, (int)r.clock, s->ep.id, sealed,
 	    len + SEAL_OVERHEAD };
-	if (store_record_add(s->st, &sr) != 0) {
+	if ((added = store_record_add(s->st, &sr)) > 0) {
+		/* stored before: report its seq, store nothing */
+		if (store_find_id(s->st, res->id, &res->seq) != 1) {
+			submit_fail(s, res, SUBMIT_ERROR, "store lookup failed");
+			goto out;
+		}
+		res->status = SUBMIT_DUPLICATE;
+		rc = 0;
+		goto out;
+	}
+	if (added < 0) {
 		submit_fail(s, res, SUBMIT_ERROR, "storing the record failed");
 		goto out;
 	}

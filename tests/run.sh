@@ -56,6 +56,11 @@ for t in "$FUZZ"/fuzz_*; do
 	    "$scratch" "$corpus"
 done
 
+for t in tests/tools/test_*.py; do
+	[ -f "$t" ] || continue
+	run "tools/$(basename "$t" .py)" python3 "$t" --bin "$SAN/faultproxy"
+done
+
 for t in tests/integration/test_*.py; do
 	[ -f "$t" ] || continue
 	run "integration/$(basename "$t" .py)" python3 "$t" --bin "$SAN"
