@@ -54,6 +54,7 @@ struct csvin_ctx {
 	const char *main_name;		/* main file's base name */
 	int linkable;			/* main read whole, with a key column */
 	int oom;
+	size_t cells;			/* cells kept, over all files */
 };
 
 /* One file being parsed. */
@@ -388,6 +389,15 @@ csvin_data_row(struct csvin_file *f)
 		f->stop = 1;
 		return;
 	}
+	/* Every kept cell costs memory as JSON: bound them all together. */
+	if (ctx->cells + f->n_cells > CSVIN_MAX_CELLS) {
+		csvin_error(&ctx->e, "%s line %ld: more than %d cells in the "
+		    "import; split it into smaller files", f->name, f->row_line,
+		    CSVIN_MAX_CELLS);
+		f->stop = 1;
+		return;
+	}
+	ctx->cells += f->n_cells;
 	f->n_rows++;
 	if (f->n_cells != f->n_cols) {
 		csvin_error(&ctx->e, "%s line %ld: %zu fields, header has %zu",

@@ -48,6 +48,7 @@
 #define CSVIN_MAX_BYTES (64 * 1024 * 1024)
 #define CSVIN_MAX_ROWS 200000
 #define CSVIN_MAX_COLS 512
+#define CSVIN_MAX_CELLS 2000000	/* over all files of one import */
 #define CSVIN_MAX_FIELD 4096
 
 struct csvin_repeat {

@@ -68,6 +68,8 @@ cmd_keygen(int argc, char **argv)
 	return rc;
 }
 
+#define OPEN_MAX_SEALED (1024 * 1024)
+
 struct open_ctx {
 	struct seal_opener op;
 	char device_id[128];
@@ -87,9 +89,11 @@ open_one(void *arg, const struct store_record *r,
 	char when[32];
 	size_t len;
 
-	if (r->sealed_len < SEAL_OVERHEAD || (pt = malloc(r->sealed_len)) ==
-	    NULL) {
-		fprintf(stderr, "seq %" PRIu64 ": no sealed payload\n", r->seq);
+	/* The file comes from a device: bound what it can make us allocate. */
+	if (r->sealed_len < SEAL_OVERHEAD || r->sealed_len > OPEN_MAX_SEALED ||
+	    (pt = malloc(r->sealed_len)) == NULL) {
+		fprintf(stderr, "seq %" PRIu64 ": sealed payload missing or of "
+		    "impossible size\n", r->seq);
 		c->failed++;
 		return 0;
 	}

@@ -543,6 +543,32 @@ test_limit_cols(void **state)
 	assert_errors(err, want);
 }
 
+/* All the cells of an import together are bounded: 4000 rows of 500
+   cells fill the limit exactly, the 4001st row is refused. */
+static void
+test_limit_cells(void **state)
+{
+	enum { COLS = 500, ROWS = CSVIN_MAX_CELLS / COLS + 1 };
+	char *buf = malloc((size_t)ROWS * COLS * 2 + COLS * 8), *p = buf;
+	char err[1024], want[256];
+
+	assert_non_null(buf);
+	for (int c = 0; c < COLS; c++)
+		p += sprintf(p, "c%d%c", c, c + 1 == COLS ? '\n' : ',');
+	for (int r = 0; r < ROWS; r++)
+		for (int c = 0; c < COLS; c++) {
+			*p++ = '1';
+			*p++ = c + 1 == COLS ? '\n' : ',';
+		}
+	read_fail(put_n("households.csv", buf, (size_t)(p - buf)), NULL, 0,
+	    err, sizeof(err));
+	snprintf(want, sizeof(want), "households.csv line %d: more than %d "
+	    "cells in the import; split it into smaller files\n", ROWS + 1,
+	    CSVIN_MAX_CELLS);
+	assert_errors(err, want);
+	free(buf);
+}
+
 static void
 test_limit_cols_exact(void **state)
 {
@@ -686,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_unnamed_column),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_limit_cols),
+		cmocka_unit_test(test_limit_cells),
 		cmocka_unit_test(test_limit_cols_exact),
 		cmocka_unit_test(test_limit_field),
 		cmocka_unit_test(test_limit_rows),
