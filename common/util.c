@@ -224,6 +224,29 @@ util_b64_decode(const char *in, void *out, size_t want)
 }
 
 void
+util_b64url(const void *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char *p = in;
+	unsigned int acc = 0;
+	size_t o = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | p[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = a[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[o++] = a[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+}
+
+void
 util_hex(const void *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

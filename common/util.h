@@ -47,6 +47,10 @@ int util_b64_encode(const void *in, size_t len, char *out, size_t outlen);
 /* Decodes exactly-sized base64: -1 unless it decodes to exactly want bytes. */
 int util_b64_decode(const char *in, void *out, size_t want);
 
+/* Base64url without padding (RFC 4648 section 5) of len bytes into out,
+   which must hold (len * 4 + 2) / 3 + 1 bytes. */
+void util_b64url(const void *in, size_t len, char *out);
+
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void util_hex(const void *in, size_t len, char *out);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/rng.h"
+#include "common/util.h"
 
 int
 users_name_ok(const char *name)
@@ -20,28 +21,6 @@ users_name_ok(const char *name)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
 			return 0;
 	return 1;
-}
-
-static void
-users_b64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0;
-	unsigned int acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = a[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = a[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
 }
 
 int
@@ -60,7 +39,7 @@ users_add(struct store *st, const char *name, char *token, char *err,
 		snprintf(err, errlen, "no entropy for a token");
 		return -1;
 	}
-	users_b64url(raw, sizeof(raw), token);
+	util_b64url(raw, sizeof(raw), token);
 	mbedtls_platform_zeroize(raw, sizeof(raw));
 	mbedtls_sha256_ret((const unsigned char *)token, USERS_TOKEN_LEN, hash,
 	    0);

@@ -1,10 +1,12 @@
 /*
- * collectctl: the collector's command line.  For now: make the sealing
- * key pair, and open a device database's sealed records with the private
- * key (the start of the collector's tools; see seal_open.h).
+ * collectctl: the collector's command line.
  *
- *   collectctl keygen DIR
- *   collectctl open --key DIR/seal.key DBFILE
+ *   collectctl keygen DIR                       a sealing key pair alone
+ *   collectctl open --key DIR/seal.key DBFILE   a device database, opened
+ *   collectctl -d CDIR init [--host NAME]       a collector (collector.h)
+ *   collectctl -d CDIR enroll-token [--device-id ID] [--hours N]
+ *   collectctl -d CDIR devices [--json]
+ *   collectctl -d CDIR revoke DEVICE
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,12 +17,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/store.h"
 #include "form/form.h"
 #include "sync/seal.h"
+#include "sync/collector.h"
+#include "sync/cstore.h"
 #include "sync/seal_open.h"
 
 static void
@@ -28,7 +33,12 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: collectctl keygen DIR\n"
-	    "       collectctl open --key FILE DBFILE\n");
+	    "       collectctl open --key FILE DBFILE\n"
+	    "       collectctl -d CDIR init [--host NAME]\n"
+	    "       collectctl -d CDIR enroll-token [--device-id ID] "
+	    "[--hours N]\n"
+	    "       collectctl -d CDIR devices [--json]\n"
+	    "       collectctl -d CDIR revoke DEVICE\n");
 	exit(2);
 }
 
@@ -154,7 +164,7 @@ cmd_open(int argc, char **argv)
 	char err[1024];
 	int ch, rc = 1;
 
-	optind = 1;
+	optind = 0;	/* GNU getopt: start afresh for the command */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch != 'k')
 			usage();
@@ -194,15 +204,208 @@ out:
 	return rc;
 }
 
+static int
+cmd_init(const char *dir, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "host", required_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = "localhost";
+	char err[1024];
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch != 'h')
+			usage();
+		host = optarg;
+	}
+	if (optind != argc)
+		usage();
+	if (collector_init(dir, host, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl init: %s\n", err);
+		return 1;
+	}
+	printf("collector created in %s (devices seal to %s/seal.pub)\n", dir,
+	    dir);
+	return 0;
+}
+
+static int
+cmd_enroll_token(const char *dir, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "device-id", required_argument, NULL, 'i' },
+		{ "hours", required_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *id = NULL;
+	char token[COLLECTOR_TOKEN_MAX], err[1024], *end;
+	long hours = 72;
+	int ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'i')
+			id = optarg;
+		else if (ch == 'h') {
+			hours = strtol(optarg, &end, 10);
+			if (*end || hours < 1 || hours > 24 * 365) {
+				fprintf(stderr, "collectctl enroll-token: "
+				    "--hours: 1 to 8760\n");
+				return 2;
+			}
+		} else
+			usage();
+	}
+	if (optind != argc)
+		usage();
+	if (collector_enroll_token(dir, id, (int)hours, token, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl enroll-token: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "one-time token, valid %ld hours%s%s:\n", hours,
+	    id ? " for device " : "", id ? id : "");
+	printf("%s\n", token);
+	mbedtls_platform_zeroize(token, sizeof(token));
+	return 0;
+}
+
+static int
+open_cstore(const char *dir, struct cstore **cs)
+{
+	char path[4096], err[1024];
+
+	if (collector_path(path, sizeof(path), dir, "collector.db") != 0 ||
+	    access(path, F_OK) != 0) {
+		fprintf(stderr, "collectctl: no collector in %s; make one with "
+		    "collectctl -d %s init\n", dir, dir);
+		return -1;
+	}
+	if (cstore_open(path, cs, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+fmt_time(int64_t ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+
+	if (ms == 0) {
+		snprintf(out, len, "never");
+		return;
+	}
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+}
+
+static int
+print_device(void *arg, const struct cdevice *d)
+{
+	int json = *(int *)arg;
+	char seen[32], revoked[32];
+
+	fmt_time(d->last_seen_ms, seen, sizeof(seen));
+	fmt_time(d->revoked_ms, revoked, sizeof(revoked));
+	if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I,"
+		    " s:s}", "device_id", d->id, "serial", d->serial,
+		    "last_seen", seen, "revoked", d->revoked_ms ? revoked :
+		    NULL, "acked_seq", (json_int_t)d->acked_seq, "pending",
+		    (json_int_t)d->pending, "clock_offset_ms",
+		    (json_int_t)d->clock_offset_ms, "last_error",
+		    d->last_error);
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("%-24s %-20s %10llu %8llu %12lld  %s%s%s\n", d->id, seen,
+		    (unsigned long long)d->acked_seq,
+		    (unsigned long long)d->pending,
+		    (long long)d->clock_offset_ms,
+		    d->revoked_ms ? "revoked " : "",
+		    d->revoked_ms ? revoked : "", d->last_error);
+	}
+	return 0;
+}
+
+static int
+cmd_devices(const char *dir, int argc, char **argv)
+{
+	struct cstore *cs;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
+
+	if (argc > 2 || (argc == 2 && !json))
+		usage();
+	if (open_cstore(dir, &cs) != 0)
+		return 1;
+	if (!json)
+		printf("%-24s %-20s %10s %8s %12s  %s\n", "device", "last seen",
+		    "acked seq", "pending", "clock off ms", "state / last error");
+	rc = cstore_devices(cs, print_device, &json);
+	if (rc != 0)
+		fprintf(stderr, "collectctl devices: %s\n", cstore_errmsg(cs));
+	cstore_close(cs);
+	return rc ? 1 : 0;
+}
+
+static int
+cmd_revoke(const char *dir, int argc, char **argv)
+{
+	struct cstore *cs;
+	int rc;
+
+	if (argc != 2)
+		usage();
+	if (open_cstore(dir, &cs) != 0)
+		return 1;
+	rc = cstore_device_revoke(cs, argv[1], util_now_ms());
+	if (rc < 0)
+		fprintf(stderr, "collectctl revoke: %s\n", cstore_errmsg(cs));
+	else if (rc == 0)
+		fprintf(stderr, "collectctl revoke: no enrolled device %s, or "
+		    "revoked already\n", argv[1]);
+	else
+		printf("device %s revoked: the collector refuses it from now "
+		    "on\n", argv[1]);
+	cstore_close(cs);
+	return rc == 1 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
+	const char *dir = NULL;
+	int ch;
+
 	log_init("collectctl", LOG_WARN);
-	if (argc < 2)
+	while ((ch = getopt(argc, argv, "+d:")) != -1) {
+		if (ch == 'd')
+			dir = optarg;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
 		usage();
-	if (strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(argv[1], "open") == 0)
-		return cmd_open(argc - 1, argv + 1);
+	if (strcmp(argv[0], "keygen") == 0)
+		return cmd_keygen(argc, argv);
+	if (strcmp(argv[0], "open") == 0)
+		return cmd_open(argc, argv);
+	if (dir == NULL)
+		usage();
+	if (strcmp(argv[0], "init") == 0)
+		return cmd_init(dir, argc, argv);
+	if (strcmp(argv[0], "enroll-token") == 0)
+		return cmd_enroll_token(dir, argc, argv);
+	if (strcmp(argv[0], "devices") == 0)
+		return cmd_devices(dir, argc, argv);
+	if (strcmp(argv[0], "revoke") == 0)
+		return cmd_revoke(dir, argc, argv);
 	usage();
 }

@@ -1,0 +1,45 @@
+/*
+ * collector.h: a collector's directory, made by `collectctl init` and
+ * read by collectd and collectctl.
+ *
+ *   CDIR/                  mode 0700
+ *   CDIR/seal.pub          the sealing public key devices seal to
+ *   CDIR/seal.key          its private key (0600); opening records needs
+ *                          it, ingest never does: move it off the
+ *                          collector machine where analysts work elsewhere
+ *   CDIR/ca.crt, ca.key    the devices' certificate authority (P-256)
+ *   CDIR/server.crt, .key  the TLS certificate collectd shows
+ *   CDIR/collector.db      the store (cstore.h)
+ *
+ * Enrolment tokens are "fld1.SECRET.PIN": SECRET is 24 random bytes in
+ * base64url, stored only as its SHA-256, usable once before it expires;
+ * PIN is the hex SHA-256 of the CA certificate, so a device can trust the
+ * collector it enrols with over any link.
+ */
+#ifndef COLLECTOR_H
+#define COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COLLECTOR_TOKEN_MAX 128
+
+/* Creates the directory and everything in it.  0 or -1 with err; refuses
+   a directory that already holds a collector. */
+int collector_init(const char *dir, const char *host, char *err,
+    size_t errlen);
+
+/* Makes a one-time enrolment token (for device_id only, when not NULL),
+   valid for hours.  0 and token, or -1 with err. */
+int collector_enroll_token(const char *dir, const char *device_id,
+    int hours, char token[COLLECTOR_TOKEN_MAX], char *err, size_t errlen);
+
+/* Splits a token: 0 with the secret's SHA-256 and the CA pin, or -1. */
+int collector_token_parse(const char *token, unsigned char secret_hash[32],
+    unsigned char pin[32]);
+
+/* path = dir/name; -1 when too long. */
+int collector_path(char *out, size_t outlen, const char *dir,
+    const char *name);
+
+#endif
