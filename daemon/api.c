@@ -215,7 +215,7 @@ api_status(struct api *a, struct http_response *res)
 	    " s:s?}", "device_id", a->dev->sub.device_id,
 	    "records", (json_int_t)s.records,
 	    "last_seq", (json_int_t)s.last_seq,
-	    "sealed_bytes", (json_int_t)s.sealed_bytes,
+	    "db_bytes", (json_int_t)s.db_bytes,
 	    "epochs", (json_int_t)s.epochs,
 	    "free_bytes", (json_int_t)avail,
 	    "free_floor_bytes", (json_int_t)(a->dev->cfg.free_space_floor_mb

@@ -326,14 +326,15 @@ cmd_status(const char *dir, int argc, char **argv)
 {
 	struct store_stats s;
 	struct device d;
-	uint64_t avail = 0;
+	uint64_t avail = 0, sealed = 0;
 	char last[256] = "";
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
 		usage();
 	if (open_device(&d, dir) != 0)
 		return 1;
-	if (store_stats(d.st, &s) != 0) {
+	if (store_stats(d.st, &s) != 0 ||
+	    store_sealed_bytes(d.st, &sealed) != 0) {
 		fprintf(stderr, "fieldctl status: %s\n", store_errmsg(d.st));
 		device_close(&d);
 		return 1;
@@ -342,10 +343,11 @@ cmd_status(const char *dir, int argc, char **argv)
 	store_meta_get(d.st, "last_error", last, sizeof(last));
 	if (argc == 2) {
 		json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		    " s:s?}", "device_id", d.sub.device_id,
+		    " s:I, s:s?}", "device_id", d.sub.device_id,
 		    "records", (json_int_t)s.records,
 		    "last_seq", (json_int_t)s.last_seq,
-		    "sealed_bytes", (json_int_t)s.sealed_bytes,
+		    "sealed_bytes", (json_int_t)sealed,
+		    "db_bytes", (json_int_t)s.db_bytes,
 		    "epochs", (json_int_t)s.epochs,
 		    "users", (json_int_t)s.users,
 		    "free_bytes", (json_int_t)avail,
@@ -360,8 +362,8 @@ cmd_status(const char *dir, int argc, char **argv)
 		printf("records       %llu (last seq %llu)\n",
 		    (unsigned long long)s.records,
 		    (unsigned long long)s.last_seq);
-		printf("sealed bytes  %llu\n",
-		    (unsigned long long)s.sealed_bytes);
+		printf("sealed bytes  %llu (database %llu)\n",
+		    (unsigned long long)sealed, (unsigned long long)s.db_bytes);
 		printf("epochs        %llu\n", (unsigned long long)s.epochs);
 		printf("enumerators   %llu\n", (unsigned long long)s.users);
 		printf("free space    %llu MiB (floor %llu MiB)%s\n",

@@ -584,16 +584,27 @@ store_scalar(struct store *st, const char *sql, uint64_t *out)
 int
 store_stats(struct store *st, struct store_stats *s)
 {
+	uint64_t pages, page_size;
+
 	memset(s, 0, sizeof(*s));
-	if (store_scalar(st, "SELECT count(*) FROM records", &s->records) ||
-	    store_scalar(st, "SELECT coalesce(sum(length(sealed)), 0) FROM"
-	    " records", &s->sealed_bytes) ||
-	    store_scalar(st, "SELECT count(*) FROM epochs", &s->epochs) ||
-	    store_scalar(st, "SELECT coalesce(max(seq), 0) FROM records",
+	if (store_scalar(st, "SELECT coalesce(max(seq), 0) FROM records",
 	    &s->last_seq) ||
-	    store_scalar(st, "SELECT count(*) FROM users", &s->users))
+	    store_scalar(st, "SELECT coalesce(max(id), 0) FROM epochs",
+	    &s->epochs) ||
+	    store_scalar(st, "SELECT count(*) FROM users", &s->users) ||
+	    store_scalar(st, "PRAGMA page_count", &pages) ||
+	    store_scalar(st, "PRAGMA page_size", &page_size))
 		return -1;
+	s->records = s->last_seq;
+	s->db_bytes = pages * page_size;
 	return 0;
+}
+
+int
+store_sealed_bytes(struct store *st, uint64_t *bytes)
+{
+	return store_scalar(st, "SELECT coalesce(sum(length(sealed)), 0) FROM"
+	    " records", bytes);
 }
 
 int

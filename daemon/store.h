@@ -107,14 +107,18 @@ int store_forms_load(struct store *st, struct form_catalog *cat, char *err,
     size_t errlen);
 
 /* Reading. */
+/* Cheap figures (no scan: seqs are gap-free, so records = last seq). */
 struct store_stats {
 	uint64_t records;
-	uint64_t sealed_bytes;
 	uint64_t epochs;
 	uint64_t last_seq;
 	uint64_t users;
+	uint64_t db_bytes;		/* the database file's size */
 };
 int store_stats(struct store *st, struct store_stats *s);
+/* The sealed payloads' total size: a scan of every record, for the
+   operator's status command, not for the API. */
+int store_sealed_bytes(struct store *st, uint64_t *bytes);
 
 /* Counts as a JSON array of {form, day, place, dim, value, measure, n}. */
 int store_counts_json(struct store *st, json_t **out);
