@@ -22,6 +22,24 @@
  * value gives NaN, and any comparison with NaN is false.  Boolean of a
  * string: non-empty; of a number: non-zero and not NaN.
  *
+ * In detail (expr.c): a string "parses as a number" when it is a plain
+ * decimal with an optional '-' and blanks around (no exponent, hex, inf).
+ * A number against an empty or non-numeric string compares as numbers,
+ * so with NaN, and every comparison with NaN, != included, is false (use
+ * not(a = b) for the negation).  Two strings compare bytewise even when
+ * both look numeric ('10' < '9').  A boolean against anything compares as
+ * booleans.  Numbers used as text (string-length, regex, selected) are
+ * written as XPath does: 12, 1.5, NaN.  selected() and count-selected()
+ * read any string as a space-separated list, so a single name is a list of
+ * one.  coalesce(), if(), and, or read only the arguments they need.  A
+ * repeat anywhere but as count's or count-if's first argument, today()
+ * with env->today NULL, and a resolver or enter() failure are evaluation
+ * errors.  regex() patterns must have balanced parentheses, no
+ * back-references and intervals up to 255; a pattern not known until
+ * evaluation is compiled then, its anchored form at most EXPR_MAX_STR
+ * bytes.  Nesting counts parentheses, calls and unary minus; operator
+ * chains (a + b + c) do not nest.
+ *
  * Limits: source at most EXPR_MAX_SRC bytes, nesting at most EXPR_MAX_DEPTH;
  * parse errors name the byte offset.
  */

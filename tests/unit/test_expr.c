@@ -1,273 +1,1018 @@
-/* test_expr.c: the expression language of constraint and relevant:
-   every operator and function both ways, empty values, numbers against
-   strings, repeats, parse errors with their offsets, limits. */
+/*
+ * test_expr.c: the expression language of form constraints and relevance.
+ * A small fake resolver serves one record with a repeat group (members),
+ * so every operator, function, value rule, parse error and limit is
+ * checked both ways, and every expression the shipped forms use is run
+ * against values that pass and values that fail.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "form/expr.h"
 
-/* A fake record: a few top-level values and a repeat of three members. */
-struct member {
-	const char *relationship;
-	double age;
+#define TODAY "2026-11-29"
+
+/* A field of the fake record: name and value. */
+struct fv {
+	const char *name;
+	enum expr_kind kind;
+	const char *str;
+	double num;
+	int multi;
 };
 
-static const struct member members[3] = { { "head", 34 }, { "child", 4 },
-    { "spouse", 36 } };
+#define S(n, v)		{ n, EXPR_STR, v, 0, 0 }
+#define M(n, v)		{ n, EXPR_STR, v, 0, 1 }
+#define N(n, v)		{ n, EXPR_NUM, NULL, v, 0 }
+#define E(n)		{ n, EXPR_EMPTY, NULL, 0, 0 }
+#define END		{ NULL, EXPR_EMPTY, NULL, 0, 0 }
 
-static const char *dot;		/* the value `.` has, or NULL for empty */
+struct item {
+	struct fv f[4];
+};
 
-static int
-resolve(void *ctx, const void *item, const char *name, struct expr_value *out)
+static const struct item household[] = {
+	{ { S("relationship", "head"), N("age_years", 34),
+	    M("vulnerabilities", "pregnant_lactating"), END } },
+	{ { S("relationship", "child"), N("age_years", 3), END } },
+	{ { S("relationship", "parent"), N("age_years", 70),
+	    M("vulnerabilities", "disability elderly_alone"), END } },
+};
+
+static const struct item two_heads[] = {
+	{ { S("relationship", "head"), END } },
+	{ { S("relationship", "head"), END } },
+};
+
+/* The record and the current field (`.`) of one evaluation. */
+struct rec {
+	const struct fv *fields;
+	struct fv dot;
+	const struct item *items;	/* ${members} */
+	size_t nitems;
+	int dot_is_members;		/* `.` is the repeat itself */
+	int enter_null;			/* enter() fails */
+	int calls;			/* resolve() calls, for laziness */
+};
+
+static const struct fv record[] = {
+	S("consent", "yes"), S("migration_stage", "pre_departure"),
+	M("services", "information referral"), M("needs", "food water"),
+	M("no_needs", ""), N("population_households", 100),
+	N("females_0_4", 50), E("males_0_4"), S("visit_date", "2026-11-20"),
+	S("registration_date", "2026-11-20"), S("text_num", "12"),
+	S("name_utf8", "Zo\xc3\xab \xe6\x97\xa5\xf0\x9f\x98\x80"),
+	N("n", 12), { "yes", EXPR_BOOL, NULL, 0, 0 },
+	{ "nullstr", EXPR_STR, NULL, 0, 0 }, S("pattern", "[a-z]+"),
+	S("bad_pattern", "[a-z"), END
+};
+
+static void
+set(struct expr_value *out, const struct fv *f)
 {
 	memset(out, 0, sizeof(*out));
+	out->kind = f->kind;
+	out->str = f->str;
+	out->num = f->num;
+	out->is_multi = f->multi;
+	if (f->kind == EXPR_BOOL)
+		out->boolean = 1;
+}
+
+static int
+resolve(void *ctx, const void *item, const char *name,
+    struct expr_value *out)
+{
+	struct rec *r = ctx;
+	const struct fv *f;
+
+	r->calls++;
 	if (name == NULL) {
-		out->kind = dot ? EXPR_STR : EXPR_EMPTY;
-		out->str = dot;
+		if (r->dot_is_members)
+			goto members;
+		set(out, &r->dot);
 		return 0;
 	}
-	if (strcmp(name, "members") == 0) {
-		out->kind = EXPR_REPEAT;
-		out->repeat = members;
-		out->count = 3;
-	} else if (strcmp(name, "relationship") == 0 && item) {
-		out->kind = EXPR_STR;
-		out->str = ((const struct member *)item)->relationship;
-	} else if (strcmp(name, "age") == 0 && item) {
-		out->kind = EXPR_NUM;
-		out->num = ((const struct member *)item)->age;
-	} else if (strcmp(name, "households") == 0) {
-		out->kind = EXPR_NUM;
-		out->num = 120;
-	} else if (strcmp(name, "consent") == 0) {
-		out->kind = EXPR_STR;
-		out->str = "yes";
-	} else if (strcmp(name, "services") == 0) {
-		out->kind = EXPR_STR;
-		out->str = "information referral";
-		out->is_multi = 1;
-	} else if (strcmp(name, "visit_date") == 0) {
-		out->kind = EXPR_STR;
-		out->str = "2026-11-20";
-	} else if (strcmp(name, "numtext") == 0) {
-		out->kind = EXPR_STR;
-		out->str = "12";
-	} else if (strcmp(name, "unknown") == 0) {
+	if (strcmp(name, "members") == 0)
+		goto members;
+	if (strcmp(name, "fail") == 0)
 		return -1;
-	} else {
-		out->kind = EXPR_EMPTY;	/* an unanswered field */
+	if (strcmp(name, "weird") == 0) {
+		memset(out, 0, sizeof(*out));
+		out->kind = (enum expr_kind)99;
+		return 0;
 	}
+	if (item != NULL)
+		for (f = ((const struct item *)item)->f; f->name; f++)
+			if (strcmp(f->name, name) == 0) {
+				set(out, f);
+				return 0;
+			}
+	for (f = r->fields; f->name; f++)
+		if (strcmp(f->name, name) == 0) {
+			set(out, f);
+			return 0;
+		}
+	/* A field of the form that this item or record leaves empty. */
+	if (strcmp(name, "relationship") == 0 ||
+	    strcmp(name, "vulnerabilities") == 0 ||
+	    strcmp(name, "age_years") == 0) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return -1;			/* not a field of the form */
+members:
+	memset(out, 0, sizeof(*out));
+	out->kind = EXPR_REPEAT;
+	out->repeat = r->items;
+	out->count = r->nitems;
 	return 0;
 }
 
 static const void *
 enter(void *ctx, const void *repeat, size_t i)
 {
-	return &((const struct member *)repeat)[i];
+	struct rec *r = ctx;
+
+	if (r->enter_null)
+		return NULL;
+	return &((const struct item *)repeat)[i];
 }
 
-/* Evaluates src with `.` = value: 1, 0 or -1; fails the test on a parse
-   error. */
+/* Parses src (which must parse) and evaluates it with `.` = dot. */
 static int
-ev(const char *src, const char *value)
+eval_with(const char *src, struct fv dot, const struct item *items,
+    size_t nitems)
 {
-	struct expr_env env = { resolve, enter, NULL, NULL, "2026-11-29" };
+	struct rec r = { record, dot, items, nitems, 0, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
 	struct expr *e;
 	char err[128];
-	int r;
+	int rc;
 
-	dot = value;
 	if (expr_parse(src, &e, err, sizeof(err)) != 0)
 		fail_msg("%s: %s", src, err);
-	r = expr_eval_bool(e, &env);
+	rc = expr_eval_bool(e, &env);
 	expr_free(e);
-	return r;
+	return rc;
+}
+
+static int
+ev(const char *src)
+{
+	struct fv dot = E(NULL);
+
+	return eval_with(src, dot, household, 3);
+}
+
+static int
+ev_s(const char *src, const char *dot)
+{
+	struct fv d = S(NULL, dot);
+
+	return eval_with(src, d, household, 3);
+}
+
+static int
+ev_m(const char *src, const char *dot)
+{
+	struct fv d = M(NULL, dot);
+
+	return eval_with(src, d, household, 3);
+}
+
+static int
+ev_n(const char *src, double dot)
+{
+	struct fv d = N(NULL, dot);
+
+	return eval_with(src, d, household, 3);
+}
+
+/* The expression must not parse, with exactly this message. */
+static void
+bad(const char *src, const char *want)
+{
+	struct expr *e = (struct expr *)1;
+	char err[256];
+
+	memset(err, 'x', sizeof(err));
+	if (expr_parse(src, &e, err, sizeof(err)) == 0)
+		fail_msg("parsed: %s", src);
+	assert_null(e);
+	assert_string_equal(err, want);
+}
+
+#define T(src)		assert_int_equal(ev(src), 1)
+#define F(src)		assert_int_equal(ev(src), 0)
+
+static void
+test_literals(void **state)
+{
+	T("true()");
+	F("false()");
+	T("1");
+	F("0");
+	F("0.0");
+	T("0.5");
+	T(".5 = 0.5");
+	T("1. = 1");
+	T("'x'");
+	F("''");
+	T("\"x\"");
+	F("\"\"");
 }
 
 static void
-perr(const char *src, const char *want)
+test_arithmetic(void **state)
 {
-	struct expr *e = NULL;
+	T("1 + 2 = 3");
+	F("1 + 2 = 4");
+	T("5 - 7 = -2");
+	F("5 - 7 = 2");
+	T("3 * 4 = 12");
+	F("3 * 4 = 7");
+	T("7 div 2 = 3.5");
+	F("7 div 2 = 3");
+	T("7 mod 3 = 1");
+	F("7 mod 3 = 0");
+	T("-7 mod 3 = -1");	/* sign of the dividend, as XPath */
+	T("7.5 mod 2 = 1.5");
+	T("-3 = 0 - 3");
+	T("- - 3 = 3");
+	T("-(2 + 3) = -5");
+	T("1 div 0 > 1000000");
+	T("-1 div 0 < -1000000");
+	F("0 div 0 = 0 div 0");
+	T("'4' + '5' = 9");	/* numeric strings take part */
+	T("${n} * 2 = 24");
+	T("${text_num} + 1 = 13");
+	T("true() + true() = 2");
+	T("1.25 + 1.75 = 3");
+	T("2+3*4=14");		/* no spaces needed */
+	T("10 div 4 * 2 = 5");
+}
+
+static void
+test_precedence(void **state)
+{
+	T("1 + 2 * 3 = 7");
+	T("(1 + 2) * 3 = 9");
+	T("10 - 2 - 3 = 5");		/* left-associative */
+	T("12 div 2 div 3 = 2");
+	T("2 * 3 mod 4 = 2");		/* same level, from the left */
+	T("1 = 1 or 1 = 2 and 1 = 2");	/* and binds tighter than or */
+	F("(1 = 1 or 1 = 2) and 1 = 2");
+	T("1 < 2 = true()");		/* comparisons fold left */
+	F("3 > 2 > 1");			/* (3 > 2) > 1: true > true */
+	T("-2 * 3 = -6");
+	T("- 2 + 5 = 3");		/* unary minus binds tightest */
+	T("1 + 1 = 2 and 2 * 2 = 4");
+	T("not(1 = 2) and (1 = 1 or 1 = 1)");
+	T("1 + 2 < 4");
+	F("1 + 2 < 3");
+}
+
+static void
+test_comparisons(void **state)
+{
+	/* Each operator on numbers, true and false. */
+	T("1 = 1");
+	F("1 = 2");
+	T("1 != 2");
+	F("1 != 1");
+	T("1 < 2");
+	F("2 < 1");
+	F("1 < 1");
+	T("1 <= 1");
+	T("1 <= 2");
+	F("2 <= 1");
+	T("2 > 1");
+	F("1 > 2");
+	F("1 > 1");
+	T("1 >= 1");
+	T("2 >= 1");
+	F("1 >= 2");
+	/* Strings: bytewise, so ISO dates order correctly. */
+	T("'abc' = 'abc'");
+	F("'abc' = 'abd'");
+	T("'abc' != 'abd'");
+	T("'abc' < 'abd'");
+	F("'b' < 'a'");
+	T("'2026-11-27' < '2026-12-01'");
+	F("'2026-12-01' < '2026-11-27'");
+	T("'2026-11-27' <= '2026-11-27'");
+	T("'2026-12-01' >= '2026-11-27'");
+	T("'2027-01-01' > '2026-12-31'");
+	T("'' < 'a'");
+	/* Two strings compare as strings, even when they look numeric. */
+	T("'10' < '9'");
+	F("'10' = '10.0'");
+	/* A number and a numeric string compare as numbers. */
+	F("'10' < 9");
+	T("10 = '10.0'");
+	T("' 12 ' = 12");
+	T("${text_num} = 12");
+	T("${n} = '12'");
+	T("'-3' < 0");
+	/* Only plain decimals are numbers: strtod's extras are not. */
+	F("'0x10' = 16");
+	F("'1e2' = 100");
+	F("'inf' > 0");
+	F("'+5' = 5");
+	/* Booleans: the other side as a boolean. */
+	T("true() = 1");
+	T("false() = 0");
+	T("true() = 'x'");
+	T("false() = ''");
+	T("true() != false()");
+	T("true() > false()");
+	F("true() = false()");
+}
+
+static void
+test_nan(void **state)
+{
+	/* NaN compares false with everything, != included. */
+	F("0 div 0 = 0 div 0");
+	F("0 div 0 != 0 div 0");
+	F("0 div 0 < 1");
+	F("0 div 0 <= 1");
+	F("0 div 0 > 1");
+	F("0 div 0 >= 1");
+	F("0 div 0 != 1");
+	F("number('x') = number('x')");
+	F("'abc' = 0");
+	F("'abc' != 0");
+	F("(0 div 0) = true()");
+	F("(0 div 0) = false()");
+	F("0 div 0");			/* boolean of NaN */
+	T("not(0 div 0)");
+	F("'abc' + 1 = 'abc' + 1");
+	assert_int_equal(ev_s(". >= 0", "abc"), 0);
+	assert_int_equal(ev_s(". < 0", "abc"), 0);
+}
+
+static void
+test_empty(void **state)
+{
+	/* `.` is empty in ev(). */
+	F(".");
+	T(". = ''");
+	F(". != ''");
+	T("not(.)");
+	/* Empty in arithmetic is NaN: no comparison with a number holds. */
+	F(". = 0");
+	F(". != 0");
+	F(". < 5");
+	F(". >= 0");
+	F(". + 1 = 1");
+	T("string-length(.) = 0");
+	T("count-selected(.) = 0");
+	F("selected(., 'a')");
+	F("regex(., '[A-Z]{3}')");
+	T("regex(., '[A-Z]*')");
+	T("coalesce(., 5) = 5");
+	T("coalesce(${males_0_4}, 7) = 7");
+	T("coalesce('', 'x') = 'x'");
+	T("coalesce(${no_needs}, 'x') = 'x'");
+	T("${males_0_4} = ''");
+	T("${nullstr} = ''");		/* a NULL string is empty */
+	F("${nullstr}");
+	T("string-length(${nullstr}) = 0");
+	T("number(.) != number(.) or true()");
+	F("number(.) = number(.)");
+	/* An empty string from the resolver is the same empty value. */
+	assert_int_equal(ev_s(". = ''", ""), 1);
+	assert_int_equal(ev_s(". >= 0", ""), 0);
+	assert_int_equal(ev_s("coalesce(., 3) = 3", ""), 1);
+	assert_int_equal(ev_s("coalesce(., 3) = 3", "4"), 0);
+}
+
+static void
+test_selected(void **state)
+{
+	T("selected(${services}, 'referral')");
+	T("selected(${services}, 'information')");
+	F("selected(${services}, 'training')");
+	F("selected(${services}, 'refer')");	/* whole names only */
+	F("selected(${services}, 'information referral')");
+	F("selected(${services}, '')");
+	F("selected(${no_needs}, 'food')");
+	/* A single string (select_one, text) is a list of one. */
+	T("selected(${consent}, 'yes')");
+	F("selected(${consent}, 'no')");
+	T("selected('a  b ', 'b')");
+	T("selected(12, '12')");
+	assert_int_equal(ev_m("selected(., 'water')", "food water"), 1);
+	assert_int_equal(ev_m("selected(., 'shelter')", "food water"), 0);
+}
+
+static void
+test_count_selected(void **state)
+{
+	T("count-selected(${services}) = 2");
+	F("count-selected(${services}) = 1");
+	T("count-selected(${consent}) = 1");
+	T("count-selected(${no_needs}) = 0");
+	T("count-selected('  a   b c ') = 3");
+	assert_int_equal(ev_m("count-selected(.) <= 3", "food water"), 1);
+	assert_int_equal(ev_m("count-selected(.) <= 3",
+	    "food water shelter health"), 0);
+	assert_int_equal(ev_m("count-selected(.) >= 1", "food"), 1);
+	assert_int_equal(ev_m("count-selected(.) >= 1", ""), 0);
+}
+
+static void
+test_string_length(void **state)
+{
+	T("string-length('abc') = 3");
+	F("string-length('abc') = 4");
+	T("string-length('') = 0");
+	/* Characters, not bytes: "Zoë 日😀" is 6 code points, 12 bytes. */
+	T("string-length(${name_utf8}) = 6");
+	F("string-length(${name_utf8}) = 12");
+	T("string-length('\xc3\xa9') = 1");
+	T("string-length(12345) = 5");
+	T("string-length(1.5) = 3");
+	T("string-length(-2) = 2");
+	T("string-length(0.1) = 3");		/* shortest form, "0.1" */
+	T("string-length(true()) = 4");
+}
+
+static void
+test_regex(void **state)
+{
+	T("regex('ABC', '[A-Z]{3}')");
+	F("regex('ABCD', '[A-Z]{3}')");		/* whole value */
+	F("regex('xABC', '[A-Z]{3}')");
+	F("regex('ab', 'a|b')");		/* alternation stays inside */
+	T("regex('a', 'a|b')");
+	T("regex('b', 'a|b')");
+	T("regex('a)', 'a[)]')");
+	T("regex(\"it's\", \"it's\")");
+	T("regex('abc', '(a)(b)c')");
+	T("regex('ab ab ', '([a-z]+ )*')");	/* quantified groups */
+	T("regex('aaa', '((a*)*)*')");
+	T("regex('', '()*')");
+	T("regex('aa', '(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*')");
+	T("regex('12', '[[:digit:]]+')");
+	T("regex('a{', 'a[{]')");
+	T("regex('a{', 'a\\{')");
+	T("regex(123, '[0-9]{3}')");		/* numbers as text */
+	F("regex(1234, '[0-9]{3}')");
+	/* A pattern given by a field is compiled when evaluated. */
+	T("regex('abc', ${pattern})");
+	F("regex('ab1', ${pattern})");
+	assert_int_equal(ev("regex('abc', ${bad_pattern})"), -1);
+}
+
+static void
+test_regex_dynamic_limit(void **state)
+{
+	/* The wrapped pattern "^(...)$" must fit EXPR_MAX_STR bytes. */
+	char val[EXPR_MAX_STR + 8];
+	struct fv dot = S(NULL, val);
+	size_t n = EXPR_MAX_STR - 4;
+
+	/* `.` is both the value and the pattern. */
+	memset(val, 'a', n);
+	val[n] = '\0';
+	assert_int_equal(eval_with("regex(., .)", dot, household, 3), 1);
+	val[n] = 'a';
+	val[n + 1] = '\0';
+	assert_int_equal(eval_with("regex(., .)", dot, household, 3), -1);
+}
+
+static void
+test_today_if_not(void **state)
+{
+	T("today() = '2026-11-29'");
+	F("today() = '2026-11-28'");
+	T("today() > '2026-11-28'");
+	T("not(false())");
+	F("not(true())");
+	F("not('x')");
+	T("not('')");
+	T("not(0)");
+	T("if(true(), 1, 0) = 1");
+	T("if(false(), 1, 0) = 0");
+	T("if('x', 'a', 'b') = 'a'");
+	T("if(0, 'a', 'b') = 'b'");
+	T("if(0 div 0, 'a', 'b') = 'b'");
+	/* Lazy: the branch not taken is not read (it would fail). */
+	T("if(true(), 1, ${fail})");
+	T("if(false(), ${fail}, 1)");
+	assert_int_equal(ev("if(true(), ${fail}, 1)"), -1);
+	T("number('4.5') = 4.5");
+	T("number(' -2 ') = -2");
+	F("number('x') = 0");
+	T("number(true()) = 1");
+	T("number(${n}) = 12");
+}
+
+static void
+test_and_or_lazy(void **state)
+{
+	T("true() or ${fail}");
+	F("false() and ${fail}");
+	assert_int_equal(ev("false() or ${fail}"), -1);
+	assert_int_equal(ev("true() and ${fail}"), -1);
+	T("1 and 'x'");
+	F("1 and ''");
+	T("0 or 'x'");
+	F("0 or ''");
+	T("coalesce(1, ${fail}) = 1");	/* coalesce reads b only if needed */
+}
+
+static void
+test_count(void **state)
+{
+	T("count(${members}) = 3");
+	F("count(${members}) = 2");
+	T("count-if(${members}, ${relationship} = 'head') = 1");
+	T("count-if(${members}, ${age_years} < 18) = 1");
+	T("count-if(${members}, ${age_years} >= 18) = 2");
+	T("count-if(${members}, selected(${vulnerabilities}, "
+	    "'disability')) = 1");
+	T("count-if(${members}, ${relationship} = 'spouse') = 0");
+	/* Inside an item a top-level field is still visible. */
+	T("count-if(${members}, ${consent} = 'yes') = 3");
+	/* Nested: every pair of members. */
+	T("count-if(${members}, count-if(${members}, true()) = 3) = 3");
+	/* Repeats belong to count() and count-if() only. */
+	assert_int_equal(ev("${members}"), -1);
+	assert_int_equal(ev("${members} = 3"), -1);
+	assert_int_equal(ev("string-length(${members}) = 0"), -1);
+	assert_int_equal(ev("count('abc') = 1"), -1);
+	assert_int_equal(ev("count-if('abc', true()) = 1"), -1);
+	/* An empty repeat counts 0. */
+	T("count(.) = 0");
+	T("count-if(., true()) = 0");
+	/* An error inside an item is the expression's error. */
+	assert_int_equal(ev("count-if(${members}, ${fail}) = 0"), -1);
+}
+
+static void
+test_count_env(void **state)
+{
+	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr *e;
 	char err[128];
 
-	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), -1);
-	assert_null(e);
-	if (strstr(err, want) == NULL)
-		fail_msg("%s: got \"%s\", want \"%s\"", src, err, want);
+	assert_int_equal(expr_parse("count-if(${members}, "
+	    "${relationship} = 'head') = 1", &e, err, sizeof(err)), 0);
+	assert_int_equal(expr_eval_bool(e, &env), 1);
+	/* Two heads. */
+	r.items = two_heads;
+	r.nitems = 2;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	/* No items. */
+	r.nitems = 0;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	/* enter() that fails, or is missing, is an error. */
+	r.items = household;
+	r.nitems = 3;
+	r.enter_null = 1;
+	assert_int_equal(expr_eval_bool(e, &env), -1);
+	r.enter_null = 0;
+	env.enter = NULL;
+	assert_int_equal(expr_eval_bool(e, &env), -1);
+	env.enter = enter;
+	assert_int_equal(expr_eval_bool(e, &env), 1);
+	expr_free(e);
+}
+
+/* The members field's own constraint: `.` is the repeat. */
+static void
+test_members_constraint(void **state)
+{
+	static const char src[] = "count(.) >= 1 and count(.) <= 30 and "
+	    "count-if(., ${relationship} = 'head') = 1";
+	struct rec r = { record, E(NULL), household, 3, 1, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr *e;
+	char err[128];
+
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	assert_int_equal(expr_eval_bool(e, &env), 1);
+	r.items = two_heads;
+	r.nitems = 2;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	r.nitems = 0;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	expr_free(e);
 }
 
 static void
-test_operators(void **state)
+test_shipped_forms(void **state)
 {
-	assert_int_equal(ev("1 + 2 = 3", NULL), 1);
-	assert_int_equal(ev("1 + 2 * 3 = 7", NULL), 1);	/* precedence */
-	assert_int_equal(ev("(1 + 2) * 3 = 9", NULL), 1);
-	assert_int_equal(ev("7 div 2 = 3.5", NULL), 1);
-	assert_int_equal(ev("7 mod 3 = 1", NULL), 1);
-	assert_int_equal(ev("-3 + 5 = 2", NULL), 1);
-	assert_int_equal(ev("5 - 3 - 1 = 1", NULL), 1);	/* left assoc */
-	assert_int_equal(ev("2 != 3", NULL), 1);
-	assert_int_equal(ev("2 != 2", NULL), 0);
-	assert_int_equal(ev("2 < 3 and 3 <= 3 and 4 > 3 and 4 >= 4", NULL), 1);
-	assert_int_equal(ev("2 > 3", NULL), 0);
-	assert_int_equal(ev("1 = 2 or 2 = 2", NULL), 1);
-	assert_int_equal(ev("1 = 2 or 2 = 3", NULL), 0);
-	assert_int_equal(ev("1 = 1 and 2 = 3", NULL), 0);
-	assert_int_equal(ev("1 = 2 and 1 = 1 or 3 = 3", NULL), 1); /* and binds tighter */
-	assert_int_equal(ev("'a' = \"a\"", NULL), 1);
+	/* site_id, centre_id */
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')", "SS-001"), 1);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')", "MRC-KTM-01"),
+	    1);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')", "ss-001"), 0);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')", "S1"), 0);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')",
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"), 0);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9-]{3,32}')", "SS 001"), 0);
+	/* client_code, nationality, P-codes */
+	assert_int_equal(ev_s("regex(., '[A-Z0-9]{4,16}')", "AB12"), 1);
+	assert_int_equal(ev_s("regex(., '[A-Z0-9]{4,16}')", "AB-12"), 0);
+	assert_int_equal(ev_s("regex(., '[A-Z]{3}')", "NPL"), 1);
+	assert_int_equal(ev_s("regex(., '[A-Z]{3}')", "Npl"), 0);
+	assert_int_equal(ev_s("regex(., '[A-Z]{2,3}[0-9A-Z]{1,15}')",
+	    "SS0101"), 1);
+	assert_int_equal(ev_s("regex(., '[A-Z]{2,3}[0-9A-Z]{1,15}')", "S"),
+	    0);
+	/* phone */
+	assert_int_equal(ev_s("regex(., '\\+?[0-9 ]{6,20}')",
+	    "+211 912345678"), 1);
+	assert_int_equal(ev_s("regex(., '\\+?[0-9 ]{6,20}')", "912345"), 1);
+	assert_int_equal(ev_s("regex(., '\\+?[0-9 ]{6,20}')", "++211912345"),
+	    0);
+	assert_int_equal(ev_s("regex(., '\\+?[0-9 ]{6,20}')", "12345"), 0);
+	/* population_individuals */
+	assert_int_equal(ev_n(". >= ${population_households}", 500), 1);
+	assert_int_equal(ev_n(". >= ${population_households}", 100), 1);
+	assert_int_equal(ev_n(". >= ${population_households}", 99), 0);
+	/* dates */
+	assert_int_equal(ev_s(". <= today()", "2026-11-29"), 1);
+	assert_int_equal(ev_s(". <= today()", "2026-11-20"), 1);
+	assert_int_equal(ev_s(". <= today()", "2026-11-30"), 0);
+	assert_int_equal(ev_s(". <= today()", "2027-01-01"), 0);
+	assert_int_equal(ev_s(". >= ${visit_date}", "2026-11-20"), 1);
+	assert_int_equal(ev_s(". >= ${visit_date}", "2026-11-19"), 0);
+	assert_int_equal(ev_s(". <= ${registration_date}", "2026-10-01"), 1);
+	assert_int_equal(ev_s(". <= ${registration_date}", "2026-11-21"), 0);
+	/* relevance */
+	T("${consent} = 'yes'");
+	F("${consent} = 'no'");
+	T("selected(${services}, 'referral')");
+	F("selected(${needs}, 'referral')");
+	T("${migration_stage} = 'considering' or "
+	    "${migration_stage} = 'pre_departure'");
+	F("${migration_stage} = 'considering' or "
+	    "${migration_stage} = 'in_transit'");
+	/* select_multiple and text limits */
+	assert_int_equal(ev_m("count-selected(.) <= 3", "food water nfi"), 1);
+	assert_int_equal(ev_m("count-selected(.) <= 3",
+	    "food water nfi health"), 0);
+	assert_int_equal(ev_s("string-length(.) <= 100", "Camp Alpha"), 1);
+	{
+		char s[256];
+
+		memset(s, 'a', 100);
+		s[100] = '\0';
+		assert_int_equal(ev_s("string-length(.) <= 100", s), 1);
+		s[100] = 'a';
+		s[101] = '\0';
+		assert_int_equal(ev_s("string-length(.) <= 100", s), 0);
+		/* 100 characters of two bytes each still fit. */
+		for (int i = 0; i < 100; i++)
+			memcpy(s + 2 * i, "\xc3\xa9", 2);
+		s[200] = '\0';
+		assert_int_equal(ev_s("string-length(.) <= 100", s), 1);
+		memcpy(s + 200, "a", 2);
+		assert_int_equal(ev_s("string-length(.) <= 100", s), 0);
+	}
+	/* household head */
+	T("count-if(${members}, ${relationship} = 'head') = 1");
+	assert_int_equal(eval_with("count-if(${members}, "
+	    "${relationship} = 'head') = 1", (struct fv)E(NULL), two_heads,
+	    2), 0);
+	/* sex x age cells; an empty cell counts as 0 */
+	assert_int_equal(ev_n(". >= coalesce(${females_0_4}, 0) + "
+	    "coalesce(${males_0_4}, 0)", 50), 1);
+	assert_int_equal(ev_n(". >= coalesce(${females_0_4}, 0) + "
+	    "coalesce(${males_0_4}, 0)", 49), 0);
+	/* ranges */
+	assert_int_equal(ev_n(". >= 0 and . <= 120", 0), 1);
+	assert_int_equal(ev_n(". >= 0 and . <= 120", 120), 1);
+	assert_int_equal(ev_n(". >= 0 and . <= 120", 121), 0);
+	assert_int_equal(ev_n(". >= 0 and . <= 120", -1), 0);
+	assert_int_equal(ev_n(". >= 10 and . <= 100", 9), 0);
+	assert_int_equal(ev_n(". >= 0 and . <= 200000", 200000), 1);
+	assert_int_equal(ev_n(". >= 0", 0), 1);
+	assert_int_equal(ev_n(". >= 0", -0.5), 0);
+}
+
+/* The longest shipped constraint, population_individuals. */
+static void
+test_shipped_population(void **state)
+{
+	static const char src[] = ". >= coalesce(${population_households}, 0) "
+	    "and . <= 2000000 and . >= coalesce(${females_0_4}, 0) + "
+	    "coalesce(${females_5_11}, 0) + coalesce(${females_12_17}, 0) + "
+	    "coalesce(${females_18_59}, 0) + coalesce(${females_60_plus}, 0) + "
+	    "coalesce(${males_0_4}, 0) + coalesce(${males_5_11}, 0) + "
+	    "coalesce(${males_12_17}, 0) + coalesce(${males_18_59}, 0) + "
+	    "coalesce(${males_60_plus}, 0)";
+	static const struct fv cells[] = {
+		N("population_households", 100), N("females_0_4", 50),
+		N("females_5_11", 10), E("females_12_17"), N("females_18_59", 120),
+		N("females_60_plus", 0), N("males_0_4", 45), E("males_5_11"),
+		N("males_12_17", 5), N("males_18_59", 100),
+		N("males_60_plus", 10), END
+	};
+	struct rec r = { cells, N(NULL, 340), household, 3, 0, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr *e;
+	char err[128];
+
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	assert_int_equal(expr_eval_bool(e, &env), 1);	/* sum is 340 */
+	r.dot.num = 339;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	r.dot.num = 2000001;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	r.dot.num = 99;
+	assert_int_equal(expr_eval_bool(e, &env), 0);
+	expr_free(e);
 }
 
 static void
-test_values(void **state)
+test_eval_errors(void **state)
 {
-	/* `.` and references */
-	assert_int_equal(ev(". >= ${households}", "150"), 1);
-	assert_int_equal(ev(". >= ${households}", "100"), 0);
-	assert_int_equal(ev(". >= 0 and . <= 120", "121"), 0);
-	assert_int_equal(ev(". >= 0 and . <= 120", "0"), 1);
-	assert_int_equal(ev("${consent} = 'yes'", NULL), 1);
-	assert_int_equal(ev("${consent} = 'no'", NULL), 0);
-	/* numbers against numeric text compare as numbers: "12" > 9 */
-	assert_int_equal(ev("${numtext} > 9", NULL), 1);
-	assert_int_equal(ev("${numtext} > '9'", NULL), 1);
-	/* dates compare as text, which orders ISO dates */
-	assert_int_equal(ev(". >= ${visit_date}", "2026-12-01"), 1);
-	assert_int_equal(ev(". >= ${visit_date}", "2026-11-19"), 0);
-	assert_int_equal(ev(". <= today()", "2026-11-29"), 1);
-	assert_int_equal(ev(". <= today()", "2026-11-30"), 0);
-	/* an empty value is "": equal to '', not a number */
-	assert_int_equal(ev("${missing} = ''", NULL), 1);
-	assert_int_equal(ev("${missing} > 0", NULL), 0);
-	assert_int_equal(ev("${missing} + 1 = 1", NULL), 0);	/* NaN */
-	assert_int_equal(ev("${missing} != 1", NULL), 1);
-	assert_int_equal(ev("${missing}", NULL), 0);
-	/* booleans of values */
-	assert_int_equal(ev("'x'", NULL), 1);
-	assert_int_equal(ev("0", NULL), 0);
-	assert_int_equal(ev("${unknown} = 1", NULL), -1);
-}
+	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, NULL };
+	struct expr *e;
+	char err[128];
 
-static void
-test_functions(void **state)
-{
-	assert_int_equal(ev("regex(., '[A-Z0-9-]{3,32}')", "SITE-001"), 1);
-	assert_int_equal(ev("regex(., '[A-Z0-9-]{3,32}')", "site-001"), 0);
-	assert_int_equal(ev("regex(., '[A-Z0-9-]{3,32}')", "AB"), 0);
-	/* whole-value match, not a substring */
-	assert_int_equal(ev("regex(., '[A-Z]{3}')", "ETHX"), 0);
-	assert_int_equal(ev("regex(., '\\+?[0-9 ]{6,20}')", "+211 912 345"), 1);
-	assert_int_equal(ev("regex(., '\\+?[0-9 ]{6,20}')", "call me"), 0);
-	assert_int_equal(ev("selected(${services}, 'referral')", NULL), 1);
-	assert_int_equal(ev("selected(${services}, 'refer')", NULL), 0);
-	assert_int_equal(ev("count-selected(.) <= 3", "a b c"), 1);
-	assert_int_equal(ev("count-selected(.) <= 3", "a b c d"), 0);
-	assert_int_equal(ev("count-selected(.) >= 1", NULL), 0);
-	assert_int_equal(ev("string-length(.) <= 5", "abcde"), 1);
-	assert_int_equal(ev("string-length(.) <= 5", "abcdef"), 0);
-	/* characters, not bytes: five Arabic letters are 10 bytes */
-	assert_int_equal(ev("string-length(.) = 5", "\xd9\x85\xd8\xb1\xd9\x83\xd8\xb2\xd9\x86"), 1);
-	assert_int_equal(ev("count(${members}) = 3", NULL), 1);
-	assert_int_equal(ev("count(${members}) >= 1 and count(${members}) <= 30", NULL), 1);
-	assert_int_equal(ev("count-if(${members}, ${relationship} = 'head') = 1", NULL), 1);
-	assert_int_equal(ev("count-if(${members}, ${relationship} = 'spouse' or ${age} < 5) = 2", NULL), 1);
-	assert_int_equal(ev("count-if(${members}, ${age} > 100) = 0", NULL), 1);
-	assert_int_equal(ev("count(${missing}) = 0", NULL), 1);
-	assert_int_equal(ev(". >= coalesce(${missing}, 0) + coalesce(${households}, 0)", "120"), 1);
-	assert_int_equal(ev(". >= coalesce(${missing}, 0) + coalesce(${households}, 0)", "119"), 0);
-	assert_int_equal(ev("number('4') = 4", NULL), 1);
-	assert_int_equal(ev("number('x') = number('x')", NULL), 0);	/* NaN */
-	assert_int_equal(ev("not(1 = 2)", NULL), 1);
-	assert_int_equal(ev("not(true())", NULL), 0);
-	assert_int_equal(ev("if(${consent} = 'yes', 1, 2) = 1", NULL), 1);
-	assert_int_equal(ev("if(false(), 1, 2) = 1", NULL), 0);
-	assert_int_equal(ev("${consent} = 'considering' or ${consent} = 'yes'", NULL), 1);
+	assert_int_equal(ev("${unknown_field} = 1"), -1);
+	assert_int_equal(ev("${fail}"), -1);
+	assert_int_equal(ev("${weird} = 1"), -1);	/* kind made up */
+	assert_int_equal(ev("-${fail} = 1"), -1);
+	assert_int_equal(ev("not(${fail})"), -1);
+	assert_int_equal(ev("number(${fail})"), -1);
+	assert_int_equal(ev("selected(${fail}, 'a')"), -1);
+	assert_int_equal(ev("count(${fail})"), -1);
+	/* today() without a date is an error, not an empty string. */
+	assert_int_equal(expr_parse(". <= today()", &e, err, sizeof(err)), 0);
+	assert_int_equal(expr_eval_bool(e, &env), -1);
+	env.today = TODAY;
+	/* Empty `.` against a date compares as strings: '' sorts first. */
+	assert_int_equal(expr_eval_bool(e, &env), 1);
+	env.resolve = NULL;
+	assert_int_equal(expr_eval_bool(e, &env), -1);
+	assert_int_equal(expr_eval_bool(e, NULL), -1);
+	assert_int_equal(expr_eval_bool(NULL, &env), -1);
+	expr_free(e);
 }
 
 static void
 test_parse_errors(void **state)
 {
-	perr("1 +", "offset 3");
-	perr("(1 + 2", "offset 6: expected ')'");
-	perr("nosuch(1)", "unknown function");
-	perr("regex(.)", "regex() takes 2 argument(s)");
-	perr("today(1)", "today() takes 0 argument(s)");
-	perr("'abc", "unterminated string");
-	perr("${}", "expected a field name");
-	perr("${a", "expected '}'");
-	perr("1 2", "offset 2: unexpected text");
-	perr("regex(., '[a-')", "does not compile");
-	perr("", "unexpected end");
-	perr("selected(., 'a', 'b', 'c')", "too many arguments");
+	bad("", "offset 0: expected a value");
+	bad("   ", "offset 3: expected a value");
+	bad("1 +", "offset 3: expected a value");
+	bad("(1 + 2", "offset 6: expected ')'");
+	bad("(. = 1 and (. = 2)", "offset 18: expected ')'");
+	bad("1 + 2)", "offset 5: unbalanced ')'");
+	bad("1 2", "offset 2: expected an operator or the end");
+	bad(". = 'yes", "offset 4: unterminated string");
+	bad(". = \"yes'", "offset 4: unterminated string");
+	bad("${1x} = 1", "offset 2: expected a field name after '${'");
+	bad("${} = 1", "offset 2: expected a field name after '${'");
+	bad("${abc = 1", "offset 5: expected '}'");
+	bad("${a-b} = 1", "offset 3: expected '}'");
+	bad("$abc", "offset 0: expected a value");
+	bad(". == 1", "offset 3: expected a value");
+	bad(". ! 1", "offset 2: expected an operator or the end");
+	bad(". & 1", "offset 2: expected an operator or the end");
+	bad(". = yes", "offset 4: expected a value, not 'yes' "
+	    "(strings need quotes)");
+	bad("foo(1)", "offset 0: unknown function 'foo'");
+	bad("1 + concat('a', 'b')", "offset 4: unknown function 'concat'");
+	bad("count-selected", "offset 14: expected '('");
+	bad("selected(.)", "offset 0: selected() takes 2 arguments");
+	bad("selected(., 'a', 'b')", "offset 0: selected() takes 2 arguments");
+	bad("today(1)", "offset 0: today() takes 0 arguments");
+	bad("string-length()", "offset 0: string-length() takes 1 argument");
+	bad("if(1, 2)", "offset 0: if() takes 3 arguments");
+	bad("if(1, 2, 3, 4)", "offset 0: if() takes 3 arguments");
+	bad("count-if(${members})", "offset 0: count-if() takes 2 arguments");
+	bad("selected(. 'a')", "offset 11: expected ',' or ')'");
+	bad("selected(., )", "offset 12: expected a value");
+	bad("not(1 or)", "offset 8: expected a value");
+	bad("1 and", "offset 5: expected a value");
+	bad("and 1", "offset 0: expected a value");
+	bad(". = 1 andx 2", "offset 6: expected an operator or the end");
+	bad(",", "offset 0: expected a value");
+	/* Patterns: compiled once, at parse time. */
+	bad("regex(., '[a')", "offset 9: regex() pattern: unterminated '['");
+	bad("regex(., 'a(')", "offset 9: regex() pattern: not a valid "
+	    "extended regular expression");
+	bad("regex(., 'a)|(b')", "offset 9: regex() pattern: unbalanced ')'");
+	bad("regex(., '(a)\\1')", "offset 9: regex() pattern: "
+	    "back-references are not supported");
+	bad("regex(., 'a\\')", "offset 9: regex() pattern: pattern ends in "
+	    "'\\'");
+	bad("regex(., 'a{256}')", "offset 9: regex() pattern: repetition "
+	    "count over 255");
+	bad("regex(., '((a{99}){99}){99}')", "offset 9: regex() pattern: "
+	    "pattern too large");
+	bad("regex(., 'a****')", "offset 9: regex() pattern: quantifiers "
+	    "nested too deeply");
+	bad("regex(., '(((a*)*)*)*')", "offset 9: regex() pattern: "
+	    "quantifiers nested too deeply");
+	bad("regex(., '(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*')", "offset 9: "
+	    "regex() pattern: too many quantifiers on groups or quantifiers");
+	bad("regex(., '(a|)*(b|)*(c|)*(d|)*(e|)*(f|)*(g|)*')", "offset 9: "
+	    "regex() pattern: too many quantifiers on groups or quantifiers");
+	bad("regex(., '*a')", "offset 9: regex() pattern: quantifier "
+	    "without an item to repeat");
+	bad("regex(., 'a|+')", "offset 9: regex() pattern: quantifier "
+	    "without an item to repeat");
+	bad("regex(., 'a{')", "offset 9: regex() pattern: not a valid "
+	    "extended regular expression");
+	bad("regex(., 'a{3,2}')", "offset 9: regex() pattern: not a valid "
+	    "extended regular expression");
 }
 
 static void
-test_limits(void **state)
+test_parse_err_buffer(void **state)
 {
-	char deep[200], longsrc[EXPR_MAX_SRC + 2];
+	struct expr *e;
+	char small[12];
 
-	memset(deep, '(', 60);
-	strcpy(deep + 60, "1");
-	memset(deep + 61, ')', 60);
-	deep[121] = '\0';
-	perr(deep, "nested too deeply");
-	memset(longsrc, '1', sizeof(longsrc) - 1);
-	longsrc[sizeof(longsrc) - 1] = '\0';
-	perr(longsrc, "longer than");
-	/* just inside the nesting limit parses */
-	memset(deep, '(', 10);
-	strcpy(deep + 10, "1");
-	memset(deep + 11, ')', 10);
-	deep[21] = '\0';
-	assert_int_equal(ev(deep, NULL), 1);
+	/* A short buffer gets a terminated prefix; none at all is fine. */
+	assert_int_equal(expr_parse("(1", &e, small, sizeof(small)), -1);
+	assert_string_equal(small, "offset 2: e");
+	assert_int_equal(expr_parse("(1", &e, small, 4), -1);
+	assert_string_equal(small, "off");
+	assert_int_equal(expr_parse("(1", &e, NULL, 0), -1);
+	assert_null(e);
+	assert_int_equal(expr_parse(NULL, &e, small, sizeof(small)), -1);
+	assert_null(e);
 }
 
-struct names {
-	int n;
-	char seen[4][16];
-};
+/* Builds n nested copies of open + "1" + close. */
+static void
+nest(char *buf, int n, const char *open, const char *close)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++)
+		strcat(buf, open);
+	strcat(buf, "1");
+	for (int i = 0; i < n; i++)
+		strcat(buf, close);
+}
 
 static void
-collect(void *arg, const char *name)
+test_limits_depth(void **state)
 {
-	struct names *nm = arg;
+	char src[EXPR_MAX_SRC + 1], want[64];
+	struct expr *e;
+	char err[128];
 
-	if (nm->n < 4)
-		snprintf(nm->seen[nm->n++], 16, "%s", name);
+	nest(src, EXPR_MAX_DEPTH, "(", ")");
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	expr_free(e);
+	nest(src, EXPR_MAX_DEPTH + 1, "(", ")");
+	snprintf(want, sizeof(want), "offset %d: nested deeper than %d "
+	    "levels", EXPR_MAX_DEPTH, EXPR_MAX_DEPTH);
+	bad(src, want);
+
+	nest(src, EXPR_MAX_DEPTH, "not(", ")");
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	expr_free(e);
+	nest(src, EXPR_MAX_DEPTH + 1, "not(", ")");
+	snprintf(want, sizeof(want), "offset %d: nested deeper than %d "
+	    "levels", EXPR_MAX_DEPTH * 4 + 3, EXPR_MAX_DEPTH);
+	bad(src, want);
+
+	nest(src, EXPR_MAX_DEPTH, "-", "");
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	expr_free(e);
+	nest(src, EXPR_MAX_DEPTH + 1, "-", "");
+	snprintf(want, sizeof(want), "offset %d: nested deeper than %d "
+	    "levels", EXPR_MAX_DEPTH, EXPR_MAX_DEPTH);
+	bad(src, want);
+
+	/* Operator chains do not nest: a long flat sum is fine. */
+	src[0] = '\0';
+	strcat(src, "1");
+	for (int i = 0; i < 300; i++)
+		strcat(src, "+1");
+	strcat(src, "=301");
+	assert_int_equal(ev(src), 1);
+}
+
+static void
+test_limits_length(void **state)
+{
+	char src[EXPR_MAX_SRC + 2], want[64];
+	struct expr *e;
+	char err[128];
+
+	/* "1" then spaces up to exactly EXPR_MAX_SRC bytes. */
+	memset(src, ' ', sizeof(src));
+	src[0] = '1';
+	src[EXPR_MAX_SRC] = '\0';
+	assert_int_equal(expr_parse(src, &e, err, sizeof(err)), 0);
+	expr_free(e);
+	src[EXPR_MAX_SRC] = ' ';
+	src[EXPR_MAX_SRC + 1] = '\0';
+	snprintf(want, sizeof(want), "offset %d: expression longer than %d "
+	    "bytes", EXPR_MAX_SRC, EXPR_MAX_SRC);
+	bad(src, want);
+	/* A long string literal is fine while the source fits. */
+	memset(src, 'a', EXPR_MAX_SRC);
+	src[0] = '\'';
+	src[EXPR_MAX_SRC - 1] = '\'';
+	src[EXPR_MAX_SRC] = '\0';
+	assert_int_equal(ev(src), 1);
+}
+
+static void
+name_collect(void *arg, const char *name)
+{
+	char *buf = arg;
+
+	strcat(buf, name);
+	strcat(buf, ";");
 }
 
 static void
 test_names(void **state)
 {
 	struct expr *e;
-	struct names nm = { 0 };
-	char err[64];
+	char err[128], got[256] = "";
 
 	assert_int_equal(expr_parse("count-if(${members}, ${relationship} = "
-	    "'head') = ${n}", &e, err, sizeof(err)), 0);
-	expr_names(e, collect, &nm);
+	    "'head') = 1 and . > ${a_1} or if(${b}, ${a_1}, '${not_a_ref}')",
+	    &e, err, sizeof(err)), 0);
+	expr_names(e, name_collect, got);
+	assert_string_equal(got, "members;relationship;a_1;b;a_1;");
 	expr_free(e);
-	assert_int_equal(nm.n, 3);
-	assert_string_equal(nm.seen[0], "members");
-	assert_string_equal(nm.seen[1], "relationship");
-	assert_string_equal(nm.seen[2], "n");
+	got[0] = '\0';
+	assert_int_equal(expr_parse(". > 1", &e, err, sizeof(err)), 0);
+	expr_names(e, name_collect, got);
+	assert_string_equal(got, "");
+	expr_free(e);
+	expr_free(NULL);
+}
+
+/* One parsed expression, many evaluations and two alive at once. */
+static void
+test_reuse(void **state)
+{
+	struct rec r = { record, S(NULL, "AB-1"), household, 3, 0, 0, 0 };
+	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr *a, *b;
+	char err[128];
+
+	assert_int_equal(expr_parse("regex(., '[A-Z0-9-]{3,32}')", &a, err,
+	    sizeof(err)), 0);
+	assert_int_equal(expr_parse("string-length(.) = 4", &b, err,
+	    sizeof(err)), 0);
+	for (int i = 0; i < 100; i++) {
+		r.dot.str = i % 2 ? "AB-1" : "ab";
+		assert_int_equal(expr_eval_bool(a, &env), i % 2);
+		assert_int_equal(expr_eval_bool(b, &env), i % 2);
+	}
+	expr_free(a);
+	expr_free(b);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_operators),
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_literals),
+		cmocka_unit_test(test_arithmetic),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_comparisons),
+		cmocka_unit_test(test_nan),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_selected),
+		cmocka_unit_test(test_count_selected),
+		cmocka_unit_test(test_string_length),
+		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_regex_dynamic_limit),
+		cmocka_unit_test(test_today_if_not),
+		cmocka_unit_test(test_and_or_lazy),
+		cmocka_unit_test(test_count),
+		cmocka_unit_test(test_count_env),
+		cmocka_unit_test(test_members_constraint),
+		cmocka_unit_test(test_shipped_forms),
+		cmocka_unit_test(test_shipped_population),
+		cmocka_unit_test(test_eval_errors),
 		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_parse_err_buffer),
+		cmocka_unit_test(test_limits_depth),
+		cmocka_unit_test(test_limits_length),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_reuse),
 	};
 
-	return cmocka_run_group_tests_name("expr", tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
