@@ -15,8 +15,8 @@
 #include "common/rng.h"
 #include "daemon/csvin.h"
 
-#define ROUNDS 12
-#define PER_ROUND 200
+#define ROUNDS 20
+#define PER_ROUND 150
 
 static double
 bare_round(sqlite3 *db, size_t sealed_len, int round)
