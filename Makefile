@@ -106,10 +106,12 @@ run: deps all
 	@sh tools/run.sh $(B)
 
 # Every test runs on the sanitizer build.
+JOBS ?= 2
+
 test: deps
-	@$(MAKE) --no-print-directory MODE=san all units
-	@$(MAKE) --no-print-directory fuzz-build
-	@$(MAKE) --no-print-directory MODE=release units
+	@$(MAKE) --no-print-directory -j$(JOBS) MODE=san all units
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
+	@$(MAKE) --no-print-directory -j$(JOBS) MODE=release units
 	@sh tests/run.sh build/san build/fuzz build
 
 units: $(UNIT_BIN) $(B)/faultproxy
