@@ -5,6 +5,42 @@
 #ifndef FORM_SAMPLES_H
 #define FORM_SAMPLES_H
 
+#include <stdio.h>
+
+#include "common/embedded.h"
+#include "form/form.h"
+
+/* The shipped forms, from the copies compiled into the binary; NULL (and
+   the reason on stderr) when one does not parse. */
+static inline struct form_catalog *
+samples_catalog(void)
+{
+	struct form_catalog *cat = form_catalog_new();
+	char err[256];
+
+	for (const struct embedded_file *e = embedded_forms; cat && e->name;
+	    e++)
+		if (form_catalog_add(cat, e->data, e->len, err,
+		    sizeof(err)) == NULL) {
+			fprintf(stderr, "%s: %s\n", e->name, err);
+			form_catalog_free(cat);
+			return NULL;
+		}
+	return cat;
+}
+
+/* Test JSON, which must parse. */
+static inline json_t *
+samples_load(const char *text)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (v == NULL)
+		fail_msg("bad test JSON: %s: %.60s", jerr.text, text);
+	return v;
+}
+
 #define TODAY "2026-11-28"
 
 static const char site_sample[] = "{"

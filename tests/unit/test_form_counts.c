@@ -25,15 +25,8 @@ static struct form_catalog *cat;
 static int
 group_setup(void **state)
 {
-	char err[256];
-
-	cat = form_catalog_new();
-	for (const struct embedded_file *e = embedded_forms; e->name; e++)
-		if (form_catalog_add(cat, e->data, e->len, err,
-		    sizeof(err)) == NULL) {
-			fprintf(stderr, "%s: %s\n", e->name, err);
-			return -1;
-		}
+	if ((cat = samples_catalog()) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -95,20 +88,11 @@ assert_day_place(const struct form_counts *c, const char *day,
 	}
 }
 
-static json_t *
-load(const char *text)
-{
-	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-
-	assert_non_null(v);
-	return v;
-}
-
 static void
 test_household(void **state)
 {
 	struct form_counts c;
-	json_t *rec = load(household_sample);
+	json_t *rec = samples_load(household_sample);
 
 	count("dtm_household", rec, &c);
 	assert_day_place(&c, "2026-11-20", "SS-001");
@@ -162,7 +146,7 @@ test_age_bands(void **state)
 	static const char *bands[] = { "0-4", "5-11", "12-17", "18-59",
 	    "60+" };
 	struct form_counts c;
-	json_t *rec = load(household_sample), *members = json_array();
+	json_t *rec = samples_load(household_sample), *members = json_array();
 
 	for (size_t i = 0; i < 10; i++)
 		json_array_append_new(members, json_pack("{s:s, s:i, s:s}",
@@ -189,7 +173,7 @@ static void
 test_household_minimal(void **state)
 {
 	struct form_counts c;
-	json_t *rec = load("{\"site_id\": \"SS-002\", \"admin1\": \"SS01\","
+	json_t *rec = samples_load("{\"site_id\": \"SS-002\", \"admin1\": \"SS01\","
 	    " \"admin2\": \"SS0102\", \"registration_date\": \"2026-11-01\","
 	    " \"consent\": \"no\", \"members\": [{\"sex\": \"male\","
 	    " \"age_years\": 40, \"relationship\": \"head\","
@@ -233,7 +217,7 @@ test_site(void **state)
 	    { "need", "water" } };
 	const size_t nsums = sizeof(sums) / sizeof(sums[0]);
 	struct form_counts c;
-	json_t *rec = load(site_sample);
+	json_t *rec = samples_load(site_sample);
 
 	assert_string_equal(form_latest_by(shipped("dtm_site_assessment")),
 	    "site_id");
@@ -273,7 +257,7 @@ test_mrc(void **state)
 	    { "referral", "legal_aid" } };
 	const size_t ndims = sizeof(dims) / sizeof(dims[0]);
 	struct form_counts c;
-	json_t *rec = load(mrc_sample);
+	json_t *rec = samples_load(mrc_sample);
 
 	assert_null(form_latest_by(shipped("mrc_visit")));
 	count("mrc_visit", rec, &c);
@@ -317,7 +301,7 @@ test_no_counts(void **state)
 	struct form *f;
 	struct form_counts c;
 	char err[128];
-	json_t *rec = load("{\"t\": \"x\"}");
+	json_t *rec = samples_load("{\"t\": \"x\"}");
 
 	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)),
 	    0);

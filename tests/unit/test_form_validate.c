@@ -49,14 +49,8 @@ group_setup(void **state)
 {
 	char err[256];
 
-	cat = form_catalog_new();
-	assert_non_null(cat);
-	for (const struct embedded_file *e = embedded_forms; e->name; e++)
-		if (form_catalog_add(cat, e->data, e->len, err,
-		    sizeof(err)) == NULL) {
-			fprintf(stderr, "%s: %s\n", e->name, err);
-			return -1;
-		}
+	if ((cat = samples_catalog()) == NULL)
+		return -1;
 	if (form_parse(types_def, strlen(types_def), &types_form, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "types: %s\n", err);
@@ -92,17 +86,6 @@ sample(const char *id)
 	return mrc_sample;
 }
 
-static json_t *
-load(const char *text)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (v == NULL)
-		fail_msg("bad test JSON: %s: %.60s", jerr.text, text);
-	return v;
-}
-
 /*
  * A string value "@rep:N:s" in a patch stands for s repeated N times, so
  * the tables can hold long values.
@@ -134,7 +117,7 @@ expand(json_t *v)
 static void
 apply_patch(json_t *rec, const char *patch)
 {
-	json_t *p = load(patch), *v;
+	json_t *p = samples_load(patch), *v;
 	const char *key;
 
 	json_object_foreach(p, key, v) {
@@ -170,7 +153,7 @@ dump_errors(const char *what, const struct form_errors *errs)
 static void
 assert_private(const char *patch, const struct form_errors *errs)
 {
-	json_t *p = load(patch), *v;
+	json_t *p = samples_load(patch), *v;
 	const char *key;
 
 	json_object_foreach(p, key, v) {
@@ -200,7 +183,7 @@ check_rules(const char *id, const struct rule *rules, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct rule *r = &rules[i];
 		struct form_errors errs = { 0 };
-		json_t *rec = load(sample(id));
+		json_t *rec = samples_load(sample(id));
 		int rc;
 
 		apply_patch(rec, r->patch);
@@ -234,7 +217,7 @@ test_samples_valid(void **state)
 
 	for (size_t i = 0; i < 3; i++) {
 		struct form_errors errs = { 0 };
-		json_t *rec = load(sample(ids[i]));
+		json_t *rec = samples_load(sample(ids[i]));
 
 		if (form_validate(shipped(ids[i]), rec, TODAY, &errs) != 0) {
 			dump_errors(ids[i], &errs);
@@ -540,7 +523,7 @@ test_several_errors(void **state)
 		{ "members", "exactly one" },
 	};
 	struct form_errors errs = { 0 };
-	json_t *rec = load(household_sample);
+	json_t *rec = samples_load(household_sample);
 
 	apply_patch(rec, "{\"site_id\": \"x\", \"registration_date\":"
 	    " \"2027-01-01\", \"members[1].age_years\": 130,"
@@ -562,7 +545,7 @@ static void
 test_error_cap(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load(household_sample), *members = json_array();
+	json_t *rec = samples_load(household_sample), *members = json_array();
 
 	for (int i = 0; i < 30; i++)
 		json_array_append_new(members, json_pack("{s:s, s:i, s:s}",
@@ -586,7 +569,7 @@ test_member_counts(void **state)
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		struct form_errors errs = { 0 };
-		json_t *rec = load(household_sample), *members = json_array();
+		json_t *rec = samples_load(household_sample), *members = json_array();
 		int rc;
 
 		for (int i = 0; i < sizes[k]; i++)
@@ -669,7 +652,7 @@ static void
 test_errors_append(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load(mrc_sample);
+	json_t *rec = samples_load(mrc_sample);
 
 	form_error_add(&errs, "x", "earlier %d", 1);
 	assert_int_equal(form_validate(shipped("mrc_visit"), rec, TODAY,
@@ -701,7 +684,7 @@ static void
 test_today(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load(mrc_sample);
+	json_t *rec = samples_load(mrc_sample);
 
 	assert_int_equal(form_validate(shipped("mrc_visit"), rec, "2026-11-20",
 	    &errs), 0);
@@ -731,7 +714,7 @@ test_reasons_never_quote(void **state)
 	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
 		struct form_errors errs = { 0 };
 		json_t *rec = json_loads(patches[i], JSON_ALLOW_NUL, NULL);
-		json_t *base = load(mrc_sample);
+		json_t *base = samples_load(mrc_sample);
 
 		if (rec == NULL)	/* jansson refuses a NUL: skip */
 			rec = json_object();
@@ -857,7 +840,7 @@ static void
 test_long_unknown_key(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load(mrc_sample);
+	json_t *rec = samples_load(mrc_sample);
 	char key[400];
 
 	memset(key, 'k', sizeof(key) - 1);
@@ -905,7 +888,7 @@ test_required_when_relevant(void **state)
 		fail_msg("%s", err);
 	for (size_t i = 0; i < NRULES(rules); i++) {
 		struct form_errors errs = { 0 };
-		json_t *rec = load(rules[i].patch);
+		json_t *rec = samples_load(rules[i].patch);
 		int rc = form_validate(f, rec, TODAY, &errs);
 
 		if (rules[i].path == NULL ? rc != 0 : rc != -1 || errs.n != 1 ||

@@ -44,13 +44,8 @@ group_setup(void **state)
 {
 	char err[256];
 
-	cat = form_catalog_new();
-	for (const struct embedded_file *e = embedded_forms; e->name; e++)
-		if (form_catalog_add(cat, e->data, e->len, err,
-		    sizeof(err)) == NULL) {
-			fprintf(stderr, "%s: %s\n", e->name, err);
-			return -1;
-		}
+	if ((cat = samples_catalog()) == NULL)
+		return -1;
 	if (form_parse(types_def, strlen(types_def), &types_form, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "types: %s\n", err);
@@ -74,15 +69,6 @@ shipped(const char *id)
 
 	assert_non_null(f);
 	return f;
-}
-
-static json_t *
-load(const char *text)
-{
-	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-
-	assert_non_null(v);
-	return v;
 }
 
 static void
@@ -138,7 +124,7 @@ test_round_trip_samples(void **state)
 	    mrc_sample };
 
 	for (size_t i = 0; i < 3; i++) {
-		json_t *rec = load(samples[i]);
+		json_t *rec = samples_load(samples[i]);
 		json_t *out = round_trip(shipped(ids[i]), rec);
 
 		assert_json_equal(rec, out);
@@ -151,7 +137,7 @@ test_round_trip_samples(void **state)
 static void
 test_skips_metadata_and_empty(void **state)
 {
-	json_t *rec = load(mrc_sample), *want = load(mrc_sample), *out;
+	json_t *rec = samples_load(mrc_sample), *want = samples_load(mrc_sample), *out;
 
 	json_object_set_new(rec, "_id",
 	    json_string("7d1c2f0e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"));
@@ -176,7 +162,7 @@ static void
 test_values_shape(void **state)
 {
 	Field__Record r = FIELD__RECORD__INIT;
-	json_t *rec = load(household_sample);
+	json_t *rec = samples_load(household_sample);
 	const Field__Value *v;
 	const Field__Group *g;
 
@@ -213,12 +199,12 @@ static void
 test_normal_forms(void **state)
 {
 	Field__Record r = FIELD__RECORD__INIT;
-	json_t *rec = load("{\"t\": \"caf\\u00e9 \\u0639\\u0631\\u0628\","
+	json_t *rec = samples_load("{\"t\": \"caf\\u00e9 \\u0639\\u0631\\u0628\","
 	    " \"i\": -9223372036854775807, \"d\": 2.25, \"dt\": \"2024-02-29\","
 	    " \"one\": \"red\", \"many\": \" blue  red \","
 	    " \"g\": \"-1.5 30.25 1200 4.5\","
 	    " \"r\": [{\"ri\": 1}, {}, {\"ri\": 3}]}");
-	json_t *want = load("{\"t\": \"caf\\u00e9 \\u0639\\u0631\\u0628\","
+	json_t *want = samples_load("{\"t\": \"caf\\u00e9 \\u0639\\u0631\\u0628\","
 	    " \"i\": -9223372036854775807, \"d\": 2.25, \"dt\": \"2024-02-29\","
 	    " \"one\": \"red\", \"many\": [\"blue\", \"red\"],"
 	    " \"g\": {\"latitude\": -1.5, \"longitude\": 30.25,"
@@ -292,11 +278,11 @@ static void
 test_coerce(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load("{\"centre_id\": \"MRC-01\", \"visit_date\":"
+	json_t *rec = samples_load("{\"centre_id\": \"MRC-01\", \"visit_date\":"
 	    " \"2026-11-20\", \"consent\": \"no\", \"sex\": \"\","
 	    " \"age_years\": \"30\", \"reasons\": \"health legal_aid\","
 	    " \"services\": \"\", \"follow_up_needed\": \"no\"}");
-	json_t *want = load("{\"centre_id\": \"MRC-01\", \"visit_date\":"
+	json_t *want = samples_load("{\"centre_id\": \"MRC-01\", \"visit_date\":"
 	    " \"2026-11-20\", \"consent\": \"no\", \"age_years\": 30,"
 	    " \"reasons\": [\"health\", \"legal_aid\"],"
 	    " \"follow_up_needed\": \"no\"}");
@@ -314,7 +300,7 @@ static void
 test_coerce_members(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load("{\"site_id\": \"SS-001\", \"admin1\": \"SS01\","
+	json_t *rec = samples_load("{\"site_id\": \"SS-001\", \"admin1\": \"SS01\","
 	    " \"admin2\": \"SS0101\", \"registration_date\": \"2026-11-20\","
 	    " \"consent\": \"no\", \"needs\": \"food\", \"members\": ["
 	    " {\"sex\": \"female\", \"age_years\": \"34\","
@@ -357,7 +343,7 @@ test_coerce_errors(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct form_errors errs = { 0 };
-		json_t *rec = load(bad[i].rec);
+		json_t *rec = samples_load(bad[i].rec);
 
 		assert_int_equal(form_coerce(types_form, rec, &errs), -1);
 		assert_int_equal(errs.n, 1);
@@ -372,10 +358,10 @@ static void
 test_coerce_leaves(void **state)
 {
 	struct form_errors errs = { 0 };
-	json_t *rec = load("{\"t\": \"007\", \"i\": 5, \"d\": \"-2.5\","
+	json_t *rec = samples_load("{\"t\": \"007\", \"i\": 5, \"d\": \"-2.5\","
 	    " \"dt\": \"2026-11-20\", \"one\": \"red\", \"g\": \"1 2\","
 	    " \"many\": [\"red\"], \"zz\": \"12\", \"_id\": \"\"}");
-	json_t *want = load("{\"t\": \"007\", \"i\": 5, \"d\": -2.5,"
+	json_t *want = samples_load("{\"t\": \"007\", \"i\": 5, \"d\": -2.5,"
 	    " \"dt\": \"2026-11-20\", \"one\": \"red\", \"g\": \"1 2\","
 	    " \"many\": [\"red\"], \"zz\": \"12\", \"_id\": \"\"}");
 
