@@ -659,14 +659,24 @@ store_counts_json(struct store *st, json_t **out)
 int
 store_each_record(struct store *st, store_record_fn fn, void *arg)
 {
+	return store_records_after(st, 0, SIZE_MAX, fn, arg);
+}
+
+int
+store_records_after(struct store *st, uint64_t after, size_t limit,
+    store_record_fn fn, void *arg)
+{
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT r.seq, r.id, r.form_id,"
 	    " r.form_version, r.created_ms, r.clock, r.epoch, r.sealed, e.pub"
-	    " FROM records r JOIN epochs e ON e.id = r.epoch ORDER BY r.seq",
-	    -1, &s, NULL) != SQLITE_OK)
+	    " FROM records r JOIN epochs e ON e.id = r.epoch WHERE r.seq > ?1"
+	    " ORDER BY r.seq LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
 		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 2, limit > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_record r = {
 			.seq = (uint64_t)sqlite3_column_int64(s, 0),

@@ -128,6 +128,9 @@ int store_counts_json(struct store *st, json_t **out);
 typedef int (*store_record_fn)(void *arg, const struct store_record *r,
     const unsigned char epoch_pub[32]);
 int store_each_record(struct store *st, store_record_fn fn, void *arg);
+/* The same for at most limit records with seq above after. */
+int store_records_after(struct store *st, uint64_t after, size_t limit,
+    store_record_fn fn, void *arg);
 
 /* Free bytes for an unprivileged writer on the database's file system. */
 int store_free_bytes(struct store *st, uint64_t *bytes);

@@ -1,0 +1,128 @@
+/* outbox.c: see outbox.h. */
+#include "sync/outbox.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct batch_ctx {
+	Field__Sync__RecordBatch *b;
+	size_t bytes, max_bytes;
+	int failed;
+};
+
+static void *
+dup_bytes(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+
+	if (q)
+		memcpy(q, p, n);
+	return q;
+}
+
+static int
+batch_add(void *arg, const struct store_record *r,
+    const unsigned char epoch_pub[32])
+{
+	struct batch_ctx *c = arg;
+	Field__Sync__SealedRecord *s;
+
+	if (r->sealed == NULL)
+		return 0;	/* purged after its ack: nothing to send */
+	if (c->b->n_records > 0 && c->bytes + r->sealed_len > c->max_bytes)
+		return 1;	/* full: stop here */
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto fail;
+	field__sync__sealed_record__init(s);
+	c->b->records[c->b->n_records++] = s;
+	s->seq = r->seq;
+	s->created_ms = r->created_ms;
+	s->clock = (Field__ClockQuality)r->clock;
+	s->epoch_id = r->epoch;
+	if ((s->id = strdup(r->id)) == NULL ||
+	    (s->form_id = strdup(r->form_id)) == NULL ||
+	    (s->form_version = strdup(r->form_version)) == NULL ||
+	    (s->epoch_pub.data = dup_bytes(epoch_pub, 32)) == NULL ||
+	    (s->sealed.data = dup_bytes(r->sealed, r->sealed_len)) == NULL)
+		goto fail;
+	s->epoch_pub.len = 32;
+	s->sealed.len = r->sealed_len;
+	c->bytes += r->sealed_len;
+	return 0;
+fail:
+	c->failed = 1;
+	return -1;
+}
+
+int
+outbox_batch(struct store *st, uint64_t after, size_t max_records,
+    size_t max_bytes, Field__Sync__RecordBatch **out)
+{
+	struct batch_ctx c = { 0 };
+	int rc;
+
+	if (max_records == 0)
+		max_records = 1;
+	if ((c.b = calloc(1, sizeof(*c.b))) == NULL)
+		return -1;
+	field__sync__record_batch__init(c.b);
+	if ((c.b->records = calloc(max_records, sizeof(*c.b->records))) ==
+	    NULL) {
+		free(c.b);
+		return -1;
+	}
+	c.max_bytes = max_bytes;
+	rc = store_records_after(st, after, max_records, batch_add, &c);
+	if (rc < 0 || c.failed) {
+		outbox_batch_free(c.b);
+		return -1;
+	}
+	*out = c.b;
+	return 0;
+}
+
+void
+outbox_batch_free(Field__Sync__RecordBatch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n_records; i++) {
+		Field__Sync__SealedRecord *s = b->records[i];
+		free(s->id);
+		free(s->form_id);
+		free(s->form_version);
+		free(s->epoch_pub.data);
+		free(s->sealed.data);
+		free(s);
+	}
+	free(b->records);
+	free(b);
+}
+
+int
+outbox_acked(struct store *st, uint64_t *seq)
+{
+	char v[32];
+	int rc = store_meta_get(st, "acked_seq", v, sizeof(v));
+
+	if (rc < 0)
+		return -1;
+	*seq = rc == 1 ? strtoull(v, NULL, 10) : 0;
+	return 0;
+}
+
+int
+outbox_set_acked(struct store *st, uint64_t seq)
+{
+	uint64_t have;
+	char v[32];
+
+	if (outbox_acked(st, &have) != 0)
+		return -1;
+	if (seq <= have)
+		return 0;
+	snprintf(v, sizeof(v), "%" PRIu64, seq);
+	return store_meta_set(st, "acked_seq", v);
+}
