@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 struct batch_ctx {
 	Field__Sync__RecordBatch *b;
 	size_t bytes, max_bytes;
@@ -125,4 +127,84 @@ outbox_set_acked(struct store *st, uint64_t seq)
 		return 0;
 	snprintf(v, sizeof(v), "%" PRIu64, seq);
 	return store_meta_set(st, "acked_seq", v);
+}
+
+static char *
+json_strdup(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return strdup(v ? v : "");
+}
+
+int
+outbox_counts(struct store *st, int64_t now_ms,
+    Field__Sync__CountsSnapshot **out)
+{
+	Field__Sync__CountsSnapshot *c;
+	json_t *arr;
+	size_t n, first;
+
+	if (store_counts_json(st, &arr) != 0)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		json_decref(arr);
+		return -1;
+	}
+	field__sync__counts_snapshot__init(c);
+	c->taken_ms = now_ms;
+	/* Rows come by form, then day: keep each form's newest when over
+	   the cap by keeping the array's tail, day order being global
+	   enough for a snapshot that only needs to be recent. */
+	n = json_array_size(arr);
+	first = n > OUTBOX_COUNTS_MAX ? n - OUTBOX_COUNTS_MAX : 0;
+	if (n > first && (c->cells = calloc(n - first,
+	    sizeof(*c->cells))) == NULL)
+		goto fail;
+	for (size_t i = first; i < n; i++) {
+		json_t *o = json_array_get(arr, i);
+		Field__Sync__CountCell *cell = calloc(1, sizeof(*cell));
+
+		if (cell == NULL)
+			goto fail;
+		field__sync__count_cell__init(cell);
+		/* init points strings at a shared empty string: not ours */
+		cell->form_id = cell->day = cell->place = NULL;
+		cell->dim = cell->value = cell->measure = NULL;
+		c->cells[c->n_cells++] = cell;
+		cell->n = json_integer_value(json_object_get(o, "n"));
+		if ((cell->form_id = json_strdup(o, "form")) == NULL ||
+		    (cell->day = json_strdup(o, "day")) == NULL ||
+		    (cell->place = json_strdup(o, "place")) == NULL ||
+		    (cell->dim = json_strdup(o, "dim")) == NULL ||
+		    (cell->value = json_strdup(o, "value")) == NULL ||
+		    (cell->measure = json_strdup(o, "measure")) == NULL)
+			goto fail;
+	}
+	json_decref(arr);
+	*out = c;
+	return 0;
+fail:
+	json_decref(arr);
+	outbox_counts_free(c);
+	return -1;
+}
+
+void
+outbox_counts_free(Field__Sync__CountsSnapshot *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n_cells; i++) {
+		Field__Sync__CountCell *cell = c->cells[i];
+		free(cell->form_id);
+		free(cell->day);
+		free(cell->place);
+		free(cell->dim);
+		free(cell->value);
+		free(cell->measure);
+		free(cell);
+	}
+	free(c->cells);
+	free(c);
 }
