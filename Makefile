@@ -40,17 +40,18 @@ GEN_H := $(GEN_C:.c=.h)
 FORMS := $(sort $(wildcard proto/forms/*.json))
 EMBED_C := $(B)/gen/forms_embedded.c
 
-# Programs' main files, and the one file only the collector may link:
-# the device must have no code path that opens a sealed record.
-MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c
-OPENER := sync/seal_open.c
+# Programs' main files, and the files only collectctl (and tests) link:
+# opening sealed records and writing the private sealing key.  Neither
+# the device nor collectord has a code path that opens a sealed record.
+MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c sync/collectord.c
+OPENER := sync/seal_open.c sync/collector_admin.c
 LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
 	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
 	$(B)/obj/gen/forms_embedded.o
 OPENER_OBJ := $(OPENER:%.c=$(B)/obj/%.o)
 LIB := $(B)/libfield.a
-BINS := $(B)/fieldd $(B)/fieldctl $(B)/collectctl
+BINS := $(B)/fieldd $(B)/fieldctl $(B)/collectctl $(B)/collectord
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -92,6 +93,10 @@ $(B)/fieldctl: $(B)/obj/daemon/fieldctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/collectctl: $(B)/obj/sync/collectctl.o $(OPENER_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The collector's daemon ingests sealed records: no opener either.
+$(B)/collectord: $(B)/obj/sync/collectord.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(OPENER_OBJ) $(LIB)

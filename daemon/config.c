@@ -28,6 +28,10 @@ config_defaults(struct config *c)
 	c->idle_timeout_s = 15;
 	c->request_timeout_s = 10;
 	c->log_level = LOG_INFO;
+	c->sync_interval_s = 60;
+	c->sync_retry_max_s = 900;
+	c->sync_batch_max = 500;
+	c->retention_days = 30;
 }
 
 int
@@ -125,6 +129,14 @@ static const struct config_num config_nums[] = {
 	{ "idle_timeout_s", 1, 3600, offsetof(struct config, idle_timeout_s), 0 },
 	{ "request_timeout_s", 1, 3600,
 	    offsetof(struct config, request_timeout_s), 0 },
+	{ "sync_interval_s", 1, 86400,
+	    offsetof(struct config, sync_interval_s), 0 },
+	{ "sync_retry_max_s", 1, 86400,
+	    offsetof(struct config, sync_retry_max_s), 0 },
+	{ "sync_batch_max", 1, 1000, offsetof(struct config, sync_batch_max), 0 },
+	{ "sync_budget_kb_day", 0, 1024 * 1024 * 1024,
+	    offsetof(struct config, sync_budget_kb_day), 1 },
+	{ "retention_days", 0, 3650, offsetof(struct config, retention_days), 0 },
 };
 
 static void
@@ -137,6 +149,14 @@ config_set(struct config *c, const char *name, int line, const char *key,
 		if (config_parse_listen(val, c->listen_addr,
 		    sizeof(c->listen_addr), &c->listen_port) != 0)
 			config_error(e, "%s:%d: listen: expected ADDR:PORT",
+			    name, line);
+		return;
+	}
+	if (strcmp(key, "collector") == 0) {
+		if (config_parse_listen(val, c->collector_host,
+		    sizeof(c->collector_host), &c->collector_port) != 0 ||
+		    c->collector_port == 0)
+			config_error(e, "%s:%d: collector: expected HOST:PORT",
 			    name, line);
 		return;
 	}
@@ -238,5 +258,62 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	rc = config_parse(c, path, text, err, errlen);
 	free(text);
+	return rc;
+}
+
+int
+config_file_set(const char *path, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	struct config c;
+	char *old, *out, *line, *next;
+	size_t cap;
+	int found = 0, rc = -1;
+
+	if (strpbrk(value, "\n#") != NULL || strpbrk(key, "\n#= ") != NULL) {
+		snprintf(err, errlen, "%s: a value may not hold a newline or #",
+		    key);
+		return -1;
+	}
+	if ((old = util_read_file(path, CONFIG_MAX_BYTES, NULL)) == NULL) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		old = strdup("");
+	}
+	cap = strlen(old) + strlen(key) + strlen(value) + 8;
+	if (old == NULL || (out = calloc(1, cap)) == NULL) {
+		free(old);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (line = old; line && *line; line = next) {
+		const char *k = line + strspn(line, " \t");
+		size_t klen = strlen(key);
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (!found && strncmp(k, key, klen) == 0 &&
+		    (k[klen] == '=' || k[klen] == ' ' || k[klen] == '\t')) {
+			found = 1;
+			snprintf(out + strlen(out), cap - strlen(out),
+			    "%s = %s\n", key, value);
+		} else
+			snprintf(out + strlen(out), cap - strlen(out), "%s\n",
+			    line);
+	}
+	if (!found)
+		snprintf(out + strlen(out), cap - strlen(out), "%s = %s\n",
+		    key, value);
+	config_defaults(&c);
+	if (config_parse(&c, path, out, err, errlen) == 0) {
+		if (util_write_file(path, out, strlen(out), 0600) == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	free(old);
+	free(out);
 	return rc;
 }

@@ -16,6 +16,14 @@
  *   idle_timeout_s       keep-alive idle time before closing
  *   request_timeout_s    time allowed for one whole request
  *   log_level            debug | info | warn | error
+ *   collector            HOST:PORT of collectord (none: no sync over a
+ *                        link; `fieldctl enroll` sets it)
+ *   sync_interval_s      how often to look for records to send
+ *   sync_retry_max_s     the cap on the back-off after failed attempts
+ *   sync_batch_max       records in one batch at most
+ *   sync_budget_kb_day   bytes a day sync may use on a paid link (0: no cap)
+ *   retention_days       keep sealed payloads this long after their ack
+ *                        (0: purge at once; the ids and counts stay)
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -35,6 +43,13 @@ struct config {
 	uint32_t idle_timeout_s;
 	uint32_t request_timeout_s;
 	int log_level;			/* enum log_level */
+	char collector_host[256];	/* "" when not set */
+	int collector_port;
+	uint32_t sync_interval_s;
+	uint32_t sync_retry_max_s;
+	uint32_t sync_batch_max;
+	uint64_t sync_budget_kb_day;
+	uint32_t retention_days;
 };
 
 /* Fills c with the embedded defaults. */
@@ -50,6 +65,14 @@ int config_parse(struct config *c, const char *name, const char *text,
 /* Reads and parses a file of at most 64 KiB.  0 or -1 and err. */
 int config_load(struct config *c, const char *path, char *err,
     size_t errlen);
+
+/*
+ * Sets key = value in the file at path (made when absent): the key's
+ * line is replaced, or one is added; comments and other lines stay.  The
+ * result must parse, or nothing is written.  Atomic.  0 or -1 and err.
+ */
+int config_file_set(const char *path, const char *key, const char *value,
+    char *err, size_t errlen);
 
 /* Parses "ADDR:PORT" ("[v6]:PORT" for IPv6).  0 or -1. */
 int config_parse_listen(const char *s, char *addr, size_t addrlen,

@@ -16,6 +16,7 @@
 #include "daemon/csvin.h"
 #include "daemon/device.h"
 #include "daemon/users.h"
+#include "sync/dsync_cmd.h"
 
 #define FIELDCTL_MAX_RECORD (1024 * 1024)
 
@@ -29,7 +30,11 @@ usage(void)
 	    "  import FORM_ID FILE.csv [--repeat GROUP=FILE.csv ...]\n"
 	    "  counts [--json|--csv]\n"
 	    "  status [--json]\n"
-	    "  user add NAME | user remove NAME\n");
+	    "  user add NAME | user remove NAME\n"
+	    "  enroll --collector HOST:PORT --token TOKEN\n"
+	    "  csr OUT | install-cert CERT CA   offline enrolment\n"
+	    "  config set KEY VALUE\n"
+	    "  sync [--attempts N]            0 when everything is acknowledged\n");
 	exit(2);
 }
 
@@ -321,9 +326,18 @@ cmd_counts(const char *dir, int argc, char **argv)
 	return 0;
 }
 
+static const char *
+status_str(json_t *o, const char *key, const char *none)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : none;
+}
+
 static int
 cmd_status(const char *dir, int argc, char **argv)
 {
+	json_t *o;
 	struct store_stats s;
 	struct device d;
 	uint64_t avail = 0, sealed = 0;
@@ -341,22 +355,26 @@ cmd_status(const char *dir, int argc, char **argv)
 	}
 	store_free_bytes(d.st, &avail);
 	store_meta_get(d.st, "last_error", last, sizeof(last));
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+	    "device_id", d.sub.device_id,
+	    "records", (json_int_t)s.records,
+	    "last_seq", (json_int_t)s.last_seq,
+	    "sealed_bytes", (json_int_t)sealed,
+	    "db_bytes", (json_int_t)s.db_bytes,
+	    "epochs", (json_int_t)s.epochs,
+	    "users", (json_int_t)s.users,
+	    "free_bytes", (json_int_t)avail,
+	    "free_floor_bytes", (json_int_t)(d.cfg.free_space_floor_mb << 20),
+	    "last_error", last[0] ? last : NULL);
+	if (o == NULL || dsync_status_json(&d, o) != 0) {
+		fprintf(stderr, "fieldctl status: %s\n", store_errmsg(d.st));
+		json_decref(o);
+		device_close(&d);
+		return 1;
+	}
 	if (argc == 2) {
-		json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		    " s:I, s:s?}", "device_id", d.sub.device_id,
-		    "records", (json_int_t)s.records,
-		    "last_seq", (json_int_t)s.last_seq,
-		    "sealed_bytes", (json_int_t)sealed,
-		    "db_bytes", (json_int_t)s.db_bytes,
-		    "epochs", (json_int_t)s.epochs,
-		    "users", (json_int_t)s.users,
-		    "free_bytes", (json_int_t)avail,
-		    "free_floor_bytes",
-		    (json_int_t)(d.cfg.free_space_floor_mb << 20),
-		    "last_error", last[0] ? last : NULL);
 		json_dumpf(o, stdout, JSON_INDENT(1));
 		putchar('\n');
-		json_decref(o);
 	} else {
 		printf("device        %s\n", d.sub.device_id);
 		printf("records       %llu (last seq %llu)\n",
@@ -372,7 +390,24 @@ cmd_status(const char *dir, int argc, char **argv)
 		    avail < (d.cfg.free_space_floor_mb << 20) ?
 		    " -- new records refused" : "");
 		printf("last error    %s\n", last[0] ? last : "none");
+		printf("collector     %s%s\n", status_str(o, "collector",
+		    "none"), json_is_true(json_object_get(o, "enrolled")) ?
+		    " (enrolled)" : " (not enrolled)");
+		printf("pending       %lld (acknowledged up to seq %lld)\n",
+		    (long long)json_integer_value(json_object_get(o,
+		    "pending")), (long long)json_integer_value(
+		    json_object_get(o, "acked_seq")));
+		printf("last sync     %s (last attempt %s)\n",
+		    status_str(o, "last_sync_ok", "never"),
+		    status_str(o, "last_sync_attempt", "never"));
+		printf("sync error    %s\n", status_str(o, "last_sync_error",
+		    "none"));
+		if (json_is_integer(json_object_get(o, "clock_offset_ms")))
+			printf("clock offset  %lld ms (collector minus board)\n",
+			    (long long)json_integer_value(json_object_get(o,
+			    "clock_offset_ms")));
 	}
+	json_decref(o);
 	device_close(&d);
 	return 0;
 }
@@ -438,5 +473,15 @@ main(int argc, char **argv)
 		return cmd_status(dir, argc, argv);
 	if (strcmp(argv[0], "user") == 0)
 		return cmd_user(dir, argc, argv);
+	if (strcmp(argv[0], "enroll") == 0)
+		return dsync_cmd_enroll(dir, argc, argv);
+	if (strcmp(argv[0], "csr") == 0)
+		return dsync_cmd_csr(dir, argc, argv);
+	if (strcmp(argv[0], "install-cert") == 0)
+		return dsync_cmd_install_cert(dir, argc, argv);
+	if (strcmp(argv[0], "config") == 0)
+		return dsync_cmd_config(dir, argc, argv);
+	if (strcmp(argv[0], "sync") == 0)
+		return dsync_cmd_sync(dir, argc, argv);
 	usage();
 }

@@ -1,12 +1,15 @@
 /*
  * fieldd: the device daemon.  One libuv loop serving the local HTTP API
- * (api.h); every record goes through submit.h into the sealed store.
+ * (api.h) and syncing with the collector (dsync.h); every record goes
+ * through submit.h into the sealed store.
  *
  *   fieldd -d DATADIR [-c CONFIG] [--listen ADDR:PORT] [-v]
  *
  * SIGTERM and SIGINT stop it cleanly: no new connections, open ones
  * closed, the store closed (a commit in progress has finished, since
  * handlers run to completion on the loop), the epoch key wiped.
+ * SIGUSR1 starts a sync attempt now (dsync.h); otherwise fieldd syncs
+ * by itself whenever records wait and a collector is set.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -21,9 +24,11 @@
 #include "daemon/api.h"
 #include "daemon/device.h"
 #include "daemon/http.h"
+#include "sync/dsync.h"
 
 static struct http_server *fieldd_http;
-static uv_signal_t fieldd_sigs[2];
+static struct dsync_sched *fieldd_sync;
+static uv_signal_t fieldd_sigs[3];
 
 static void
 fieldd_usage(void)
@@ -38,16 +43,25 @@ fieldd_stopped(void *arg)
 {
 	(void)arg;
 	fieldd_http = NULL;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&fieldd_sigs[i], NULL);
 }
 
 static void
 fieldd_on_signal(uv_signal_t *h, int signum)
 {
+	if (signum == SIGUSR1) {
+		log_info("fieldd: SIGUSR1: sync now");
+		if (fieldd_sync)
+			dsync_sched_kick(fieldd_sync);
+		return;
+	}
 	log_info("fieldd: signal %d, stopping", signum);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		uv_signal_stop(&fieldd_sigs[i]);
+	if (fieldd_sync)
+		dsync_sched_stop(fieldd_sync);
+	fieldd_sync = NULL;
 	if (fieldd_http)
 		http_server_stop(fieldd_http, fieldd_stopped, NULL);
 }
@@ -109,11 +123,16 @@ main(int argc, char **argv)
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
+		static const int signums[3] = { SIGTERM, SIGINT, SIGUSR1 };
 		uv_signal_init(loop, &fieldd_sigs[i]);
-		uv_signal_start(&fieldd_sigs[i], fieldd_on_signal,
-		    i ? SIGINT : SIGTERM);
+		uv_signal_start(&fieldd_sigs[i], fieldd_on_signal, signums[i]);
 	}
+	if ((fieldd_sync = dsync_sched_start(loop, &dev)) == NULL)
+		fatal("out of memory");
+	if (dev.cfg.collector_host[0] == '\0')
+		log_info("fieldd: no collector set: records wait for fieldctl "
+		    "enroll or a bundle export");
 	log_info("fieldd: device %s listening on http://%s:%d/api/",
 	    dev.sub.device_id, dev.cfg.listen_addr, http_server_port(fieldd_http));
 	uv_run(loop, UV_RUN_DEFAULT);

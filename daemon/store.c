@@ -581,6 +581,23 @@ store_scalar(struct store *st, const char *sql, uint64_t *out)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+int64_t
+store_purge(struct store *st, uint64_t acked_seq, int64_t before_ms)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "UPDATE records SET sealed = NULL"
+	    " WHERE seq <= ?1 AND created_ms < ?2 AND sealed IS NOT NULL", -1,
+	    &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)acked_seq);
+	sqlite3_bind_int64(s, 2, before_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? sqlite3_changes(st->db) : -1;
+}
+
 int
 store_stats(struct store *st, struct store_stats *s)
 {

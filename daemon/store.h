@@ -132,6 +132,15 @@ int store_each_record(struct store *st, store_record_fn fn, void *arg);
 int store_records_after(struct store *st, uint64_t after, size_t limit,
     store_record_fn fn, void *arg);
 
+/*
+ * After the collector's acknowledgement and a retention window: drops the
+ * sealed payload of records with seq <= acked_seq stamped before
+ * before_ms.  Ids, metadata and counts stay (a resubmitted id is still a
+ * duplicate); secure_delete zeroes the freed pages.  The number of
+ * records purged, or -1.
+ */
+int64_t store_purge(struct store *st, uint64_t acked_seq, int64_t before_ms);
+
 /* Free bytes for an unprivileged writer on the database's file system. */
 int store_free_bytes(struct store *st, uint64_t *bytes);
 

@@ -1,7 +1,8 @@
 /*
  * catalog.c: several forms, several versions of each.  A small array in
  * the order definitions were added; the current version of a form id is
- * the one added last.
+ * its highest version (form_version_cmp), whatever order they came in: a
+ * collector may hand a board an older version it lacks.
  */
 #include "form/form_impl.h"
 
@@ -67,14 +68,64 @@ const struct form *
 form_catalog_get(const struct form_catalog *cat, const char *id,
     const char *version)
 {
-	for (size_t i = cat->n; i-- > 0;) {
+	const struct form *best = NULL;
+
+	for (size_t i = 0; i < cat->n; i++) {
 		const struct form *f = cat->forms[i];
 
-		if (strcmp(f->id, id) == 0 && (version == NULL ||
-		    strcmp(f->version, version) == 0))
-			return f;
+		if (strcmp(f->id, id) != 0)
+			continue;
+		if (version != NULL) {
+			if (strcmp(f->version, version) == 0)
+				return f;
+		} else if (best == NULL ||
+		    form_version_cmp(f->version, best->version) > 0)
+			best = f;
 	}
-	return NULL;
+	return best;
+}
+
+/* Compares dotted versions part by part, numerically where both parts
+   are numbers ("2026.11.10" > "2026.11.9"), else as text. */
+int
+form_version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+		int na = la > 0 && strspn(a, "0123456789") == la;
+		int nb = lb > 0 && strspn(b, "0123456789") == lb;
+		int c;
+
+		if (na && nb) {
+			/* Numbers: skip leading zeros, then longer is larger. */
+			while (la > 1 && *a == '0')
+				a++, la--;
+			while (lb > 1 && *b == '0')
+				b++, lb--;
+			c = la != lb ? (la < lb ? -1 : 1) : strncmp(a, b, la);
+		} else {
+			c = strncmp(a, b, la < lb ? la : lb);
+			if (c == 0 && la != lb)
+				c = la < lb ? -1 : 1;
+		}
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+		a += la + (a[la] == '.');
+		b += lb + (b[lb] == '.');
+	}
+	return 0;
+}
+
+void
+form_catalog_version(const struct form_catalog *cat, char *out,
+    size_t outlen)
+{
+	const char *best = "";
+
+	for (size_t i = 0; i < cat->n; i++)
+		if (form_version_cmp(cat->forms[i]->version, best) > 0)
+			best = cat->forms[i]->version;
+	snprintf(out, outlen, "%s", best);
 }
 
 const struct form *

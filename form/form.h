@@ -130,7 +130,7 @@ const char *form_latest_by(const struct form *f);
 
 /*
  * A catalogue of definitions: several forms, several versions of each.
- * The current version of a form is the one added last.
+ * The current version of a form is its highest (form_version_cmp).
  */
 struct form_catalog *form_catalog_new(void);
 void form_catalog_free(struct form_catalog *cat);
@@ -141,6 +141,12 @@ void form_catalog_free(struct form_catalog *cat);
  */
 const struct form *form_catalog_add(struct form_catalog *cat,
     const char *json, size_t len, char *err, size_t errlen);
+/* The catalogue's version: the highest version of any form in it ("" for
+   an empty one).  Sync compares it to hand a device newer forms. */
+void form_catalog_version(const struct form_catalog *cat, char *out,
+    size_t outlen);
+/* <0, 0, >0 as dotted version a is older, the same, newer than b. */
+int form_version_cmp(const char *a, const char *b);
 /* The named version, or the current one when version is NULL; or NULL. */
 const struct form *form_catalog_get(const struct form_catalog *cat,
     const char *id, const char *version);

@@ -440,6 +440,19 @@ test_minimal(void **state)
 }
 
 static void
+test_version_cmp(void **state)
+{
+	(void)state;
+	assert_int_equal(form_version_cmp("2026.11.10", "2026.11.9"), 1);
+	assert_int_equal(form_version_cmp("2026.11.9", "2026.11.10"), -1);
+	assert_int_equal(form_version_cmp("2026.11.1", "2026.11.01"), 0);
+	assert_int_equal(form_version_cmp("2026.11", "2026.11.1"), -1);
+	assert_int_equal(form_version_cmp("", "1"), -1);
+	assert_int_equal(form_version_cmp("1.b", "1.a"), 1);
+	assert_int_equal(form_version_cmp("2", "10"), -1);
+}
+
+static void
 test_catalog(void **state)
 {
 	const struct embedded_file *e = embedded("mrc_visit.json");
@@ -479,7 +492,19 @@ test_catalog(void **state)
 	v2 = form_catalog_add(cat, text, strlen(text), err, sizeof(err));
 	assert_non_null(v2);
 	free(text);
+	/* an older version added later (a collector's downlink) does not
+	   take over: current is the highest version, 2027.1.1 > 2026.12.9 */
+	set(d, "version", "\"2026.12.9\"");
+	text = json_dumps(d, 0);
+	assert_non_null(form_catalog_add(cat, text, strlen(text), err,
+	    sizeof(err)));
+	free(text);
 	json_decref(d);
+	{
+		char ver[32];
+		form_catalog_version(cat, ver, sizeof(ver));
+		assert_string_equal(ver, "2027.1.1");
+	}
 	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", NULL), v2);
 	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", "2026.11.1"), v1);
 	assert_ptr_equal(form_catalog_get(cat, "mrc_visit", "2027.1.1"), v2);
@@ -515,6 +540,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_catalog),
+		cmocka_unit_test(test_version_cmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,94 @@
+/*
+ * csrv.h: the collector's sync server: the state collectord shares
+ * between connections (the store, the CA, the form catalogue, the
+ * limits) and one session per device connection.
+ *
+ * A session, after TLS (tls.h, peer certificate optional):
+ *   - without a client certificate, the only thing a peer may do is
+ *     enrol: one EnrollRequest carrying a one-time token and a CSR, one
+ *     EnrollResponse with the signed certificate, then the conn closes;
+ *   - with one, the certificate's CN names the device, which must be
+ *     enrolled with that certificate's serial and not revoked; then
+ *     hello -> welcome [-> form_catalogue], then counts and batches, each
+ *     batch acknowledged only after cstore_ingest has committed it.
+ * Anything out of order, malformed or over a limit gets an Error frame
+ * and the conn is closed; other conns are not affected.
+ *
+ * Ownership: struct csrv is the caller's (collectord's main); it owns
+ * the cstore, the CA key and certificate and the catalogue from
+ * csrv_open to csrv_close.  Sessions are owned by the server, each freed
+ * when its conn closes; csrv_close_all closes them.
+ */
+#ifndef CSRV_H
+#define CSRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+#include <uv.h>
+
+#include "proto/sync.pb-c.h"
+#include "sync/cstore.h"
+#include "sync/tls.h"
+
+struct csrv_limits {
+	unsigned max_conns;		/* connections at once */
+	unsigned idle_ms;		/* no bytes for this long: closed */
+	size_t max_frame;		/* bytes of one frame */
+	uint32_t max_batch_records;	/* records in one batch */
+	int cert_days;			/* validity of device certificates */
+};
+
+struct csess;
+
+struct csrv {
+	uv_loop_t *loop;
+	char dir[4096];
+	struct cstore *cs;
+	struct tls_ctx *tls;
+	mbedtls_x509_crt ca;
+	mbedtls_pk_context ca_key;
+	unsigned char *ca_der;
+	size_t ca_der_len;
+	Field__Sync__FormCatalogue catalogue;
+	struct csrv_limits lim;
+	struct csess *sessions;		/* a list, for the sweep */
+	unsigned nconns;
+	uv_timer_t sweep;
+	uint64_t records_in, batches_in;
+};
+
+/* The defaults for a collector on one machine. */
+void csrv_limits_default(struct csrv_limits *lim);
+
+/*
+ * Opens the collector in dir (collector.h): its store, CA, TLS
+ * certificate and forms (the shipped ones and any dir/forms/ *.json).
+ * 0 or -1 with err.
+ */
+int csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
+    const struct csrv_limits *lim, char *err, size_t errlen);
+
+/* Accepts a connection from the listening stream (its connection
+   callback); refuses it at once when max_conns are open. */
+void csrv_accept(struct csrv *srv, uv_stream_t *listener);
+
+/* Closes every session and stops the sweep timer; the loop then runs
+   until they have closed. */
+void csrv_close_all(struct csrv *srv);
+
+/* Frees what csrv_open made; after the loop has finished. */
+void csrv_close(struct csrv *srv);
+
+/*
+ * Loads the shipped forms and dir/forms/ *.json into cat (whose version is
+ * the highest of theirs).  0 or -1 with err naming the file.  Also used by
+ * collectctl to check a form before it is added.
+ */
+int csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
+    char *err, size_t errlen);
+void csrv_catalogue_free(Field__Sync__FormCatalogue *cat);
+
+#endif

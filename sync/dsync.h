@@ -1,0 +1,96 @@
+/*
+ * dsync.h: the device's side of sync over a link: one attempt (connect,
+ * hello, welcome, counts, batches until everything is acknowledged, bye)
+ * and the schedule fieldd runs attempts on.
+ *
+ * An attempt resumes from the collector's watermark (its welcome), keeps
+ * two batches in flight so a slow link stays busy, grows the batch after
+ * each ack and halves it when a link is cut mid-batch, adds forms the
+ * collector hands down to the store and the catalogue, keeps the clock
+ * offset the welcome gives, and counts its bytes against the day's budget.
+ * What it learns is kept in the store's meta table (outbox.h for the
+ * watermark; the keys below for status).
+ *
+ * The device's TLS identity lives in DATADIR/tls: device.key (made on the
+ * device by `fieldctl enroll`, never leaves it), device.crt and ca.crt.
+ *
+ * Ownership: the caller owns struct device and keeps it open while an
+ * attempt runs; struct dsync_state (the adaptive batch size and the
+ * failure count) outlives attempts and is the caller's too.
+ */
+#ifndef DSYNC_H
+#define DSYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "daemon/device.h"
+
+#define DSYNC_TLS_DIR "tls"
+#define DSYNC_KEY_FILE "tls/device.key"
+#define DSYNC_CERT_FILE "tls/device.crt"
+#define DSYNC_CA_FILE "tls/ca.crt"
+
+/* meta keys written by sync, read by `fieldctl status` */
+#define DSYNC_META_LAST_OK "sync_last_ok_ms"
+#define DSYNC_META_LAST_TRY "sync_last_attempt_ms"
+#define DSYNC_META_LAST_ERROR "sync_last_error"
+#define DSYNC_META_OFFSET "clock_offset_ms"
+#define DSYNC_META_COUNTS_AT "sync_counts_at_seq"
+#define DSYNC_META_BUDGET_DAY "sync_budget_day"
+#define DSYNC_META_BUDGET_USED "sync_budget_used"
+
+struct dsync_state {
+	uint32_t batch;			/* records in the next batch */
+	uint32_t failures;		/* attempts failed in a row */
+};
+
+enum dsync_result {
+	DSYNC_DONE,		/* everything acknowledged */
+	DSYNC_BUDGET,		/* stopped at the day's byte budget */
+	DSYNC_FAILED		/* see the reason */
+};
+
+typedef void (*dsync_done_fn)(void *arg, enum dsync_result r,
+    const char *reason);
+
+struct dsync;
+
+/* 1 when DATADIR/tls holds a key and a certificate. */
+int dsync_enrolled(const char *dir);
+
+/*
+ * Starts one attempt on loop against the collector in dev->cfg.  done is
+ * called exactly once (also when starting fails, from the loop) and the
+ * attempt frees itself after.  NULL only when out of memory.
+ */
+struct dsync *dsync_start(uv_loop_t *loop, struct device *dev,
+    struct dsync_state *state, dsync_done_fn done, void *arg);
+
+/* Ends an attempt early (shutdown): done follows with DSYNC_FAILED. */
+void dsync_cancel(struct dsync *s);
+
+/*
+ * fieldd's schedule: an attempt when records are waiting, every
+ * sync_interval_s; after a failure, a back-off doubling from 5 s up to
+ * sync_retry_max_s, each wait drawn from its upper half at random so a
+ * camp's boards do not all come back at once.  After a success, sealed
+ * payloads past the retention window are purged.
+ */
+struct dsync_sched;
+struct dsync_sched *dsync_sched_start(uv_loop_t *loop, struct device *dev);
+/* An attempt now (a long button press, SIGUSR1). */
+void dsync_sched_kick(struct dsync_sched *sc);
+/* Stops: cancels an attempt in flight; frees itself once closed. */
+void dsync_sched_stop(struct dsync_sched *sc);
+
+/* The purge after a successful attempt: records acknowledged and older
+   than retention_days.  The number purged, or -1. */
+int64_t dsync_purge(struct device *dev);
+
+/* The back-off before attempt number failures+1, in ms, jittered. */
+uint64_t dsync_backoff_ms(uint32_t failures, uint32_t cap_s);
+
+#endif

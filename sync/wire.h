@@ -1,0 +1,32 @@
+/*
+ * wire.h: what both ends of a sync session share on top of tls.h and
+ * frame.h: the protocol version, the limits, and sending one envelope.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stddef.h>
+
+#include "proto/sync.pb-c.h"
+#include "sync/tls.h"
+
+#define SYNC_PROTOCOL_VERSION 1
+
+/* Bounds the collector announces in its welcome and holds peers to. */
+#define WIRE_MAX_FRAME (1024 * 1024)
+#define WIRE_MAX_BATCH_RECORDS 1000
+/* A batch's sealed bytes: half a frame leaves room for the metadata. */
+#define WIRE_MAX_BATCH_BYTES (WIRE_MAX_FRAME / 2)
+
+/* Encodes env as a frame and queues it on c.  Returns the frame's size,
+   or -1 (too large, out of memory, or the conn cannot take it). */
+long wire_send(struct tls_conn *c, const Field__Sync__Envelope *env);
+
+/* Sends an Error envelope. */
+long wire_send_error(struct tls_conn *c, Field__Sync__Error__Code code,
+    const char *message);
+
+/* The name of an envelope kind, for messages ("hello", "batch", ...). */
+const char *wire_kind_name(Field__Sync__Envelope__KindCase k);
+
+#endif
