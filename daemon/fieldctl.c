@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "daemon/csvin.h"
 #include "daemon/device.h"
 #include "daemon/users.h"
+#include "sync/bundle_cmd.h"
 #include "sync/dsync_cmd.h"
 
 #define FIELDCTL_MAX_RECORD (1024 * 1024)
@@ -34,7 +36,9 @@ usage(void)
 	    "  enroll --collector HOST:PORT --token TOKEN\n"
 	    "  csr OUT | install-cert CERT CA   offline enrolment\n"
 	    "  config set KEY VALUE\n"
-	    "  sync [--attempts N]            0 when everything is acknowledged\n");
+	    "  sync [--attempts N]            0 when everything is acknowledged\n"
+	    "  export DIR                     unacknowledged records to a bundle\n"
+	    "  import-receipt FILE            the collector's receipt for bundles\n");
 	exit(2);
 }
 
@@ -451,6 +455,8 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("fieldctl", LOG_WARN);
+	/* sync writes to sockets: a peer gone is an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "+d:")) != -1) {
 		if (ch == 'd')
 			dir = optarg;
@@ -481,6 +487,10 @@ main(int argc, char **argv)
 		return dsync_cmd_install_cert(dir, argc, argv);
 	if (strcmp(argv[0], "config") == 0)
 		return dsync_cmd_config(dir, argc, argv);
+	if (strcmp(argv[0], "export") == 0)
+		return bundle_cmd_export(dir, argc, argv);
+	if (strcmp(argv[0], "import-receipt") == 0)
+		return bundle_cmd_import_receipt(dir, argc, argv);
 	if (strcmp(argv[0], "sync") == 0)
 		return dsync_cmd_sync(dir, argc, argv);
 	usage();

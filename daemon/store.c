@@ -42,6 +42,9 @@ static const char *const store_migrations[] = {
 	/* 3: enumerators */
 	("CREATE TABLE users(name TEXT PRIMARY KEY, token_hash BLOB NOT NULL"
 	"  UNIQUE, created_ms INTEGER NOT NULL);"),
+	/* 4: the seq of the last record that changed a counts row, so sync
+	   sends only the places that changed (no index: read at sync only) */
+	("ALTER TABLE counts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"),
 };
 #define STORE_N_MIGRATIONS \
 	(sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -64,9 +67,9 @@ static const char *const store_sql[Q_N] = {
 	    " created_ms, clock, epoch, sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
 	[Q_COUNT_GET] = "SELECT cells FROM counts WHERE form_id = ?1 AND"
 	    " place = ?2 AND day = ?3",
-	[Q_COUNT_PUT] = "INSERT INTO counts(form_id, place, day, cells)"
-	    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET"
-	    " cells = excluded.cells",
+	[Q_COUNT_PUT] = "INSERT INTO counts(form_id, place, day, cells, seq)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
+	    " cells = excluded.cells, seq = excluded.seq",
 	[Q_LATEST_GET] = "SELECT day FROM counts_latest WHERE form_id = ?1"
 	    " AND place = ?2",
 	[Q_LATEST_SET] = "INSERT OR REPLACE INTO counts_latest(form_id, place,"
@@ -397,7 +400,7 @@ cell_put(unsigned char *p, const struct form_count *x)
 /* Adds c's cells (one place and day) into the stored row, or replaces it. */
 static int
 store_cells_merge(struct store *st, const char *form_id,
-    const struct form_counts *c, int replace)
+    const struct form_counts *c, int replace, uint64_t seq)
 {
 	sqlite3_stmt *s = store_q(st, Q_COUNT_GET);
 	const unsigned char *old = NULL, *p, *e, *np;
@@ -454,6 +457,7 @@ store_cells_merge(struct store *st, const char *form_id,
 	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 4, buf, (int)(w - buf), SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)seq);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 out:
 	sqlite3_reset(s);
@@ -510,7 +514,7 @@ store_counts_add(struct store *st, const char *form_id,
 		if (take <= 0)
 			return take;
 	}
-	return store_cells_merge(st, form_id, c, latest);
+	return store_cells_merge(st, form_id, c, latest, seq);
 }
 
 int
@@ -627,13 +631,32 @@ store_sealed_bytes(struct store *st, uint64_t *bytes)
 int
 store_counts_json(struct store *st, json_t **out)
 {
+	return store_counts_since(st, -1, SIZE_MAX, out, NULL);
+}
+
+int
+store_counts_since(struct store *st, int64_t since, size_t max_cells,
+    json_t **out, uint64_t *upto)
+{
 	sqlite3_stmt *s;
 	json_t *arr;
+	size_t cells = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT form_id, day, place, cells FROM"
-	    " counts ORDER BY form_id, day, place", -1, &s, NULL) != SQLITE_OK)
+	/* Whole places (every day of a form's place), those changed after
+	   since, in the order they last changed; a place is never split, so
+	   a receiver replaces the places it gets and keeps the others. */
+	if (sqlite3_prepare_v2(st->db, "WITH g AS (SELECT form_id, place,"
+	    " max(seq) AS gmax FROM counts GROUP BY form_id, place"
+	    " HAVING max(seq) > ?1)"
+	    " SELECT c.form_id, c.day, c.place, c.cells, g.gmax FROM counts c"
+	    " JOIN g USING (form_id, place)"
+	    " ORDER BY g.gmax, c.form_id, c.place, c.day", -1, &s, NULL) !=
+	    SQLITE_OK)
 		return -1;
+	sqlite3_bind_int64(s, 1, since);
+	if (upto)
+		*upto = since > 0 ? (uint64_t)since : 0;
 	if ((arr = json_array()) == NULL) {
 		sqlite3_finalize(s);
 		return -1;
@@ -642,6 +665,15 @@ store_counts_json(struct store *st, json_t **out)
 		const unsigned char *p = sqlite3_column_blob(s, 3), *np;
 		const unsigned char *e = p + sqlite3_column_bytes(s, 3);
 		const char *dim, *value, *measure;
+		uint64_t gmax = (uint64_t)sqlite3_column_int64(s, 4);
+
+		/* Full: stop at a place boundary (a new gmax). */
+		if (upto && gmax != *upto && cells >= max_cells) {
+			rc = SQLITE_DONE;
+			break;
+		}
+		if (upto)
+			*upto = gmax;
 
 		while (p && p < e) {
 			json_t *o;
@@ -650,6 +682,7 @@ store_counts_json(struct store *st, json_t **out)
 				rc = SQLITE_CORRUPT;
 				break;
 			}
+			cells++;
 			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
 			    "form", sqlite3_column_text(s, 0),
 			    "day", sqlite3_column_text(s, 1),

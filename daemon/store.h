@@ -10,7 +10,8 @@
  *   records   seq (gap-free from 1), record id, form, version, time, clock
  *             quality, epoch and the sealed bytes -- never plaintext values
  *   counts    plaintext non-identifying counts, one row per
- *             (form, day, place, dimension, value, measure)
+ *             (form, place, day) with its cells, and the seq of the
+ *             record that last changed it
  *   counts_latest  for forms counted by their latest record per place
  *   users     enumerators: name and SHA-256 of the token
  *
@@ -31,7 +32,7 @@
 struct store;
 
 /* Newest schema version; store_open migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * Opens (create: also creates) the database at path, runs PRAGMA
@@ -122,6 +123,14 @@ int store_sealed_bytes(struct store *st, uint64_t *bytes);
 
 /* Counts as a JSON array of {form, day, place, dim, value, measure, n}. */
 int store_counts_json(struct store *st, json_t **out);
+/*
+ * The same for the places (a form's place, every day of it) changed by a
+ * record with seq above since (-1: all), oldest change first, stopping at
+ * a place boundary once max_cells are out.  *upto is the seq up to which
+ * every change is now covered.
+ */
+int store_counts_since(struct store *st, int64_t since, size_t max_cells,
+    json_t **out, uint64_t *upto);
 
 /* Calls fn for every record in seq order with its epoch's public key;
    stops and returns fn's value when it is non-zero. */

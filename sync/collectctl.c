@@ -3,10 +3,15 @@
  *
  *   collectctl keygen DIR                       a sealing key pair alone
  *   collectctl open --key DIR/seal.key DBFILE   a device database, opened
+ *   collectctl -d CDIR open --key FILE          the collector's records
  *   collectctl -d CDIR init [--host NAME]       a collector (collector.h)
  *   collectctl -d CDIR enroll-token [--device-id ID] [--hours N]
  *   collectctl -d CDIR devices [--json]
  *   collectctl -d CDIR revoke DEVICE
+ *   collectctl -d CDIR sign-csr CSR OUT [--days N] [--not-before DATE]
+ *                                    offline enrolment
+ *   collectctl -d CDIR import BUNDLE            a USB bundle (bundle_cmd.h)
+ *   collectctl -d CDIR receipt DEVICE OUT       its receipt for the device
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +28,8 @@
 #include "common/util.h"
 #include "daemon/store.h"
 #include "form/form.h"
+#include "sync/bundle_cmd.h"
+#include "sync/pki.h"
 #include "sync/seal.h"
 #include "sync/collector.h"
 #include "sync/cstore.h"
@@ -34,11 +41,16 @@ usage(void)
 	fprintf(stderr,
 	    "usage: collectctl keygen DIR\n"
 	    "       collectctl open --key FILE DBFILE\n"
+	    "       collectctl -d CDIR open --key FILE\n"
 	    "       collectctl -d CDIR init [--host NAME]\n"
 	    "       collectctl -d CDIR enroll-token [--device-id ID] "
 	    "[--hours N]\n"
 	    "       collectctl -d CDIR devices [--json]\n"
-	    "       collectctl -d CDIR revoke DEVICE\n");
+	    "       collectctl -d CDIR revoke DEVICE\n"
+	    "       collectctl -d CDIR sign-csr CSR OUT [--days N] "
+	    "[--not-before YYYY-MM-DD]\n"
+	    "       collectctl -d CDIR import BUNDLE\n"
+	    "       collectctl -d CDIR receipt DEVICE OUT\n");
 	exit(2);
 }
 
@@ -151,8 +163,47 @@ out:
 	return 0;
 }
 
+static int open_cstore(const char *dir, struct cstore **cs);
+
+/* A record as the collector holds it, opened the same way. */
 static int
-cmd_open(int argc, char **argv)
+open_collected(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r)
+{
+	struct open_ctx *c = arg;
+	struct store_record sr = { r->seq, r->id, r->form_id, r->form_version,
+	    r->created_ms, (int)r->clock, r->epoch_id, r->sealed.data,
+	    r->sealed.len };
+
+	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
+	if (r->epoch_pub.len != SEAL_KEY_LEN) {
+		fprintf(stderr, "device %s seq %" PRIu64 ": no epoch key\n",
+		    device_id, r->seq);
+		c->failed++;
+		return 0;
+	}
+	return open_one(c, &sr, r->epoch_pub.data);
+}
+
+/* collectctl -d CDIR open --key FILE: every record the collector holds. */
+static int
+open_collector(struct open_ctx *c, const char *dir)
+{
+	struct cstore *cs;
+
+	if (open_cstore(dir, &cs) != 0)
+		return -1;
+	if (cstore_each_record(cs, open_collected, c) != 0) {
+		fprintf(stderr, "collectctl open: %s\n", cstore_errmsg(cs));
+		cstore_close(cs);
+		return -1;
+	}
+	cstore_close(cs);
+	return 0;
+}
+
+static int
+cmd_open(const char *dir, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "key", required_argument, NULL, 'k' },
@@ -170,7 +221,7 @@ cmd_open(int argc, char **argv)
 			usage();
 		key = optarg;
 	}
-	if (key == NULL || argc - optind != 1)
+	if (key == NULL || argc - optind != (dir ? 0 : 1))
 		usage();
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return 1;
@@ -178,6 +229,16 @@ cmd_open(int argc, char **argv)
 		fprintf(stderr, "collectctl open: %s\n", err);
 		free(c);
 		return 1;
+	}
+	if (dir) {
+		if (open_collector(c, dir) == 0) {
+			fflush(stdout);
+			if (c->failed)
+				fprintf(stderr, "collectctl open: %lu opened, "
+				    "%lu failed\n", c->opened, c->failed);
+			rc = c->failed ? 1 : 0;
+		}
+		goto out;
 	}
 	if (store_open_readonly(argv[optind], &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
@@ -271,6 +332,68 @@ cmd_enroll_token(const char *dir, int argc, char **argv)
 	printf("%s\n", token);
 	mbedtls_platform_zeroize(token, sizeof(token));
 	return 0;
+}
+
+static int
+cmd_sign_csr(const char *dir, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "days", required_argument, NULL, 'D' },
+		{ "not-before", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned char *csr, *der = NULL;
+	char err[1024] = "", id[65], *end;
+	size_t len, der_len;
+	long days = 5 * 365;
+	int64_t not_before = 0;
+	struct tm tm;
+	int ch, rc = 1;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'D') {
+			days = strtol(optarg, &end, 10);
+			if (*end || days < 1 || days > 20 * 365) {
+				fprintf(stderr, "collectctl sign-csr: --days: 1 "
+				    "to 7300\n");
+				return 2;
+			}
+		} else if (ch == 'n') {
+			memset(&tm, 0, sizeof(tm));
+			end = strptime(optarg, "%Y-%m-%d", &tm);
+			if (end == NULL || *end) {
+				fprintf(stderr, "collectctl sign-csr: "
+				    "--not-before: YYYY-MM-DD\n");
+				return 2;
+			}
+			not_before = (int64_t)timegm(&tm);
+		} else
+			usage();
+	}
+	if (argc - optind != 2)
+		usage();
+	if ((csr = (unsigned char *)util_read_file(argv[optind], 64 * 1024,
+	    &len)) == NULL) {
+		fprintf(stderr, "collectctl sign-csr: %s: %s\n", argv[optind],
+		    errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+		return 1;
+	}
+	if (collector_sign_csr(dir, csr, len, (int)days, not_before, &der,
+	    &der_len, id, err, sizeof(err)) != 0)
+		fprintf(stderr, "collectctl sign-csr: %s: %s\n", argv[optind],
+		    err);
+	else if (pki_cert_write(argv[optind + 1], der, der_len, err,
+	    sizeof(err)) != 0)
+		fprintf(stderr, "collectctl sign-csr: %s\n", err);
+	else {
+		printf("device %s enrolled; give it %s and %s/ca.crt for "
+		    "fieldctl install-cert\n", id, argv[optind + 1], dir);
+		rc = 0;
+	}
+	free(der);
+	free(csr);
+	return rc;
 }
 
 static int
@@ -396,7 +519,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "keygen") == 0)
 		return cmd_keygen(argc, argv);
 	if (strcmp(argv[0], "open") == 0)
-		return cmd_open(argc, argv);
+		return cmd_open(dir, argc, argv);
 	if (dir == NULL)
 		usage();
 	if (strcmp(argv[0], "init") == 0)
@@ -407,5 +530,11 @@ main(int argc, char **argv)
 		return cmd_devices(dir, argc, argv);
 	if (strcmp(argv[0], "revoke") == 0)
 		return cmd_revoke(dir, argc, argv);
+	if (strcmp(argv[0], "sign-csr") == 0)
+		return cmd_sign_csr(dir, argc, argv);
+	if (strcmp(argv[0], "import") == 0)
+		return bundle_cmd_import(dir, argc, argv);
+	if (strcmp(argv[0], "receipt") == 0)
+		return bundle_cmd_receipt(dir, argc, argv);
 	usage();
 }

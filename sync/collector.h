@@ -34,6 +34,17 @@ int collector_init(const char *dir, const char *host, char *err,
 int collector_enroll_token(const char *dir, const char *device_id,
     int hours, char token[COLLECTOR_TOKEN_MAX], char *err, size_t errlen);
 
+/*
+ * Offline enrolment: signs a device's certificate request (DER, from a
+ * file the operator carried) with the CA for `days` days from not_before
+ * (Unix seconds; 0: now) and enrols the device it names.  The
+ * certificate (DER, caller frees) and the device id come back.  0 or -1
+ * with err.
+ */
+int collector_sign_csr(const char *dir, const unsigned char *csr,
+    size_t csr_len, int days, int64_t not_before, unsigned char **der,
+    size_t *der_len, char device_id[65], char *err, size_t errlen);
+
 /* Splits a token: 0 with the secret's SHA-256 and the CA pin, or -1. */
 int collector_token_parse(const char *token, unsigned char secret_hash[32],
     unsigned char pin[32]);

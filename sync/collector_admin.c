@@ -6,6 +6,7 @@
 #include "sync/collector.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
@@ -159,5 +160,56 @@ out:
 	mbedtls_platform_zeroize(secret, sizeof(secret));
 	mbedtls_platform_zeroize(b64, sizeof(b64));
 	mbedtls_x509_crt_free(&ca);
+	return rc;
+}
+
+int
+collector_sign_csr(const char *dir, const unsigned char *csr,
+    size_t csr_len, int days, int64_t not_before, unsigned char **der,
+    size_t *der_len, char device_id[65], char *err, size_t errlen)
+{
+	struct pki_sign_opts opts = { 0, days, not_before };
+	mbedtls_pk_context ca_key;
+	mbedtls_x509_crt ca, crt;
+	struct cstore *cs = NULL;
+	char path[4096], serial[32];
+	uint64_t ser;
+	int rc = -1;
+
+	*der = NULL;
+	mbedtls_pk_init(&ca_key);
+	mbedtls_x509_crt_init(&ca);
+	mbedtls_x509_crt_init(&crt);
+	if (collector_path(path, sizeof(path), dir, "ca.crt") != 0 ||
+	    pki_cert_read(&ca, path, err, errlen) != 0 ||
+	    collector_path(path, sizeof(path), dir, "ca.key") != 0 ||
+	    pki_key_read(&ca_key, path, err, errlen) != 0 ||
+	    collector_path(path, sizeof(path), dir, "collector.db") != 0 ||
+	    cstore_open(path, &cs, err, errlen) != 0)
+		goto out;
+	if (pki_csr_sign(&ca, &ca_key, csr, csr_len, &opts, der, der_len,
+	    &ser, err, errlen) != 0 ||
+	    pki_cert_parse(&crt, *der, *der_len, err, errlen) != 0 ||
+	    pki_cert_cn(&crt, device_id, 65) != 0) {
+		if (*der && !err[0])
+			snprintf(err, errlen, "the request names no device");
+		goto out;
+	}
+	snprintf(serial, sizeof(serial), "%" PRIu64, ser);
+	if (cstore_device_enroll(cs, device_id, serial, util_now_ms()) != 0) {
+		snprintf(err, errlen, "enrolling %s: %s", device_id,
+		    cstore_errmsg(cs));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*der);
+		*der = NULL;
+	}
+	cstore_close(cs);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&ca);
+	mbedtls_pk_free(&ca_key);
 	return rc;
 }

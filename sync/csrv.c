@@ -234,6 +234,36 @@ sess_batch(struct csess *s, Field__Sync__RecordBatch *b)
 	return rc;
 }
 
+/* Counts are acked like a batch (the device keeps its place in them). */
+static int
+sess_counts(struct csess *s, const Field__Sync__CountsSnapshot *c)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Ack ack = FIELD__SYNC__ACK__INIT;
+	struct cdevice d;
+
+	if (c->n_cells > WIRE_MAX_COUNT_CELLS) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__TOO_LARGE,
+		    "counts: too many cells");
+		return 1;
+	}
+	if (cstore_counts_put(s->srv->cs, s->device, c) != 0 ||
+	    cstore_device_get(s->srv->cs, s->device, &d) != 1) {
+		log_err("collectord: device %s: counts not stored: %s",
+		    s->device, cstore_errmsg(s->srv->cs));
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "the collector could not store the counts; try later");
+		return 1;
+	}
+	ack.acked_seq = d.acked_seq;
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
+	env.ack = &ack;
+	if (wire_send(s->c, &env) < 0)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+		    "device not reading its acks");
+	return 0;
+}
+
 static int
 sess_hello(struct csess *s, const Field__Sync__Hello *h)
 {
@@ -274,13 +304,8 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	w.catalogue_version = srv->catalogue.version;
 	w.max_batch_records = srv->lim.max_batch_records;
 	w.max_frame_bytes = (uint32_t)srv->lim.max_frame;
-	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_WELCOME;
-	env.welcome = &w;
-	if (wire_send(s->c, &env) < 0)
-		goto fail;
-	log_info("collectord: device %s from %s: hello, highest seq %" PRIu64
-	    ", acked %" PRIu64 ", clock offset %" PRId64 " ms", s->device,
-	    s->peer, h->highest_seq, d.acked_seq, s->offset_ms);
+	/* New forms first: a device that has what it needs when the
+	   welcome comes can finish as soon as its records are acked. */
 	if (form_version_cmp(srv->catalogue.version, h->catalogue_version) >
 	    0) {
 		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE;
@@ -288,6 +313,13 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 		if (wire_send(s->c, &env) < 0)
 			goto fail;
 	}
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_WELCOME;
+	env.welcome = &w;
+	if (wire_send(s->c, &env) < 0)
+		goto fail;
+	log_info("collectord: device %s from %s: hello, highest seq %" PRIu64
+	    ", acked %" PRIu64 ", clock offset %" PRId64 " ms", s->device,
+	    s->peer, h->highest_seq, d.acked_seq, s->offset_ms);
 	return 0;
 fail:
 	sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN, "cannot send welcome");
@@ -393,9 +425,7 @@ sess_envelope(void *arg, Field__Sync__Envelope *env)
 	case FIELD__SYNC__ENVELOPE__KIND_COUNTS:
 		if (!s->said_hello)
 			goto unexpected;
-		if (cstore_counts_put(s->srv->cs, s->device, env->counts) != 0)
-			log_err("collectord: device %s: counts not stored: %s",
-			    s->device, cstore_errmsg(s->srv->cs));
+		rc = sess_counts(s, env->counts);
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_BATCH:
 		if (!s->said_hello)

@@ -32,6 +32,11 @@ static const char *const cstore_migrations[] = {
 	"  PRIMARY KEY(device_id, seq)) WITHOUT ROWID;"
 	"CREATE TABLE device_counts(device_id TEXT PRIMARY KEY,"
 	"  taken_ms INTEGER NOT NULL, cells BLOB NOT NULL) WITHOUT ROWID;"),
+	/* 2: bundles imported from USB sticks, by id, so a replay is refused */
+	("CREATE TABLE bundles(bundle_id BLOB PRIMARY KEY,"
+	"  device_id TEXT NOT NULL, imported_ms INTEGER NOT NULL,"
+	"  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);"
+	"CREATE INDEX bundles_device ON bundles(device_id);"),
 };
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
@@ -247,8 +252,10 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	struct cdevice d;
 	uint64_t mark;
 	int rc = -1;
+	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
+	int own = sqlite3_get_autocommit(cs->db);
 
-	if (db_exec(cs->db, "BEGIN IMMEDIATE") != 0)
+	if (own && db_exec(cs->db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (cstore_device_get(cs, device_id, &d) != 1)
 		goto out;
@@ -344,7 +351,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	}
 	if (cs_done(cs_stmt(cs, "UPDATE devices SET acked_seq = ?2 WHERE"
 	    " id = ?1", "ti", device_id, (int64_t)mark)) != 0 ||
-	    db_exec(cs->db, "COMMIT") != 0) {
+	    (own && db_exec(cs->db, "COMMIT") != 0)) {
 		rc = -1;
 		goto out;
 	}
@@ -355,23 +362,98 @@ out:
 	sqlite3_finalize(ref);
 	sqlite3_finalize(owner);
 	sqlite3_finalize(have);
-	if (rc != 0 && sqlite3_get_autocommit(cs->db) == 0)
+	if (rc != 0 && own && sqlite3_get_autocommit(cs->db) == 0)
 		db_exec(cs->db, "ROLLBACK");
 	return rc;
+}
+
+/* 1 when cell's (form, place) is one of the n pairs of cells in v. */
+static int
+counts_place_in(const Field__Sync__CountCell *cell,
+    Field__Sync__CountCell *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->place, cell->place) == 0 &&
+		    strcmp(v[i]->form_id, cell->form_id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A partial snapshot replaces the places it carries in the one held:
+ * the held cells of other places are kept, in front of the new ones.
+ * *merged is then a snapshot borrowing cells from both (free only its
+ * cells array), or snap itself when nothing is held.
+ */
+static int
+counts_merge(struct cstore *cs, const char *device_id,
+    const Field__Sync__CountsSnapshot *snap,
+    Field__Sync__CountsSnapshot **held, Field__Sync__CountsSnapshot *merged)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT cells FROM device_counts WHERE"
+	    " device_id = ?1", "t", device_id);
+	Field__Sync__CountCell **distinct = NULL;
+	size_t nd = 0;
+	int rc;
+
+	*held = NULL;
+	*merged = *snap;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*held = field__sync__counts_snapshot__unpack(NULL,
+		    (size_t)sqlite3_column_bytes(s, 0),
+		    sqlite3_column_blob(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : -1;
+	if (*held == NULL)
+		return 0;	/* unreadable: the new one replaces it */
+	merged->cells = calloc((*held)->n_cells + snap->n_cells + 1,
+	    sizeof(*merged->cells));
+	distinct = calloc(snap->n_cells + 1, sizeof(*distinct));
+	if (merged->cells == NULL || distinct == NULL) {
+		free(merged->cells);
+		free(distinct);
+		field__sync__counts_snapshot__free_unpacked(*held, NULL);
+		*held = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < snap->n_cells; i++)
+		if (!counts_place_in(snap->cells[i], distinct, nd))
+			distinct[nd++] = snap->cells[i];
+	merged->n_cells = 0;
+	for (size_t i = 0; i < (*held)->n_cells; i++)
+		if (!counts_place_in((*held)->cells[i], distinct, nd))
+			merged->cells[merged->n_cells++] = (*held)->cells[i];
+	for (size_t i = 0; i < snap->n_cells; i++)
+		merged->cells[merged->n_cells++] = snap->cells[i];
+	merged->partial = 0;
+	free(distinct);
+	return 0;
 }
 
 int
 cstore_counts_put(struct cstore *cs, const char *device_id,
     const Field__Sync__CountsSnapshot *snap)
 {
-	size_t len = field__sync__counts_snapshot__get_packed_size(snap);
-	unsigned char *buf = malloc(len ? len : 1);
+	Field__Sync__CountsSnapshot *held = NULL, merged;
+	unsigned char *buf;
 	sqlite3_stmt *s;
+	size_t len;
 	int rc;
 
-	if (buf == NULL)
+	if (!snap->partial)
+		merged = *snap;
+	else if (counts_merge(cs, device_id, snap, &held, &merged) != 0)
 		return -1;
-	field__sync__counts_snapshot__pack(snap, buf);
+	len = field__sync__counts_snapshot__get_packed_size(&merged);
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	field__sync__counts_snapshot__pack(&merged, buf);
 	s = cs_stmt(cs, "INSERT OR REPLACE INTO device_counts(device_id,"
 	    " taken_ms, cells) VALUES(?1, ?2, ?3)", "ti", device_id,
 	    snap->taken_ms);
@@ -379,6 +461,11 @@ cstore_counts_put(struct cstore *cs, const char *device_id,
 		sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_TRANSIENT);
 	rc = cs_done(s);
 	free(buf);
+out:
+	if (merged.cells != snap->cells)
+		free(merged.cells);
+	if (held)
+		field__sync__counts_snapshot__free_unpacked(held, NULL);
 	return rc;
 }
 
@@ -414,4 +501,127 @@ cstore_each_record(struct cstore *cs,
 	}
 	sqlite3_finalize(s);
 	return ret ? ret : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cstore_begin(struct cstore *cs)
+{
+	return db_exec(cs->db, "BEGIN IMMEDIATE");
+}
+
+int
+cstore_commit(struct cstore *cs)
+{
+	return db_exec(cs->db, "COMMIT");
+}
+
+void
+cstore_rollback(struct cstore *cs)
+{
+	if (sqlite3_get_autocommit(cs->db) == 0)
+		db_exec(cs->db, "ROLLBACK");
+}
+
+/* Prepares sql with ?1 bound to a bundle id. */
+static sqlite3_stmt *
+cs_bundle_stmt(struct cstore *cs, const char *sql,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN])
+{
+	sqlite3_stmt *s = cs_stmt(cs, sql, "");
+
+	if (s != NULL)
+		sqlite3_bind_blob(s, 1, id, CSTORE_BUNDLE_ID_LEN,
+		    SQLITE_TRANSIENT);
+	return s;
+}
+
+int
+cstore_bundle_seen(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], int64_t *imported_ms)
+{
+	sqlite3_stmt *s = cs_bundle_stmt(cs, "SELECT imported_ms FROM bundles"
+	    " WHERE bundle_id = ?1", id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && imported_ms != NULL)
+		*imported_ms = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cstore_bundle_add(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], const char *device_id,
+    int64_t now_ms, uint64_t first_seq, uint64_t last_seq)
+{
+	sqlite3_stmt *s = cs_bundle_stmt(cs, "INSERT INTO bundles(bundle_id,"
+	    " device_id, imported_ms, first_seq, last_seq) VALUES(?1, ?2, ?3,"
+	    " ?4, ?5)", id);
+
+	if (s != NULL) {
+		sqlite3_bind_text(s, 2, device_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 3, now_ms);
+		sqlite3_bind_int64(s, 4, (int64_t)first_seq);
+		sqlite3_bind_int64(s, 5, (int64_t)last_seq);
+	}
+	return cs_done(s);
+}
+
+int
+cstore_bundle_last(struct cstore *cs, const char *device_id,
+    unsigned char id[CSTORE_BUNDLE_ID_LEN])
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT bundle_id FROM bundles WHERE"
+	    " device_id = ?1 ORDER BY rowid DESC LIMIT 1", "t", device_id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 0) != CSTORE_BUNDLE_ID_LEN)
+			rc = SQLITE_CORRUPT;
+		else
+			memcpy(id, sqlite3_column_blob(s, 0),
+			    CSTORE_BUNDLE_ID_LEN);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cstore_record_count(struct cstore *cs, const char *device_id, uint64_t *n)
+{
+	sqlite3_stmt *s = device_id != NULL ?
+	    cs_stmt(cs, "SELECT count(*) FROM records WHERE device_id = ?1",
+	    "t", device_id) : cs_stmt(cs, "SELECT count(*) FROM records", "");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+cstore_counts_taken(struct cstore *cs, const char *device_id,
+    int64_t *taken_ms)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT taken_ms FROM device_counts"
+	    " WHERE device_id = ?1", "t", device_id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*taken_ms = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }

@@ -82,7 +82,8 @@ int cstore_ingest(struct cstore *cs, const char *device_id,
     size_t n, int64_t now_ms, uint64_t *acked,
     void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg);
 
-/* Replaces a device's counts snapshot. */
+/* Stores a device's counts snapshot: a full one replaces what is held, a
+   partial one replaces the places it carries. */
 int cstore_counts_put(struct cstore *cs, const char *device_id,
     const Field__Sync__CountsSnapshot *snap);
 
@@ -90,5 +91,47 @@ int cstore_counts_put(struct cstore *cs, const char *device_id,
 int cstore_each_record(struct cstore *cs,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg);
+
+/*
+ * Bundles (sync/bundle.h) and all-or-nothing imports.
+ *
+ *   bundles   every bundle imported from a USB stick: its 16-byte id
+ *             (unique: a replayed bundle is refused), the device, when,
+ *             and the seqs it spanned.
+ *
+ * cstore_begin opens a write transaction (BEGIN IMMEDIATE, so it waits
+ * for collectord's writes rather than failing); cstore_ingest and every
+ * other write called before cstore_commit join it, and nothing of them
+ * is durable -- *acked included -- until cstore_commit returns 0.  After
+ * any failure the caller calls cstore_rollback, which undoes all of it
+ * and is safe to call when no transaction is open.
+ */
+#define CSTORE_BUNDLE_ID_LEN 16
+
+int cstore_begin(struct cstore *cs);
+int cstore_commit(struct cstore *cs);
+void cstore_rollback(struct cstore *cs);
+
+/* 1 and *imported_ms (when not NULL) when the bundle id was imported,
+   0 when not, -1 on error. */
+int cstore_bundle_seen(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], int64_t *imported_ms);
+/* Records an imported bundle; -1 on error, a known id included. */
+int cstore_bundle_add(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], const char *device_id,
+    int64_t now_ms, uint64_t first_seq, uint64_t last_seq);
+/* The id of the device's most recently imported bundle: 1 and id, 0 when
+   it has none, -1 on error. */
+int cstore_bundle_last(struct cstore *cs, const char *device_id,
+    unsigned char id[CSTORE_BUNDLE_ID_LEN]);
+
+/* How many records are stored for device_id (NULL: for every device). */
+int cstore_record_count(struct cstore *cs, const char *device_id,
+    uint64_t *n);
+
+/* When device_id's stored counts snapshot was taken: 1 and *taken_ms, 0
+   when it has none, -1 on error (so an older snapshot can be kept out). */
+int cstore_counts_taken(struct cstore *cs, const char *device_id,
+    int64_t *taken_ms);
 
 #endif

@@ -19,8 +19,16 @@
 #define DSYNC_CONNECT_MS 15000
 /* No byte from the collector for this long: the link is dead. */
 #define DSYNC_STALL_MS 120000
-#define DSYNC_INFLIGHT 2
-#define DSYNC_BATCH_START 16
+/* Batches in flight, and their size: sized in bytes so an ack comes
+   back about every second whatever the link, which keeps a slow link
+   busy without putting much in the air for a cut to waste, and lets a
+   fast one carry big batches (fewer commits at the collector). */
+#define DSYNC_INFLIGHT 4
+#define DSYNC_COUNTS_CELLS_MIN 20
+#define DSYNC_BATCH_BYTES_START (8 * 1024)
+#define DSYNC_BATCH_BYTES_MIN 1024
+#define DSYNC_ACK_FAST_MS 1000
+#define DSYNC_ACK_SLOW_MS 2500
 /* What a TLS handshake and its records cost beside our frames, roughly:
    enough to keep a paid link's budget honest. */
 #define DSYNC_HANDSHAKE_BYTES 4096
@@ -37,11 +45,15 @@ struct dsync {
 	struct tls_conn *c;
 	struct frame_reader fr;
 	uv_timer_t timer;		/* start failures and the stall watch */
-	int welcomed, decided, counts_pending;
+	int welcomed, decided, counts_pending, counts_done, refused;
 	enum dsync_result result;
 	char reason[256];
 	uint64_t sent_to, acked, counts_at;
-	uint64_t inflight[DSYNC_INFLIGHT];	/* last seq of each batch */
+	struct {
+		uint64_t last;		/* the batch's last seq */
+		uint64_t sent_ms;	/* util_mono_ms when it went */
+		int counts;		/* a counts piece, not a batch */
+	} inflight[DSYNC_INFLIGHT + 1];
 	int ninflight;
 	uint32_t max_batch;
 	uint64_t budget_left, bytes;
@@ -50,6 +62,7 @@ struct dsync {
 };
 
 static void dsync_pump(struct dsync *s);
+static int dsync_counts(struct dsync *s);
 
 int
 dsync_enrolled(const char *dir)
@@ -69,6 +82,10 @@ dsync_backoff_ms(uint32_t failures, uint32_t cap_s)
 	uint64_t cap = (uint64_t)cap_s * 1000, d = 5000;
 	uint32_t r;
 
+	if (failures == 0)
+		d = 200;
+	else
+		d = 1000;
 	for (uint32_t i = 1; i < failures && d < cap; i++)
 		d *= 2;
 	if (d > cap)
@@ -152,9 +169,13 @@ dsync_finish(struct dsync *s)
 		s->result = DSYNC_FAILED;
 		snprintf(s->reason, sizeof(s->reason), "link closed");
 	}
-	if (s->result == DSYNC_FAILED && s->ninflight > 0)
-		s->state->batch = s->state->batch > 1 ? s->state->batch / 2 : 1;
-	if (s->result == DSYNC_FAILED)
+	if (s->result == DSYNC_FAILED && s->ninflight > 0 &&
+	    s->state->batch_bytes / 2 >= DSYNC_BATCH_BYTES_MIN)
+		s->state->batch_bytes /= 2;
+	/* A link that got as far as the collector's welcome and then
+	   dropped is worth trying again at once; refusals, and links that
+	   never get there, are tried less and less often. */
+	if (s->result == DSYNC_FAILED && (s->refused || !s->welcomed))
 		s->state->failures++;
 	else
 		s->state->failures = 0;
@@ -204,8 +225,8 @@ dsync_send(struct dsync *s, const Field__Sync__Envelope *env)
 	long n = wire_send(s->c, env);
 
 	if (n < 0) {
-		dsync_fail(s, "cannot send a %s frame",
-		    wire_kind_name(env->kind_case));
+		dsync_fail(s, "link closed, or not taking data, while "
+		    "sending a %s frame", wire_kind_name(env->kind_case));
 		return -1;
 	}
 	s->bytes += (uint64_t)n + DSYNC_TLS_OVERHEAD *
@@ -225,14 +246,52 @@ dsync_bye(struct dsync *s, enum dsync_result r)
 	s->decided = 1;
 	s->result = r;
 	s->reason[0] = '\0';
-	if (s->counts_pending) {
-		/* Nothing came after the counts to be acked: the bye is the
-		   best word we get that they went through. */
-		meta_set_u64(s->dev->st, DSYNC_META_COUNTS_AT, s->counts_at);
-		s->counts_pending = 0;
-	}
 	dsync_send(s, &env);
 	tls_conn_close(s->c, "bye");
+}
+
+/*
+ * Sends the next piece of the counts: the places changed since the last
+ * piece acknowledged, about a batch's worth at a time, so a board with
+ * months of counts never sends them all again, and a slow link still
+ * gets records through between pieces.  0, or -1 when the attempt ended.
+ */
+static int
+dsync_counts(struct dsync *s)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__CountsSnapshot *snap;
+	struct store *st = s->dev->st;
+	char v[32];
+	int64_t since = store_meta_get(st, DSYNC_META_COUNTS_AT, v,
+	    sizeof(v)) == 1 ? strtoll(v, NULL, 10) : -1;
+
+	if (s->counts_done || s->counts_pending)
+		return 0;
+	/* A piece about the size of a batch (a cell packs to ~50 bytes). */
+	if (outbox_counts_since(st, since, s->state->batch_bytes / 50 >
+	    DSYNC_COUNTS_CELLS_MIN ? s->state->batch_bytes / 50 :
+	    DSYNC_COUNTS_CELLS_MIN, util_now_ms(), &snap,
+	    &s->counts_at) != 0) {
+		dsync_fail(s, "cannot read the counts: %s", store_errmsg(st));
+		return -1;
+	}
+	if (snap->n_cells == 0) {
+		s->counts_done = 1;
+		outbox_counts_free(snap);
+		return 0;
+	}
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_COUNTS;
+	env.counts = snap;
+	s->counts_pending = dsync_send(s, &env) == 0;
+	outbox_counts_free(snap);
+	if (!s->counts_pending)
+		return -1;
+	/* The collector acks a counts piece as it acks a batch. */
+	s->inflight[s->ninflight].last = s->sent_to;
+	s->inflight[s->ninflight].sent_ms = util_mono_ms();
+	s->inflight[s->ninflight++].counts = 1;
+	return 0;
 }
 
 static void
@@ -262,57 +321,61 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_HELLO;
 	env.hello = &h;
 	s->bytes += DSYNC_HANDSHAKE_BYTES;
-	dsync_send(s, &env);
+	if (dsync_send(s, &env) != 0)
+		return;
+	/* No waiting for the welcome: counts and the first batches follow
+	   the hello at once, from our own watermark, which saves a round
+	   trip on every reconnect.  The collector takes them in order and
+	   skips what it holds already. */
+	s->acked = s->sent_to = acked;
+	s->max_batch = s->dev->cfg.sync_batch_max;
+	if (s->state->batch_bytes == 0)
+		s->state->batch_bytes = DSYNC_BATCH_BYTES_START;
+	if (dsync_counts(s) == 0)
+		dsync_pump(s);
 }
 
 static void
 dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 {
-	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
-	Field__Sync__CountsSnapshot *snap;
 	struct store *st = s->dev->st;
-	struct store_stats stats;
-	int64_t now = util_now_ms();
 	char buf[32];
 
 	s->welcomed = 1;
 	/* The collector's clock is the one to trust: keep the offset so
 	   status shows it and untrusted stamps can be explained. */
-	snprintf(buf, sizeof(buf), "%" PRId64, w->collector_time_ms - now);
+	snprintf(buf, sizeof(buf), "%" PRId64,
+	    w->collector_time_ms - util_now_ms());
 	store_meta_set(st, DSYNC_META_OFFSET, buf);
-	/* The collector's watermark rules: above ours when a bundle got
-	   there first; below ours only if it lost something, which is then
-	   sent again. */
-	outbox_set_acked(st, w->acked_seq);
-	s->acked = s->sent_to = w->acked_seq;
-	s->max_batch = s->dev->cfg.sync_batch_max;
 	if (w->max_batch_records && w->max_batch_records < s->max_batch)
 		s->max_batch = w->max_batch_records;
-	if (s->state->batch == 0)
-		s->state->batch = DSYNC_BATCH_START;
-	if (s->state->batch > s->max_batch)
-		s->state->batch = s->max_batch;
-	if (store_stats(st, &stats) != 0)
-		goto fail;
-	s->counts_at = stats.last_seq;
-	if (stats.last_seq > meta_get_u64(st, DSYNC_META_COUNTS_AT)) {
-		if (outbox_counts(st, now, &snap) != 0)
-			goto fail;
-		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_COUNTS;
-		env.counts = snap;
-		s->counts_pending = dsync_send(s, &env) == 0;
-		outbox_counts_free(snap);
+	if (w->acked_seq > s->acked) {
+		/* A bundle got there first: skip what it carried. */
+		if (outbox_set_acked(st, w->acked_seq) != 0) {
+			dsync_fail(s, "cannot record the watermark: %s",
+			    store_errmsg(st));
+			return;
+		}
+		s->acked = w->acked_seq;
+		if (s->sent_to < s->acked)
+			s->sent_to = s->acked;
+	} else if (w->acked_seq < s->acked) {
+		/* The collector lost what it had acknowledged (a restore
+		   from backup): send it again from its watermark. */
+		log_warn("sync: the collector's watermark %" PRIu64 " is "
+		    "below ours (%" PRIu64 "); sending again from there",
+		    w->acked_seq, s->acked);
+		s->acked = s->sent_to = w->acked_seq;
 	}
 	dsync_pump(s);
-	return;
-fail:
-	dsync_fail(s, "cannot read the store: %s", store_errmsg(st));
 }
 
 static void
 dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 {
 	struct store *st = s->dev->st;
+	uint64_t took;
+	int was_counts;
 
 	if (s->ninflight == 0) {
 		dsync_fail(s, "an ack with no batch in flight");
@@ -327,22 +390,32 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		s->acked_records += a->acked_seq - s->acked;
 		s->acked = a->acked_seq;
 	}
-	if (s->counts_pending) {
-		meta_set_u64(st, DSYNC_META_COUNTS_AT, s->counts_at);
-		s->counts_pending = 0;
-	}
 	for (size_t i = 0; i < a->n_refused; i++)
 		log_warn("sync: the collector set record seq %" PRIu64 " aside:"
 		    " %.160s", a->refused[i]->seq, a->refused[i]->reason);
+	took = util_mono_ms() - s->inflight[0].sent_ms;
+	was_counts = s->inflight[0].counts;
 	memmove(s->inflight, s->inflight + 1,
-	    sizeof(s->inflight[0]) * (DSYNC_INFLIGHT - 1));
+	    sizeof(s->inflight[0]) * DSYNC_INFLIGHT);
 	s->ninflight--;
-	/* The link carried a whole batch: try a larger one. */
-	if (s->state->batch < s->max_batch) {
-		uint32_t grow = s->state->batch / 2 ? s->state->batch / 2 : 1;
-		s->state->batch = s->state->batch + grow > s->max_batch ?
-		    s->max_batch : s->state->batch + grow;
+	if (was_counts) {
+		/* Acks come in order: this one covers the counts piece. */
+		meta_set_u64(st, DSYNC_META_COUNTS_AT, s->counts_at);
+		s->counts_pending = 0;
+		if (dsync_counts(s) == 0)
+			dsync_pump(s);
+		return;
 	}
+	/* Grow gently (an eighth per ack), halve on a cut: the size
+	   settles below what the link carries between cuts. */
+	if (took < DSYNC_ACK_FAST_MS &&
+	    s->state->batch_bytes < WIRE_MAX_BATCH_BYTES)
+		s->state->batch_bytes = s->state->batch_bytes / 8 * 9 >
+		    WIRE_MAX_BATCH_BYTES ? WIRE_MAX_BATCH_BYTES :
+		    s->state->batch_bytes / 8 * 9;
+	else if (took > DSYNC_ACK_SLOW_MS &&
+	    s->state->batch_bytes / 3 * 2 >= DSYNC_BATCH_BYTES_MIN)
+		s->state->batch_bytes = s->state->batch_bytes / 3 * 2;
 	dsync_pump(s);
 }
 
@@ -399,12 +472,12 @@ dsync_envelope(void *arg, Field__Sync__Envelope *env)
 		dsync_welcome(s, env->welcome);
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_ACK:
-		if (!s->welcomed)
+		if (!s->welcomed)	/* the collector welcomes first */
 			goto unexpected;
 		dsync_ack(s, env->ack);
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE:
-		if (!s->welcomed)
+		if (s->welcomed)	/* it comes before the welcome */
 			goto unexpected;
 		dsync_catalogue(s, env->form_catalogue);
 		break;
@@ -417,6 +490,7 @@ dsync_envelope(void *arg, Field__Sync__Envelope *env)
 		for (char *p = msg; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
+		s->refused = 1;
 		dsync_fail(s, "collector refused: %s", msg);
 		break;
 	}
@@ -456,8 +530,8 @@ dsync_pump(struct dsync *s)
 		uint64_t bytes = 0, last;
 		int rc;
 
-		if (outbox_batch(st, s->sent_to, s->state->batch,
-		    WIRE_MAX_BATCH_BYTES, &b) != 0) {
+		if (outbox_batch(st, s->sent_to, s->max_batch,
+		    s->state->batch_bytes, &b) != 0) {
 			dsync_fail(s, "cannot read records: %s",
 			    store_errmsg(st));
 			return;
@@ -484,9 +558,13 @@ dsync_pump(struct dsync *s)
 		if (rc != 0)
 			return;
 		s->sent_to = last;
-		s->inflight[s->ninflight++] = last;
+		s->inflight[s->ninflight].last = last;
+		s->inflight[s->ninflight].counts = 0;
+		s->inflight[s->ninflight++].sent_ms = util_mono_ms();
 	}
-	if (s->ninflight > 0)
+	/* Done only once the collector has answered: its welcome brings
+	   the clock and, before it, any new forms. */
+	if (s->ninflight > 0 || !s->welcomed || !s->counts_done)
 		return;
 	if (s->budget_stop)
 		dsync_bye(s, DSYNC_BUDGET);
@@ -567,6 +645,11 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	s->timer.data = s;
 	s->decided = 1;		/* until the conn is up, failing is final */
 	s->result = DSYNC_FAILED;
+	if (!dsync_enrolled(dev->dir)) {
+		snprintf(s->reason, sizeof(s->reason), "not enrolled: "
+		    "fieldctl enroll --collector HOST:PORT --token TOKEN");
+		goto later;
+	}
 	if (dev->cfg.collector_host[0] == '\0') {
 		snprintf(s->reason, sizeof(s->reason), "no collector set: "
 		    "fieldctl enroll, or fieldctl config set collector "
@@ -586,11 +669,6 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	tc.key_file = key;
 	tc.ca_file = ca;
 	tc.peer_auth = TLS_PEER_REQUIRED;
-	if (!dsync_enrolled(dev->dir)) {
-		snprintf(s->reason, sizeof(s->reason), "not enrolled: "
-		    "fieldctl enroll --collector HOST:PORT --token TOKEN");
-		goto later;
-	}
 	if ((s->ctx = tls_ctx_new(&tc, s->reason, sizeof(s->reason))) ==
 	    NULL)
 		goto later;

@@ -3,9 +3,11 @@
  * hello, welcome, counts, batches until everything is acknowledged, bye)
  * and the schedule fieldd runs attempts on.
  *
- * An attempt resumes from the collector's watermark (its welcome), keeps
- * two batches in flight so a slow link stays busy, grows the batch after
- * each ack and halves it when a link is cut mid-batch, adds forms the
+ * An attempt sends its hello, the counts and the first batches at once
+ * from the device's watermark, then follows the collector's (its
+ * welcome); keeps up to four batches in flight, sized in bytes (an
+ * eighth larger after each ack that came within a second, smaller when
+ * acks are slow, halved when a link is cut mid-batch); adds forms the
  * collector hands down to the store and the catalogue, keeps the clock
  * offset the welcome gives, and counts its bytes against the day's budget.
  * What it learns is kept in the store's meta table (outbox.h for the
@@ -43,8 +45,9 @@
 #define DSYNC_META_BUDGET_USED "sync_budget_used"
 
 struct dsync_state {
-	uint32_t batch;			/* records in the next batch */
-	uint32_t failures;		/* attempts failed in a row */
+	uint32_t batch_bytes;		/* sealed bytes in the next batch */
+	uint32_t failures;		/* attempts in a row refused, or
+					   failed before a welcome */
 };
 
 enum dsync_result {
@@ -74,9 +77,10 @@ void dsync_cancel(struct dsync *s);
 
 /*
  * fieldd's schedule: an attempt when records are waiting, every
- * sync_interval_s; after a failure, a back-off doubling from 5 s up to
+ * sync_interval_s; after a failure, a back-off doubling from 1 s up to
  * sync_retry_max_s, each wait drawn from its upper half at random so a
- * camp's boards do not all come back at once.  After a success, sealed
+ * camp's boards do not all come back at once -- except after an attempt
+ * that got a welcome before the link dropped: then again within 0.2 s.  After a success, sealed
  * payloads past the retention window are purged.
  */
 struct dsync_sched;
@@ -90,7 +94,8 @@ void dsync_sched_stop(struct dsync_sched *sc);
    than retention_days.  The number purged, or -1. */
 int64_t dsync_purge(struct device *dev);
 
-/* The back-off before attempt number failures+1, in ms, jittered. */
+/* The wait before the next attempt after `failures` fruitless ones
+   (0: the last one made progress), in ms, jittered. */
 uint64_t dsync_backoff_ms(uint32_t failures, uint32_t cap_s);
 
 #endif

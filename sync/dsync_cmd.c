@@ -193,7 +193,7 @@ dsync_cmd_sync(const char *dir, int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--attempts") == 0)
 		attempts = strtol(argv[2], NULL, 10);
-	if ((argc != 1 && argc != 3) || attempts < 1 || attempts > 1000) {
+	if ((argc != 1 && argc != 3) || attempts < 1 || attempts > 100000) {
 		fprintf(stderr, "usage: fieldctl -d DATADIR sync [--attempts "
 		    "N]\n");
 		return 2;

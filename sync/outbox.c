@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -141,11 +142,23 @@ int
 outbox_counts(struct store *st, int64_t now_ms,
     Field__Sync__CountsSnapshot **out)
 {
+	uint64_t upto;
+
+	if (outbox_counts_since(st, -1, SIZE_MAX, now_ms, out, &upto) != 0)
+		return -1;
+	(*out)->partial = 0;
+	return 0;
+}
+
+int
+outbox_counts_since(struct store *st, int64_t since, size_t max_cells,
+    int64_t now_ms, Field__Sync__CountsSnapshot **out, uint64_t *upto)
+{
 	Field__Sync__CountsSnapshot *c;
 	json_t *arr;
-	size_t n, first;
+	size_t n, first = 0;
 
-	if (store_counts_json(st, &arr) != 0)
+	if (store_counts_since(st, since, max_cells, &arr, upto) != 0)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		json_decref(arr);
@@ -153,11 +166,8 @@ outbox_counts(struct store *st, int64_t now_ms,
 	}
 	field__sync__counts_snapshot__init(c);
 	c->taken_ms = now_ms;
-	/* Rows come by form, then day: keep each form's newest when over
-	   the cap by keeping the array's tail, day order being global
-	   enough for a snapshot that only needs to be recent. */
+	c->partial = 1;
 	n = json_array_size(arr);
-	first = n > OUTBOX_COUNTS_MAX ? n - OUTBOX_COUNTS_MAX : 0;
 	if (n > first && (c->cells = calloc(n - first,
 	    sizeof(*c->cells))) == NULL)
 		goto fail;

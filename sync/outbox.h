@@ -22,13 +22,15 @@ int outbox_batch(struct store *st, uint64_t after, size_t max_records,
     size_t max_bytes, Field__Sync__RecordBatch **out);
 void outbox_batch_free(Field__Sync__RecordBatch *b);
 
-/* The counts snapshot a session or a bundle carries before its records:
-   every count cell, but no more than OUTBOX_COUNTS_MAX cells (the newest
-   days are kept when there are more), so it fits one frame.  0 and *out
-   (free with outbox_counts_free), or -1. */
-#define OUTBOX_COUNTS_MAX 8000
+/* The counts a bundle carries before its records: every cell (a full
+   snapshot).  0 and *out (free with outbox_counts_free), or -1. */
 int outbox_counts(struct store *st, int64_t now_ms,
     Field__Sync__CountsSnapshot **out);
+/* What a session sends first: the places changed after seq since (-1:
+   all), about max_cells at most (whole places), as a partial snapshot;
+   *upto is the seq its ack lets the device remember. */
+int outbox_counts_since(struct store *st, int64_t since, size_t max_cells,
+    int64_t now_ms, Field__Sync__CountsSnapshot **out, uint64_t *upto);
 void outbox_counts_free(Field__Sync__CountsSnapshot *c);
 
 /* The acknowledged watermark: 0 before any ack. */

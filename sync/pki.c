@@ -682,3 +682,61 @@ pki_fingerprint(const unsigned char *der, size_t len,
 {
 	mbedtls_sha256_ret(der, len, out, 0);
 }
+
+/* SHA-256 of data, the digest every signature here is made over. */
+static int
+pki_digest(const unsigned char *data, size_t len, unsigned char hash[32])
+{
+	return mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), data,
+	    len, hash);
+}
+
+int
+pki_sign(mbedtls_pk_context *key, const unsigned char *data, size_t len,
+    unsigned char *sig, size_t sigcap, size_t *siglen, char *err,
+    size_t errlen)
+{
+	unsigned char hash[32], buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	size_t n = 0;
+	int rc;
+
+	*siglen = 0;
+	if (!pki_is_p256(key))
+		return pki_fail(err, errlen, 0, "signing key: not ECDSA P-256");
+	if ((rc = pki_digest(data, len, hash)) != 0)
+		return pki_fail(err, errlen, rc, "signing: hashing");
+	/* mbedtls 2.28 takes no output size: sign into a buffer of the
+	   largest size any signature can have, then copy. */
+	rc = mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, hash, sizeof(hash), buf,
+	    &n, rng_mbedtls, rng_ctx());
+	if (rc != 0)
+		return pki_fail(err, errlen, rc, "signing");
+	if (n > PKI_SIG_MAX || n > sigcap)
+		return pki_fail(err, errlen, 0, "signing: a signature of %zu "
+		    "bytes does not fit %zu", n, sigcap);
+	memcpy(sig, buf, n);
+	*siglen = n;
+	return 0;
+}
+
+int
+pki_verify(mbedtls_pk_context *pub, const unsigned char *data, size_t len,
+    const unsigned char *sig, size_t siglen, char *err, size_t errlen)
+{
+	unsigned char hash[32];
+	int rc;
+
+	if (!pki_is_p256(pub))
+		return pki_fail(err, errlen, 0, "verifying key: not ECDSA "
+		    "P-256");
+	if (siglen == 0 || siglen > PKI_SIG_MAX)
+		return pki_fail(err, errlen, 0, "signature of %zu bytes: an "
+		    "ECDSA P-256 signature has 8 to %d", siglen, PKI_SIG_MAX);
+	if ((rc = pki_digest(data, len, hash)) != 0)
+		return pki_fail(err, errlen, rc, "verifying: hashing");
+	rc = mbedtls_pk_verify(pub, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig,
+	    siglen);
+	if (rc != 0)
+		return pki_fail(err, errlen, 0, "signature does not verify");
+	return 0;
+}

@@ -138,4 +138,23 @@ void pki_verify_text(uint32_t flags, char *out, size_t outlen);
 /* 1 when name is acceptable as a certificate CN (see the invariants). */
 int pki_name_ok(const char *name, int allow_space);
 
+/*
+ * Signatures over arbitrary bytes (bundle headers, receipts): ECDSA P-256
+ * over SHA-256 of data, DER-encoded, at most PKI_SIG_MAX bytes.  The
+ * random k comes from common/rng.h.
+ */
+#define PKI_SIG_MAX 72		/* SEQUENCE of two 33-byte INTEGERs */
+
+/* Signs data with the private key into sig (sigcap bytes); 0 and
+   *siglen, or -1 with err. */
+int pki_sign(mbedtls_pk_context *key, const unsigned char *data, size_t len,
+    unsigned char *sig, size_t sigcap, size_t *siglen, char *err,
+    size_t errlen);
+
+/* 0 when sig is key's signature over data; -1 with err otherwise (a key
+   that is not P-256, a signature of impossible size, or one that does not
+   verify -- trailing bytes after the DER included). */
+int pki_verify(mbedtls_pk_context *pub, const unsigned char *data, size_t len,
+    const unsigned char *sig, size_t siglen, char *err, size_t errlen);
+
 #endif

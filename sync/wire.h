@@ -15,6 +15,8 @@
 /* Bounds the collector announces in its welcome and holds peers to. */
 #define WIRE_MAX_FRAME (1024 * 1024)
 #define WIRE_MAX_BATCH_RECORDS 1000
+/* Cells in one counts snapshot: more than a frame could hold anyway. */
+#define WIRE_MAX_COUNT_CELLS 50000
 /* A batch's sealed bytes: half a frame leaves room for the metadata. */
 #define WIRE_MAX_BATCH_BYTES (WIRE_MAX_FRAME / 2)
 

@@ -41,11 +41,11 @@ def today(days=0):
     return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
 
-def run(*args, input=None, check=True):
+def run(*args, input=None, check=True, timeout=120):
     """Runs one of our binaries; returns CompletedProcess (text)."""
     cmd = [os.path.join(BIN, args[0])] + list(args[1:])
     p = subprocess.run(cmd, input=input, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError("%s failed (%d):\n%s%s" % (
             " ".join(cmd), p.returncode, p.stdout, p.stderr))

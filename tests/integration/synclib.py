@@ -1,0 +1,197 @@
+"""Helpers for the sync tests: a real collectord, enrolled devices, bulk
+records through fieldctl import, and the fault proxy between them."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import fieldlib as fl
+
+
+def wait_for_line(path, pattern, proc, what, since=0, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(path, errors="replace") as f:
+            f.seek(since)
+            m = re.findall(pattern, f.read())
+        if m:
+            return m[-1]
+        if proc.poll() is not None:
+            raise AssertionError("%s exited:\n%s" % (what, open(path).read()))
+        time.sleep(0.05)
+    raise AssertionError("%s did not start:\n%s" % (what, open(path).read()))
+
+
+class Collector:
+    """A collector directory and, once started, a collectord process."""
+
+    def __init__(self, root=None):
+        self.own_root = root is None
+        self.root = root or tempfile.mkdtemp(prefix="synctest.")
+        self.dir = os.path.join(self.root, "collector")
+        self.log_path = os.path.join(self.root, "collectord.log")
+        fl.run("collectctl", "-d", self.dir, "init", "--host", "127.0.0.1")
+        self.proc = None
+        self.port = None
+
+    def ctl(self, *args, **kw):
+        return fl.run("collectctl", "-d", self.dir, *args, **kw)
+
+    def start(self, *extra, port=0):
+        self.logf = open(self.log_path, "a")
+        since = self.logf.tell()
+        self.proc = subprocess.Popen(
+            [os.path.join(fl.BIN, "collectord"), "-d", self.dir, "--listen",
+             "127.0.0.1:%d" % port] + list(extra),
+            stdout=self.logf, stderr=self.logf)
+        self.port = int(wait_for_line(self.log_path,
+                                      r"listening on 127\.0\.0\.1:(\d+)",
+                                      self.proc, "collectord", since))
+        return self.port
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=60)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def token(self, device_id=None):
+        args = ["enroll-token"]
+        if device_id:
+            args += ["--device-id", device_id]
+        return self.ctl(*args).stdout.strip().splitlines()[-1]
+
+    def devices(self):
+        out = self.ctl("devices", "--json").stdout
+        return {d["device_id"]: d for d in map(json.loads, out.splitlines())}
+
+    def open_records(self):
+        p = self.ctl("open", "--key", os.path.join(self.dir, "seal.key"))
+        return [json.loads(line) for line in p.stdout.splitlines() if line]
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.stop(signal.SIGKILL)
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SyncDevice:
+    """A device sealing to the collector's key, enrolled with it."""
+
+    def __init__(self, collector, device_id, enroll=True):
+        self.collector = collector
+        self.id = device_id
+        self.dir = os.path.join(collector.root, "dev-" + device_id)
+        self.log_path = os.path.join(collector.root, device_id + ".log")
+        self.proc = None
+        fl.run("fieldctl", "-d", self.dir, "init", "--collector-key",
+               os.path.join(collector.dir, "seal.pub"), "--device-id",
+               device_id)
+        if enroll:
+            self.ctl("enroll", "--collector",
+                     "127.0.0.1:%d" % collector.port, "--token",
+                     collector.token(device_id))
+
+    def ctl(self, *args, **kw):
+        return fl.run("fieldctl", "-d", self.dir, *args, **kw)
+
+    def status(self):
+        return json.loads(self.ctl("status", "--json").stdout)
+
+    def point_at(self, port):
+        self.ctl("config", "set", "collector", "127.0.0.1:%d" % port)
+
+    def sync(self, attempts=1, check=False, timeout=120):
+        return self.ctl("sync", "--attempts", str(attempts), check=check,
+                        timeout=timeout)
+
+    def bulk(self, n, members=1):
+        """n households (each with `members` members) by CSV import;
+        returns their record ids."""
+        hh = os.path.join(self.collector.root, "hh-%s.csv" % self.id)
+        mem = os.path.join(self.collector.root, "mem-%s.csv" % self.id)
+        ids = []
+        day = fl.today(-1)
+        with open(hh, "w") as h, open(mem, "w") as m:
+            h.write("KEY,site_id,admin1,admin2,registration_date,consent,"
+                    "intention,needs\n")
+            m.write("PARENT_KEY,KEY,sex,age_years,relationship\n")
+            for i in range(n):
+                rid = str(uuid.uuid4())
+                ids.append(rid)
+                h.write("uuid:%s,SITE-%03d,SS01,SS0101,%s,no,stay,"
+                        "food water\n" % (rid, i % 40, day))
+                for k in range(members):
+                    m.write("uuid:%s,uuid:%s/members[%d],%s,%d,%s\n" % (
+                        rid, rid, k + 1, "female" if k % 2 == 0 else "male",
+                        [34, 36, 7, 3, 66][k % 5],
+                        "head" if k == 0 else "child"))
+        self.ctl("import", "dtm_household", hh, "--repeat",
+                 "members=" + mem)
+        return ids
+
+    def start(self):
+        self.logf = open(self.log_path, "a")
+        since = self.logf.tell()
+        self.proc = subprocess.Popen(
+            [os.path.join(fl.BIN, "fieldd"), "-d", self.dir, "--listen",
+             "127.0.0.1:0"], stdout=self.logf, stderr=self.logf)
+        wait_for_line(self.log_path, r"listening on http://127\.0\.0\.1:(\d+)",
+                      self.proc, "fieldd", since)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=60)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+class Proxy:
+    """build/.../faultproxy between a device and the collector."""
+
+    def __init__(self, target_port, *flags, binary=None):
+        self.binary = binary or os.environ.get(
+            "FAULTPROXY", os.path.join(fl.BIN, "faultproxy"))
+        self.proc = subprocess.Popen(
+            [self.binary] + list(flags) + ["0", str(target_port)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            raise AssertionError("faultproxy did not start: " + line)
+        self.port = int(m.group(1))
+
+    def stop(self):
+        """Stops it; returns its final counters as a dict."""
+        self.proc.send_signal(signal.SIGTERM)
+        out = self.proc.communicate(timeout=30)[0]
+        stats = {}
+        for line in out.splitlines():
+            if line.startswith("faultproxy stats:"):
+                for kv in line.split(":", 1)[1].split():
+                    k, v = kv.split("=")
+                    stats[k] = int(v)
+        return stats

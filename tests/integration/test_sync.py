@@ -1,0 +1,429 @@
+"""Sync end to end: real fieldd/fieldctl and collectord over loopback TLS,
+with the fault proxy cutting, stalling and corrupting the link between
+them.  Records must arrive exactly once, and the device's watermark must
+equal the collector's."""
+import json
+import os
+import signal
+import socket
+import ssl
+import time
+import unittest
+
+import fieldlib as fl
+import synclib as sl
+
+
+def check_exactly_once(test, c, devices_ids):
+    """devices_ids: {device_id: [record ids in seq order]}"""
+    opened = c.open_records()
+    seen = {}
+    for r in opened:
+        key = (r["_device"], r["_seq"])
+        test.assertNotIn(key, seen, "record stored twice")
+        seen[key] = r["_id"]
+    test.assertEqual(len(opened), sum(len(v) for v in devices_ids.values()))
+    for dev, ids in devices_ids.items():
+        for seq, rid in enumerate(ids, 1):
+            test.assertEqual(seen.get((dev, seq)), rid,
+                             "device %s seq %d" % (dev, seq))
+    info = c.devices()
+    for dev, ids in devices_ids.items():
+        test.assertEqual(info[dev]["acked_seq"], len(ids))
+
+
+class SyncTest(unittest.TestCase):
+    def setUp(self):
+        self.c = sl.Collector()
+        self.c.start()
+
+    def tearDown(self):
+        self.c.cleanup()
+
+    def test_enrol_sync_once_and_resume(self):
+        d = sl.SyncDevice(self.c, "board-1")
+        ids = d.bulk(300, members=2)
+        p = d.sync()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("acknowledged up to seq 300 of 300", p.stdout)
+        check_exactly_once(self, self.c, {"board-1": ids})
+        st = d.status()
+        self.assertEqual(st["pending"], 0)
+        self.assertEqual(st["acked_seq"], 300)
+        self.assertIsNotNone(st["last_sync_ok"])
+        self.assertIsNone(st["last_sync_error"])
+        self.assertIsInstance(st["clock_offset_ms"], int)
+        self.assertLess(abs(st["clock_offset_ms"]), 5000)
+        # more records later: only those travel
+        ids += d.bulk(20)
+        self.assertEqual(d.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"board-1": ids})
+        dev = self.c.devices()["board-1"]
+        self.assertEqual(dev["pending"], 0)
+        self.assertEqual(dev["last_error"], "")
+        # the plaintext never reaches the collector's store or log
+        with open(os.path.join(self.c.dir, "collector.db"), "rb") as f:
+            self.assertNotIn(b"SITE-001", f.read())
+        self.assertNotIn("SITE-0", self.c.log())
+
+    def test_enrolment_refusals(self):
+        d = sl.SyncDevice(self.c, "board-2", enroll=False)
+        addr = "127.0.0.1:%d" % self.c.port
+        tok = self.c.token("board-2")
+        # a token is for one device only
+        p = d.ctl("enroll", "--collector", addr, "--token",
+                  self.c.token("other-board"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("token", p.stderr)
+        # a token pinning another CA: the device will not talk to us
+        bad = tok[:-64] + ("0" * 64)
+        p = d.ctl("enroll", "--collector", addr, "--token", bad, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("pin", p.stderr.lower())
+        p = d.ctl("enroll", "--collector", addr, "--token", "nonsense",
+                  check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not an enrolment token", p.stderr)
+        # the right one works once
+        d.ctl("enroll", "--collector", addr, "--token", tok)
+        e = sl.SyncDevice(self.c, "board-3", enroll=False)
+        p = e.ctl("enroll", "--collector", addr, "--token", tok, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("already used", p.stderr)
+        # unenrolled: sync says so
+        p = e.sync()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not enrolled", p.stderr)
+
+    def test_offline_enrolment(self):
+        d = sl.SyncDevice(self.c, "board-off", enroll=False)
+        csr = os.path.join(self.c.root, "board-off.csr")
+        crt = os.path.join(self.c.root, "board-off.crt")
+        d.ctl("csr", csr)
+        self.c.ctl("sign-csr", csr, crt)
+        d.ctl("install-cert", crt, os.path.join(self.c.dir, "ca.crt"))
+        d.point_at(self.c.port)
+        ids = d.bulk(5)
+        self.assertEqual(d.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"board-off": ids})
+
+    def test_bad_peers_refused_good_device_served(self):
+        good = sl.SyncDevice(self.c, "good")
+        ids = good.bulk(10)
+        # revoked
+        rev = sl.SyncDevice(self.c, "revoked")
+        rev.bulk(3)
+        self.c.ctl("revoke", "revoked")
+        p = rev.sync()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("revoked", p.stderr)
+        # a certificate from another collector's CA, the device trusting
+        # ours: the handshake fails on our side
+        other = sl.Collector()
+        try:
+            other.start()
+            foreign = sl.SyncDevice(other, "foreign")
+            foreign.bulk(3)
+            with open(os.path.join(self.c.dir, "ca.crt")) as f:
+                ca = f.read()
+            with open(os.path.join(foreign.dir, "tls", "ca.crt"), "w") as f:
+                f.write(ca)
+            foreign.point_at(self.c.port)
+            p = foreign.sync()
+            self.assertEqual(p.returncode, 1)
+        finally:
+            other.cleanup()
+        # an expired certificate, signed by our CA
+        old = sl.SyncDevice(self.c, "expired", enroll=False)
+        csr = os.path.join(self.c.root, "exp.csr")
+        crt = os.path.join(self.c.root, "exp.crt")
+        old.ctl("csr", csr)
+        self.c.ctl("sign-csr", csr, crt, "--not-before", "2024-01-01",
+                   "--days", "30")
+        p = old.ctl("install-cert", crt, os.path.join(self.c.dir, "ca.crt"),
+                    check=False)
+        self.assertEqual(p.returncode, 1)   # the board sees it too
+        os.replace(crt, os.path.join(old.dir, "tls", "device.crt"))
+        with open(os.path.join(self.c.dir, "ca.crt")) as f:
+            ca = f.read()
+        with open(os.path.join(old.dir, "tls", "ca.crt"), "w") as f:
+            f.write(ca)
+        old.point_at(self.c.port)
+        old.bulk(2)
+        self.assertEqual(old.sync().returncode, 1)
+        # plain TCP, no TLS
+        s = socket.create_connection(("127.0.0.1", self.c.port), timeout=5)
+        s.sendall(b"POST /records HTTP/1.1\r\nHost: x\r\n\r\n" * 10)
+        try:
+            self.assertEqual(s.recv(100)[:1], b"\x15")  # a TLS alert
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+        # and through it all the collector serves the good device
+        self.assertTrue(self.c.alive())
+        self.assertEqual(good.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"good": ids, "revoked": []})
+        self.assertNotIn("foreign", self.c.devices())
+
+
+# --- A hostile peer speaking TLS: frames built by hand ------------------
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def field(num, payload):
+    """A length-delimited protobuf field."""
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def frame(env):
+    return varint(len(env)) + env
+
+
+def hello(device_id, version=1):
+    h = field(1, device_id.encode()) + varint(2 << 3) + varint(version)
+    return frame(field(1, h))
+
+
+def read_error(s):
+    """Reads frames until an Error (Envelope field 7); returns its text."""
+    buf = b""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            chunk = s.recv(4096)
+        except (ssl.SSLError, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+class HostilePeerTest(unittest.TestCase):
+    def setUp(self):
+        self.c = sl.Collector()
+        self.c.start("--max-conns", "40", "--idle-timeout", "3")
+        self.good = sl.SyncDevice(self.c, "good")
+        self.ids = self.good.bulk(20)
+
+    def tearDown(self):
+        self.c.cleanup()
+
+    def tls(self, cert=True):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_verify_locations(os.path.join(self.c.dir, "ca.crt"))
+        if cert:
+            t = os.path.join(self.good.dir, "tls")
+            ctx.load_cert_chain(os.path.join(t, "device.crt"),
+                                os.path.join(t, "device.key"))
+        raw = socket.create_connection(("127.0.0.1", self.c.port), timeout=5)
+        return ctx.wrap_socket(raw)
+
+    def test_frames_refused_with_clear_errors(self):
+        cases = [
+            # no certificate: hello is refused, only enrolment is open
+            (False, hello("good"), b"enrol first"),
+            (True, b"\xff" * 20, b"varint"),
+            (True, varint(1 << 40), b"over the"),
+            (True, frame(b"\x08\x01\x02"), b"frame at byte 0"),
+            # a batch before hello
+            (True, frame(field(4, b"")), b"before hello"),
+            (True, hello("good", version=99), b"protocol version 99"),
+            (True, hello("someone-else"), b"not the device"),
+            # an unknown kind (field 15)
+            (True, frame(field(15, b"")), b"unknown kind"),
+        ]
+        for cert, data, want in cases:
+            with self.subTest(want=want):
+                s = self.tls(cert)
+                s.sendall(data)
+                got = read_error(s)
+                s.close()
+                self.assertIn(want, got)
+        self.assertTrue(self.c.alive())
+        self.assertEqual(self.good.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"good": self.ids})
+
+    def test_idle_flood_bounded(self):
+        pid = self.c.proc.pid
+
+        def rss():
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        before = rss()
+        socks = []
+        for _ in range(300):
+            try:
+                socks.append(socket.create_connection(
+                    ("127.0.0.1", self.c.port), timeout=5))
+            except OSError:
+                pass
+        # half-open TLS too: a ClientHello's first bytes, then silence
+        for s in socks[:20]:
+            s.sendall(b"\x16\x03\x01\x00")
+        time.sleep(1)
+        grown = rss() - before
+        self.assertTrue(self.c.alive())
+        # 40 connections at most are kept; the rest are closed at once
+        self.assertLess(grown, 40 * 1024, "RSS grew by %d KiB" % grown)
+        for s in socks:
+            s.close()
+        time.sleep(0.5)
+        self.assertEqual(self.good.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"good": self.ids})
+        # silent connections are dropped by the collector
+        s = socket.create_connection(("127.0.0.1", self.c.port), timeout=20)
+        t0 = time.time()
+        self.assertEqual(s.recv(10), b"")
+        self.assertLess(time.time() - t0, 15)
+        s.close()
+
+
+class FaultyLinkTest(unittest.TestCase):
+    def setUp(self):
+        self.c = sl.Collector()
+        self.c.start()
+
+    def tearDown(self):
+        self.c.cleanup()
+
+    def test_10k_records_through_200_cuts(self):
+        d = sl.SyncDevice(self.c, "cut-board")
+        ids = d.bulk(10000)
+        d.ctl("config", "set", "sync_retry_max_s", "1")
+        px = sl.Proxy(self.c.port, "--cut-mean", "20000", "--seed", "11",
+                      "--stall-prob", "0.005", "--stall-ms", "300",
+                      "--truncate-prob", "0.002")
+        d.point_at(px.port)
+        p = d.sync(attempts=2000, timeout=900)
+        stats = px.stop()
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertGreaterEqual(stats["cuts"], 200, stats)
+        check_exactly_once(self, self.c, {"cut-board": ids})
+        self.assertEqual(d.status()["acked_seq"], 10000)
+
+    def test_corrupted_bytes_never_stored(self):
+        d = sl.SyncDevice(self.c, "noisy")
+        ids = d.bulk(500)
+        px = sl.Proxy(self.c.port, "--corrupt-prob", "0.05", "--seed", "5")
+        d.point_at(px.port)
+        p = d.sync(attempts=500)
+        stats = px.stop()
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertGreater(stats["corruptions"], 0)
+        check_exactly_once(self, self.c, {"noisy": ids})
+
+    def test_kill9_both_ends_mid_sync(self):
+        d = sl.SyncDevice(self.c, "k9")
+        ids = d.bulk(3000)
+        cport = self.c.port
+        # slow enough that kills land mid-batch
+        px = sl.Proxy(cport, "--rate", "60000", "--seed", "3")
+        d.point_at(px.port)
+        d.ctl("config", "set", "sync_interval_s", "1")
+        d.ctl("config", "set", "sync_retry_max_s", "2")
+        d.start()
+
+        def acked():
+            return self.c.devices()["k9"]["acked_seq"]
+        deadline = time.time() + 60
+        while acked() == 0 and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertGreater(acked(), 0)
+        self.c.stop(signal.SIGKILL)
+        self.c.start(port=cport)
+        time.sleep(1.5)
+        d.stop(signal.SIGKILL)
+        d.start()
+        deadline = time.time() + 120
+        while acked() < 3000 and time.time() < deadline:
+            time.sleep(0.5)
+        d.stop()
+        px.stop()
+        check_exactly_once(self, self.c, {"k9": ids})
+        self.assertEqual(d.status()["acked_seq"], 3000)
+
+
+class SyncFeaturesTest(unittest.TestCase):
+    def setUp(self):
+        self.c = sl.Collector()
+        self.c.start()
+
+    def tearDown(self):
+        self.c.cleanup()
+
+    def test_daily_budget_stops_and_resumes(self):
+        d = sl.SyncDevice(self.c, "paid")
+        ids = d.bulk(400)
+        d.ctl("config", "set", "sync_budget_kb_day", "40")
+        p = d.sync()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("budget", p.stdout)
+        got = d.status()["acked_seq"]
+        self.assertGreater(got, 0)
+        self.assertLess(got, 400)
+        # nothing more today
+        self.assertEqual(d.sync().returncode, 1)
+        self.assertEqual(d.status()["acked_seq"], got)
+        d.ctl("config", "set", "sync_budget_kb_day", "0")
+        self.assertEqual(d.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"paid": ids})
+
+    def test_purge_after_ack_keeps_ids_and_counts(self):
+        d = sl.SyncDevice(self.c, "purger")
+        ids = d.bulk(50)
+        counts = d.ctl("counts", "--json").stdout
+        d.ctl("config", "set", "retention_days", "0")
+        self.assertEqual(d.sync().returncode, 0)
+        st = d.status()
+        self.assertEqual(st["sealed_bytes"], 0)
+        self.assertEqual(st["records"], 50)
+        self.assertEqual(d.ctl("counts", "--json").stdout, counts)
+        # an id already taken is still a duplicate
+        rec = fl.household()
+        rec["_id"] = ids[0]
+        p = d.ctl("submit", "dtm_household", input=json.dumps(rec))
+        self.assertEqual(d.status()["records"], 50)
+        self.assertEqual(d.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"purger": ids})
+
+    def test_new_form_version_handed_down(self):
+        with open("proto/forms/mrc_visit.json") as f:
+            form = json.load(f)
+        form["version"] = "2026.12.1"
+        os.makedirs(os.path.join(self.c.dir, "forms"))
+        with open(os.path.join(self.c.dir, "forms", "mrc_visit.json"),
+                  "w") as f:
+            json.dump(form, f)
+        self.c.proc.send_signal(signal.SIGHUP)
+        sl.wait_for_line(self.c.log_path, r"forms reloaded: catalogue "
+                         r"(2026\.12\.1)", self.c.proc, "collectord")
+        d = sl.SyncDevice(self.c, "forms")
+        old = fl.mrc_visit()
+        old["_version"] = "2026.11.1"
+        d.ctl("submit", "mrc_visit", input=json.dumps(old))
+        self.assertEqual(d.sync().returncode, 0)
+        d.ctl("submit", "mrc_visit", input=json.dumps(fl.mrc_visit()))
+        # the old version is still accepted for records that name it
+        d.ctl("submit", "mrc_visit", input=json.dumps(old))
+        self.assertEqual(d.sync().returncode, 0)
+        versions = [r["_version"] for r in self.c.open_records()]
+        self.assertEqual(versions[:2], ["2026.11.1", "2026.12.1"])
+        self.assertEqual(versions[2], "2026.11.1")
+
+
+if __name__ == "__main__":
+    fl.main()
