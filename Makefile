@@ -31,7 +31,7 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 CFLAGS ?=
 CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
 LDFLAGS += $(MODE_LDFLAGS)
-LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c \
+LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
 	-ljansson -lhttp_parser -lcsv -lm
 
 PROTOS := $(wildcard proto/*.proto)
@@ -133,7 +133,7 @@ valgrind:
 		--errors-for-leak-kinds=definite,indirect $$t >/dev/null || exit 1; \
 		echo "valgrind clean: $$t"; done
 
-bench: deps all $(BENCH_BIN)
+bench: deps all $(BENCH_BIN) $(B)/faultproxy
 	@sh bench/run.sh $(B)
 
 # libFuzzer targets: MODE=fuzz builds everything with clang into build/fuzz.

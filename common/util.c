@@ -190,6 +190,45 @@ util_is_uuid(const char *s)
 }
 
 void
+util_uuid_unpack(const unsigned char in[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	char *w = out;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*w++ = '-';
+		*w++ = hex[in[i] >> 4];
+		*w++ = hex[in[i] & 15];
+	}
+	*w = '\0';
+}
+
+int
+util_uuid_pack(const char *s, unsigned char out[16])
+{
+	char back[37];
+	int n = 0;
+
+	if (!util_is_uuid(s))
+		return -1;
+	for (int i = 0; i < 36; i++) {
+		int v = s[i] >= 'a' ? s[i] - 'a' + 10 : s[i] >= 'A' ?
+		    s[i] - 'A' + 10 : s[i] - '0';
+
+		if (s[i] == '-')
+			continue;
+		if (n % 2 == 0)
+			out[n / 2] = (unsigned char)(v << 4);
+		else
+			out[n / 2] |= (unsigned char)v;
+		n++;
+	}
+	util_uuid_unpack(out, back);
+	return strcmp(back, s) == 0 ? 0 : -1;
+}
+
+void
 util_lower(char *s)
 {
 	for (; *s; s++)

@@ -38,6 +38,11 @@ int util_is_uuid(const char *s);
 /* Lower-cases a UUID in place. */
 void util_lower(char *s);
 
+/* A UUID as its 16 bytes and back (lower-case hex).  Packing returns -1
+   for anything that would not come back byte for byte. */
+int util_uuid_pack(const char *s, unsigned char out[16]);
+void util_uuid_unpack(const unsigned char in[16], char out[37]);
+
 /*
  * Base64 (standard alphabet, padded) of len bytes into out (outlen bytes,
  * NUL-terminated).  Returns the length written or -1 when out is too small.

@@ -30,6 +30,10 @@ submit_init(struct submitter *s, struct store *st,
 		    " id or collector key); run fieldctl init");
 		return -1;
 	}
+	if ((s->rp = recpack_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -38,6 +42,8 @@ submit_fini(struct submitter *s)
 {
 	if (s->have_epoch)
 		seal_epoch_wipe(&s->ep);
+	recpack_free(s->rp);
+	s->rp = NULL;
 	s->have_epoch = 0;
 }
 
@@ -180,13 +186,11 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
 		return -1;
 	}
-	len = field__record__get_packed_size(&r);
-	if ((pt = malloc(len)) == NULL || (sealed = malloc(len +
-	    SEAL_OVERHEAD)) == NULL) {
+	if (recpack_encode(s->rp, f, &r, &pt, &len) != 0 ||
+	    (sealed = malloc(len + SEAL_OVERHEAD)) == NULL) {
 		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
 		goto out;
 	}
-	field__record__pack(&r, pt);
 	struct seal_ad ad = { res->id, form_id(f), form_version(f),
 	    s->device_id, s->ep.id };
 	if (seal_record(&s->ep, &ad, pt, len, sealed) != 0) {

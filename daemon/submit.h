@@ -19,6 +19,7 @@
 
 #include "daemon/store.h"
 #include "form/form.h"
+#include "form/recpack.h"
 #include "sync/seal.h"
 
 struct submit_opts {
@@ -35,6 +36,7 @@ struct submitter {
 	unsigned char collector_pub[SEAL_KEY_LEN];
 	struct seal_epoch ep;
 	int have_epoch;
+	struct recpack *rp;		/* compresses before sealing */
 };
 
 enum submit_status {
@@ -60,7 +62,7 @@ struct submit_result {
 int submit_init(struct submitter *s, struct store *st,
     const struct form_catalog *cat, const struct submit_opts *opt,
     char *err, size_t errlen);
-/* Wipes the epoch key. */
+/* Wipes the epoch key and frees what submit_init made. */
 void submit_fini(struct submitter *s);
 
 /*

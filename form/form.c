@@ -699,8 +699,22 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		form_free(p.f);
 		return -1;
 	}
+	if ((p.f->dict = json_dumps(p.f->def, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		form_free(p.f);
+		return -1;
+	}
+	p.f->dict_len = strlen(p.f->dict);
 	*out = p.f;
 	return 0;
+}
+
+const char *
+form_dict(const struct form *f, size_t *len)
+{
+	*len = f->dict_len;
+	return f->dict;
 }
 
 void
@@ -708,6 +722,7 @@ form_free(struct form *f)
 {
 	if (f == NULL)
 		return;
+	free(f->dict);
 	/* A row that failed half-parsed may hold expressions past n_fields. */
 	for (size_t i = 0; f->fields && i < FORM_MAX_FIELDS; i++) {
 		expr_free(f->fields[i].constraint);

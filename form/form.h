@@ -125,6 +125,13 @@ struct form_counts {
 int form_counts(const struct form *f, const json_t *rec,
     struct form_counts *out);
 void form_counts_free(struct form_counts *c);
+/*
+ * The definition in a canonical text (compact JSON, keys sorted), the
+ * same whatever the file's layout: the dictionary records of this
+ * version are compressed with (recpack.h).  Owned by f.
+ */
+const char *form_dict(const struct form *f, size_t *len);
+
 /* The place field when only the latest record per place counts, or NULL. */
 const char *form_latest_by(const struct form *f);
 

@@ -65,6 +65,8 @@ struct form_measure {
 
 struct form {
 	json_t *def;
+	char *dict;			/* form_dict */
+	size_t dict_len;
 	short hash[FORM_HASH_SLOTS];	/* field index + 1 by name; 0 empty */
 	char id[FORM_ID_MAX + 1];
 	char version[FORM_VERSION_MAX + 1];

@@ -28,6 +28,8 @@
 #include "common/util.h"
 #include "daemon/store.h"
 #include "form/form.h"
+#include "form/recpack.h"
+#include "sync/csrv.h"
 #include "sync/bundle_cmd.h"
 #include "sync/pki.h"
 #include "sync/seal.h"
@@ -94,6 +96,8 @@ cmd_keygen(int argc, char **argv)
 
 struct open_ctx {
 	struct seal_opener op;
+	struct form_catalog *cat;	/* the dictionaries (recpack.h) */
+	struct recpack *rp;
 	char device_id[128];
 	unsigned long failed, opened;
 };
@@ -106,6 +110,7 @@ open_one(void *arg, const struct store_record *r,
 	struct seal_ad ad = { r->id, r->form_id, r->form_version, c->device_id,
 	    r->epoch };
 	Field__Record *rec = NULL;
+	char why[160];
 	unsigned char *pt;
 	json_t *o = NULL;
 	char when[32];
@@ -127,8 +132,17 @@ open_one(void *arg, const struct store_record *r,
 		c->failed++;
 		goto out;
 	}
-	rec = field__record__unpack(NULL, len, pt);
-	if (rec == NULL || strcmp(rec->id, r->id) || rec->seq != r->seq ||
+	struct recpack_meta m = { r->id, r->form_id, r->form_version,
+	    c->device_id };
+
+	if (recpack_decode(c->rp, form_catalog_get(c->cat, r->form_id,
+	    r->form_version), &m, pt, len, OPEN_MAX_SEALED, &rec, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, "seq %" PRIu64 ": %s\n", r->seq, why);
+		c->failed++;
+		goto out;
+	}
+	if (strcmp(rec->id, r->id) || rec->seq != r->seq ||
 	    strcmp(rec->form_id, r->form_id) ||
 	    strcmp(rec->form_version, r->form_version) ||
 	    strcmp(rec->device_id, c->device_id)) {
@@ -189,8 +203,18 @@ open_collected(void *arg, const char *device_id,
 static int
 open_collector(struct open_ctx *c, const char *dir)
 {
+	Field__Sync__FormCatalogue fc;
 	struct cstore *cs;
+	char err[1024];
 
+	if (csrv_catalogue_load(dir, &fc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl open: %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < fc.n_forms; i++)
+		form_catalog_add(c->cat, fc.forms[i]->definition_json,
+		    strlen(fc.forms[i]->definition_json), err, sizeof(err));
+	csrv_catalogue_free(&fc);
 	if (open_cstore(dir, &cs) != 0)
 		return -1;
 	if (cstore_each_record(cs, open_collected, c) != 0) {
@@ -225,10 +249,14 @@ cmd_open(const char *dir, int argc, char **argv)
 		usage();
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return 1;
+	if ((c->cat = form_catalog_new()) == NULL ||
+	    (c->rp = recpack_new()) == NULL) {
+		fprintf(stderr, "collectctl open: out of memory\n");
+		goto out;
+	}
 	if (seal_opener_load(&c->op, key, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
-		free(c);
-		return 1;
+		goto out;
 	}
 	if (dir) {
 		if (open_collector(c, dir) == 0) {
@@ -248,6 +276,9 @@ cmd_open(const char *dir, int argc, char **argv)
 	    sizeof(c->device_id)) != 1) {
 		fprintf(stderr, "collectctl open: %s: no device id\n",
 		    argv[optind]);
+	} else if (store_forms_load(st, c->cat, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl open: %s: %s\n", argv[optind],
+		    err);
 	} else if (store_each_record(st, open_one, c) != 0) {
 		fprintf(stderr, "collectctl open: %s: %s\n", argv[optind],
 		    store_errmsg(st));
@@ -261,6 +292,8 @@ cmd_open(const char *dir, int argc, char **argv)
 	store_close(st);
 out:
 	seal_opener_wipe(&c->op);
+	form_catalog_free(c->cat);
+	recpack_free(c->rp);
 	free(c);
 	return rc;
 }

@@ -88,6 +88,14 @@ collector_init(const char *dir, const char *host, char *err, size_t errlen)
 		    "to overwrite its keys", dir);
 		return -1;
 	}
+	/* A sealing key pair alone (collectctl keygen): records may be
+	   sealed to it, and a new one would leave them unopenable. */
+	if (collector_path(path, sizeof(path), dir, "seal.key") == 0 &&
+	    stat(path, &sb) == 0) {
+		snprintf(err, errlen, "%s already holds a sealing key; refusing "
+		    "to overwrite it", dir);
+		return -1;
+	}
 	if (util_mkdirs(dir, 0700) != 0 || chmod(dir, 0700) != 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;

@@ -20,6 +20,7 @@
 
 #define CSRV_FORM_FILE_MAX (256 * 1024)
 #define CSRV_FORMS_MAX 64
+#define CSRV_LINGER_MS 1500
 
 struct csess {
 	struct csrv *srv;
@@ -30,6 +31,8 @@ struct csess {
 	char peer[64];
 	char device[CSTORE_DEVICE_MAX + 1];	/* from the certificate */
 	int has_cert, said_hello, closing;
+	uint64_t linger_until;		/* util_mono_ms; 0: not lingering */
+	char why[160];
 	uint64_t pending, highest;
 	int64_t offset_ms;
 	uint64_t records;		/* ingested on this conn */
@@ -156,14 +159,24 @@ csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
 
 /* --- Sessions ---------------------------------------------------------- */
 
+/*
+ * Ends a session.  With an error code the peer is told why, and the
+ * conn lingers a moment, reading and dropping what the peer still sends:
+ * closing at once would answer those bytes with a reset, and a reset can
+ * make the peer's kernel drop our error frame before it is read.
+ */
 static void
 sess_close(struct csess *s, Field__Sync__Error__Code code, const char *why)
 {
 	if (s->closing)
 		return;
 	s->closing = 1;
-	if (code != FIELD__SYNC__ERROR__CODE__UNKNOWN)
-		wire_send_error(s->c, code, why);
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	if (code != FIELD__SYNC__ERROR__CODE__UNKNOWN &&
+	    wire_send_error(s->c, code, why) > 0) {
+		s->linger_until = util_mono_ms() + CSRV_LINGER_MS;
+		return;
+	}
 	tls_conn_close(s->c, why);
 }
 
@@ -611,7 +624,10 @@ csrv_on_sweep(uv_timer_t *t)
 
 	for (struct csess *s = srv->sessions, *next; s; s = next) {
 		next = s->next;
-		if (now - s->last_activity > srv->lim.idle_ms)
+		if (s->linger_until && now >= s->linger_until) {
+			s->linger_until = 0;
+			tls_conn_close(s->c, s->why);
+		} else if (now - s->last_activity > srv->lim.idle_ms)
 			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
 			    "idle timeout");
 	}
@@ -624,8 +640,11 @@ csrv_close_all(struct csrv *srv)
 	uv_close((uv_handle_t *)&srv->sweep, NULL);
 	for (struct csess *s = srv->sessions, *next; s; s = next) {
 		next = s->next;
-		sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
-		    "collector stopping");
+		if (s->closing)
+			tls_conn_close(s->c, s->why);	/* lingering */
+		else
+			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+			    "collector stopping");
 	}
 }
 

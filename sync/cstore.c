@@ -249,6 +249,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
     void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg)
 {
 	sqlite3_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
+	Field__Sync__SealedRecord prev;
 	struct cdevice d;
 	uint64_t mark;
 	int rc = -1;
@@ -274,9 +275,35 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	if (!ins || !ref || !owner || !have)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const Field__Sync__SealedRecord *r = recs[i];
-		const char *why = cs_malformed(r);
-		char reason[160];
+		Field__Sync__SealedRecord view = *recs[i];
+		const Field__Sync__SealedRecord *r = &view;
+		const char *why;
+		char reason[160], idbuf[37];
+
+		if ((view.id == NULL || view.id[0] == '\0') &&
+		    view.id_bytes.len == 16) {
+			util_uuid_unpack(view.id_bytes.data, idbuf);
+			view.id = idbuf;
+		}
+
+		/* A batch on the wire leaves out the form, version and epoch
+		   a record shares with the one before it (outbox.h). */
+		if (i > 0) {
+			const Field__Sync__SealedRecord *p = &prev;
+
+			if (view.form_id == NULL || view.form_id[0] == '\0')
+				view.form_id = p->form_id;
+			if (view.form_version == NULL ||
+			    view.form_version[0] == '\0')
+				view.form_version = p->form_version;
+			if (view.epoch_pub.len == 0) {
+				view.epoch_pub = p->epoch_pub;
+				if (view.epoch_id == 0)
+					view.epoch_id = p->epoch_id;
+			}
+		}
+		prev = view;
+		why = cs_malformed(r);
 
 		if (r->seq <= mark)
 			continue;	/* durable already */

@@ -27,8 +27,8 @@
 #define DSYNC_COUNTS_CELLS_MIN 20
 #define DSYNC_BATCH_BYTES_START (8 * 1024)
 #define DSYNC_BATCH_BYTES_MIN 1024
-#define DSYNC_ACK_FAST_MS 1000
-#define DSYNC_ACK_SLOW_MS 2500
+#define DSYNC_ACK_FAST_MS 400
+#define DSYNC_ACK_SLOW_MS 1000
 /* What a TLS handshake and its records cost beside our frames, roughly:
    enough to keep a paid link's budget honest. */
 #define DSYNC_HANDSHAKE_BYTES 4096
@@ -63,6 +63,13 @@ struct dsync {
 
 static void dsync_pump(struct dsync *s);
 static int dsync_counts(struct dsync *s);
+
+void
+dsync_state_fini(struct dsync_state *state)
+{
+	tls_session_free(state->session);
+	state->session = NULL;
+}
 
 int
 dsync_enrolled(const char *dir)
@@ -175,6 +182,8 @@ dsync_finish(struct dsync *s)
 	/* A link that got as far as the collector's welcome and then
 	   dropped is worth trying again at once; refusals, and links that
 	   never get there, are tried less and less often. */
+	if (s->refused)		/* revoked, say: start afresh next time */
+		tls_session_forget(s->state->session);
 	if (s->result == DSYNC_FAILED && (s->refused || !s->welcomed))
 		s->state->failures++;
 	else
@@ -551,6 +560,7 @@ dsync_pump(struct dsync *s)
 			break;
 		}
 		last = b->records[b->n_records - 1]->seq;
+		outbox_batch_compact(b);
 		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_BATCH;
 		env.batch = b;
 		rc = dsync_send(s, &env);
@@ -676,6 +686,10 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	    DSYNC_CONNECT_MS, &dsync_cb, s, s->reason, sizeof(s->reason));
 	if (s->c == NULL)
 		goto later;
+	if (state->session == NULL)
+		state->session = tls_session_new();
+	if (state->session != NULL)
+		tls_conn_use_session(s->c, state->session);
 	s->decided = 0;
 	uv_timer_start(&s->timer, dsync_on_timer, DSYNC_STALL_MS,
 	    DSYNC_STALL_MS);
@@ -719,7 +733,10 @@ static void sched_arm(struct dsync_sched *sc, uint64_t ms);
 static void
 sched_freed(uv_handle_t *h)
 {
-	free(h->data);
+	struct dsync_sched *sc = h->data;
+
+	dsync_state_fini(&sc->state);
+	free(sc);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "daemon/device.h"
+#include "sync/tls.h"
 
 #define DSYNC_TLS_DIR "tls"
 #define DSYNC_KEY_FILE "tls/device.key"
@@ -45,6 +46,8 @@
 #define DSYNC_META_BUDGET_USED "sync_budget_used"
 
 struct dsync_state {
+	struct tls_session *session;	/* resumption; made on first use,
+					   freed by dsync_state_fini */
 	uint32_t batch_bytes;		/* sealed bytes in the next batch */
 	uint32_t failures;		/* attempts in a row refused, or
 					   failed before a welcome */
@@ -60,6 +63,9 @@ typedef void (*dsync_done_fn)(void *arg, enum dsync_result r,
     const char *reason);
 
 struct dsync;
+
+/* Frees what attempts kept in state. */
+void dsync_state_fini(struct dsync_state *state);
 
 /* 1 when DATADIR/tls holds a key and a certificate. */
 int dsync_enrolled(const char *dir);

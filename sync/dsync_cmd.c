@@ -218,6 +218,7 @@ dsync_cmd_sync(const char *dir, int argc, char **argv)
 		    cs.reason);
 	}
 	uv_loop_close(&loop);
+	dsync_state_fini(&state);
 	if (cs.r == DSYNC_DONE && dsync_purge(&d) < 0)
 		fprintf(stderr, "fieldctl sync: purge: %s\n",
 		    store_errmsg(d.st));

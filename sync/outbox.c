@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 
+#include "common/util.h"
+
 struct batch_ctx {
 	Field__Sync__RecordBatch *b;
 	size_t bytes, max_bytes;
@@ -86,6 +88,54 @@ outbox_batch(struct store *st, uint64_t after, size_t max_records,
 	return 0;
 }
 
+/* Frees a string of ours; compaction leaves protobuf-c's empty one. */
+static void
+str_free(char *p)
+{
+	if (p != protobuf_c_empty_string)
+		free(p);
+}
+
+void
+outbox_batch_compact(Field__Sync__RecordBatch *b)
+{
+	for (size_t i = 0; i < b->n_records; i++) {
+		Field__Sync__SealedRecord *s = b->records[i];
+		unsigned char raw[16], *dup;
+
+		if (util_uuid_pack(s->id, raw) == 0 &&
+		    (dup = dup_bytes(raw, 16)) != NULL) {
+			free(s->id);
+			s->id = (char *)protobuf_c_empty_string;
+			s->id_bytes.data = dup;
+			s->id_bytes.len = 16;
+		}
+	}
+	for (size_t i = b->n_records; i-- > 1;) {
+		Field__Sync__SealedRecord *s = b->records[i];
+		const Field__Sync__SealedRecord *p = b->records[i - 1];
+
+		/* From the end, so each compares with an intact one. */
+		if (strcmp(s->form_id, p->form_id) == 0) {
+			free(s->form_id);
+			s->form_id = (char *)protobuf_c_empty_string;
+		}
+		if (strcmp(s->form_version, p->form_version) == 0) {
+			free(s->form_version);
+			s->form_version = (char *)protobuf_c_empty_string;
+		}
+		if (s->epoch_id == p->epoch_id && p->epoch_pub.len &&
+		    s->epoch_pub.len == p->epoch_pub.len &&
+		    memcmp(s->epoch_pub.data, p->epoch_pub.data,
+		    s->epoch_pub.len) == 0) {
+			free(s->epoch_pub.data);
+			s->epoch_pub.data = NULL;
+			s->epoch_pub.len = 0;
+			s->epoch_id = 0;
+		}
+	}
+}
+
 void
 outbox_batch_free(Field__Sync__RecordBatch *b)
 {
@@ -93,9 +143,10 @@ outbox_batch_free(Field__Sync__RecordBatch *b)
 		return;
 	for (size_t i = 0; i < b->n_records; i++) {
 		Field__Sync__SealedRecord *s = b->records[i];
-		free(s->id);
-		free(s->form_id);
-		free(s->form_version);
+		str_free(s->id);
+		free(s->id_bytes.data);
+		str_free(s->form_id);
+		str_free(s->form_version);
 		free(s->epoch_pub.data);
 		free(s->sealed.data);
 		free(s);

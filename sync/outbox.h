@@ -21,6 +21,11 @@
 int outbox_batch(struct store *st, uint64_t after, size_t max_records,
     size_t max_bytes, Field__Sync__RecordBatch **out);
 void outbox_batch_free(Field__Sync__RecordBatch *b);
+/* For the wire: leaves out a record's form, version and epoch where they
+   are the previous record's, and sends its id as 16 bytes
+   (cstore_ingest puts them back), about 80 bytes a record.  The batch is
+   still freed with outbox_batch_free. */
+void outbox_batch_compact(Field__Sync__RecordBatch *b);
 
 /* The counts a bundle carries before its records: every cell (a full
    snapshot).  0 and *out (free with outbox_counts_free), or -1. */

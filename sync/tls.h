@@ -5,7 +5,8 @@
  * Policy, fixed here and not configurable: TLS 1.2 only; the suites
  * ECDHE-ECDSA-CHACHA20-POLY1305 then ECDHE-ECDSA-AES128-GCM-SHA256;
  * X25519 or P-256 key exchange; certificates ECDSA P-256 with SHA-256
- * (mbedtls's Suite B profile); no renegotiation, no session resumption.
+ * (mbedtls's Suite B profile); no renegotiation; session resumption by
+ * ticket only (a client that keeps a struct tls_session).
  * A server always asks for a client certificate and always sends its CA
  * certificate after its own, so a pinned client (below) can check it.
  *
@@ -174,6 +175,20 @@ const mbedtls_x509_crt *tls_conn_peer_cert(const struct tls_conn *c);
 
 /* The peer's address as "IP:PORT" into out; "?" when unknown. */
 void tls_conn_peer_addr(const struct tls_conn *c, char *out, size_t outlen);
+
+/*
+ * Client session resumption.  A struct tls_session keeps the last
+ * session's ticket: give it to each new conn (before its handshake, i.e.
+ * right after tls_connect) and the conn resumes from it when the server
+ * still takes it, and saves the new one when the handshake is done.  A
+ * session belongs to one server; forget it when the server changes.
+ */
+#define TLS_TICKET_LIFETIME 3600	/* s */
+struct tls_session;
+struct tls_session *tls_session_new(void);
+void tls_session_free(struct tls_session *s);
+void tls_session_forget(struct tls_session *s);
+void tls_conn_use_session(struct tls_conn *c, struct tls_session *s);
 
 /* The loop the conn runs on. */
 uv_loop_t *tls_conn_loop(const struct tls_conn *c);

@@ -1,22 +1,32 @@
 #!/bin/sh
-# make run: on first use, creates a local collector key pair and a device
-# under var/, prints the first enumerator's token, then runs fieldd on
-# 127.0.0.1:8080 in the foreground (Ctrl-C stops it).
+# make run: on first use, creates under var/ a local collector and a
+# device enrolled with it, and prints the first enumerator's token; then
+# runs collectord on 127.0.0.1:7443 in the background and fieldd on
+# 127.0.0.1:8080 in the foreground, which syncs to it (Ctrl-C stops both).
 set -eu
 B=${1:-build}
 VAR=${FIELD_VAR:-var}
+C="$VAR/collector"
+D="$VAR/device"
+CPORT=7443
 
 mkdir -p "$VAR"
 chmod 700 "$VAR"
-if [ ! -f "$VAR/collector/seal.pub" ]; then
-	"$B/collectctl" keygen "$VAR/collector" >/dev/null
-	echo "run: collector key pair made in $VAR/collector" \
-	    "(seal.key opens records: it never goes onto a board)"
+if [ ! -f "$C/ca.key" ]; then
+	if [ -f "$C/seal.key" ]; then
+		echo "run: $C holds a sealing key pair from an older make run" \
+		    "but no collector; move it away first (records sealed to it" \
+		    "open only with its seal.key)" >&2
+		exit 1
+	fi
+	"$B/collectctl" -d "$C" init --host 127.0.0.1 >/dev/null
+	echo "run: collector made in $C (seal.key opens records: keep it off" \
+	    "boards, and off this machine where analysts work elsewhere)"
 fi
-if [ ! -f "$VAR/device/device.db" ]; then
-	"$B/fieldctl" -d "$VAR/device" init \
-	    --collector-key "$VAR/collector/seal.pub" --device-id dev-local
-	token=$("$B/fieldctl" -d "$VAR/device" user add enumerator-1 2>/dev/null)
+if [ ! -f "$D/device.db" ]; then
+	"$B/fieldctl" -d "$D" init --collector-key "$C/seal.pub" \
+	    --device-id dev-local
+	token=$("$B/fieldctl" -d "$D" user add enumerator-1 2>/dev/null)
 	echo "run: first enumerator's token (shown once, stored hashed):"
 	echo
 	echo "    $token"
@@ -24,9 +34,33 @@ if [ ! -f "$VAR/device/device.db" ]; then
 	echo "run: try  curl -H 'Authorization: Bearer $token'" \
 	    "http://127.0.0.1:8080/api/forms"
 else
-	echo "run: device in $VAR/device; make another enumerator token with" \
-	    "$B/fieldctl -d $VAR/device user add NAME"
+	echo "run: device in $D; make another enumerator token with" \
+	    "$B/fieldctl -d $D user add NAME"
 fi
-echo "run: records opened with: $B/collectctl open" \
-    "--key $VAR/collector/seal.key $VAR/device/device.db"
-exec "$B/fieldd" -d "$VAR/device"
+
+"$B/collectord" -d "$C" --listen "127.0.0.1:$CPORT" \
+    2>>"$VAR/collectord.log" &
+cpid=$!
+trap 'kill $cpid 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
+i=0
+until grep -q "listening on 127.0.0.1:$CPORT" "$VAR/collectord.log" \
+    2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 50 ] || ! kill -0 $cpid 2>/dev/null; then
+		echo "run: collectord did not start; see $VAR/collectord.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+if [ ! -f "$D/tls/device.crt" ]; then
+	token=$("$B/collectctl" -d "$C" enroll-token --device-id dev-local \
+	    2>/dev/null | tail -n 1)
+	"$B/fieldctl" -d "$D" enroll --collector "127.0.0.1:$CPORT" \
+	    --token "$token"
+fi
+echo "run: collectord on 127.0.0.1:$CPORT (log $VAR/collectord.log);" \
+    "fieldd syncs its records to it"
+echo "run: see  $B/collectctl -d $C devices  and" \
+    " $B/collectctl -d $C open --key $C/seal.key"
+"$B/fieldd" -d "$D"

@@ -155,9 +155,11 @@ class SyncTest(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.c.port), timeout=5)
         s.sendall(b"POST /records HTTP/1.1\r\nHost: x\r\n\r\n" * 10)
         try:
-            self.assertEqual(s.recv(100)[:1], b"\x15")  # a TLS alert
-        except (ConnectionResetError, socket.timeout):
-            pass
+            got = s.recv(100)
+        except ConnectionResetError:
+            got = b""
+        # closed, with at most a TLS alert, and nothing else said
+        self.assertIn(got[:1], (b"", b"\x15"))
         s.close()
         # and through it all the collector serves the good device
         self.assertTrue(self.c.alive())

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/device.h"
+#include "form/recpack.h"
 #include "sync/seal_open.h"
 
 struct fx {
@@ -229,7 +230,33 @@ check_open(void *arg, const struct store_record *r,
 	assert_null(memmem(r->sealed, r->sealed_len, "needs a lawyer", 14));
 	assert_int_equal(seal_open(&f->op, epoch_pub, &ad, r->sealed,
 	    r->sealed_len, pt), 0);
-	rec = field__record__unpack(NULL, r->sealed_len - SEAL_OVERHEAD, pt);
+	{
+		struct recpack *rp = recpack_new();
+		const struct form *fm = form_catalog_get(f->d.cat,
+		    r->form_id, r->form_version);
+		char why[160];
+		struct recpack_meta m = { r->id, r->form_id, r->form_version,
+		    "dev-7" };
+
+		/* compressed with the form's dictionary; without it, or
+		   with another form's, it does not open */
+		assert_int_equal(pt[0], RECPACK_ZSTD);
+		assert_int_equal(recpack_decode(rp, NULL, &m, pt, r->sealed_len -
+		    SEAL_OVERHEAD, 1 << 20, &rec, why, sizeof(why)), -1);
+		assert_int_equal(recpack_decode(rp, form_catalog_get(f->d.cat,
+		    "dtm_household", NULL), &m, pt, r->sealed_len - SEAL_OVERHEAD,
+		    1 << 20, &rec, why, sizeof(why)), -1);
+		/* the bound on the unpacked size holds */
+		assert_int_equal(recpack_decode(rp, fm, &m, pt, r->sealed_len -
+		    SEAL_OVERHEAD, 16, &rec, why, sizeof(why)), -1);
+		assert_int_equal(recpack_decode(rp, fm, &m, pt, r->sealed_len -
+		    SEAL_OVERHEAD, 1 << 20, &rec, why, sizeof(why)), 0);
+		/* the id, form, version and device are not sealed twice: they
+		   come back from the metadata */
+		assert_null(memmem(pt, r->sealed_len - SEAL_OVERHEAD, r->id,
+		    36));
+		recpack_free(rp);
+	}
 	assert_non_null(rec);
 	assert_string_equal(rec->id, r->id);
 	assert_int_equal(rec->seq, r->seq);

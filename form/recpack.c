@@ -1,0 +1,175 @@
+/* recpack.c: see recpack.h. */
+#include "form/recpack.h"
+
+#include <mbedtls/platform_util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+/* Small inputs: a higher level costs little and gains a few bytes. */
+#define RECPACK_LEVEL 9
+
+struct recpack {
+	ZSTD_CCtx *c;
+	ZSTD_DCtx *d;
+};
+
+struct recpack *
+recpack_new(void)
+{
+	struct recpack *rp = calloc(1, sizeof(*rp));
+
+	if (rp && ((rp->c = ZSTD_createCCtx()) == NULL ||
+	    (rp->d = ZSTD_createDCtx()) == NULL)) {
+		recpack_free(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+void
+recpack_free(struct recpack *rp)
+{
+	if (rp == NULL)
+		return;
+	ZSTD_freeCCtx(rp->c);
+	ZSTD_freeDCtx(rp->d);
+	free(rp);
+}
+
+int
+recpack_encode(struct recpack *rp, const struct form *f,
+    const Field__Record *r, unsigned char **out, size_t *len)
+{
+	Field__Record bare = *r;
+	size_t plen, dlen, cap, n;
+	const void *dict = form_dict(f, &dlen);
+	unsigned char *pb, *buf;
+
+	/* Bound as associated data already: not sealed twice. */
+	bare.id = bare.form_id = bare.form_version = bare.device_id = "";
+	plen = field__record__get_packed_size(&bare);
+	r = &bare;
+
+	cap = 1 + ZSTD_compressBound(plen);
+	if ((pb = malloc(plen ? plen : 1)) == NULL)
+		return -1;
+	if ((buf = malloc(cap > plen ? cap : plen)) == NULL) {
+		free(pb);
+		return -1;
+	}
+	field__record__pack(r, pb);
+	n = ZSTD_compress_usingDict(rp->c, buf + 1, cap - 1, pb, plen, dict,
+	    dlen, RECPACK_LEVEL);
+	if (!ZSTD_isError(n) && n + 1 < plen) {
+		buf[0] = RECPACK_ZSTD;
+		*len = n + 1;
+	} else {
+		memcpy(buf, pb, plen);	/* no smaller: as it is */
+		*len = plen;
+	}
+	mbedtls_platform_zeroize(pb, plen);
+	free(pb);
+	*out = buf;
+	return 0;
+}
+
+/* Puts a metadata field back, or checks it where the record has it. */
+static int
+meta_fill(char **field, const char *want)
+{
+	if (**field == '\0') {
+		char *dup = strdup(want);
+
+		if (dup == NULL)
+			return -1;
+		*field = dup;	/* was protobuf-c's shared empty string */
+		return 0;
+	}
+	return strcmp(*field, want) == 0 ? 0 : -1;
+}
+
+static int
+decode_meta(Field__Record **out, const struct recpack_meta *m, char *err,
+    size_t errlen)
+{
+	Field__Record *r = *out;
+
+	if (meta_fill(&r->id, m->id) == 0 &&
+	    meta_fill(&r->form_id, m->form_id) == 0 &&
+	    meta_fill(&r->form_version, m->form_version) == 0 &&
+	    meta_fill(&r->device_id, m->device_id) == 0)
+		return 0;
+	snprintf(err, errlen, "sealed record does not match its metadata");
+	field__record__free_unpacked(r, NULL);
+	*out = NULL;
+	return -1;
+}
+
+static int
+decode_raw(struct recpack *rp, const struct form *f,
+    const unsigned char *pt, size_t len, size_t max, Field__Record **out,
+    char *err, size_t errlen);
+
+int
+recpack_decode(struct recpack *rp, const struct form *f,
+    const struct recpack_meta *m, const unsigned char *pt, size_t len,
+    size_t max, Field__Record **out, char *err, size_t errlen)
+{
+	if (decode_raw(rp, f, pt, len, max, out, err, errlen) != 0)
+		return -1;
+	return decode_meta(out, m, err, errlen);
+}
+
+static int
+decode_raw(struct recpack *rp, const struct form *f,
+    const unsigned char *pt, size_t len, size_t max, Field__Record **out,
+    char *err, size_t errlen)
+{
+	unsigned long long size;
+	unsigned char *buf;
+	const void *dict;
+	size_t dlen, n;
+
+	*out = NULL;
+	if (len == 0 || pt[0] != RECPACK_ZSTD) {
+		if (len > max) {
+			snprintf(err, errlen, "record of %zu bytes, over %zu",
+			    len, max);
+			return -1;
+		}
+		if ((*out = field__record__unpack(NULL, len, pt)) == NULL) {
+			snprintf(err, errlen, "record does not decode");
+			return -1;
+		}
+		return 0;
+	}
+	if (f == NULL) {
+		snprintf(err, errlen, "compressed with a form version this "
+		    "catalogue does not hold");
+		return -1;
+	}
+	size = ZSTD_getFrameContentSize(pt + 1, len - 1);
+	if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN
+	    || size > max) {
+		snprintf(err, errlen, "compressed record: bad or oversized "
+		    "frame header");
+		return -1;
+	}
+	if ((buf = malloc(size ? size : 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	dict = form_dict(f, &dlen);
+	n = ZSTD_decompress_usingDict(rp->d, buf, size, pt + 1, len - 1, dict,
+	    dlen);
+	if (ZSTD_isError(n) || n != size)
+		snprintf(err, errlen, "compressed record does not decompress "
+		    "with form %s version %s", form_id(f), form_version(f));
+	else if ((*out = field__record__unpack(NULL, n, buf)) == NULL)
+		snprintf(err, errlen, "record does not decode");
+	mbedtls_platform_zeroize(buf, size);
+	free(buf);
+	return *out ? 0 : -1;
+}
