@@ -66,11 +66,6 @@ config_parse_listen(const char *s, char *addr, size_t addrlen, int *port)
 	return 0;
 }
 
-struct config_err {
-	char *buf;
-	size_t len, used;
-	int n;
-};
 
 static void __attribute__((format(printf, 2, 3)))
 config_error(struct config_err *e, const char *fmt, ...)
@@ -138,6 +133,18 @@ static const struct config_num config_nums[] = {
 	    offsetof(struct config, sync_budget_kb_day), 1 },
 	{ "retention_days", 0, 3650, offsetof(struct config, retention_days), 0 },
 };
+
+static void
+config_set(struct config *c, const char *name, int line, const char *key,
+    const char *val, struct config_err *e);
+
+/* config_lines's setter for struct config. */
+static void
+config_set_one(void *arg, const char *name, int line, const char *key,
+    const char *val, struct config_err *e)
+{
+	config_set(arg, name, line, key, val, e);
+}
 
 static void
 config_set(struct config *c, const char *name, int line, const char *key,
@@ -210,6 +217,26 @@ int
 config_parse(struct config *c, const char *name, const char *text,
     char *err, size_t errlen)
 {
+	return config_lines(name, text, config_set_one, c, err, errlen);
+}
+
+void
+config_fail(struct config_err *e, const char *name, int line,
+    const char *key, const char *what)
+{
+	config_error(e, "%s:%d: %s: %s", name, line, key, what);
+}
+
+int
+config_number(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	return config_uint(v, lo, hi, out);
+}
+
+int
+config_lines(const char *name, const char *text, config_set_fn set,
+    void *arg, char *err, size_t errlen)
+{
 	struct config_err e = { err, errlen, 0, 0 };
 	char *copy, *line, *next;
 	int lineno = 0;
@@ -239,7 +266,7 @@ config_parse(struct config *c, const char *name, const char *text,
 		*eq = '\0';
 		val = config_trim(eq + 1);
 		key = config_trim(key);
-		config_set(c, name, lineno, key, val, &e);
+		set(arg, name, lineno, key, val, &e);
 	}
 	free(copy);
 	return e.n ? -1 : 0;

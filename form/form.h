@@ -126,9 +126,9 @@ int form_counts(const struct form *f, const json_t *rec,
     struct form_counts *out);
 void form_counts_free(struct form_counts *c);
 /*
- * The definition in a canonical text (compact JSON, keys sorted), the
- * same whatever the file's layout: the dictionary records of this
- * version are compressed with (recpack.h).  Owned by f.
+ * The dictionary records of this version are compressed with
+ * (recpack.h): its field and choice names, one a line, in definition
+ * order.  Owned by f.
  */
 const char *form_dict(const struct form *f, size_t *len);
 

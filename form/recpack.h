@@ -17,8 +17,11 @@
  * that metadata.  The opener knows which dictionary to use before it
  * opens.
  *
- * struct recpack holds the zstd contexts, reused across records; one per
- * thread.  Nothing here logs or quotes record contents in errors.
+ * struct recpack holds the zstd contexts and each form version's
+ * prepared dictionary, reused across records; one per thread.  It keys
+ * them by the struct form's address: the forms must outlive it (a
+ * catalogue that only grows, as the daemons keep).  Nothing here logs or
+ * quotes record contents in errors.
  */
 #ifndef RECPACK_H
 #define RECPACK_H

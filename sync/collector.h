@@ -10,6 +10,8 @@
  *   CDIR/ca.crt, ca.key    the devices' certificate authority (P-256)
  *   CDIR/server.crt, .key  the TLS certificate collectd shows
  *   CDIR/collector.db      the store (cstore.h)
+ *   CDIR/collectord.conf   collectord's settings (csrv.h), the defaults
+ *   CDIR/forms/ *.json     form versions to hand to devices (optional)
  *
  * Enrolment tokens are "fld1.SECRET.PIN": SECRET is 24 random bytes in
  * base64url, stored only as its SHA-256, usable once before it expires;

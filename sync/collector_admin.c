@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
 #include "common/rng.h"
 #include "common/util.h"
 #include "sync/cstore.h"
+#include "sync/csrv.h"
 #include "sync/pki.h"
 #include "sync/seal.h"
 #include "sync/seal_open.h"
@@ -121,7 +123,11 @@ collector_init(const char *dir, const char *host, char *err, size_t errlen)
 	if (cstore_open(path, &cs, err, errlen) != 0)
 		return -1;
 	cstore_close(cs);
-	return 0;
+	/* A collector named for the world listens to it; one for this
+	   machine only, on loopback. */
+	return csrv_config_write(dir, strcmp(host, "127.0.0.1") == 0 ||
+	    strcmp(host, "localhost") == 0 ? "127.0.0.1:7443" :
+	    "0.0.0.0:7443", err, errlen);
 }
 
 int

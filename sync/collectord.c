@@ -6,6 +6,9 @@
  *   collectord -d CDIR [--listen ADDR:PORT] [--max-conns N]
  *              [--idle-timeout S] [-v]
  *
+ * Settings come from CDIR/collectord.conf (csrv.h) when it is there;
+ * the options win over it.
+ *
  * SIGTERM and SIGINT stop it: no new connections, sessions closed (a
  * batch being stored has committed, as handlers run to completion), the
  * store closed.  SIGHUP reloads the form catalogue from CDIR/forms, so a
@@ -95,7 +98,9 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *listen = "127.0.0.1:7443";
+	const char *dir = NULL, *listen_opt = NULL;
+	char listen[80] = "127.0.0.1:7443";
+	unsigned max_conns = 0, idle_s = 0;
 	struct csrv_limits lim;
 	struct sockaddr_storage sa;
 	struct rlimit rl = { 0, 0 };
@@ -108,11 +113,11 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'm': lim.max_conns = number(optarg, "--max-conns", 1,
+		case 'l': listen_opt = optarg; break;
+		case 'm': max_conns = number(optarg, "--max-conns", 1,
 		    65536); break;
-		case 'i': lim.idle_ms = 1000 * number(optarg, "--idle-timeout",
-		    1, 86400); break;
+		case 'i': idle_s = number(optarg, "--idle-timeout", 1, 86400);
+		    break;
 		case 'v': verbose = 1; break;
 		default: usage();
 		}
@@ -121,6 +126,17 @@ main(int argc, char **argv)
 		usage();
 	if (verbose)
 		log_set_level(LOG_DEBUG);
+	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,
+	    sizeof(err)) != 0) {
+		log_err("collectord: %s", err);
+		return 2;
+	}
+	if (listen_opt)
+		snprintf(listen, sizeof(listen), "%s", listen_opt);
+	if (max_conns)
+		lim.max_conns = max_conns;
+	if (idle_s)
+		lim.idle_ms = idle_s * 1000;
 	/* A dump could hold the CA key. */
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -2,6 +2,7 @@
 #include "sync/csrv.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <mbedtls/platform_util.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "common/embedded.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/config.h"
 #include "form/form.h"
 #include "sync/collector.h"
 #include "sync/frame.h"
@@ -46,6 +48,97 @@ csrv_limits_default(struct csrv_limits *lim)
 	lim->max_frame = WIRE_MAX_FRAME;
 	lim->max_batch_records = WIRE_MAX_BATCH_RECORDS;
 	lim->cert_days = 5 * 365;
+}
+
+/* --- Configuration ----------------------------------------------------- */
+
+struct csrv_conf {
+	struct csrv_limits *lim;
+	char *listen;
+	size_t listenlen;
+};
+
+static void
+csrv_conf_set(void *arg, const char *name, int line, const char *key,
+    const char *val, struct config_err *e)
+{
+	struct csrv_conf *c = arg;
+	char addr[64];
+	uint64_t v;
+	int port;
+
+	if (strcmp(key, "listen") == 0) {
+		if (config_parse_listen(val, addr, sizeof(addr), &port) != 0)
+			config_fail(e, name, line, key, "expected ADDR:PORT");
+		else
+			snprintf(c->listen, c->listenlen, "%s", val);
+	} else if (strcmp(key, "max_conns") == 0) {
+		if (config_number(val, 1, 65536, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 65536");
+		else
+			c->lim->max_conns = (unsigned)v;
+	} else if (strcmp(key, "idle_timeout_s") == 0) {
+		if (config_number(val, 1, 86400, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 86400");
+		else
+			c->lim->idle_ms = (unsigned)v * 1000;
+	} else if (strcmp(key, "cert_days") == 0) {
+		if (config_number(val, 1, 20 * 365, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 7300");
+		else
+			c->lim->cert_days = (int)v;
+	} else
+		config_fail(e, name, line, key, "unknown key");
+}
+
+int
+csrv_config_load(const char *dir, struct csrv_limits *lim, char *listen,
+    size_t listenlen, char *err, size_t errlen)
+{
+	struct csrv_conf c = { lim, listen, listenlen };
+	char path[4096], *text;
+	int rc;
+
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if ((text = util_read_file(path, 64 * 1024, NULL)) == NULL) {
+		if (errno == ENOENT)
+			return 0;	/* the defaults */
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "larger than 64 KiB" : strerror(errno));
+		return -1;
+	}
+	rc = config_lines(path, text, csrv_conf_set, &c, err, errlen);
+	free(text);
+	return rc;
+}
+
+int
+csrv_config_write(const char *dir, const char *listen, char *err,
+    size_t errlen)
+{
+	struct csrv_limits lim;
+	char path[4096], text[512];
+
+	csrv_limits_default(&lim);
+	snprintf(text, sizeof(text),
+	    "# collectord's settings; collectctl init wrote the defaults.\n"
+	    "# The command line's --listen, --max-conns and --idle-timeout\n"
+	    "# win over these.\n"
+	    "listen = %s\n"
+	    "max_conns = %u\n"
+	    "idle_timeout_s = %u\n"
+	    "cert_days = %d\n", listen, lim.max_conns, lim.idle_ms / 1000,
+	    lim.cert_days);
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
+	    util_write_file(path, text, strlen(text), 0644) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* --- The form catalogue ------------------------------------------------ */

@@ -64,6 +64,19 @@ struct csrv {
 void csrv_limits_default(struct csrv_limits *lim);
 
 /*
+ * CDIR/collectord.conf, "key = value" lines as fieldd.conf: listen
+ * (ADDR:PORT), max_conns, idle_timeout_s, cert_days.  Reads it over lim
+ * and listen (which hold the defaults) when it is there.  0 or -1 with
+ * err naming the file, line and key.
+ */
+#define CSRV_CONF "collectord.conf"
+int csrv_config_load(const char *dir, struct csrv_limits *lim, char *listen,
+    size_t listenlen, char *err, size_t errlen);
+/* The file with the defaults, as collectctl init writes it. */
+int csrv_config_write(const char *dir, const char *listen, char *err,
+    size_t errlen);
+
+/*
  * Opens the collector in dir (collector.h): its store, CA, TLS
  * certificate and forms (the shipped ones and any dir/forms/ *.json).
  * 0 or -1 with err.
