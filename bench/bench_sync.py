@@ -514,8 +514,8 @@ def bench_goodput(root, delay_ms=LINK_DELAY_MS, budgeted=True):
                                            LINK_RECORDS, SEED + 2)
     st = dev.status()
     sealed_total = st["sealed_bytes"]
-    clean_root = copy_pair(root, col.dir, dev.dir, "link-clean")
-    lossy_root = copy_pair(root, col.dir, dev.dir, "link-lossy")
+    clean_root = copy_pair(root, col.dir, dev.dir, "link-clean-%d" % delay_ms)
+    lossy_root = copy_pair(root, col.dir, dev.dir, "link-lossy-%d" % delay_ms)
 
     # The clean run: what the same sync costs on a perfect link.
     ccol, cdev = Clone.collector(clean_root), Clone.device(clean_root, dev.id)

@@ -27,12 +27,11 @@ struct recpack {
 	size_t next;			/* the slot reused when all are full */
 };
 
-/* The slot for f, made when missing (NULL when out of memory). */
+/* The slot for f, taken when missing. */
 static int
 recpack_slot(struct recpack *rp, const struct form *f)
 {
-	size_t dlen, i;
-	const char *dict = form_dict(f, &dlen);
+	size_t i;
 
 	for (i = 0; i < RECPACK_DICTS; i++)
 		if (rp->dicts[i].f == f)
@@ -45,17 +44,30 @@ recpack_slot(struct recpack *rp, const struct form *f)
 		ZSTD_freeDDict(rp->dicts[i].dd);
 	}
 	rp->dicts[i].f = f;
-	rp->dicts[i].cd = ZSTD_createCDict(dict, dlen, RECPACK_LEVEL);
-	rp->dicts[i].dd = ZSTD_createDDict(dict, dlen);
-	if (rp->dicts[i].cd == NULL || rp->dicts[i].dd == NULL) {
-		ZSTD_freeCDict(rp->dicts[i].cd);
-		ZSTD_freeDDict(rp->dicts[i].dd);
-		rp->dicts[i].f = NULL;
-		rp->dicts[i].cd = NULL;
-		rp->dicts[i].dd = NULL;
-		return -1;
-	}
+	rp->dicts[i].cd = NULL;
+	rp->dicts[i].dd = NULL;
 	return (int)i;
+}
+
+/* The prepared dictionary for compressing (or, decompress != 0, for
+   decompressing) f's records; NULL when out of memory. */
+static void *
+recpack_dict(struct recpack *rp, const struct form *f, int decompress)
+{
+	int i = recpack_slot(rp, f);
+	size_t dlen;
+	const char *dict = form_dict(f, &dlen);
+
+	if (i < 0)
+		return NULL;
+	if (decompress) {
+		if (rp->dicts[i].dd == NULL)
+			rp->dicts[i].dd = ZSTD_createDDict(dict, dlen);
+		return rp->dicts[i].dd;
+	}
+	if (rp->dicts[i].cd == NULL)
+		rp->dicts[i].cd = ZSTD_createCDict(dict, dlen, RECPACK_LEVEL);
+	return rp->dicts[i].cd;
 }
 
 struct recpack *
@@ -63,8 +75,9 @@ recpack_new(void)
 {
 	struct recpack *rp = calloc(1, sizeof(*rp));
 
-	if (rp && ((rp->c = ZSTD_createCCtx()) == NULL ||
-	    (rp->d = ZSTD_createDCtx()) == NULL)) {
+	/* The decompression side is made on first use: a board never
+	   opens a record, and its memory is counted. */
+	if (rp && (rp->c = ZSTD_createCCtx()) == NULL) {
 		recpack_free(rp);
 		return NULL;
 	}
@@ -92,7 +105,7 @@ recpack_encode(struct recpack *rp, const struct form *f,
 	Field__Record bare = *r;
 	size_t plen, cap, n;
 	unsigned char *pb, *buf;
-	int slot = recpack_slot(rp, f);
+	ZSTD_CDict *cd = recpack_dict(rp, f, 0);
 
 	/* Bound as associated data already: not sealed twice. */
 	bare.id = bare.form_id = bare.form_version = bare.device_id = "";
@@ -107,9 +120,9 @@ recpack_encode(struct recpack *rp, const struct form *f,
 		return -1;
 	}
 	field__record__pack(r, pb);
-	n = slot < 0 ? 0 : ZSTD_compress_usingCDict(rp->c, buf + 1, cap - 1,
-	    pb, plen, rp->dicts[slot].cd);
-	if (slot >= 0 && !ZSTD_isError(n) && n + 1 < plen) {
+	n = cd == NULL ? 0 : ZSTD_compress_usingCDict(rp->c, buf + 1, cap - 1,
+	    pb, plen, cd);
+	if (cd != NULL && !ZSTD_isError(n) && n + 1 < plen) {
 		buf[0] = RECPACK_ZSTD;
 		*len = n + 1;
 	} else {
@@ -176,8 +189,8 @@ decode_raw(struct recpack *rp, const struct form *f,
 {
 	unsigned long long size;
 	unsigned char *buf;
+	ZSTD_DDict *dd;
 	size_t n;
-	int slot;
 
 	*out = NULL;
 	if (len == 0 || pt[0] != RECPACK_ZSTD) {
@@ -208,10 +221,12 @@ decode_raw(struct recpack *rp, const struct form *f,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	slot = recpack_slot(rp, f);
-	n = slot < 0 ? 0 : ZSTD_decompress_usingDDict(rp->d, buf, size,
-	    pt + 1, len - 1, rp->dicts[slot].dd);
-	if (slot < 0 || ZSTD_isError(n) || n != size)
+	if (rp->d == NULL)
+		rp->d = ZSTD_createDCtx();
+	dd = recpack_dict(rp, f, 1);
+	n = dd == NULL || rp->d == NULL ? 0 : ZSTD_decompress_usingDDict(
+	    rp->d, buf, size, pt + 1, len - 1, dd);
+	if (dd == NULL || rp->d == NULL || ZSTD_isError(n) || n != size)
 		snprintf(err, errlen, "compressed record does not decompress "
 		    "with form %s version %s", form_id(f), form_version(f));
 	else if ((*out = field__record__unpack(NULL, n, buf)) == NULL)

@@ -128,6 +128,8 @@ main(int argc, char **argv)
 		log_set_level(LOG_DEBUG);
 	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,
 	    sizeof(err)) != 0) {
+		while (strlen(err) && err[strlen(err) - 1] == '\n')
+			err[strlen(err) - 1] = '\0';
 		log_err("collectord: %s", err);
 		return 2;
 	}

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import unittest
 
@@ -44,6 +45,30 @@ class CollectorCli(unittest.TestCase):
                          before)
         p = self.ctl("init", "--host", "bad host,O=x", check=False)
         self.assertEqual(p.returncode, 1)
+
+    def test_config_written_and_checked(self):
+        self.ctl("init", "--host", "collector.example")
+        conf = os.path.join(self.cdir, "collectord.conf")
+        with open(conf) as f:
+            text = f.read()
+        # named for the world: it listens to the world
+        self.assertIn("listen = 0.0.0.0:7443", text)
+        self.assertIn("max_conns = 256", text)
+        with open(conf, "a") as f:
+            f.write("max_conns = lots\nbogus = 1\n")
+        p = subprocess.run([os.path.join(fl.BIN, "collectord"), "-d",
+                            self.cdir, "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("collectord.conf:8: max_conns: expected 1 to 65536",
+                      p.stderr)
+        self.assertIn("collectord.conf:9: bogus: unknown key", p.stderr)
+        # a sealing key pair alone is never overwritten by init
+        other = os.path.join(self.root, "keys")
+        fl.run("collectctl", "keygen", other)
+        p = fl.run("collectctl", "-d", other, "init", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("already holds a sealing key", p.stderr)
 
     def test_enroll_token_pins_ca(self):
         self.ctl("init")
