@@ -23,6 +23,7 @@
 #define CSRV_FORM_FILE_MAX (256 * 1024)
 #define CSRV_FORMS_MAX 64
 #define CSRV_LINGER_MS 1500
+#define CSRV_ENROL_FRAME_MAX (16 * 1024)
 
 struct csess {
 	struct csrv *srv;
@@ -590,8 +591,14 @@ sess_on_ready(struct tls_conn *c, void *arg)
 	int rc;
 
 	s->last_activity = util_mono_ms();
-	if (crt == NULL)
-		return;		/* enrolment only */
+	if (crt == NULL) {
+		/* Enrolment only, from anyone: an enrolment request is a
+		   token and a CSR, so a stranger gets a small buffer, not a
+		   device's megabyte. */
+		frame_reader_free(&s->fr);
+		frame_reader_init(&s->fr, CSRV_ENROL_FRAME_MAX);
+		return;
+	}
 	s->has_cert = 1;
 	if (pki_cert_cn(crt, s->device, sizeof(s->device)) != 0 ||
 	    pki_cert_serial(crt, &serial) != 0) {

@@ -236,6 +236,8 @@ class HostilePeerTest(unittest.TestCase):
         cases = [
             # no certificate: hello is refused, only enrolment is open
             (False, hello("good"), b"enrol first"),
+            # a stranger cannot make the collector hold a big frame
+            (False, varint(100000), b"over the limit of 16384"),
             (True, b"\xff" * 20, b"varint"),
             (True, varint(1 << 40), b"over the"),
             (True, frame(b"\x08\x01\x02"), b"frame at byte 0"),
