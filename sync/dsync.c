@@ -188,13 +188,18 @@ dsync_finish(struct dsync *s)
 		s->state->failures++;
 	else
 		s->state->failures = 0;
-	meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
-	if (s->result != DSYNC_FAILED)
-		meta_set_u64(st, DSYNC_META_LAST_OK, (uint64_t)now);
-	store_meta_set(st, DSYNC_META_LAST_ERROR,
-	    s->result == DSYNC_FAILED ? s->reason : "");
-	if (s->bytes)
-		budget_spend(s->dev, s->bytes);
+	/* One commit for the lot: an SD card is spared a sync per key. */
+	if (store_begin(st) == 0) {
+		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
+		if (s->result != DSYNC_FAILED)
+			meta_set_u64(st, DSYNC_META_LAST_OK, (uint64_t)now);
+		store_meta_set(st, DSYNC_META_LAST_ERROR,
+		    s->result == DSYNC_FAILED ? s->reason : "");
+		if (s->bytes)
+			budget_spend(s->dev, s->bytes);
+		if (store_commit(st) != 0)
+			store_rollback(st);
+	}
 	if (s->result == DSYNC_FAILED)
 		log_warn("sync: attempt failed: %s (%" PRIu64 " records "
 		    "acknowledged first)", s->reason, s->acked_records);
