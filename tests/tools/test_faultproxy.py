@@ -461,15 +461,19 @@ class FaultProxyTest(unittest.TestCase):
         a.close()
         # Once a has gone, there is room again.
         for _ in range(100):
-            c = px.connect()
+            c = None
             try:
+                # Until the proxy has seen a's close, a new connection
+                # may be reset even before connect returns.
+                c = px.connect()
                 c.sendall(b"c")
                 if recv_all(c, 1, timeout=5)[0] == b"c":
                     break
             except OSError:
                 pass
             finally:
-                c.close()
+                if c is not None:
+                    c.close()
             time.sleep(0.02)
         else:
             self.fail("no room after the first connection closed")
