@@ -96,6 +96,7 @@ cmd_keygen(int argc, char **argv)
 
 struct open_ctx {
 	struct seal_opener op;
+	struct cstore *cs;		/* the collector's, when opening it */
 	struct form_catalog *cat;	/* the dictionaries (recpack.h) */
 	struct recpack *rp;
 	char device_id[128];
@@ -165,6 +166,18 @@ open_one(void *arg, const struct store_record *r,
 	json_object_set_new(o, "_created", json_string(when));
 	json_object_set_new(o, "_clock", json_string(rec->clock ==
 	    FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? "trusted" : "untrusted"));
+	if (c->cs) {
+		/* The collector's correction, beside the board's stamp. */
+		int64_t created, corrected;
+
+		if (cstore_record_times(c->cs, c->device_id, r->seq, &created,
+		    &corrected) == 1) {
+			t = (time_t)(corrected / 1000);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			    gmtime(&t));
+			json_object_set_new(o, "_corrected", json_string(when));
+		}
+	}
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
 	putchar('\n');
 	c->opened++;
@@ -217,12 +230,15 @@ open_collector(struct open_ctx *c, const char *dir)
 	csrv_catalogue_free(&fc);
 	if (open_cstore(dir, &cs) != 0)
 		return -1;
+	c->cs = cs;
 	if (cstore_each_record(cs, open_collected, c) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", cstore_errmsg(cs));
 		cstore_close(cs);
+		c->cs = NULL;
 		return -1;
 	}
 	cstore_close(cs);
+	c->cs = NULL;
 	return 0;
 }
 

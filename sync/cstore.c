@@ -497,6 +497,26 @@ out:
 }
 
 int
+cstore_record_times(struct cstore *cs, const char *device_id, uint64_t seq,
+    int64_t *created_ms, int64_t *corrected_ms)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT created_ms, corrected_ms FROM"
+	    " records WHERE device_id = ?1 AND seq = ?2", "ti", device_id,
+	    (int64_t)seq);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*created_ms = sqlite3_column_int64(s, 0);
+		*corrected_ms = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 cstore_each_record(struct cstore *cs,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)

@@ -87,6 +87,12 @@ int cstore_ingest(struct cstore *cs, const char *device_id,
 int cstore_counts_put(struct cstore *cs, const char *device_id,
     const Field__Sync__CountsSnapshot *snap);
 
+/* A stored record's time as the device stamped it and as corrected by
+   the device's clock offset (the same when the stamp was trusted).  1 and
+   the times, 0 when there is no such record, -1 on error. */
+int cstore_record_times(struct cstore *cs, const char *device_id,
+    uint64_t seq, int64_t *created_ms, int64_t *corrected_ms);
+
 /* Every stored record in (device, seq) order, for opening. */
 int cstore_each_record(struct cstore *cs,
     int (*fn)(void *arg, const char *device_id,

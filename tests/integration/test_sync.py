@@ -47,6 +47,10 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("acknowledged up to seq 300 of 300", p.stdout)
         check_exactly_once(self, self.c, {"board-1": ids})
+        # a trusted stamp needs no correction; it is shown beside it
+        r = self.c.open_records()[0]
+        self.assertEqual(r["_clock"], "trusted")
+        self.assertEqual(r["_corrected"], r["_created"])
         st = d.status()
         self.assertEqual(st["pending"], 0)
         self.assertEqual(st["acked_seq"], 300)

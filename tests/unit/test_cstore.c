@@ -111,6 +111,18 @@ test_exactly_once_and_watermark(void **state)
 	assert_int_equal(n, 4);
 	assert_int_equal(cstore_device_get(cs, "dev-1", &d), 1);
 	assert_int_equal(d.acked_seq, 4);
+	/* stamped before any trusted time: corrected by the offset, the
+	   raw stamp kept beside it */
+	{
+		int64_t created, corrected;
+
+		assert_int_equal(cstore_record_times(cs, "dev-1", 1, &created,
+		    &corrected), 1);
+		assert_int_equal(created, 5000);
+		assert_int_equal(corrected, 65000);
+		assert_int_equal(cstore_record_times(cs, "dev-1", 9, &created,
+		    &corrected), 0);
+	}
 	for (int i = 0; i < 4; i++)
 		free(b[i]);
 }
