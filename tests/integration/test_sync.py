@@ -326,9 +326,12 @@ class FaultyLinkTest(unittest.TestCase):
     def test_corrupted_bytes_never_stored(self):
         d = sl.SyncDevice(self.c, "noisy")
         ids = d.bulk(500)
+        # a handshake hit by a flipped bit is a failure before the
+        # welcome: keep the back-off short so the test waits on the link
+        d.ctl("config", "set", "sync_retry_max_s", "1")
         px = sl.Proxy(self.c.port, "--corrupt-prob", "0.05", "--seed", "5")
         d.point_at(px.port)
-        p = d.sync(attempts=500)
+        p = d.sync(attempts=2000, timeout=600)
         stats = px.stop()
         self.assertEqual(p.returncode, 0, p.stderr[-2000:])
         self.assertGreater(stats["corruptions"], 0)
