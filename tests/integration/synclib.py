@@ -1,5 +1,6 @@
 """Helpers for the sync tests: a real collectord, enrolled devices, bulk
 records through fieldctl import, and the fault proxy between them."""
+import atexit
 import json
 import os
 import re
@@ -152,6 +153,7 @@ class SyncDevice:
         self.proc = subprocess.Popen(
             [os.path.join(fl.BIN, "fieldd"), "-d", self.dir, "--listen",
              "127.0.0.1:0"], stdout=self.logf, stderr=self.logf)
+        _proxies.append(self.proc)
         wait_for_line(self.log_path, r"listening on http://127\.0\.0\.1:(\d+)",
                       self.proc, "fieldd", since)
 
@@ -169,6 +171,18 @@ class SyncDevice:
             return f.read()
 
 
+_proxies = []     # and fieldd processes
+
+
+@atexit.register
+def _stop_proxies():
+    """A test that failed half-way leaves no proxy or fieldd running."""
+    for p in _proxies:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Proxy:
     """build/.../faultproxy between a device and the collector."""
 
@@ -178,6 +192,7 @@ class Proxy:
         self.proc = subprocess.Popen(
             [self.binary] + list(flags) + ["0", str(target_port)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        _proxies.append(self.proc)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not m:
