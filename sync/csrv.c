@@ -159,8 +159,21 @@ catalogue_add(Field__Sync__FormCatalogue *cat, const char *json, size_t len,
 	for (size_t i = 0; i < cat->n_forms; i++)
 		if (strcmp(cat->forms[i]->form_id, form_id(f)) == 0 &&
 		    strcmp(cat->forms[i]->version, form_version(f)) == 0) {
+			int same = strlen(cat->forms[i]->definition_json) ==
+			    len && memcmp(cat->forms[i]->definition_json, json,
+			    len) == 0;
+
+			/* A file repeating a shipped form is fine; a changed
+			   definition under a version devices already have
+			   would never reach them, and records compressed
+			   with one would not open with the other. */
+			if (!same)
+				snprintf(err, errlen, "%s: form %s version %s is "
+				    "already defined differently; give the "
+				    "change a new version", name, form_id(f),
+				    form_version(f));
 			form_free(f);
-			return 0;	/* a file repeating a shipped form */
+			return same ? 0 : -1;
 		}
 	if (cat->n_forms >= CSRV_FORMS_MAX ||
 	    (d = calloc(1, sizeof(*d))) == NULL) {

@@ -207,7 +207,7 @@ outbox_counts_since(struct store *st, int64_t since, size_t max_cells,
 {
 	Field__Sync__CountsSnapshot *c;
 	json_t *arr;
-	size_t n, first = 0;
+	size_t n;
 
 	if (store_counts_since(st, since, max_cells, &arr, upto) != 0)
 		return -1;
@@ -219,10 +219,10 @@ outbox_counts_since(struct store *st, int64_t since, size_t max_cells,
 	c->taken_ms = now_ms;
 	c->partial = 1;
 	n = json_array_size(arr);
-	if (n > first && (c->cells = calloc(n - first,
+	if (n > 0 && (c->cells = calloc(n,
 	    sizeof(*c->cells))) == NULL)
 		goto fail;
-	for (size_t i = first; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(arr, i);
 		Field__Sync__CountCell *cell = calloc(1, sizeof(*cell));
 

@@ -419,6 +419,16 @@ class SyncFeaturesTest(unittest.TestCase):
         with open(os.path.join(self.c.dir, "forms", "mrc_visit.json"),
                   "w") as f:
             json.dump(form, f)
+        # a changed definition under a version devices have: refused
+        bad = dict(form, title="Changed")
+        bad["version"] = "2026.11.1"
+        with open(os.path.join(self.c.dir, "forms", "bad.json"), "w") as f:
+            json.dump(bad, f)
+        self.c.proc.send_signal(signal.SIGHUP)
+        sl.wait_for_line(self.c.log_path, r"forms not reloaded: .*"
+                         r"(already defined differently)", self.c.proc,
+                         "collectord")
+        os.remove(os.path.join(self.c.dir, "forms", "bad.json"))
         self.c.proc.send_signal(signal.SIGHUP)
         sl.wait_for_line(self.c.log_path, r"forms reloaded: catalogue "
                          r"(2026\.12\.1)", self.c.proc, "collectord")
