@@ -39,16 +39,18 @@ GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)
 GEN_H := $(GEN_C:.c=.h)
 FORMS := $(sort $(wildcard proto/forms/*.json))
 EMBED_C := $(B)/gen/forms_embedded.c
+WEB := $(sort $(wildcard web/coord/*))
 
 # Programs' main files, and the files only collectctl (and tests) link:
 # opening sealed records and writing the private sealing key.  Neither
 # the device nor collectord has a code path that opens a sealed record.
 MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c sync/collectord.c
-OPENER := sync/seal_open.c sync/collector_admin.c
+OPENER := sync/seal_open.c sync/collector_admin.c sync/ropen.c \
+	analysis/analyse.c analysis/counts_cmd.c sync/export.c
 LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
-	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c))
+	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c analysis/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
-	$(B)/obj/gen/forms_embedded.o
+	$(B)/obj/gen/forms_embedded.o $(B)/obj/gen/web_embedded.o
 OPENER_OBJ := $(OPENER:%.c=$(B)/obj/%.o)
 LIB := $(B)/libfield.a
 BINS := $(B)/fieldd $(B)/fieldctl $(B)/collectctl $(B)/collectord
@@ -72,7 +74,11 @@ $(B)/gen/proto/%.pb-c.c $(B)/gen/proto/%.pb-c.h: proto/%.proto
 
 $(EMBED_C): $(FORMS) tools/embed.sh
 	@mkdir -p $(dir $@)
-	sh tools/embed.sh $@ $(FORMS)
+	sh tools/embed.sh $@ embedded_forms $(FORMS)
+
+$(B)/gen/web_embedded.c: $(WEB) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ embedded_web $(WEB)
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
 	@mkdir -p $(dir $@)

@@ -95,8 +95,8 @@ int
 db_open(const char *path, int mode, const char *const *migrations, int n,
     int target, sqlite3 **out, char *err, size_t errlen)
 {
-	int flags = mode == DB_READONLY ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE;
+	int ro = mode == DB_READONLY || mode == DB_QUERY;
+	int flags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	sqlite3 *db = NULL;
 
 	if (mode == DB_CREATE)
@@ -109,9 +109,9 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
-	if (db_check(db, path, err, errlen) != 0)
+	if (mode != DB_QUERY && db_check(db, path, err, errlen) != 0)
 		goto fail;
-	if (mode == DB_READONLY) {
+	if (ro) {
 		if (db_schema_version(db) != target) {
 			snprintf(err, errlen, "%s: not a database of schema "
 			    "version %d (it has %d)", path, target,

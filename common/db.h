@@ -15,6 +15,9 @@
 #define DB_CREATE 1
 #define DB_OPEN 0
 #define DB_READONLY (-1)
+/* Read-only without the damage check, for a query that runs often on a
+   file its writer checks (the check reads the whole file). */
+#define DB_QUERY (-2)
 
 /*
  * Opens path.  migrations[0..n) take the schema from version i to i+1;

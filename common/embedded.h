@@ -1,8 +1,10 @@
 /*
  * embedded.h: files compiled into the binaries at build time
  * (tools/embed.sh).  The shipped form definitions live here so a fresh
- * device needs nothing installed beside its binary.  Read-only, static
- * storage: nothing to free.  Each data is also NUL-terminated.
+ * device needs nothing installed beside its binary, and so does the
+ * coordinator page collectord serves (the files of web/coord).
+ * Read-only, static storage: nothing to free.  Each data is also
+ * NUL-terminated.
  */
 #ifndef EMBEDDED_H
 #define EMBEDDED_H
@@ -15,7 +17,8 @@ struct embedded_file {
 	size_t len;		/* without the terminating NUL */
 };
 
-/* Terminated by an entry whose name is NULL. */
-extern const struct embedded_file embedded_forms[];
+/* Each terminated by an entry whose name is NULL. */
+extern const struct embedded_file embedded_forms[];	/* proto/forms */
+extern const struct embedded_file embedded_web[];	/* web/coord */
 
 #endif

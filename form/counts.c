@@ -217,3 +217,149 @@ fail:
 	form_counts_free(out);
 	return -1;
 }
+
+/* The repeat an items measure counts (the one analysis reads), or -1. */
+static int
+counts_repeat(const struct form *f)
+{
+	for (size_t i = 0; i < f->n_measures; i++)
+		if (f->measures[i].kind == M_REPEAT)
+			return f->measures[i].field;
+	return -1;
+}
+
+/* The declared dimensions analysis reads: at record level or in the
+   counted repeat. */
+static int
+counts_dim_read(const struct form *f, const struct form_dim *d, int rep)
+{
+	int parent = f->fields[d->field].parent;
+
+	return parent < 0 || parent == rep;
+}
+
+int
+form_cschema(const struct form *f, struct form_cschema *out)
+{
+	int rep = counts_repeat(f);
+
+	_Static_assert(FORM_CDIM_MAX >= FORM_MAX_DIMS + 1, "place + dims");
+	_Static_assert(FORM_CMEASURE_MAX >= FORM_MAX_MEASURES, "measures");
+	memset(out, 0, sizeof(*out));
+	if (!f->has_counts)
+		return -1;
+	out->latest = f->latest;
+	counts_copy(out->dims[0].name, sizeof(out->dims[0].name),
+	    f->fields[f->place_field].name);
+	out->n_dims = 1;
+	for (size_t i = 0; i < f->n_dims; i++) {
+		const struct form_dim *d = &f->dims[i];
+		struct form_cdim *o = &out->dims[out->n_dims];
+
+		if (!counts_dim_read(f, d, rep))
+			continue;
+		counts_copy(o->name, sizeof(o->name), d->name);
+		o->item = f->fields[d->field].parent >= 0;
+		o->multi = f->fields[d->field].type == FT_SELECT_MULTIPLE;
+		out->n_dims++;
+	}
+	for (size_t i = 0; i < f->n_measures; i++) {
+		const struct form_measure *m = &f->measures[i];
+		struct form_cmeasure *o = &out->measures[i];
+
+		counts_copy(o->name, sizeof(o->name), m->name);
+		o->kind = m->kind == M_RECORDS ? FORM_M_RECORDS :
+		    m->kind == M_REPEAT ? FORM_M_ITEMS : FORM_M_SUM;
+		o->suppress = !(m->kind == M_RECORDS && f->latest);
+	}
+	out->n_measures = f->n_measures;
+	return 0;
+}
+
+int
+form_cdim_rank(const struct form *f, const char *dim, const char *value)
+{
+	const struct form_dim *d = NULL;
+	const struct form_field *fd;
+
+	for (size_t i = 0; i < f->n_dims && d == NULL; i++)
+		if (strcmp(f->dims[i].name, dim) == 0)
+			d = &f->dims[i];
+	if (d == NULL)
+		return -1;
+	if (d->banded) {
+		for (size_t i = 0; i < f->n_bands; i++)
+			if (strcmp(f->bands[i].name, value) == 0)
+				return (int)i;
+		return -1;
+	}
+	fd = &f->fields[d->field];
+	if (fd->list < 0)
+		return -1;
+	for (size_t i = 0; i < f->lists[fd->list].n; i++)
+		if (strcmp(f->lists[fd->list].choices[i], value) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct fact_ctx {
+	int (*fn)(void *, long, size_t, const char *);
+	void *arg;
+	long item;
+	size_t dim;
+};
+
+static int
+counts_fact(void *arg, const char *value)
+{
+	struct fact_ctx *c = arg;
+
+	return c->fn(c->arg, c->item, c->dim, value);
+}
+
+int
+form_facts(const struct form *f, const json_t *rec, const char **day,
+    int64_t m[FORM_CMEASURE_MAX], size_t *n_items,
+    int (*fn)(void *arg, long item, size_t dim, const char *value),
+    void *arg)
+{
+	struct fact_ctx c = { fn, arg, -1, 0 };
+	int rep = counts_repeat(f), rc;
+	const json_t *items = rep >= 0 ?
+	    json_object_get(rec, f->fields[rep].name) : NULL;
+	const char *place;
+	size_t k;
+	json_t *item;
+
+	*day = json_string_value(json_object_get(rec,
+	    f->fields[f->date_field].name));
+	*n_items = json_is_array(items) ? json_array_size(items) : 0;
+	for (size_t i = 0; i < f->n_measures; i++)
+		m[i] = counts_measure(f, &f->measures[i], rec);
+	place = json_string_value(json_object_get(rec,
+	    f->fields[f->place_field].name));
+	if (place && *place && (rc = fn(arg, -1, 0, place)) != 0)
+		return rc;
+	c.dim = 1;
+	for (size_t i = 0; i < f->n_dims; i++) {
+		const struct form_dim *d = &f->dims[i];
+
+		if (!counts_dim_read(f, d, rep))
+			continue;
+		if (f->fields[d->field].parent < 0) {
+			c.item = -1;
+			if ((rc = counts_dim_values(f, d, rec, counts_fact,
+			    &c)) != 0)
+				return rc;
+		} else {
+			json_array_foreach(items, k, item) {
+				c.item = (long)k;
+				if ((rc = counts_dim_values(f, d, item,
+				    counts_fact, &c)) != 0)
+					return rc;
+			}
+		}
+		c.dim++;
+	}
+	return 0;
+}

@@ -126,6 +126,54 @@ int form_counts(const struct form *f, const json_t *rec,
     struct form_counts *out);
 void form_counts_free(struct form_counts *c);
 /*
+ * Analysis (the collector's counts, analysis/): a form version's counting
+ * schema and the facts a valid record gives it.  Dimensions are the place
+ * field (named after it) and the declared ones, in that order; item
+ * dimensions come from the repeat counted by an items measure (the one
+ * repeat analysis reads; dimensions in another repeat are left out).  A
+ * count of records of a form counted by its latest record per place
+ * counts places, not people, and is released without suppression.
+ */
+#define FORM_CDIM_MAX 17
+#define FORM_CMEASURE_MAX 32
+
+enum form_mkind { FORM_M_RECORDS, FORM_M_ITEMS, FORM_M_SUM };
+
+struct form_cschema {
+	int latest;			/* latest record per place counts */
+	size_t n_dims, n_measures;
+	struct form_cdim {
+		char name[64];
+		int item;		/* from the counted repeat */
+		int multi;		/* select_multiple: several values */
+	} dims[FORM_CDIM_MAX];
+	struct form_cmeasure {
+		char name[32];
+		enum form_mkind kind;
+		int suppress;		/* small values are suppressed */
+	} measures[FORM_CMEASURE_MAX];
+};
+
+/* 0 and *out, or -1 when the form declares no counts. */
+int form_cschema(const struct form *f, struct form_cschema *out);
+
+/* Where value stands among dim's values in output order (its choice's
+   or band's position), or -1 for a dimension of free text. */
+int form_cdim_rank(const struct form *f, const char *dim, const char *value);
+
+/*
+ * The facts of a record form_validate accepted: *day (YYYY-MM-DD,
+ * borrowed from rec), measure values at record level (m[i] for schema
+ * measure i; an items measure is the number of items), and each
+ * dimension value: fn(arg, item, dim, value) with item -1 for the record
+ * and 0.. for the counted repeat's items.  0, or fn's non-zero return.
+ */
+int form_facts(const struct form *f, const json_t *rec, const char **day,
+    int64_t m[FORM_CMEASURE_MAX], size_t *n_items,
+    int (*fn)(void *arg, long item, size_t dim, const char *value),
+    void *arg);
+
+/*
  * The dictionary records of this version are compressed with
  * (recpack.h): its field and choice names, one a line, in definition
  * order.  Owned by f.

@@ -12,6 +12,10 @@
  *                                    offline enrolment
  *   collectctl -d CDIR import BUNDLE            a USB bundle (bundle_cmd.h)
  *   collectctl -d CDIR receipt DEVICE OUT       its receipt for the device
+ *   collectctl -d CDIR export --key FILE --form F --out DIR   (export.h)
+ *   collectctl -d CDIR analyse --key FILE       (analysis/counts_cmd.h)
+ *   collectctl -d CDIR counts --form F ...
+ *   collectctl -d CDIR coordinator add|remove NAME, coordinator list
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +40,9 @@
 #include "sync/collector.h"
 #include "sync/cstore.h"
 #include "sync/seal_open.h"
+#include "sync/ropen.h"
+#include "sync/export.h"
+#include "analysis/counts_cmd.h"
 
 static void
 usage(void)
@@ -52,7 +59,15 @@ usage(void)
 	    "       collectctl -d CDIR sign-csr CSR OUT [--days N] "
 	    "[--not-before YYYY-MM-DD]\n"
 	    "       collectctl -d CDIR import BUNDLE\n"
-	    "       collectctl -d CDIR receipt DEVICE OUT\n");
+	    "       collectctl -d CDIR receipt DEVICE OUT\n"
+	    "       collectctl -d CDIR export --key FILE --form F --out DIR\n"
+	    "       collectctl -d CDIR analyse --key FILE\n"
+	    "       collectctl -d CDIR counts --form F [--by DIM[,DIM...]] "
+	    "[--from DATE] [--to DATE]\n"
+	    "                 [--where DIM=VALUE]... "
+	    "[--format table|csv|json|hxl] [--threshold N] [--key FILE]\n"
+	    "       collectctl -d CDIR coordinator add NAME | remove NAME | "
+	    "list\n");
 	exit(2);
 }
 
@@ -92,154 +107,90 @@ cmd_keygen(int argc, char **argv)
 	return rc;
 }
 
-#define OPEN_MAX_SEALED (1024 * 1024)
-
 struct open_ctx {
-	struct seal_opener op;
+	struct ropen *ro;
 	struct cstore *cs;		/* the collector's, when opening it */
-	struct form_catalog *cat;	/* the dictionaries (recpack.h) */
-	struct recpack *rp;
-	char device_id[128];
+	char device_id[128];		/* a device database's */
 	unsigned long failed, opened;
 };
 
+/* Prints one opened record as a JSON line, or why it did not open. */
+static void
+open_print(struct open_ctx *c, int rc, Field__Record *rec, uint64_t seq,
+    int64_t corrected_ms, const char *why)
+{
+	json_t *o;
+
+	if (rc != 0 || (o = ropen_json(rec, corrected_ms)) == NULL) {
+		fprintf(stderr, "seq %" PRIu64 ": %s\n", seq,
+		    rc != 0 ? why : "out of memory");
+		c->failed++;
+	} else {
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+		putchar('\n');
+		json_decref(o);
+		c->opened++;
+	}
+	if (rec)
+		field__record__free_unpacked(rec, NULL);
+}
+
+/* A record of a device database. */
 static int
 open_one(void *arg, const struct store_record *r,
     const unsigned char epoch_pub[32])
 {
 	struct open_ctx *c = arg;
-	struct seal_ad ad = { r->id, r->form_id, r->form_version, c->device_id,
-	    r->epoch };
-	Field__Record *rec = NULL;
+	Field__Record *rec;
 	char why[160];
-	unsigned char *pt;
-	json_t *o = NULL;
-	char when[32];
-	size_t len;
+	int rc;
 
-	/* The file comes from a device: bound what it can make us allocate. */
-	if (r->sealed_len < SEAL_OVERHEAD || r->sealed_len > OPEN_MAX_SEALED ||
-	    (pt = malloc(r->sealed_len)) == NULL) {
-		fprintf(stderr, "seq %" PRIu64 ": sealed payload missing or of "
-		    "impossible size\n", r->seq);
-		c->failed++;
-		return 0;
-	}
-	len = r->sealed_len - SEAL_OVERHEAD;
-	if (seal_open(&c->op, epoch_pub, &ad, r->sealed, r->sealed_len,
-	    pt) != 0) {
-		fprintf(stderr, "seq %" PRIu64 ": cannot open (wrong key, or "
-		    "the record or its metadata was altered)\n", r->seq);
-		c->failed++;
-		goto out;
-	}
-	struct recpack_meta m = { r->id, r->form_id, r->form_version,
-	    c->device_id };
-
-	if (recpack_decode(c->rp, form_catalog_get(c->cat, r->form_id,
-	    r->form_version), &m, pt, len, OPEN_MAX_SEALED, &rec, why,
-	    sizeof(why)) != 0) {
-		fprintf(stderr, "seq %" PRIu64 ": %s\n", r->seq, why);
-		c->failed++;
-		goto out;
-	}
-	if (strcmp(rec->id, r->id) || rec->seq != r->seq ||
-	    strcmp(rec->form_id, r->form_id) ||
-	    strcmp(rec->form_version, r->form_version) ||
-	    strcmp(rec->device_id, c->device_id)) {
-		fprintf(stderr, "seq %" PRIu64 ": sealed record does not match "
-		    "its metadata\n", r->seq);
-		c->failed++;
-		goto out;
-	}
-	if ((o = form_values_json(rec)) == NULL) {
-		c->failed++;
-		goto out;
-	}
-	time_t t = (time_t)(rec->created_ms / 1000);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	json_object_set_new(o, "_id", json_string(rec->id));
-	json_object_set_new(o, "_form", json_string(rec->form_id));
-	json_object_set_new(o, "_version", json_string(rec->form_version));
-	json_object_set_new(o, "_seq", json_integer((json_int_t)rec->seq));
-	json_object_set_new(o, "_device", json_string(rec->device_id));
-	json_object_set_new(o, "_created", json_string(when));
-	json_object_set_new(o, "_clock", json_string(rec->clock ==
-	    FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? "trusted" : "untrusted"));
-	if (c->cs) {
-		/* The collector's correction, beside the board's stamp. */
-		int64_t created, corrected;
-
-		if (cstore_record_times(c->cs, c->device_id, r->seq, &created,
-		    &corrected) == 1) {
-			t = (time_t)(corrected / 1000);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
-			    gmtime(&t));
-			json_object_set_new(o, "_corrected", json_string(when));
-		}
-	}
-	json_dumpf(o, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
-	putchar('\n');
-	c->opened++;
-out:
-	json_decref(o);
-	if (rec)
-		field__record__free_unpacked(rec, NULL);
-	mbedtls_platform_zeroize(pt, len);
-	free(pt);
+	rc = ropen_record(c->ro, c->device_id, r, epoch_pub, SEAL_KEY_LEN, &rec,
+	    why, sizeof(why));
+	open_print(c, rc, rec, r->seq, -1, why);
 	return 0;
 }
 
-static int open_cstore(const char *dir, struct cstore **cs);
-
-/* A record as the collector holds it, opened the same way. */
+/* A record as the collector holds it, with the collector's correction
+   of its time beside the board's stamp. */
 static int
 open_collected(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r)
 {
 	struct open_ctx *c = arg;
-	struct store_record sr = { r->seq, r->id, r->form_id, r->form_version,
-	    r->created_ms, (int)r->clock, r->epoch_id, r->sealed.data,
-	    r->sealed.len };
+	Field__Record *rec;
+	int64_t created, corrected = -1;
+	char why[160];
+	int rc;
 
-	snprintf(c->device_id, sizeof(c->device_id), "%s", device_id);
-	if (r->epoch_pub.len != SEAL_KEY_LEN) {
-		fprintf(stderr, "device %s seq %" PRIu64 ": no epoch key\n",
-		    device_id, r->seq);
-		c->failed++;
-		return 0;
-	}
-	return open_one(c, &sr, r->epoch_pub.data);
+	rc = ropen_sealed(c->ro, device_id, r, &rec, why, sizeof(why));
+	if (rc == 0 && cstore_record_times(c->cs, device_id, r->seq, &created,
+	    &corrected) != 1)
+		corrected = -1;
+	open_print(c, rc, rec, r->seq, corrected, why);
+	return 0;
 }
+
+static int open_cstore(const char *dir, struct cstore **cs);
 
 /* collectctl -d CDIR open --key FILE: every record the collector holds. */
 static int
 open_collector(struct open_ctx *c, const char *dir)
 {
-	Field__Sync__FormCatalogue fc;
-	struct cstore *cs;
 	char err[1024];
+	int rc;
 
-	if (csrv_catalogue_load(dir, &fc, err, sizeof(err)) != 0) {
+	if (ropen_load_collector_forms(c->ro, dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
 		return -1;
 	}
-	for (size_t i = 0; i < fc.n_forms; i++)
-		form_catalog_add(c->cat, fc.forms[i]->definition_json,
-		    strlen(fc.forms[i]->definition_json), err, sizeof(err));
-	csrv_catalogue_free(&fc);
-	if (open_cstore(dir, &cs) != 0)
+	if (open_cstore(dir, &c->cs) != 0)
 		return -1;
-	c->cs = cs;
-	if (cstore_each_record(cs, open_collected, c) != 0) {
-		fprintf(stderr, "collectctl open: %s\n", cstore_errmsg(cs));
-		cstore_close(cs);
-		c->cs = NULL;
-		return -1;
-	}
-	cstore_close(cs);
+	if ((rc = cstore_each_record(c->cs, open_collected, c)) != 0)
+		fprintf(stderr, "collectctl open: %s\n", cstore_errmsg(c->cs));
+	cstore_close(c->cs);
 	c->cs = NULL;
-	return 0;
+	return rc;
 }
 
 static int
@@ -249,7 +200,7 @@ cmd_open(const char *dir, int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct open_ctx *c;
+	struct open_ctx ctx, *c = &ctx;
 	struct store *st;
 	const char *key = NULL;
 	char err[1024];
@@ -263,54 +214,40 @@ cmd_open(const char *dir, int argc, char **argv)
 	}
 	if (key == NULL || argc - optind != (dir ? 0 : 1))
 		usage();
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return 1;
-	if ((c->cat = form_catalog_new()) == NULL ||
-	    (c->rp = recpack_new()) == NULL) {
-		fprintf(stderr, "collectctl open: out of memory\n");
-		goto out;
-	}
-	if (seal_opener_load(&c->op, key, err, sizeof(err)) != 0) {
+	memset(&ctx, 0, sizeof(ctx));
+	if (ropen_new(key, &c->ro, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
-		goto out;
+		return 1;
 	}
 	if (dir) {
-		if (open_collector(c, dir) == 0) {
-			fflush(stdout);
-			if (c->failed)
-				fprintf(stderr, "collectctl open: %lu opened, "
-				    "%lu failed\n", c->opened, c->failed);
-			rc = c->failed ? 1 : 0;
-		}
-		goto out;
-	}
-	if (store_open_readonly(argv[optind], &st, err, sizeof(err)) != 0) {
+		if (open_collector(c, dir) == 0)
+			rc = 0;
+	} else if (store_open_readonly(argv[optind], &st, err,
+	    sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
-		goto out;
-	}
-	if (store_meta_get(st, "device_id", c->device_id,
-	    sizeof(c->device_id)) != 1) {
-		fprintf(stderr, "collectctl open: %s: no device id\n",
-		    argv[optind]);
-	} else if (store_forms_load(st, c->cat, err, sizeof(err)) != 0) {
-		fprintf(stderr, "collectctl open: %s: %s\n", argv[optind],
-		    err);
-	} else if (store_each_record(st, open_one, c) != 0) {
-		fprintf(stderr, "collectctl open: %s: %s\n", argv[optind],
-		    store_errmsg(st));
 	} else {
-		fflush(stdout);
-		if (c->failed)
-			fprintf(stderr, "collectctl open: %lu opened, %lu "
-			    "failed\n", c->opened, c->failed);
-		rc = c->failed ? 1 : 0;
+		if (store_meta_get(st, "device_id", c->device_id,
+		    sizeof(c->device_id)) != 1)
+			fprintf(stderr, "collectctl open: %s: no device id\n",
+			    argv[optind]);
+		else if (store_forms_load(st, ropen_catalog(c->ro), err,
+		    sizeof(err)) != 0)
+			fprintf(stderr, "collectctl open: %s: %s\n",
+			    argv[optind], err);
+		else if (store_each_record(st, open_one, c) != 0)
+			fprintf(stderr, "collectctl open: %s: %s\n",
+			    argv[optind], store_errmsg(st));
+		else
+			rc = 0;
+		store_close(st);
 	}
-	store_close(st);
-out:
-	seal_opener_wipe(&c->op);
-	form_catalog_free(c->cat);
-	recpack_free(c->rp);
-	free(c);
+	fflush(stdout);
+	if (rc == 0 && c->failed) {
+		fprintf(stderr, "collectctl open: %lu opened, %lu failed\n",
+		    c->opened, c->failed);
+		rc = 1;
+	}
+	ropen_free(c->ro);
 	return rc;
 }
 
@@ -585,5 +522,13 @@ main(int argc, char **argv)
 		return bundle_cmd_import(dir, argc, argv);
 	if (strcmp(argv[0], "receipt") == 0)
 		return bundle_cmd_receipt(dir, argc, argv);
+	if (strcmp(argv[0], "export") == 0)
+		return export_cmd(dir, argc, argv);
+	if (strcmp(argv[0], "analyse") == 0)
+		return counts_cmd_analyse(dir, argc, argv);
+	if (strcmp(argv[0], "counts") == 0)
+		return counts_cmd_counts(dir, argc, argv);
+	if (strcmp(argv[0], "coordinator") == 0)
+		return counts_cmd_coordinator(dir, argc, argv);
 	usage();
 }

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "daemon/config.h"
 #include "form/form.h"
+#include "form/suppress.h"
 #include "sync/collector.h"
 #include "sync/frame.h"
 #include "sync/pki.h"
@@ -49,6 +50,8 @@ csrv_limits_default(struct csrv_limits *lim)
 	lim->max_frame = WIRE_MAX_FRAME;
 	lim->max_batch_records = WIRE_MAX_BATCH_RECORDS;
 	lim->cert_days = 5 * 365;
+	lim->threshold = SUP_DEFAULT_THRESHOLD;
+	lim->http_listen[0] = '\0';
 }
 
 /* --- Configuration ----------------------------------------------------- */
@@ -83,6 +86,17 @@ csrv_conf_set(void *arg, const char *name, int line, const char *key,
 			config_fail(e, name, line, key, "expected 1 to 86400");
 		else
 			c->lim->idle_ms = (unsigned)v * 1000;
+	} else if (strcmp(key, "http_listen") == 0) {
+		if (config_parse_listen(val, addr, sizeof(addr), &port) != 0)
+			config_fail(e, name, line, key, "expected ADDR:PORT");
+		else
+			snprintf(c->lim->http_listen,
+			    sizeof(c->lim->http_listen), "%s", val);
+	} else if (strcmp(key, "suppress_threshold") == 0) {
+		if (config_number(val, 2, 1000, &v) != 0)
+			config_fail(e, name, line, key, "expected 2 to 1000");
+		else
+			c->lim->threshold = (unsigned)v;
 	} else if (strcmp(key, "cert_days") == 0) {
 		if (config_number(val, 1, 20 * 365, &v) != 0)
 			config_fail(e, name, line, key, "expected 1 to 7300");
@@ -121,7 +135,7 @@ csrv_config_write(const char *dir, const char *listen, char *err,
     size_t errlen)
 {
 	struct csrv_limits lim;
-	char path[4096], text[512];
+	char path[4096], text[1024];
 
 	csrv_limits_default(&lim);
 	snprintf(text, sizeof(text),
@@ -131,8 +145,13 @@ csrv_config_write(const char *dir, const char *listen, char *err,
 	    "listen = %s\n"
 	    "max_conns = %u\n"
 	    "idle_timeout_s = %u\n"
-	    "cert_days = %d\n", listen, lim.max_conns, lim.idle_ms / 1000,
-	    lim.cert_days);
+	    "cert_days = %d\n"
+	    "# Counts for coordinators over HTTP (collectctl coordinator add);\n"
+	    "# loopback only: put a TLS proxy in front to serve them further.\n"
+	    "# http_listen = 127.0.0.1:7480\n"
+	    "# Counts under this are suppressed for everyone but analysts.\n"
+	    "suppress_threshold = %u\n", listen, lim.max_conns,
+	    lim.idle_ms / 1000, lim.cert_days, lim.threshold);
 	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
 	    util_write_file(path, text, strlen(text), 0644) != 0) {
 		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
@@ -212,6 +231,23 @@ csrv_catalogue_free(Field__Sync__FormCatalogue *cat)
 	free(cat->forms);
 	free(cat->version);
 	field__sync__form_catalogue__init(cat);
+}
+
+int
+csrv_forms_load(const char *dir, struct form_catalog *cat, char *err,
+    size_t errlen)
+{
+	Field__Sync__FormCatalogue fc;
+	int rc = 0;
+
+	if (csrv_catalogue_load(dir, &fc, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < fc.n_forms && rc == 0; i++)
+		if (form_catalog_add(cat, fc.forms[i]->definition_json,
+		    strlen(fc.forms[i]->definition_json), err, errlen) == NULL)
+			rc = -1;
+	csrv_catalogue_free(&fc);
+	return rc;
 }
 
 int

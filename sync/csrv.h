@@ -39,6 +39,9 @@ struct csrv_limits {
 	size_t max_frame;		/* bytes of one frame */
 	uint32_t max_batch_records;	/* records in one batch */
 	int cert_days;			/* validity of device certificates */
+	/* counts for coordinators (chttp.h) */
+	unsigned threshold;		/* small-cell suppression, >= 2 */
+	char http_listen[64];		/* ADDR:PORT, or "" for none */
 };
 
 struct csess;
@@ -65,13 +68,19 @@ void csrv_limits_default(struct csrv_limits *lim);
 
 /*
  * CDIR/collectord.conf, "key = value" lines as fieldd.conf: listen
- * (ADDR:PORT), max_conns, idle_timeout_s, cert_days.  Reads it over lim
+ * (ADDR:PORT), max_conns, idle_timeout_s, cert_days, http_listen
+ * (ADDR:PORT of the coordinators' HTTP, off when absent) and
+ * suppress_threshold (2 to 1000, default 5).  Reads it over lim
  * and listen (which hold the defaults) when it is there.  0 or -1 with
  * err naming the file, line and key.
  */
 #define CSRV_CONF "collectord.conf"
 int csrv_config_load(const char *dir, struct csrv_limits *lim, char *listen,
     size_t listenlen, char *err, size_t errlen);
+struct form_catalog;
+/* The shipped forms and dir/forms/ *.json as a catalogue (for counts). */
+int csrv_forms_load(const char *dir, struct form_catalog *cat, char *err,
+    size_t errlen);
 /* The file with the defaults, as collectctl init writes it. */
 int csrv_config_write(const char *dir, const char *listen, char *err,
     size_t errlen);

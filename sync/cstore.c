@@ -37,12 +37,23 @@ static const char *const cstore_migrations[] = {
 	"  device_id TEXT NOT NULL, imported_ms INTEGER NOT NULL,"
 	"  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);"
 	"CREATE INDEX bundles_device ON bundles(device_id);"),
+	/*
+	 * 3: the order records arrived in, which analysis follows (rowids
+	 * may change under VACUUM); coordinators' tokens, hashed.
+	 */
+	("ALTER TABLE records ADD COLUMN arrival INTEGER;"
+	"UPDATE records SET arrival = rowid;"
+	"CREATE UNIQUE INDEX records_arrival ON records(arrival);"
+	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
+	"  token_hash BLOB NOT NULL UNIQUE, added_ms INTEGER NOT NULL)"
+	"  WITHOUT ROWID;"),
 };
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
 
 struct cstore {
 	sqlite3 *db;
+	int64_t arrival, corrected_ms;	/* of the record being visited */
 };
 
 const char *
@@ -263,8 +274,10 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	mark = d.acked_seq;
 	ins = cs_stmt(cs, "INSERT INTO records(device_id, seq, id, form_id,"
 	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
-	    " epoch_pub, sealed, received_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
-	    "?9,?10,?11,?12) ON CONFLICT(device_id, seq) DO NOTHING", "");
+	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
+	    "?6,?7,?8,?9,?10,?11,?12,"
+	    " (SELECT ifnull(max(arrival), 0) + 1 FROM records))"
+	    " ON CONFLICT(device_id, seq) DO NOTHING", "");
 	ref = cs_stmt(cs, "INSERT OR IGNORE INTO refused(device_id, seq, id,"
 	    " reason, received_ms) VALUES(?1, ?2, ?3, ?4, ?5)", "");
 	owner = cs_stmt(cs, "SELECT device_id, seq FROM records WHERE id = ?1",
@@ -521,9 +534,21 @@ cstore_each_record(struct cstore *cs,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT device_id, seq, id, form_id,"
-	    " form_version, created_ms, clock, epoch_id, epoch_pub, sealed"
-	    " FROM records ORDER BY device_id, seq", "");
+	return cstore_records_since(cs, -1, fn, arg);
+}
+
+int
+cstore_records_since(struct cstore *cs, int64_t arrival,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
+	sqlite3_stmt *s = cs_stmt(cs, arrival < 0 ?
+	    "SELECT device_id, seq, id, form_id, form_version, created_ms,"
+	    " clock, epoch_id, epoch_pub, sealed, arrival, corrected_ms"
+	    " FROM records ORDER BY device_id, seq" :
+	    "SELECT device_id, seq, id, form_id, form_version, created_ms,"
+	    " clock, epoch_id, epoch_pub, sealed, arrival, corrected_ms"
+	    " FROM records WHERE arrival > ?1 ORDER BY arrival", "i", arrival);
 	int rc, ret = 0;
 
 	if (s == NULL)
@@ -542,12 +567,22 @@ cstore_each_record(struct cstore *cs,
 		r.epoch_pub.len = (size_t)sqlite3_column_bytes(s, 8);
 		r.sealed.data = (uint8_t *)sqlite3_column_blob(s, 9);
 		r.sealed.len = (size_t)sqlite3_column_bytes(s, 9);
+		cs->arrival = sqlite3_column_int64(s, 10);
+		cs->corrected_ms = sqlite3_column_int64(s, 11);
 		if ((ret = fn(arg, (const char *)sqlite3_column_text(s, 0),
 		    &r)) != 0)
 			break;
 	}
 	sqlite3_finalize(s);
 	return ret ? ret : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+cstore_cur_arrival(struct cstore *cs, int64_t *corrected_ms)
+{
+	if (corrected_ms)
+		*corrected_ms = cs->corrected_ms;
+	return cs->arrival;
 }
 
 int
@@ -671,4 +706,66 @@ cstore_counts_taken(struct cstore *cs, const char *device_id,
 		*taken_ms = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cstore_coordinator_add(struct cstore *cs, const char *name,
+    const unsigned char hash[32], int64_t now_ms)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "INSERT INTO coordinators(name,"
+	    " token_hash, added_ms) VALUES(?1, ?2, ?3)", "tbi", name, hash,
+	    now_ms);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : rc == SQLITE_CONSTRAINT_PRIMARYKEY ?
+	    1 : -1;
+}
+
+int
+cstore_coordinator_remove(struct cstore *cs, const char *name)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "DELETE FROM coordinators WHERE"
+	    " name = ?1", "t", name);
+
+	if (s == NULL || cs_done(s) != 0)
+		return -1;
+	return sqlite3_changes(cs->db) > 0;
+}
+
+int
+cstore_coordinator_find(struct cstore *cs, const unsigned char hash[32],
+    char *name, size_t namelen)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT name FROM coordinators WHERE"
+	    " token_hash = ?1", "b", hash);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(name, namelen, "%s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cstore_coordinators(struct cstore *cs,
+    int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg)
+{
+	sqlite3_stmt *s = cs_stmt(cs, "SELECT name, added_ms FROM coordinators"
+	    " ORDER BY name", "");
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    (ret = fn(arg, (const char *)sqlite3_column_text(s, 0),
+	    sqlite3_column_int64(s, 1))) == 0)
+		;
+	sqlite3_finalize(s);
+	return ret ? ret : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }

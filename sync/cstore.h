@@ -11,6 +11,7 @@
  *                  offset.  Never plaintext: ingest needs no private key.
  *   refused        records set aside, with the reason
  *   device_counts  each device's latest counts snapshot
+ *   coordinators   who may read counts over HTTP: name, token hash
  *
  * Durability: WAL, synchronous=FULL; cstore_ingest commits before it
  * returns the watermark that may be acknowledged.
@@ -97,6 +98,29 @@ int cstore_record_times(struct cstore *cs, const char *device_id,
 int cstore_each_record(struct cstore *cs,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg);
+/* The records that arrived after `arrival`, in the order they arrived
+   (every record when arrival < 0, in (device, seq) order). */
+int cstore_records_since(struct cstore *cs, int64_t arrival,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg);
+/* Inside fn: the visited record's arrival number and corrected time. */
+int64_t cstore_cur_arrival(struct cstore *cs, int64_t *corrected_ms);
+
+/*
+ * Coordinators (collectctl coordinator add|remove): a name and the
+ * SHA-256 of its token, which collectord's /counts checks.
+ */
+/* 0, 1 when the name is taken, -1. */
+int cstore_coordinator_add(struct cstore *cs, const char *name,
+    const unsigned char hash[32], int64_t now_ms);
+/* 1 removed, 0 no such name, -1. */
+int cstore_coordinator_remove(struct cstore *cs, const char *name);
+/* 1 and the name (size CSTORE_DEVICE_MAX + 1) whose token has this hash,
+   0 none, -1. */
+int cstore_coordinator_find(struct cstore *cs, const unsigned char hash[32],
+    char *name, size_t namelen);
+int cstore_coordinators(struct cstore *cs,
+    int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg);
 
 /*
  * Bundles (sync/bundle.h) and all-or-nothing imports.

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, when missing.
 # Idempotent: does nothing when everything is already there.  Used by
-# `make run`, `make test` and .ci/run.
+# `make run`, `make test` and .ci/run.  chromium is for the coordinator
+# page's browser test (tests/integration/test_coord_page.py), which drives
+# it with playwright-core from npm (tests/browser/package.json) and the
+# machine's Node.js.
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3
 libsqlite3-dev libuv1-dev libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler
-libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev libzstd-dev valgrind"
+libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev libzstd-dev valgrind
+chromium"
 
 missing=""
 for p in $PKGS; do
