@@ -3,8 +3,11 @@
  * from devices (csrv.h), each record batch stored durably before its ack.
  * It never holds the private sealing key: records stay sealed.
  *
- *   collectord -d CDIR [--listen ADDR:PORT] [--max-conns N]
- *              [--idle-timeout S] [-v]
+ *   collectord -d CDIR [--listen ADDR:PORT] [--http ADDR:PORT]
+ *              [--max-conns N] [--idle-timeout S] [-v]
+ *
+ * With --http (or http_listen in collectord.conf) it also serves
+ * coordinators their counts and page (chttp.h).
  *
  * Settings come from CDIR/collectord.conf (csrv.h) when it is there;
  * the options win over it.
@@ -25,9 +28,11 @@
 
 #include "common/log.h"
 #include "daemon/config.h"
+#include "sync/chttp.h"
 #include "sync/csrv.h"
 
 static struct csrv srv;
+static struct chttp web;
 static uv_tcp_t listener;
 static uv_signal_t sigs[3];
 
@@ -35,7 +40,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: collectord -d CDIR [--listen ADDR:PORT] "
-	    "[--max-conns N] [--idle-timeout S] [-v]\n");
+	    "[--http ADDR:PORT] [--max-conns N] [--idle-timeout S] [-v]\n");
 	exit(2);
 }
 
@@ -63,6 +68,9 @@ on_signal(uv_signal_t *h, int signum)
 		}
 		csrv_catalogue_free(&srv.catalogue);
 		srv.catalogue = cat;
+		if (chttp_reload(&web, err, sizeof(err)) != 0)
+			log_err("collectord: http: forms not reloaded: %s",
+			    err);
 		log_info("collectord: forms reloaded: catalogue %s, %zu forms",
 		    cat.version, cat.n_forms);
 		return;
@@ -72,6 +80,7 @@ on_signal(uv_signal_t *h, int signum)
 	for (int i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
 	uv_close((uv_handle_t *)&listener, NULL);
+	chttp_stop(&web, NULL, NULL);
 	csrv_close_all(&srv);
 }
 
@@ -94,11 +103,12 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *listen_opt = NULL;
+	const char *dir = NULL, *listen_opt = NULL, *http_opt = NULL;
 	char listen[80] = "127.0.0.1:7443";
 	unsigned max_conns = 0, idle_s = 0;
 	struct csrv_limits lim;
@@ -114,6 +124,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'l': listen_opt = optarg; break;
+		case 'H': http_opt = optarg; break;
 		case 'm': max_conns = number(optarg, "--max-conns", 1,
 		    65536); break;
 		case 'i': idle_s = number(optarg, "--idle-timeout", 1, 86400);
@@ -135,6 +146,9 @@ main(int argc, char **argv)
 	}
 	if (listen_opt)
 		snprintf(listen, sizeof(listen), "%s", listen_opt);
+	if (http_opt)
+		snprintf(lim.http_listen, sizeof(lim.http_listen), "%s",
+		    http_opt);
 	if (max_conns)
 		lim.max_conns = max_conns;
 	if (idle_s)
@@ -165,6 +179,25 @@ main(int argc, char **argv)
 		static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 		uv_signal_init(loop, &sigs[i]);
 		uv_signal_start(&sigs[i], on_signal, signums[i]);
+	}
+	if (lim.http_listen[0]) {
+		char haddr[64];
+		int hport;
+
+		if (chttp_start(&web, &srv, loop, lim.http_listen,
+		    lim.threshold, &hport, err, sizeof(err)) != 0) {
+			log_err("collectord: %s", err);
+			uv_close((uv_handle_t *)&listener, NULL);
+			for (int i = 0; i < 3; i++)
+				uv_close((uv_handle_t *)&sigs[i], NULL);
+			csrv_close_all(&srv);
+			uv_run(loop, UV_RUN_DEFAULT);
+			csrv_close(&srv);
+			return 1;
+		}
+		config_parse_listen(lim.http_listen, haddr, sizeof(haddr),
+		    &rc);
+		log_info("collectord: http listening on %s:%d", haddr, hport);
 	}
 	log_info("collectord: %s: catalogue %s; listening on %s:%d", dir,
 	    srv.catalogue.version, addr, port);
