@@ -1,6 +1,8 @@
 /* api.c: see api.h. */
 #include "daemon/api.h"
 
+#include "daemon/counts_view.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "common/log.h"
 #include "daemon/users.h"
+#include "form/form.h"
 
 static void
 api_json(struct http_response *res, int status, json_t *body)
@@ -186,16 +189,51 @@ api_submit(struct api *a, const struct http_request *req, const char *form,
 	json_decref(rec);
 }
 
-static void
-api_counts(struct api *a, struct http_response *res)
+/* The value of a "?from=YYYY-MM-DD" style parameter into out ("" when
+   absent); -1 when it is there and not a date. */
+static int
+api_date_param(const char *query, const char *name, char out[11])
 {
-	json_t *c;
+	size_t n = strlen(name);
 
+	out[0] = '\0';
+	for (const char *p = query; *p; p += strcspn(p, "&"), p += *p == '&') {
+		if (strncmp(p, name, n) != 0 || p[n] != '=')
+			continue;
+		size_t len = strcspn(p + n + 1, "&");
+		if (len != 10)
+			return -1;
+		memcpy(out, p + n + 1, 10);
+		out[10] = '\0';
+		return form_date_ok(out) ? 0 : -1;
+	}
+	return 0;
+}
+
+static void
+api_counts(struct api *a, const struct http_request *req,
+    struct http_response *res)
+{
+	char from[11], to[11];
+	json_t *c, *v;
+
+	if (api_date_param(req->query, "from", from) != 0 ||
+	    api_date_param(req->query, "to", to) != 0) {
+		api_error(res, 400, "from and to are dates YYYY-MM-DD");
+		return;
+	}
 	if (store_counts_json(a->dev->st, &c) != 0) {
 		api_error(res, 500, "store failure");
 		return;
 	}
-	api_json(res, 200, json_pack("{s:o}", "counts", c));
+	v = counts_view(c, from[0] ? from : NULL, to[0] ? to : NULL,
+	    a->dev->cfg.suppress_threshold);
+	json_decref(c);
+	if (v == NULL) {
+		api_error(res, 500, "out of memory");
+		return;
+	}
+	api_json(res, 200, v);
 }
 
 static void
@@ -250,7 +288,7 @@ api_handle(void *ctx, const struct http_request *req,
 	    strchr(p + 13, '/') == NULL)
 		api_submit(a, req, p + 13, res);
 	else if (strcmp(p, "/api/counts") == 0 && get)
-		api_counts(a, res);
+		api_counts(a, req, res);
 	else if (strcmp(p, "/api/status") == 0 && get)
 		api_status(a, res);
 	else if (strcmp(p, "/api/forms") == 0 ||

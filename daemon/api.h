@@ -9,7 +9,9 @@
  *        400 malformed JSON, 401 token, 404 unknown form or version,
  *        413 too large, 415 not JSON, 422 {"errors": [{path, reason}]},
  *        507 below the free-space floor
- *   GET  /api/counts             the device's plaintext counts
+ *   GET  /api/counts             the device's plaintext counts per form,
+ *        place and measure, ?from=DATE&to=DATE, small cells suppressed
+ *        (counts_view.h; suppress_threshold in fieldd.conf)
  *   GET  /api/status             records, epochs, free space, last error
  *
  * Every route needs "Authorization: Bearer TOKEN" (fieldctl user add).

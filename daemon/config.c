@@ -32,6 +32,7 @@ config_defaults(struct config *c)
 	c->sync_retry_max_s = 900;
 	c->sync_batch_max = 500;
 	c->retention_days = 30;
+	c->suppress_threshold = 5;
 }
 
 int
@@ -132,6 +133,8 @@ static const struct config_num config_nums[] = {
 	{ "sync_budget_kb_day", 0, 1024 * 1024 * 1024,
 	    offsetof(struct config, sync_budget_kb_day), 1 },
 	{ "retention_days", 0, 3650, offsetof(struct config, retention_days), 0 },
+	{ "suppress_threshold", 2, 1000,
+	    offsetof(struct config, suppress_threshold), 0 },
 };
 
 static void

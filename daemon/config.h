@@ -24,6 +24,8 @@
  *   sync_budget_kb_day   bytes a day sync may use on a paid link (0: no cap)
  *   retention_days       keep sealed payloads this long after their ack
  *                        (0: purge at once; the ids and counts stay)
+ *   suppress_threshold   counts under this are suppressed in /api/counts
+ *                        (form/suppress.h), 2 to 1000
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -50,6 +52,7 @@ struct config {
 	uint32_t sync_batch_max;
 	uint64_t sync_budget_kb_day;
 	uint32_t retention_days;
+	uint32_t suppress_threshold;
 };
 
 /* Fills c with the embedded defaults. */

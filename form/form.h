@@ -200,6 +200,8 @@ const struct form *form_catalog_add(struct form_catalog *cat,
    an empty one).  Sync compares it to hand a device newer forms. */
 void form_catalog_version(const struct form_catalog *cat, char *out,
     size_t outlen);
+/* 1 when s is a real calendar date YYYY-MM-DD. */
+int form_date_ok(const char *s);
 /* <0, 0, >0 as dotted version a is older, the same, newer than b. */
 int form_version_cmp(const char *a, const char *b);
 /* The named version, or the current one when version is NULL; or NULL. */

@@ -92,8 +92,6 @@ int form_field_index(const struct form *f, const char *name);
 /* 1 when name is a choice of list. */
 int form_list_has(const struct form_list *l, const char *name);
 
-/* 1 when s is a real calendar date YYYY-MM-DD. */
-int form_date_ok(const char *s);
 
 /*
  * Parses the ODK geopoint text "lat lon [alt [acc]]": 0 and the numbers

@@ -181,10 +181,35 @@ class HttpApi(unittest.TestCase):
         self.assertEqual(st, 201)
         st, data, _ = self.dev.request("GET", "/api/counts")
         self.assertEqual(st, 200)
-        cells = data["counts"]
-        hh = [c for c in cells if c["form"] == "dtm_household"
-              and c["dim"] == "" and c["measure"] == "households"]
+        self.assertEqual(data["threshold"], 5)
+        hh = [c for c in data["counts"] if c["form"] == "dtm_household"
+              and c["measure"] == "households"]
         self.assertTrue(hh and hh[0]["place"] == "SITE-001")
+        # one household: suppressed, never shown as a count
+        self.assertIsNone(hh[0]["total"])
+        self.assertEqual(hh[0]["_suppressed"], "under the threshold")
+        for _ in range(6):
+            self.dev.submit("dtm_household", fl.household(name=None,
+                                                          members=5))
+        st, data, _ = self.dev.request("GET", "/api/counts")
+        ind = [c for c in data["counts"] if c["form"] == "dtm_household"
+               and c["measure"] == "individuals"][0]
+        self.assertEqual(ind["total"], 32)
+        sex = {v["value"]: v["n"] for v in ind["dims"]["sex"]}
+        self.assertEqual(sex, {"female": 19, "male": 13})
+        ages = {v["value"]: v for v in ind["dims"]["age_band"]}
+        # 60+ has 6, 0-4 has 6: shown; every value under 5 is hidden
+        for d in ind["dims"].values():
+            for v in d:
+                if v["n"] is not None:
+                    self.assertGreaterEqual(v["n"], 5, v)
+        self.assertEqual(ages["60+"]["n"], 6)
+        self.assertEqual(data["suppressed"], 0)
+        # a date range that holds nothing, and a bad one
+        st, data, _ = self.dev.request("GET", "/api/counts?to=2000-01-01")
+        self.assertEqual(data["counts"], [])
+        st, data, _ = self.dev.request("GET", "/api/counts?from=2026-02-30")
+        self.assertEqual(st, 400)
         st, s, _ = self.dev.request("GET", "/api/status")
         self.assertEqual(st, 200)
         self.assertEqual(s["device_id"], "dev-test")
