@@ -26,6 +26,9 @@ baseline taken in the same run.
      collector's table (WAL, synchronous=FULL, one transaction per batch
      of the mean size the collector saw) and one device alone.  Budget:
      at least 20,000 records/s (on 2 cores).
+  4. Records opened for analysis: collectctl analyse over the records the
+     ingest benchmark stored (open, validate, write facts), against
+     collectctl open of the same records printed to /dev/null.
 
 The records: DTM households of 3 members, every field of the form
 answered, one camp site per device, PER_DAY registrations a day (this
@@ -698,6 +701,31 @@ def bench_ingest(root, devroot):
              cpu,
              got / cpu if cpu else float("nan"), os.cpu_count() or 1, dcpu,
              one, batch, bare, rate / bare, BUDGET_INGEST, verdict(ok)))
+    sys.stdout.flush()
+    analysed = bench_analyse(col, got)
+    return ok and analysed
+
+
+def bench_analyse(col, n):
+    """4. Records opened per second: collectctl analyse over what the
+    ingest benchmark stored, against collectctl open of the same records
+    (opening and printing them, no validation, no facts) as the baseline."""
+    key = os.path.join(col.dir, "seal.key")
+    t0 = time.monotonic()
+    with open(os.devnull, "w") as null:
+        subprocess.run([binpath("collectctl"), "-d", col.dir, "open",
+                        "--key", key], stdout=null, check=True, timeout=900)
+    base = n / (time.monotonic() - t0)
+    t0 = time.monotonic()
+    out = run("collectctl", "-d", col.dir, "analyse", "--key", key,
+              timeout=900).stdout
+    rate = n / (time.monotonic() - t0)
+    m = re.search(r"analysed (\d+) records \((\d+) set aside\)", out)
+    ok = m is not None and int(m.group(1)) == n and m.group(2) == "0"
+    print("records opened for analysis: %.0f records/s (%d records: opened, "
+          "validated, facts written), %.2fx of collectctl open printing the "
+          "same records (%.0f/s)%s" % (rate, n, rate / base, base,
+                                       "" if ok else " RECORDS MISSING"))
     sys.stdout.flush()
     return ok
 
