@@ -1,14 +1,18 @@
 #!/bin/sh
 # make run: on first use, creates under var/ a local collector and a
-# device enrolled with it, and prints the first enumerator's token; then
-# runs collectord on 127.0.0.1:7443 in the background and fieldd on
-# 127.0.0.1:8080 in the foreground, which syncs to it (Ctrl-C stops both).
+# device enrolled with it, and prints the first enumerator's and the
+# first coordinator's tokens; then runs collectord on 127.0.0.1:7443
+# (devices) and 127.0.0.1:7480 (coordinators' page and counts) in the
+# background, `collectctl analyse` every 30 s in the background (the
+# analyst's step that turns arrived records into counts), and fieldd on
+# 127.0.0.1:8080 in the foreground, which syncs to it (Ctrl-C stops all).
 set -eu
 B=${1:-build}
 VAR=${FIELD_VAR:-var}
 C="$VAR/collector"
 D="$VAR/device"
 CPORT=7443
+HPORT=7480
 
 mkdir -p "$VAR"
 chmod 700 "$VAR"
@@ -38,10 +42,27 @@ else
 	    "$B/fieldctl -d $D user add NAME"
 fi
 
+if [ -z "$("$B/collectctl" -d "$C" coordinator list)" ]; then
+	ctoken=$("$B/collectctl" -d "$C" coordinator add coordinator-1 \
+	    2>/dev/null)
+	echo "run: first coordinator's token (shown once, stored hashed):"
+	echo
+	echo "    $ctoken"
+	echo
+fi
+
 "$B/collectord" -d "$C" --listen "127.0.0.1:$CPORT" \
-    2>>"$VAR/collectord.log" &
+    --http "127.0.0.1:$HPORT" 2>>"$VAR/collectord.log" &
 cpid=$!
-trap 'kill $cpid 2>/dev/null || true' EXIT
+(
+	while :; do
+		"$B/collectctl" -d "$C" analyse --key "$C/seal.key" \
+		    >>"$VAR/analyse.log" 2>&1 || true
+		sleep 30
+	done
+) &
+apid=$!
+trap 'kill $cpid $apid 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 i=0
 until grep -q "listening on 127.0.0.1:$CPORT" "$VAR/collectord.log" \
@@ -61,6 +82,9 @@ if [ ! -f "$D/tls/device.crt" ]; then
 fi
 echo "run: collectord on 127.0.0.1:$CPORT (log $VAR/collectord.log);" \
     "fieldd syncs its records to it"
-echo "run: see  $B/collectctl -d $C devices  and" \
+echo "run: coordinators' page http://127.0.0.1:$HPORT/ (their token);" \
+    "counts of what arrived, analysed every 30 s (log $VAR/analyse.log)"
+echo "run: see  $B/collectctl -d $C devices,  $B/collectctl -d $C counts" \
+    "--form dtm_household --by sex,age_band  and" \
     " $B/collectctl -d $C open --key $C/seal.key"
 "$B/fieldd" -d "$D"
