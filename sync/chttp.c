@@ -201,10 +201,9 @@ ch_unescape(const char *s, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
-/* Fills q (and *fmt) from the query string; 0 or -1 with err. */
-static int
-ch_query(const char *qs, struct aquery *q, enum aformat *fmt, char *err,
-    size_t errlen)
+int
+chttp_query_parse(const char *qs, struct aquery *q, enum aformat *fmt,
+    char *err, size_t errlen)
 {
 	char key[32], val[256];
 
@@ -323,7 +322,7 @@ ch_counts(struct chttp *h, const struct http_request *req,
 	size_t len;
 
 	memset(&q, 0, sizeof(q));
-	if (ch_query(req->query, &q, &fmt, err, sizeof(err)) != 0) {
+	if (chttp_query_parse(req->query, &q, &fmt, err, sizeof(err)) != 0) {
 		ch_error(res, 400, err);
 		return;
 	}

@@ -30,6 +30,8 @@
 
 #include <uv.h>
 
+#include "analysis/query.h"
+#include "analysis/render.h"
 #include "daemon/http.h"
 #include "sync/csrv.h"
 
@@ -70,5 +72,11 @@ int chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
 int chttp_reload(struct chttp *h, char *err, size_t errlen);
 /* Stops serving and frees what it holds; done(arg) once closed. */
 void chttp_stop(struct chttp *h, void (*done)(void *), void *arg);
+
+/* A /counts query string (raw, after '?') into q and *fmt (json when not
+   given): percent-decoded, each value bounded.  0, or -1 with err naming
+   the parameter at fault.  q's threshold is left for the caller. */
+int chttp_query_parse(const char *qs, struct aquery *q, enum aformat *fmt,
+    char *err, size_t errlen);
 
 #endif

@@ -90,7 +90,8 @@ function charts(page) {
 				value: m.dataset.value === undefined ? null :
 				    Number(m.dataset.value),
 				suppressed: m.dataset.suppressed === '1',
-				hatched: m.querySelector('.sup') !== null,
+				/* hatched (.sup) or in the suppressed style (.supt) */
+				distinct: m.querySelector('.sup, .supt') !== null,
 				text: shown
 			};
 		})
@@ -102,7 +103,10 @@ async function main() {
 	const origin = new URL(a.url).origin;
 	const out = { origin };
 	const browser = await chromium.launch({ executablePath: a.chromium,
-		args: ['--no-sandbox'], headless: true });
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
+		    '--no-first-run', '--disable-background-networking',
+		    '--disable-component-update', '--disable-sync'],
+		headless: true });
 	try {
 		/* 1. no token, then a wrong one */
 		{
@@ -170,6 +174,21 @@ async function main() {
 				    'coord_desktop_' + id.replace(/^tab-/, '') + '.png'),
 				    fullPage: true });
 			}
+			/* the last tab is open: its first bar chart's CSV download */
+			const [dl] = await Promise.all([page.waitForEvent('download'),
+				page.click('section.form:not([hidden]) .chart-bars ' +
+				    '.downloads button >> nth=0')]);
+			d.download = { name: dl.suggestedFilename(),
+				text: require('fs').readFileSync(await dl.path(), 'utf8') };
+			/* a period: the last 30 days */
+			const from = new Date(Date.now() - 30 * 86400000)
+				.toISOString().slice(0, 10);
+			await page.fill('#from', from);
+			await page.click('#period button[type="submit"]');
+			await state(page, 'ready', a.timeout);
+			d.period = { from, charts: await charts(page),
+				open: await page.$$eval('section.form', (ss) => ss
+				    .filter((x) => !x.hidden).map((x) => x.id)) };
 			/* printed: no tabs, every form */
 			await page.emulateMedia({ media: 'print' });
 			d.print = {
@@ -181,6 +200,8 @@ async function main() {
 			};
 			await page.pdf({ path: path.join(a.out, 'coord_print.pdf'),
 				format: 'A4', printBackground: true });
+			await page.screenshot({ path: path.join(a.out,
+			    'coord_print.png'), fullPage: true });
 			await page.emulateMedia({ media: 'screen' });
 			d.log = log;
 			out.desktop = d;
@@ -219,6 +240,13 @@ async function main() {
 			    'coord_phone.png'), fullPage: true });
 			await page.screenshot({ path: path.join(a.out,
 			    'coord_phone_top.png') });
+			for (const id of (await page.$$eval('#tabs button', (bs) =>
+			    bs.map((b) => b.id))).slice(1)) {
+				await page.click('#' + id);
+				await page.screenshot({ path: path.join(a.out,
+				    'coord_phone_' + id.replace(/^tab-/, '') + '.png'),
+				    fullPage: true });
+			}
 			await page.click('#forget');
 			await state(page, 'login', a.timeout);
 			p.forgot = {

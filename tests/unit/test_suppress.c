@@ -454,6 +454,32 @@ test_grid_bridge(void **state)
 	tab_free(t);
 }
 
+/*
+ * A chain of three small cells, (0, 0) - (0, 1) - (1, 1): all three are
+ * bridges, and one corner, (1, 0) = 6, closes the cycle through them
+ * all; the bridges fixed by it are not fixed again.
+ */
+static void
+test_grid_chain(void **state)
+{
+	const int64_t v[] = {
+		2, 3, 10, 11,
+		6, 1, 12, 13,
+		14, 15, 16, 17,
+		18, 19, 20, 21,
+	};
+	struct tab *t = tab2(v, 4, 4, NULL);
+	size_t np, ns;
+
+	apply_ok(t, 5);
+	assert_primary(t, 5, &np, &ns);
+	assert_int_equal(np, 3);
+	assert_int_equal(ns, 1);
+	assert_int_equal(at(t, 1, 0)->state, SUP_SECONDARY);
+	assert_undetermined(t);
+	tab_free(t);
+}
+
 /* Zero cells are suppressed before any count: the 2 is hidden by the
    three zeros around it. */
 static void
@@ -862,6 +888,7 @@ test_time_200x400(void **state)
 		{ "some small", 10, 30 },
 		{ "few small", 1, 10 },
 		{ "sparse, zeros", 3, 70 },
+		{ "staircase", 0, 0 },
 	};
 	const size_t rows = 200, cols = 400;
 	int64_t *v = malloc(rows * cols * sizeof(*v));
@@ -876,6 +903,10 @@ test_time_200x400(void **state)
 
 		for (size_t i = 0; i < rows * cols; i++)
 			v[i] = rnd_value(mix[k].small, mix[k].zero);
+		if (mix[k].small == 0)	/* a staircase: one long chain */
+			for (size_t i = 0; i < rows * cols; i++)
+				v[i] = i % cols == i / cols ||
+				    i % cols == i / cols + 1 ? 2 : 50;
 		t = tab2(v, rows, cols, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		apply_ok(t, 5);
@@ -900,6 +931,7 @@ main(void)
 		cmocka_unit_test(test_line_takes_total),
 		cmocka_unit_test(test_grid_rectangle),
 		cmocka_unit_test(test_grid_bridge),
+		cmocka_unit_test(test_grid_chain),
 		cmocka_unit_test(test_grid_zeros),
 		cmocka_unit_test(test_grid_small_total),
 		cmocka_unit_test(test_grid_one_small),

@@ -54,7 +54,9 @@
 			{ id: 'reason', kind: 'bars', by: ['reason'], measure: 'visits',
 				title: 'Visits by reason' },
 			{ id: 'stage', kind: 'bars', by: ['migration_stage'],
-				measure: 'visits', sort: 'none', title: 'Visits by migration stage' },
+				measure: 'visits', title: 'Visits by migration stage',
+				sort: ['considering', 'pre_departure', 'in_transit',
+					'at_destination', 'returned'] },
 			{ id: 'month', kind: 'bars', by: ['month'], measure: 'visits',
 				sort: 'key', title: 'Visits by month' }
 		]
@@ -216,8 +218,7 @@
 		cache.clear();
 		$('about').textContent = 'Counts under ' + forms.threshold +
 		    ' are suppressed: they are drawn hatched and marked ' +
-		    '"suppressed", never as zero, and no total gives them away. ' +
-		    'Data generation ' + forms.generation + '.';
+		    '"suppressed", never as zero. Data generation ' + forms.generation + '.';
 		const loads = [];
 		if (!forms.forms.some((f) => f.id === selected))
 			selected = forms.forms.length ? forms.forms[0].id : null;
@@ -325,7 +326,7 @@
 	}
 
 	/* A mark group: the element the test reads. */
-	function mark(parent, c, item) {
+	function mark(parent, item) {
 		const attrs = { class: 'mark', 'data-key': item.key,
 			'data-measure': item.measure };
 		if (item.value === null)
@@ -404,17 +405,24 @@
 			const y = Math.floor(i / cols) * (th + gap);
 			const item = cell(row, c.spec.by, m);
 			item.title = 'Total';
-			const g = mark(s, c, item);
+			const g = mark(s, item);
 			svg(g, 'rect', { x, y, width: tw, height: th, rx: 6,
 				class: item.value === null ? 'tile sup' : 'tile' });
 			svg(g, 'text', { x: x + 12, y: y + 22, class: 'tile-label' },
 			    m.replace(/_/g, ' '));
-			svg(g, 'text', { x: x + 12, y: y + 56, class: 'tile-value' },
+			svg(g, 'text', { x: x + 12, y: y + 56, class: item.value === null ?
+				'tile-value supt' : 'tile-value' },
 			    item.value === null ? 'suppressed' : fmt(item.value));
 		});
 	}
 
+	/* how: 'value' (largest first), 'key', 'none', or a list of labels */
 	function sortItems(items, how) {
+		if (Array.isArray(how)) {
+			const at = (i) => (how.includes(i.label) ? how.indexOf(i.label) :
+			    how.length);
+			return items.sort((a, b) => at(a) - at(b));
+		}
 		if (how === 'key')
 			return items.sort((a, b) => (a.label < b.label ? -1 :
 			    a.label > b.label ? 1 : 0));
@@ -425,7 +433,7 @@
 	}
 
 	function textWidth(strings) {
-		return 8 + 7.5 * Math.max(4, ...strings.map((t) => t.length));
+		return 14 + 8 * Math.max(4, ...strings.map((t) => t.length));
 	}
 
 	/* One dim: a bar per value, and the total under them. */
@@ -458,7 +466,7 @@
 		const s = frame(c, items.length * ROW + (total ? ROW + 6 : 0));
 		items.forEach((it, i) => {
 			it.title = it.label;
-			const g = mark(s, c, it);
+			const g = mark(s, it);
 			const y = i * ROW;
 			svg(g, 'text', { x: lw - 8, y: y + ROW / 2, class: 'lab' },
 			    it.label);
@@ -467,7 +475,7 @@
 		if (total) {
 			const y = items.length * ROW + 6;
 			total.title = 'All';
-			const g = mark(s, c, total);
+			const g = mark(s, total);
 			svg(g, 'line', { x1: 0, x2: drawnWidth, y1: y - 3, y2: y - 3,
 				class: 'rule' });
 			svg(g, 'text', { x: lw - 8, y: y + ROW / 2, class: 'lab strong' },
@@ -530,7 +538,8 @@
 		}
 		const legend = ly + 24;
 		const lw = Math.min(drawnWidth * 0.4, textWidth(places.map((p) =>
-		    p.label)));
+		    p.label).concat(places.map((p) => 'total ' + (p.value === null ?
+		    'suppressed' : fmt(p.value))))));
 		const area = drawnWidth - lw - 90;
 		let max = 1;
 		for (const p of places)
@@ -551,8 +560,9 @@
 			const tot = totals.get(p.label);
 			if (tot) {
 				tot.title = p.label + ', all periods';
-				const g = mark(s, c, tot);
-				svg(g, 'text', { x: lw - 8, y: y0 + 30, class: 'lab small' },
+				const g = mark(s, tot);
+				svg(g, 'text', { x: lw - 8, y: y0 + 30, class: 'lab small' +
+					(tot.value === null ? ' supt' : '') },
 				    tot.value === null ? 'total suppressed' :
 					'total ' + fmt(tot.value));
 			}
@@ -561,7 +571,7 @@
 				if (!it)
 					return;
 				it.title = p.label + ', ' + t;
-				bar(mark(s, c, it), it, lw, y0 + k * bh + 1, bh - 3,
+				bar(mark(s, it), it, lw, y0 + k * bh + 1, bh - 3,
 				    area / max, 'c' + (k % COLOURS));
 			});
 			svg(s, 'line', { x1: 0, x2: drawnWidth, y1: y0 + gh - 5,
@@ -601,7 +611,8 @@
 				continue;
 			}
 			t.title = sex + ', all ages';
-			svg(mark(s, c, t), 'text', { x, y: 12, class: anchor + ' strong' },
+			svg(mark(s, t), 'text', { x, y: 12, class: anchor + ' strong' +
+				(t.value === null ? ' supt' : '') },
 			    (sex === 'male' ? 'Males ' : 'Females ') +
 			    (t.value === null ? 'suppressed' : fmt(t.value)));
 		}
@@ -611,7 +622,7 @@
 				class: 'lab mid' }, b);
 			for (const it of items.filter((x) => x.band === b)) {
 				it.title = it.sex + ' ' + b;
-				const g = mark(s, c, it);
+				const g = mark(s, it);
 				if (it.sex === 'female') {
 					bar(g, it, half + mid, y + 4, ROW - 8, scale, 'female');
 					continue;
