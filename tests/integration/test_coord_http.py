@@ -20,6 +20,9 @@ class CoordHttpTest(unittest.TestCase):
         dev = sl.SyncDevice(cls.c, "dev-http")
         cl.load(dev, cl.generate(cls.c.root, seed=7, households=200,
                                  visits=150, sites=10))
+        # one household that gave its names: they must go nowhere here
+        dev.ctl("submit", "dtm_household", input=json.dumps(fl.household(
+            name="Zainab Privacyname", phone="+211 955 000 111")))
         dev.sync(attempts=5, check=True, timeout=300)
         cls.c.stop()
         cls.key = os.path.join(cls.c.dir, "seal.key")
@@ -148,6 +151,20 @@ class CoordHttpTest(unittest.TestCase):
             self.assertIn(what, json.loads(body)["error"], q)
         r, body = self.get("/counts?form=mrc_visit", method="POST")
         self.assertEqual(r.status, 405)
+
+    def test_no_personal_data_in_analysis_tables_or_answers(self):
+        for name in os.listdir(self.c.dir):
+            if name.startswith("analysis.db"):
+                with open(os.path.join(self.c.dir, name), "rb") as f:
+                    data = f.read()
+                self.assertNotIn(b"Privacyname", data, name)
+                self.assertNotIn(b"955 000 111", data, name)
+        for form in ("dtm_household", "mrc_visit"):
+            _, body = self.get("/counts?form=%s&by=site_id" % form
+                               if form == "dtm_household" else
+                               "/counts?form=%s&by=centre_id" % form)
+            self.assertNotIn("Privacyname", body)
+        self.assertNotIn("Privacyname", self.c.log())
 
     def test_page_and_its_headers(self):
         r, body = self.get("/", token=None)
