@@ -22,6 +22,7 @@ struct run {
 	char today[11];
 	uint64_t open_failures, batch;
 	int64_t arrival;
+	int retrying;			/* a record set aside before */
 	char err[256];
 	/* the record being turned into facts */
 	const struct form *f;
@@ -144,10 +145,11 @@ an_record(void *arg, const char *device_id,
 	char why[512];
 	int rc = 1;
 
-	r->arrival = cstore_cur_arrival(r->cs, NULL);
+	if (!r->retrying)
+		r->arrival = cstore_cur_arrival(r->cs, NULL);
 	r->f = NULL;
 	if (ropen_sealed(r->ro, device_id, sr, &rec, why, sizeof(why)) != 0) {
-		r->open_failures++;
+		r->open_failures += !r->retrying;
 	} else if ((r->f = form_catalog_get(ropen_catalog(r->ro),
 	    rec->form_id, rec->form_version)) == NULL) {
 		snprintf(why, sizeof(why), "form %s version %s is unknown here",
@@ -161,13 +163,16 @@ an_record(void *arg, const char *device_id,
 		    "", errs.n ? errs.e[0].reason : "");
 	} else if (form_cschema(r->f, &r->sch) != 0) {
 		rc = 0;		/* a form that declares no counts */
-		r->st->opened++;
+		r->st->opened += !r->retrying;
 	} else if ((rc = an_facts(r, o, why, sizeof(why))) == 0) {
-		r->st->opened++;
+		r->st->opened += !r->retrying;
 	}
 	if (rc == 1) {
 		rc = astore_fail(r->as, device_id, sr->seq, why);
 		r->st->failed++;
+	} else if (rc == 0 && r->retrying) {
+		rc = astore_unfail(r->as, device_id, sr->seq);
+		r->st->retried++;
 	}
 	json_decref(o);
 	if (rec)
@@ -178,7 +183,7 @@ an_record(void *arg, const char *device_id,
 		return -1;
 	}
 	/* Commit every so often: an interrupted run keeps what it did. */
-	if (++r->batch == ANALYSE_COMMIT_EVERY) {
+	if (!r->retrying && ++r->batch == ANALYSE_COMMIT_EVERY) {
 		r->batch = 0;
 		if (astore_commit(r->as, r->arrival) != 0 ||
 		    astore_begin(r->as) != 0) {
@@ -188,6 +193,29 @@ an_record(void *arg, const char *device_id,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Tries the records set aside before again, first: the form version one
+ * named may have reached the collector since.  Those still failing stay
+ * aside with their (new) reason.
+ */
+static int
+an_retry(struct run *r)
+{
+	char (*devs)[65] = calloc(ANALYSE_RETRY_MAX, sizeof(*devs));
+	uint64_t *seqs = calloc(ANALYSE_RETRY_MAX, sizeof(*seqs));
+	int64_t n = devs && seqs ? astore_failed_list(r->as,
+	    ANALYSE_RETRY_MAX, devs, seqs) : -1;
+	int rc = n < 0 ? -1 : 0;
+
+	r->retrying = 1;
+	for (int64_t i = 0; i < n && rc == 0; i++)
+		rc = cstore_record_one(r->cs, devs[i], seqs[i], an_record, r);
+	r->retrying = 0;
+	free(devs);
+	free(seqs);
+	return rc;
 }
 
 /* The key must be this collector's: refuse another before opening. */
@@ -246,6 +274,12 @@ analyse_run(const char *cdir, const char *keyfile, struct analyse_stats *st,
 		goto out;
 	}
 	r->arrival = astore_meta(r->as, "arrival");
+	if (an_retry(r) != 0) {
+		snprintf(err, errlen, "%s", r->err[0] ? r->err :
+		    cstore_errmsg(r->cs));
+		astore_rollback(r->as);
+		goto out;
+	}
 	if (cstore_records_since(r->cs, r->arrival, an_record, r) != 0) {
 		snprintf(err, errlen, "%s", r->err[0] ? r->err :
 		    cstore_errmsg(r->cs));

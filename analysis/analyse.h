@@ -4,7 +4,8 @@
  * against the form version it names, and appends its facts to the
  * analysis tables (astore.h).  A record that does not open or validate is
  * kept out of the counts and listed in the failed table with the reason
- * (never its content).  Commits every ANALYSE_COMMIT_EVERY records, so an
+ * (never its content), and tried again at the start of every run (the
+ * form version it names may have reached the collector since).  Commits every ANALYSE_COMMIT_EVERY records, so an
  * interrupted run loses nothing and a new one goes on where it stopped.
  * Linked only into collectctl (it needs the private key).
  */
@@ -15,9 +16,11 @@
 #include <stdint.h>
 
 #define ANALYSE_COMMIT_EVERY 20000
+#define ANALYSE_RETRY_MAX 100000	/* set aside ones tried again a run */
 
 struct analyse_stats {
-	uint64_t opened;		/* opened, valid and counted */
+	uint64_t opened;		/* new ones opened, valid and counted */
+	uint64_t retried;		/* set aside before, counted now */
 	uint64_t failed;		/* kept out, with a reason */
 	double seconds;
 };

@@ -644,6 +644,43 @@ astore_failed_count(struct astore *as)
 	return n;
 }
 
+int64_t
+astore_failed_list(struct astore *as, size_t max, char (*devices)[65],
+    uint64_t *seqs)
+{
+	sqlite3_stmt *s = as_stmt(as, "SELECT device_id, seq FROM failed"
+	    " ORDER BY device_id, seq LIMIT ?1");
+	int64_t n = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(devices[n], 65, "%s", sqlite3_column_text(s, 0));
+		seqs[n++] = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int
+astore_unfail(struct astore *as, const char *device_id, uint64_t seq)
+{
+	sqlite3_stmt *s = as_stmt(as, "DELETE FROM failed WHERE device_id = ?1"
+	    " AND seq = ?2");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)seq);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	as->added = 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 astore_scan(struct astore *as, const char *form, int level,
     uint32_t day_from, uint32_t day_to, size_t ncols,

@@ -70,6 +70,13 @@ int astore_fail(struct astore *as, const char *device_id, uint64_t seq,
     const char *reason);
 /* How many records failed so far. */
 int64_t astore_failed_count(struct astore *as);
+/* The records set aside, to try again (a form version the collector did
+   not have may have come since): up to max of them into devices (each
+   CSTORE_DEVICE_MAX + 1 bytes) and seqs; how many, or -1. */
+int64_t astore_failed_list(struct astore *as, size_t max,
+    char (*devices)[65], uint64_t *seqs);
+/* Takes a record off the failed list (it is counted now). */
+int astore_unfail(struct astore *as, const char *device_id, uint64_t seq);
 
 /* Reading (queries). */
 

@@ -60,6 +60,9 @@ counts_cmd_analyse(const char *dir, int argc, char **argv)
 	    "%.2f s, %.0f records/s\n", st.opened, st.failed, st.seconds,
 	    st.seconds > 0 ? (double)(st.opened + st.failed) / st.seconds :
 	    0.0);
+	if (st.retried)
+		printf("%" PRIu64 " records set aside before are counted now\n",
+		    st.retried);
 	if (st.failed)
 		printf("records set aside are listed in %s/analysis.db, table "
 		    "failed, with the reason\n", dir);

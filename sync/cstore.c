@@ -537,18 +537,40 @@ cstore_each_record(struct cstore *cs,
 	return cstore_records_since(cs, -1, fn, arg);
 }
 
+#define CS_RECORD_COLS "SELECT device_id, seq, id, form_id, form_version," \
+	" created_ms, clock, epoch_id, epoch_pub, sealed, arrival," \
+	" corrected_ms FROM records "
+
+static int cs_records(struct cstore *cs, sqlite3_stmt *s,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg);
+
 int
 cstore_records_since(struct cstore *cs, int64_t arrival,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)
 {
-	sqlite3_stmt *s = cs_stmt(cs, arrival < 0 ?
-	    "SELECT device_id, seq, id, form_id, form_version, created_ms,"
-	    " clock, epoch_id, epoch_pub, sealed, arrival, corrected_ms"
-	    " FROM records ORDER BY device_id, seq" :
-	    "SELECT device_id, seq, id, form_id, form_version, created_ms,"
-	    " clock, epoch_id, epoch_pub, sealed, arrival, corrected_ms"
-	    " FROM records WHERE arrival > ?1 ORDER BY arrival", "i", arrival);
+	return cs_records(cs, cs_stmt(cs, arrival < 0 ?
+	    CS_RECORD_COLS "ORDER BY device_id, seq" :
+	    CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY arrival", "i",
+	    arrival), fn, arg);
+}
+
+int
+cstore_record_one(struct cstore *cs, const char *device_id, uint64_t seq,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
+	return cs_records(cs, cs_stmt(cs, CS_RECORD_COLS "WHERE device_id = ?1"
+	    " AND seq = ?2", "ti", device_id, (int64_t)seq), fn, arg);
+}
+
+/* Calls fn for each row of s (CS_RECORD_COLS); finalizes s. */
+static int
+cs_records(struct cstore *cs, sqlite3_stmt *s,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
 	int rc, ret = 0;
 
 	if (s == NULL)

@@ -103,6 +103,10 @@ int cstore_each_record(struct cstore *cs,
 int cstore_records_since(struct cstore *cs, int64_t arrival,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg);
+/* The one record (device_id, seq), when it is there. */
+int cstore_record_one(struct cstore *cs, const char *device_id, uint64_t seq,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg);
 /* Inside fn: the visited record's arrival number and corrected time. */
 int64_t cstore_cur_arrival(struct cstore *cs, int64_t *corrected_ms);
 

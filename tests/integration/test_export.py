@@ -212,6 +212,27 @@ class Export(unittest.TestCase):
                              0o600, n)
         return header, rows
 
+    def test_analyse_sets_aside_an_unknown_version_then_counts_it(self):
+        forms = os.path.join(self.c.dir, "forms")
+        aside = os.path.join(self.c.root, "forms-aside")
+        os.rename(forms, aside)     # the collector without 2026.12.1
+        try:
+            out = self.c.ctl("analyse", "--key", self.key).stdout
+            self.assertIn("(2 set aside)", out)
+            got = json.loads(self.c.ctl(
+                "counts", "--form", "mrc_visit", "--format", "json",
+                "--key", self.key).stdout)
+            self.assertEqual(got["totals"][0]["visits"], 2)
+        finally:
+            os.rename(aside, forms)
+        out = self.c.ctl("analyse", "--key", self.key).stdout
+        self.assertIn("analysed 0 records (0 set aside)", out)
+        self.assertIn("2 records set aside before are counted now", out)
+        got = json.loads(self.c.ctl(
+            "counts", "--form", "mrc_visit", "--format", "json", "--key",
+            self.key).stdout)
+        self.assertEqual(got["totals"][0]["visits"], 4)
+
     def test_households_and_members(self):
         out = self.outdir()
         p = self.export("dtm_household", out)
