@@ -40,6 +40,7 @@ GEN_H := $(GEN_C:.c=.h)
 FORMS := $(sort $(wildcard proto/forms/*.json))
 EMBED_C := $(B)/gen/forms_embedded.c
 WEB := $(sort $(wildcard web/coord/*))
+FIELD_WEB := $(sort $(wildcard web/field/*))
 
 # Programs' main files, and the files only collectctl (and tests) link:
 # opening sealed records and writing the private sealing key.  Neither
@@ -50,7 +51,8 @@ OPENER := sync/seal_open.c sync/collector_admin.c sync/ropen.c \
 LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
 	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c analysis/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
-	$(B)/obj/gen/forms_embedded.o $(B)/obj/gen/web_embedded.o
+	$(B)/obj/gen/forms_embedded.o $(B)/obj/gen/web_embedded.o \
+	$(B)/obj/gen/field_embedded.o
 OPENER_OBJ := $(OPENER:%.c=$(B)/obj/%.o)
 LIB := $(B)/libfield.a
 BINS := $(B)/fieldd $(B)/fieldctl $(B)/collectctl $(B)/collectord
@@ -79,6 +81,10 @@ $(EMBED_C): $(FORMS) tools/embed.sh
 $(B)/gen/web_embedded.c: $(WEB) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $@ embedded_web $(WEB)
+
+$(B)/gen/field_embedded.c: $(FIELD_WEB) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ embedded_field $(FIELD_WEB)
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
 	@mkdir -p $(dir $@)

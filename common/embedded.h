@@ -20,5 +20,6 @@ struct embedded_file {
 /* Each terminated by an entry whose name is NULL. */
 extern const struct embedded_file embedded_forms[];	/* proto/forms */
 extern const struct embedded_file embedded_web[];	/* web/coord */
+extern const struct embedded_file embedded_field[];	/* web/field */
 
 #endif

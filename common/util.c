@@ -297,3 +297,14 @@ util_hex(const void *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+int
+util_ct_eq(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}

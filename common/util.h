@@ -59,4 +59,8 @@ void util_b64url(const void *in, size_t len, char *out);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void util_hex(const void *in, size_t len, char *out);
 
+/* 1 when a and b (n bytes each) are equal, in time that does not depend
+   on where they differ (secrets). */
+int util_ct_eq(const void *a, const void *b, size_t n);
+
 #endif

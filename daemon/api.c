@@ -2,15 +2,25 @@
 #include "daemon/api.h"
 
 #include "daemon/counts_view.h"
+#include "daemon/openrosa.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include <mbedtls/platform_util.h>
+
+#include "common/embedded.h"
 #include "common/log.h"
+#include "common/util.h"
+#include "daemon/http_static.h"
 #include "daemon/users.h"
+#include "sync/dsync_cmd.h"
 #include "form/form.h"
+
+#define API_RECENT_MAX 200	/* today's submissions listed */
 
 static void
 api_json(struct http_response *res, int status, json_t *body)
@@ -58,23 +68,105 @@ api_query(const char *query, const char *name, char *out, size_t outlen)
 
 static int
 api_authorised(struct api *a, const struct http_request *req,
-    struct http_response *res)
+    struct http_response *res, char *who, size_t wholen)
 {
 	const char *h = http_header_get(req, "Authorization");
+	int64_t now = util_now_ms();
 	int ok;
 
+	if (users_lockout(a->dev->st, NULL, req->peer, 0, now)) {
+		api_error(res, 429, "too many failed logins from this address; "
+		    "wait a few minutes");
+		return 0;
+	}
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		http_add_header(res, "WWW-Authenticate", "Bearer");
 		api_error(res, 401, "missing bearer token");
 		return 0;
 	}
-	ok = users_check(a->dev->st, h + 7);
+	ok = users_who(a->dev->st, h + 7, who, wholen);
 	if (ok == 1)
 		return 1;
+	if (ok == 0)
+		users_lockout(a->dev->st, NULL, req->peer, 1, now);
 	http_add_header(res, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 	api_error(res, ok < 0 ? 500 : 401, ok < 0 ? "store failure" :
 	    "invalid token");
 	return 0;
+}
+
+/* POST /api/login {"user", "pin"}: a session token for the web app. */
+static void
+api_login(struct api *a, const struct http_request *req,
+    struct http_response *res)
+{
+	char token[USERS_TOKEN_LEN + 1];
+	const char *user, *pin;
+	json_t *body;
+	int rc;
+
+	body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+	    NULL);
+	user = json_string_value(json_object_get(body, "user"));
+	pin = json_string_value(json_object_get(body, "pin"));
+	if (user == NULL || pin == NULL || strlen(user) > USERS_NAME_MAX ||
+	    strlen(pin) > USERS_PIN_MAX) {
+		json_decref(body);
+		api_error(res, 400, "send {\"user\": NAME, \"pin\": PIN}");
+		return;
+	}
+	rc = users_login(a->dev->st, user, pin, req->peer, util_now_ms(),
+	    token);
+	if (rc == 1) {
+		log_info("fieldd: %s logged in from %s", user, req->peer);
+		api_json(res, 200, json_pack("{s:s, s:s, s:i}", "token", token,
+		    "user", user, "expires_s", USERS_SESSION_S));
+	} else if (rc == 2) {
+		api_error(res, 429, "too many wrong PINs: wait a few minutes");
+	} else if (rc == 0) {
+		log_warn("fieldd: a failed login from %s", req->peer);
+		api_error(res, 401, "wrong name or PIN");
+	} else {
+		api_error(res, 500, "store failure");
+	}
+	mbedtls_platform_zeroize(token, sizeof(token));
+	json_decref(body);
+}
+
+static int
+api_recent(void *arg, const char *id, const char *form, const char *version,
+    int64_t created_ms)
+{
+	char when[32];
+	time_t t = (time_t)(created_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s}",
+	    "id", id, "form", form, "version", version, "created", when));
+}
+
+/* GET /api/submissions: today's records (ids, forms, times: never their
+   values) and what waits to sync. */
+static void
+api_submissions(struct api *a, struct http_response *res)
+{
+	int64_t now = util_now_ms();
+	json_t *o = json_object(), *today = json_array();
+
+	if (store_recent(a->dev->st, now - now % 86400000LL,
+	    API_RECENT_MAX, api_recent, today) != 0 ||
+	    dsync_status_json(a->dev, o) != 0) {
+		json_decref(o);
+		json_decref(today);
+		api_error(res, 500, "store failure");
+		return;
+	}
+	api_json(res, 200, json_pack("{s:o, s:O, s:O}", "today", today,
+	    "pending", json_object_get(o, "pending"), "last_sync",
+	    json_object_get(o, "last_sync_ok")));
+	json_decref(o);
 }
 
 static void
@@ -261,6 +353,11 @@ api_status(struct api *a, struct http_response *res)
 	    "last_error", last[0] ? last : NULL));
 }
 
+/* The web app's policy: its own files, nothing from elsewhere. */
+static const char api_csp[] = "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 void
 api_handle(void *ctx, const struct http_request *req,
     struct http_response *res)
@@ -270,14 +367,33 @@ api_handle(void *ctx, const struct http_request *req,
 	int get = strcmp(req->method, "GET") == 0 ||
 	    strcmp(req->method, "HEAD") == 0;
 	int post = strcmp(req->method, "POST") == 0;
+	char who[USERS_NAME_MAX + 1];
 
-	http_add_header(res, "Cache-Control", "no-store");
-	http_add_header(res, "X-Content-Type-Options", "nosniff");
+	if (strcmp(p, "/formList") == 0 || strncmp(p, "/forms/", 7) == 0 ||
+	    strcmp(p, "/submission") == 0) {
+		openrosa_handle(a, req, res);
+		return;
+	}
 	if (strncmp(p, "/api/", 5) != 0) {
+		/* the web app */
+		if (get && http_static(embedded_field, api_csp, req, res))
+			return;
+		http_static_headers(res, api_csp);
 		api_error(res, 404, "not found");
 		return;
 	}
-	if (!api_authorised(a, req, res))
+	http_add_header(res, "Cache-Control", "no-store");
+	http_add_header(res, "X-Content-Type-Options", "nosniff");
+	if (strcmp(p, "/api/login") == 0) {
+		if (post)
+			api_login(a, req, res);
+		else {
+			http_add_header(res, "Allow", "POST");
+			api_error(res, 405, "method not allowed");
+		}
+		return;
+	}
+	if (!api_authorised(a, req, res, who, sizeof(who)))
 		return;
 	if (strcmp(p, "/api/forms") == 0 && get)
 		api_forms(a, res);
@@ -291,9 +407,14 @@ api_handle(void *ctx, const struct http_request *req,
 		api_counts(a, req, res);
 	else if (strcmp(p, "/api/status") == 0 && get)
 		api_status(a, res);
+	else if (strcmp(p, "/api/me") == 0 && get)
+		api_json(res, 200, json_pack("{s:s}", "user", who));
+	else if (strcmp(p, "/api/submissions") == 0 && get)
+		api_submissions(a, res);
 	else if (strcmp(p, "/api/forms") == 0 ||
 	    strncmp(p, "/api/forms/", 11) == 0 ||
-	    strcmp(p, "/api/counts") == 0 || strcmp(p, "/api/status") == 0) {
+	    strcmp(p, "/api/counts") == 0 || strcmp(p, "/api/status") == 0 ||
+	    strcmp(p, "/api/me") == 0 || strcmp(p, "/api/submissions") == 0) {
 		http_add_header(res, "Allow", "GET, HEAD");
 		api_error(res, 405, "method not allowed");
 	} else if (strncmp(p, "/api/records/", 13) == 0) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <mbedtls/platform_util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ usage(void)
 	    "  counts [--json|--csv]\n"
 	    "  status [--json]\n"
 	    "  user add NAME | user remove NAME\n"
+	    "  user pin NAME                  sets a PIN read on stdin (4-12 digits)\n"
 	    "  enroll --collector HOST:PORT --token TOKEN\n"
 	    "  csr OUT | install-cert CERT CA   offline enrolment\n"
 	    "  config set KEY VALUE\n"
@@ -423,7 +425,8 @@ cmd_user(const char *dir, int argc, char **argv)
 	struct device d;
 	int rc = 1;
 
-	if (argc != 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "remove")))
+	if (argc != 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "remove") &&
+	    strcmp(argv[1], "pin")))
 		usage();
 	if (open_device(&d, dir) != 0)
 		return 1;
@@ -436,6 +439,16 @@ cmd_user(const char *dir, int argc, char **argv)
 			    "hashed\n");
 			rc = 0;
 		}
+	} else if (strcmp(argv[1], "pin") == 0) {
+		/* on stdin, so it is in no shell history or process list */
+		char pin[64] = "";
+		if (fgets(pin, sizeof(pin), stdin) != NULL)
+			pin[strcspn(pin, "\r\n")] = '\0';
+		if (users_set_pin(d.st, argv[2], pin, err, sizeof(err)) != 0)
+			fprintf(stderr, "fieldctl user pin: %s\n", err);
+		else
+			rc = 0;
+		mbedtls_platform_zeroize(pin, sizeof(pin));
 	} else {
 		int r = store_user_remove(d.st, argv[2]);
 		if (r == 1)

@@ -45,6 +45,10 @@ static const char *const store_migrations[] = {
 	/* 4: the seq of the last record that changed a counts row, so sync
 	   sends only the places that changed (no index: read at sync only) */
 	("ALTER TABLE counts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"),
+	/* 5: enumerators' PINs (as HTTP Digest's HA1) and login sessions */
+	("ALTER TABLE users ADD COLUMN ha1 TEXT;"
+	"CREATE TABLE sessions(token_hash BLOB PRIMARY KEY, name TEXT NOT NULL,"
+	"  expires_ms INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 #define STORE_N_MIGRATIONS \
 	(sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -77,7 +81,9 @@ static const char *const store_sql[Q_N] = {
 	[Q_COUNTS_DROP] = "DELETE FROM counts WHERE form_id = ?1 AND place = ?2",
 	[Q_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[Q_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
-	[Q_USER_CHECK] = "SELECT 1 FROM users WHERE token_hash = ?1",
+	[Q_USER_CHECK] = "SELECT name FROM users WHERE token_hash = ?1"
+	    " UNION ALL SELECT s.name FROM sessions s JOIN users u USING (name)"
+	    " WHERE s.token_hash = ?1 AND s.expires_ms > ?2",
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 };
@@ -801,13 +807,99 @@ store_user_remove(struct store *st, const char *name)
 }
 
 int
-store_user_check(struct store *st, const unsigned char hash[32])
+store_user_check(struct store *st, const unsigned char hash[32],
+    int64_t now_ms, char *name, size_t namelen)
 {
 	sqlite3_stmt *s = store_q(st, Q_USER_CHECK);
 	int rc;
 
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now_ms);
 	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && name)
+		snprintf(name, namelen, "%s", sqlite3_column_text(s, 0));
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_user_ha1(struct store *st, const char *name, const char *set,
+    char ha1[33])
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, set ? "UPDATE users SET ha1 = ?2"
+	    " WHERE name = ?1 RETURNING ha1" : "SELECT ha1 FROM users"
+	    " WHERE name = ?1 AND ha1 IS NOT NULL", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (set)
+		sqlite3_bind_text(s, 2, set, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && ha1)
+		snprintf(ha1, 33, "%s", sqlite3_column_text(s, 0));
+	if (rc == SQLITE_ROW && set)
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_ROW : SQLITE_ERROR;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_session_add(struct store *st, const unsigned char hash[32],
+    const char *name, int64_t expires_ms, int64_t now_ms)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM sessions WHERE"
+	    " expires_ms <= ?1", -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE || sqlite3_prepare_v2(st->db, "INSERT INTO"
+	    " sessions(token_hash, name, expires_ms) VALUES(?1, ?2, ?3)", -1,
+	    &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, expires_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	return store_exec(st, "COMMIT");
+fail:
+	store_exec(st, "ROLLBACK");
+	return -1;
+}
+
+int
+store_recent(struct store *st, int64_t since_ms, size_t max,
+    int (*fn)(void *arg, const char *id, const char *form_id,
+    const char *version, int64_t created_ms), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	/* The newest first, by seq (the primary key), up to the first one
+	   older than since_ms: no scan of a store of millions for a
+	   phone's list. */
+	if (sqlite3_prepare_v2(st->db, "SELECT id, form_id, form_version,"
+	    " created_ms FROM records ORDER BY seq DESC LIMIT ?1", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    sqlite3_column_int64(s, 3) >= since_ms &&
+	    (ret = fn(arg, (const char *)sqlite3_column_text(s, 0),
+	    (const char *)sqlite3_column_text(s, 1),
+	    (const char *)sqlite3_column_text(s, 2),
+	    sqlite3_column_int64(s, 3))) == 0)
+		;
+	sqlite3_finalize(s);
+	return ret ? ret : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }

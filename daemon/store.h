@@ -13,7 +13,9 @@
  *             (form, place, day) with its cells, and the seq of the
  *             record that last changed it
  *   counts_latest  for forms counted by their latest record per place
- *   users     enumerators: name and SHA-256 of the token
+ *   users     enumerators: name, SHA-256 of the token, the PIN as
+ *             HTTP Digest's HA1
+ *   sessions  logins with a PIN: SHA-256 of the session token, expiry
  *
  * Durability: WAL, synchronous=FULL; a write is a transaction begun with
  * store_begin (BEGIN IMMEDIATE, so seq allocation cannot race another
@@ -32,7 +34,7 @@
 struct store;
 
 /* Newest schema version; store_open migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Opens (create: also creates) the database at path, runs PRAGMA
@@ -158,7 +160,22 @@ int store_user_add(struct store *st, const char *name,
     const unsigned char hash[32]);
 /* 1 removed, 0 no such user, -1 error. */
 int store_user_remove(struct store *st, const char *name);
-/* 1 when hash belongs to a user, 0 when not, -1 on error. */
-int store_user_check(struct store *st, const unsigned char hash[32]);
+/* 1 and the user's name (when name is not NULL) when hash is a user's
+   token or a session token not expired at now_ms; 0 when not; -1. */
+int store_user_check(struct store *st, const unsigned char hash[32],
+    int64_t now_ms, char *name, size_t namelen);
+/* A user's PIN as HTTP Digest's HA1 (32 hex digits): sets it when set is
+   not NULL, else reads it into ha1.  1, 0 when no such user (or no PIN),
+   -1. */
+int store_user_ha1(struct store *st, const char *name, const char *set,
+    char ha1[33]);
+/* The newest records (at most max), newest first, until one stamped
+   before since_ms: their id, form, version and time only. */
+int store_recent(struct store *st, int64_t since_ms, size_t max,
+    int (*fn)(void *arg, const char *id, const char *form_id,
+    const char *version, int64_t created_ms), void *arg);
+/* A login session (users.h), dropping the expired ones.  0 or -1. */
+int store_session_add(struct store *st, const unsigned char hash[32],
+    const char *name, int64_t expires_ms, int64_t now_ms);
 
 #endif

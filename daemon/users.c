@@ -1,6 +1,7 @@
 /* users.c: see users.h. */
 #include "daemon/users.h"
 
+#include <mbedtls/md5.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
@@ -55,11 +56,172 @@ users_add(struct store *st, const char *name, char *token, char *err,
 int
 users_check(struct store *st, const char *token)
 {
+	return users_who(st, token, NULL, 0);
+}
+
+int
+users_who(struct store *st, const char *token, char *name, size_t namelen)
+{
 	unsigned char hash[32];
 
 	if (token == NULL || strlen(token) != USERS_TOKEN_LEN)
 		return 0;
 	mbedtls_sha256_ret((const unsigned char *)token, USERS_TOKEN_LEN, hash,
 	    0);
-	return store_user_check(st, hash);
+	return store_user_check(st, hash, util_now_ms(), name, namelen);
+}
+
+static int
+users_pin_ok(const char *pin)
+{
+	size_t n = strlen(pin);
+
+	if (n < USERS_PIN_MIN || n > USERS_PIN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (pin[i] < '0' || pin[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* HA1 = MD5(name ":" realm ":" pin) in hex. */
+static void
+users_ha1(const char *name, const char *pin, char out[33])
+{
+	mbedtls_md5_context c;
+	unsigned char h[16];
+
+	mbedtls_md5_init(&c);
+	mbedtls_md5_starts_ret(&c);
+	mbedtls_md5_update_ret(&c, (const unsigned char *)name, strlen(name));
+	mbedtls_md5_update_ret(&c, (const unsigned char *)":" USERS_REALM ":",
+	    strlen(USERS_REALM) + 2);
+	mbedtls_md5_update_ret(&c, (const unsigned char *)pin, strlen(pin));
+	mbedtls_md5_finish_ret(&c, h);
+	mbedtls_md5_free(&c);
+	util_hex(h, sizeof(h), out);
+	mbedtls_platform_zeroize(h, sizeof(h));
+}
+
+int
+users_set_pin(struct store *st, const char *name, const char *pin,
+    char *err, size_t errlen)
+{
+	char ha1[33];
+	int rc;
+
+	if (!users_pin_ok(pin)) {
+		snprintf(err, errlen, "a PIN is %d to %d digits", USERS_PIN_MIN,
+		    USERS_PIN_MAX);
+		return -1;
+	}
+	users_ha1(name, pin, ha1);
+	rc = store_user_ha1(st, name, ha1, NULL);
+	mbedtls_platform_zeroize(ha1, sizeof(ha1));
+	if (rc == 1)
+		return 0;
+	snprintf(err, errlen, "%s", rc == 0 ? "no such user" :
+	    store_errmsg(st));
+	return -1;
+}
+
+int
+users_digest_ha1(struct store *st, const char *name, char ha1_hex[33])
+{
+	return store_user_ha1(st, name, NULL, ha1_hex);
+}
+
+/* Failures of one name or one address, in memory. */
+#define USERS_LOCK_SLOTS 128
+
+static struct users_fail {
+	char key[USERS_NAME_MAX + 3];	/* "n:" name or "a:" address */
+	unsigned n;
+	int64_t first_ms, locked_until_ms;
+} users_fails[USERS_LOCK_SLOTS];
+
+static struct users_fail *
+users_fail_slot(const char *kind, const char *who, int make, int64_t now)
+{
+	struct users_fail *old = &users_fails[0];
+	char key[USERS_NAME_MAX + 3];
+
+	snprintf(key, sizeof(key), "%s:%s", kind, who);
+	for (size_t i = 0; i < USERS_LOCK_SLOTS; i++) {
+		struct users_fail *f = &users_fails[i];
+		if (strcmp(f->key, key) == 0) {
+			if (now - f->first_ms > USERS_LOCK_WINDOW_MS &&
+			    now >= f->locked_until_ms) {
+				f->n = 0;
+				f->first_ms = now;
+			}
+			return f;
+		}
+		if (f->first_ms < old->first_ms)
+			old = f;
+	}
+	if (!make)
+		return NULL;
+	memset(old, 0, sizeof(*old));
+	snprintf(old->key, sizeof(old->key), "%s", key);
+	old->first_ms = now;
+	return old;
+}
+
+static int
+users_locked(const char *kind, const char *who, int failed, unsigned limit,
+    int64_t now)
+{
+	struct users_fail *f;
+
+	if (who == NULL)
+		return 0;
+	if ((f = users_fail_slot(kind, who, failed, now)) == NULL)
+		return 0;
+	if (failed && ++f->n >= limit && f->locked_until_ms <= now)
+		f->locked_until_ms = now + USERS_LOCK_MS;
+	return now < f->locked_until_ms;
+}
+
+int
+users_lockout(struct store *st, const char *name, const char *peer,
+    int failed, int64_t now_ms)
+{
+	int a = users_locked("n", name, failed, USERS_LOCK_NAME, now_ms);
+	int b = users_locked("a", peer, failed, USERS_LOCK_PEER, now_ms);
+
+	(void)st;
+	return a || b;
+}
+
+int
+users_login(struct store *st, const char *name, const char *pin,
+    const char *peer, int64_t now_ms, char *token)
+{
+	unsigned char raw[32], hash[32];
+	char want[33], got[33];
+	int rc, ok;
+
+	if (users_lockout(st, name, peer, 0, now_ms))
+		return 2;
+	rc = users_name_ok(name) ? users_digest_ha1(st, name, want) : 0;
+	if (rc < 0)
+		return -1;
+	users_ha1(name, pin, got);
+	ok = rc == 1 && users_pin_ok(pin) &&
+	    util_ct_eq(want, got, 32);
+	mbedtls_platform_zeroize(got, sizeof(got));
+	mbedtls_platform_zeroize(want, sizeof(want));
+	if (!ok)
+		return users_lockout(st, name, peer, 1, now_ms) ? 2 : 0;
+	if (rng_bytes(raw, sizeof(raw)) != 0)
+		return -1;
+	util_b64url(raw, sizeof(raw), token);
+	mbedtls_platform_zeroize(raw, sizeof(raw));
+	mbedtls_sha256_ret((const unsigned char *)token, USERS_TOKEN_LEN, hash,
+	    0);
+	if (store_session_add(st, hash, name, now_ms + USERS_SESSION_S *
+	    1000LL, now_ms) != 0)
+		return -1;
+	return 1;
 }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/config.h"
+#include "daemon/http_static.h"
 #include "form/form.h"
 #include "sync/cstore.h"
 
@@ -29,9 +30,7 @@ static const char chttp_csp[] = "default-src 'self'; img-src 'self' data:; "
 static void
 ch_headers(struct http_response *res)
 {
-	http_add_header(res, "Content-Security-Policy", chttp_csp);
-	http_add_header(res, "X-Content-Type-Options", "nosniff");
-	http_add_header(res, "Referrer-Policy", "no-referrer");
+	http_static_headers(res, chttp_csp);
 }
 
 static void
@@ -52,56 +51,11 @@ ch_error(struct http_response *res, int status, const char *msg)
 	http_add_header(res, "Cache-Control", "no-store");
 }
 
-/* A strong validator of bytes: the first 16 hex digits of SHA-256. */
-static void
-ch_etag(const void *data, size_t len, char out[24])
-{
-	unsigned char h[32];
-
-	mbedtls_sha256_ret(data, len, h, 0);
-	out[0] = '"';
-	util_hex(h, 8, out + 1);
-	out[17] = '"';
-	out[18] = '\0';
-}
-
-/* 1 when the request's If-None-Match names etag. */
-static int
-ch_not_modified(const struct http_request *req, const char *etag)
-{
-	const char *inm = http_header_get(req, "If-None-Match");
-
-	return inm && (strstr(inm, etag) != NULL || strcmp(inm, "*") == 0);
-}
-
 static void
 ch_static(const struct http_request *req, struct http_response *res)
 {
-	const char *name = strcmp(req->path, "/") == 0 ? "index.html" :
-	    req->path + 1;
-	const char *ext;
-	char etag[24];
-
-	for (const struct embedded_file *e = embedded_web; e->name; e++) {
-		if (strcmp(e->name, name) != 0 || strchr(name, '/'))
-			continue;
-		ext = strrchr(name, '.');
-		ch_etag(e->data, e->len, etag);
-		http_add_header(res, "ETag", etag);
-		http_add_header(res, "Cache-Control", "no-cache");
-		ch_headers(res);
-		if (ch_not_modified(req, etag)) {
-			res->status = 304;
-			return;
-		}
-		if (http_respond(res, 200, ext && strcmp(ext, ".js") == 0 ?
-		    "text/javascript; charset=utf-8" : ext &&
-		    strcmp(ext, ".css") == 0 ? "text/css; charset=utf-8" :
-		    "text/html; charset=utf-8", e->data, e->len) != 0)
-			res->status = 500;
-		return;
-	}
-	ch_error(res, 404, "no such page");
+	if (!http_static(embedded_web, chttp_csp, req, res))
+		ch_error(res, 404, "no such page");
 }
 
 /* The lockout slot of a peer (a free or the oldest one when new). */
@@ -335,12 +289,12 @@ ch_counts(struct chttp *h, const struct http_request *req,
 	gen = astore_meta(as, "generation");
 	ch_key(&q, fmt, key, sizeof(key));
 	snprintf(tag, sizeof(tag), "%" PRId64 "|%s", gen, key);
-	ch_etag(tag, strlen(tag), etag);
+	http_etag(tag, strlen(tag), etag);
 	http_add_header(res, "ETag", etag);
 	http_add_header(res, "Cache-Control", "private, no-cache");
 	http_add_header(res, "Vary", "Authorization");
 	ch_headers(res);
-	if (ch_not_modified(req, etag)) {
+	if (http_not_modified(req, etag)) {
 		res->status = 304;
 		goto out;
 	}
@@ -424,12 +378,12 @@ ch_forms(struct chttp *h, const struct http_request *req,
 		ch_error(res, 500, "out of memory");
 		return;
 	}
-	ch_etag(s, strlen(s), etag);
+	http_etag(s, strlen(s), etag);
 	http_add_header(res, "ETag", etag);
 	http_add_header(res, "Cache-Control", "private, no-cache");
 	http_add_header(res, "Vary", "Authorization");
 	ch_headers(res);
-	if (ch_not_modified(req, etag))
+	if (http_not_modified(req, etag))
 		res->status = 304;
 	else if (http_respond(res, 200, "application/json", s, strlen(s)) != 0)
 		res->status = 500;

@@ -216,6 +216,67 @@ class HttpApi(unittest.TestCase):
         self.assertGreaterEqual(s["records"], 1)
         self.assertGreater(s["free_bytes"], 0)
 
+    def test_pin_login_sessions_and_submissions(self):
+        self.dev.ctl("user", "pin", "enumerator-1", input="2468\n")
+        st, body, _ = self.dev.request("POST", "/api/login",
+                                       {"user": "enumerator-1",
+                                        "pin": "1357"}, token=None)
+        self.assertEqual(st, 401)
+        self.assertNotIn("1357", json.dumps(body))
+        st, body, _ = self.dev.request("POST", "/api/login",
+                                       {"user": "enumerator-1",
+                                        "pin": "2468"}, token=None)
+        self.assertEqual(st, 200, body)
+        session = body["token"]
+        self.assertEqual(body["user"], "enumerator-1")
+        st, me, _ = self.dev.request("GET", "/api/me", token=session)
+        self.assertEqual((st, me), (200, {"user": "enumerator-1"}))
+        rec = fl.mrc_visit()
+        st, made, _ = self.dev.submit("mrc_visit", rec, token=session)
+        self.assertEqual(st, 201)
+        st, sub, _ = self.dev.request("GET", "/api/submissions",
+                                      token=session)
+        self.assertEqual(st, 200)
+        mine = [r for r in sub["today"] if r["id"] == made["_id"]]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(sorted(mine[0]), ["created", "form", "id",
+                                           "version"])
+        self.assertGreaterEqual(sub["pending"], 1)
+        self.assertNotIn(rec["centre_id"], json.dumps(sub))
+        # a bad body, and a GET, are refused clearly
+        st, body, _ = self.dev.request("POST", "/api/login", "nope",
+                                       token=None)
+        self.assertEqual(st, 400)
+        st, _, _ = self.dev.request("GET", "/api/login", token=None)
+        self.assertEqual(st, 405)
+        # wrong PINs lock the name out, the right one included
+        self.dev.ctl("user", "add", "enumerator-2")
+        self.dev.ctl("user", "pin", "enumerator-2", input="97531\n")
+        codes = [self.dev.request("POST", "/api/login",
+                                  {"user": "enumerator-2", "pin": "0000"},
+                                  token=None)[0] for _ in range(5)]
+        self.assertEqual(codes, [401, 401, 401, 401, 429])
+        st, _, _ = self.dev.request("POST", "/api/login",
+                                    {"user": "enumerator-2",
+                                     "pin": "97531"}, token=None)
+        self.assertEqual(st, 429)
+        p = self.dev.ctl("user", "pin", "enumerator-2", input="12\n",
+                         check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("4 to 12 digits", p.stderr)
+
+    def test_web_app_pages_carry_a_policy(self):
+        st, body, hdr = self.dev.request("GET", "/", token=None)
+        self.assertEqual(st, 200)
+        self.assertIn("script-src 'self'", hdr["Content-Security-Policy"])
+        self.assertNotIn("unsafe-inline", hdr["Content-Security-Policy"])
+        self.assertEqual(hdr["X-Content-Type-Options"], "nosniff")
+        st, _, hdr = self.dev.request("GET", "/nope.js", token=None)
+        self.assertEqual(st, 404)
+        self.assertIn("Content-Security-Policy", hdr)
+        st, _, _ = self.dev.request("GET", "/../device.db", token=None)
+        self.assertNotEqual(st, 200)
+
 
 if __name__ == "__main__":
     fl.main()

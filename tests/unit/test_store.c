@@ -104,7 +104,7 @@ test_migrate_from_previous(void **state)
 	/* The migrated tables work. */
 	unsigned char h[32] = { 7 };
 	assert_int_equal(store_user_add(st, "a", h), 0);
-	assert_int_equal(store_user_check(st, h), 1);
+	assert_int_equal(store_user_check(st, h, 0, NULL, 0), 1);
 	store_close(st);
 }
 
@@ -259,11 +259,11 @@ test_users_and_meta(void **state)
 	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
 	assert_int_equal(store_user_add(st, "amina", h1), 0);
 	assert_int_equal(store_user_add(st, "amina", h2), -1);
-	assert_int_equal(store_user_check(st, h1), 1);
-	assert_int_equal(store_user_check(st, h2), 0);
+	assert_int_equal(store_user_check(st, h1, 0, NULL, 0), 1);
+	assert_int_equal(store_user_check(st, h2, 0, NULL, 0), 0);
 	assert_int_equal(store_user_remove(st, "amina"), 1);
 	assert_int_equal(store_user_remove(st, "amina"), 0);
-	assert_int_equal(store_user_check(st, h1), 0);
+	assert_int_equal(store_user_check(st, h1, 0, NULL, 0), 0);
 	assert_int_equal(store_meta_get(st, "x", v, sizeof(v)), 0);
 	assert_int_equal(store_meta_set(st, "x", "y"), 0);
 	assert_int_equal(store_meta_get(st, "x", v, sizeof(v)), 1);

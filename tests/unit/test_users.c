@@ -122,6 +122,57 @@ test_names(void **state)
 	assert_non_null(strstr(err, "printable"));
 }
 
+/* PINs: digits only, kept as Digest's HA1; a login gives a session that
+   works as a token; wrong PINs lock the name out, and the address. */
+static void
+test_pin_login_lockout(void **state)
+{
+	char t[USERS_TOKEN_LEN + 1], s1[USERS_TOKEN_LEN + 1], err[128];
+	char ha1[33], who[USERS_NAME_MAX + 1];
+	int64_t now = 1800000000000LL;
+
+	assert_int_equal(users_add(st, "Amina", t, err, sizeof(err)), 0);
+	assert_int_equal(users_add(st, "Chol", t, err, sizeof(err)), 0);
+	assert_int_equal(users_digest_ha1(st, "Amina", ha1), 0);
+	assert_int_equal(users_set_pin(st, "Amina", "12a4", err, sizeof(err)),
+	    -1);
+	assert_int_equal(users_set_pin(st, "Amina", "123", err, sizeof(err)),
+	    -1);
+	assert_int_equal(users_set_pin(st, "Nobody", "1234", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "no such user");
+	assert_int_equal(users_set_pin(st, "Amina", "4711", err, sizeof(err)),
+	    0);
+	/* MD5("Amina:fieldd:4711") */
+	assert_int_equal(users_digest_ha1(st, "Amina", ha1), 1);
+	assert_string_equal(ha1, "936404df39810bae938316e9cbc53c46");
+	/* good login: a session token that names the user */
+	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.2", now, s1),
+	    1);
+	assert_int_equal(users_who(st, s1, who, sizeof(who)), 1);
+	assert_string_equal(who, "Amina");
+	/* a user without a PIN cannot log in with one */
+	assert_int_equal(users_login(st, "Chol", "4711", "10.0.0.3", now, t),
+	    0);
+	/* five wrong PINs lock the name, even with the right one after */
+	for (int i = 0; i < USERS_LOCK_NAME - 1; i++)
+		assert_int_equal(users_login(st, "Amina", "0000", "10.0.0.4",
+		    now, t), 0);
+	assert_int_equal(users_login(st, "Amina", "0000", "10.0.0.4", now, t),
+	    2);
+	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.5", now, t),
+	    2);
+	/* and the lock ends */
+	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.5", now +
+	    USERS_LOCK_MS + 1, t), 1);
+	/* an address that keeps failing is locked for every name */
+	for (int i = 0; i < USERS_LOCK_PEER; i++)
+		users_lockout(st, NULL, "10.0.0.9", 1, now);
+	assert_int_equal(users_login(st, "Chol", "1234", "10.0.0.9", now, t),
+	    2);
+	assert_int_equal(users_lockout(st, NULL, "10.0.0.8", 0, now), 0);
+}
+
 int
 main(void)
 {
@@ -129,6 +180,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_token_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_only_hash_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_login_lockout, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests_name("users", tests, NULL, NULL);
