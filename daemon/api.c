@@ -369,6 +369,11 @@ api_handle(void *ctx, const struct http_request *req,
 	int post = strcmp(req->method, "POST") == 0;
 	char who[USERS_NAME_MAX + 1];
 
+	if (!ratelimit_allow(&a->rate, req->peer, util_mono_ms())) {
+		http_add_header(res, "Retry-After", "1");
+		api_error(res, 429, "too many requests from this address");
+		return;
+	}
 	if (strcmp(p, "/formList") == 0 || strncmp(p, "/forms/", 7) == 0 ||
 	    strcmp(p, "/submission") == 0) {
 		openrosa_handle(a, req, res);

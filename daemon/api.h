@@ -22,9 +22,11 @@
 
 #include "daemon/device.h"
 #include "daemon/http.h"
+#include "daemon/ratelimit.h"
 
 struct api {
 	struct device *dev;
+	struct ratelimit rate;		/* requests per address */
 };
 
 /* The http_handler_fn: ctx is a struct api. */

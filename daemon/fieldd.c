@@ -86,7 +86,7 @@ main(int argc, char **argv)
 	};
 	const char *dir = NULL, *conf = NULL, *listen = NULL;
 	struct device dev;
-	struct api api;
+	struct api api = { 0 };
 	struct http_limits lim;
 	char err[1024];
 	uv_loop_t *loop = uv_default_loop();

@@ -1,6 +1,7 @@
 """fieldd's local API against a real fieldd: the three forms accepted and
 sealed, every bad input refused with the right status and nothing written,
 duplicates, tokens, slow clients, limits."""
+import http.client
 import json
 import time
 import unittest
@@ -264,6 +265,25 @@ class HttpApi(unittest.TestCase):
                          check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("4 to 12 digits", p.stderr)
+
+    def test_requests_per_address_are_bounded(self):
+        # from another loopback address: the board's own is not limited
+        codes = []
+        c = http.client.HTTPConnection("127.0.0.1", self.dev.port,
+                                       timeout=30,
+                                       source_address=("127.0.0.2", 0))
+        for _ in range(80):
+            c.request("GET", "/api/status",
+                      headers={"Authorization": "Bearer " + self.dev.token})
+            r = c.getresponse()
+            r.read()
+            codes.append(r.status)
+            if r.status == 429:
+                self.assertEqual(r.getheader("Retry-After"), "1")
+                break
+        c.close()
+        self.assertIn(429, codes)
+        self.assertGreaterEqual(codes.count(200), 50)
 
     def test_web_app_pages_carry_a_policy(self):
         st, body, hdr = self.dev.request("GET", "/", token=None)
