@@ -31,9 +31,14 @@ if [ ! -f "$D/device.db" ]; then
 	"$B/fieldctl" -d "$D" init --collector-key "$C/seal.pub" \
 	    --device-id dev-local
 	token=$("$B/fieldctl" -d "$D" user add enumerator-1 2>/dev/null)
-	echo "run: first enumerator's token (shown once, stored hashed):"
+	pin=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ' | cut -c1-6)
+	while [ ${#pin} -lt 6 ]; do pin="0$pin"; done
+	echo "$pin" | "$B/fieldctl" -d "$D" user pin enumerator-1
+	echo "run: first enumerator, enumerator-1: token and PIN (shown once," \
+	    "stored hashed):"
 	echo
 	echo "    $token"
+	echo "    PIN $pin"
 	echo
 	echo "run: try  curl -H 'Authorization: Bearer $token'" \
 	    "http://127.0.0.1:8080/api/forms"
@@ -87,4 +92,8 @@ echo "run: coordinators' page http://127.0.0.1:$HPORT/ (their token);" \
 echo "run: see  $B/collectctl -d $C devices,  $B/collectctl -d $C counts" \
     "--form dtm_household --by sex,age_band  and" \
     " $B/collectctl -d $C open --key $C/seal.key"
+echo "run: the enumerators' web app: http://127.0.0.1:8080/ (name and" \
+    "PIN, or the token); ODK Collect: server http://ADDRESS:8080/ with" \
+    "the name and PIN once fieldd listens on the LAN (listen in" \
+    "$D/fieldd.conf)"
 "$B/fieldd" -d "$D"
