@@ -32,7 +32,7 @@ CFLAGS ?=
 CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
 LDFLAGS += $(MODE_LDFLAGS)
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
-	-ljansson -lhttp_parser -lcsv -lm
+	-ljansson -lhttp_parser -lcsv -lexpat -lm
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)

@@ -1,0 +1,77 @@
+/*
+ * xform.h: a form definition (form.h, the XLSForm columns as JSON) as an
+ * ODK XForm 1.0 document, and the OpenRosa form list that offers them,
+ * so ODK Collect can fill in our forms.
+ *
+ * The XForm is generated from the definition each time it is asked for:
+ * the same definition gives the same bytes, so its MD5 (the form list's
+ * hash) changes only when the form does.  Its shape:
+ *
+ *   h:html / h:head / h:title       the title in the default language
+ *     model / itext / translation   one per language the form names
+ *                                   (label::English, label::Français ...;
+ *                                   the default language's is default),
+ *                                   every text in every translation
+ *     model / instance / ID         root named after the form id, with
+ *                                   id= and version=; a repeat as one
+ *                                   jr:template item; meta/instanceID
+ *     model / bind                  type, required, relevant, constraint
+ *                                   and jr:constraintMsg per field;
+ *                                   instanceID preloaded with a uid
+ *   h:body                          input, select1, select; a repeat as
+ *                                   group/repeat
+ *
+ * Expressions are translated from the XLSForm subset of form/expr.h to
+ * XPath: ${name} becomes /ID/name (../name for a field of the same repeat,
+ * a relative name inside count-if), `.` on a begin_repeat row the repeat's
+ * nodeset, count-if(r, e) count(r[e]), and regex(v, 'P') regex(v,
+ * '^(?:P)$') since ODK's regex matches anywhere while ours must match the
+ * whole value.  The rest of the language is XPath or ODK XPath already.
+ *
+ * A repeat's required and constraint rules (group sizes, exactly one
+ * head) are emitted on its bind, but Collect does not enforce rules on a
+ * repeat: fieldd's validation does, when the instance arrives.
+ */
+#ifndef XFORM_H
+#define XFORM_H
+
+#include <stddef.h>
+
+#include "form/form.h"
+
+/* A growing text buffer; oom sticks once an allocation failed. */
+struct xform_buf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+void xform_buf_add(struct xform_buf *b, const char *s, size_t n);
+void xform_buf_str(struct xform_buf *b, const char *s);
+void xform_buf_printf(struct xform_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* s escaped for XML text or a double-quoted attribute. */
+void xform_buf_esc(struct xform_buf *b, const char *s);
+/* The text (NUL-terminated, caller frees) and its length, or NULL when
+   an allocation failed (the buffer is freed either way). */
+char *xform_buf_take(struct xform_buf *b, size_t *len);
+
+/*
+ * f as an XForm: a malloc'd NUL-terminated document and its length, or
+ * NULL when out of memory.
+ */
+char *xform_build(const struct form *f, size_t *len);
+
+/* "md5:" and the lower-case MD5 of len bytes, into out[37]. */
+void xform_md5(const char *data, size_t len, char out[37]);
+
+/*
+ * The OpenRosa form list (xmlns http://openrosa.org/xforms/xformsList)
+ * of the catalogue's current versions: formID, name (the title), version,
+ * hash and downloadUrl = base_url "/forms/" ID ".xml" for each.  only_id
+ * non-NULL lists that form alone.  Malloc'd, or NULL (memory).
+ */
+char *xform_list(const struct form_catalog *cat, const char *base_url,
+    const char *only_id, size_t *len);
+
+#endif
