@@ -793,17 +793,30 @@ int
 store_user_remove(struct store *st, const char *name)
 {
 	sqlite3_stmt *s;
-	int rc;
+	int rc, n;
 
+	/* Its sessions go with it: a name added again starts afresh. */
+	if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+		return -1;
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM users WHERE name = ?1",
 	    -1, &s, NULL) != SQLITE_OK)
-		return -1;
+		goto fail;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return -1;
-	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+	n = sqlite3_changes(st->db);
+	if (rc != SQLITE_DONE || sqlite3_prepare_v2(st->db, "DELETE FROM"
+	    " sessions WHERE name = ?1", -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE || store_exec(st, "COMMIT") != 0)
+		goto fail;
+	return n > 0 ? 1 : 0;
+fail:
+	store_exec(st, "ROLLBACK");
+	return -1;
 }
 
 int

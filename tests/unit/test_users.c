@@ -151,6 +151,13 @@ test_pin_login_lockout(void **state)
 	    1);
 	assert_int_equal(users_who(st, s1, who, sizeof(who)), 1);
 	assert_string_equal(who, "Amina");
+	/* removing the user ends its sessions, also for a new user of the
+	   same name */
+	assert_int_equal(store_user_remove(st, "Amina"), 1);
+	assert_int_equal(users_add(st, "Amina", t, err, sizeof(err)), 0);
+	assert_int_equal(users_who(st, s1, who, sizeof(who)), 0);
+	assert_int_equal(users_set_pin(st, "Amina", "4711", err, sizeof(err)),
+	    0);
 	/* a user without a PIN cannot log in with one */
 	assert_int_equal(users_login(st, "Chol", "4711", "10.0.0.3", now, t),
 	    0);
