@@ -371,8 +371,10 @@ re_check(const char *p)
 	qnest[0] = 0;
 	while (p[i] != '\0') {
 		/* lastq: quantifier nesting of the last item, -1 if none. */
+		/* glibc reads "{,n}" as "{0,n}": an interval too. */
 		quant = p[i] == '*' || p[i] == '+' || p[i] == '?' ||
-		    (p[i] == '{' && p_isdigit((unsigned char)p[i + 1]));
+		    (p[i] == '{' && (p_isdigit((unsigned char)p[i + 1]) ||
+		    p[i + 1] == ','));
 		if (quant) {
 			if (lastq < 0)
 				return "quantifier without an item to repeat";
@@ -444,7 +446,8 @@ re_check(const char *p)
 			i++;
 			break;
 		case '{':
-			if (!p_isdigit((unsigned char)p[i + 1])) {
+			if (!p_isdigit((unsigned char)p[i + 1]) &&
+			    p[i + 1] != ',') {
 				/* glibc takes a '{' that starts no interval
 				   as an ordinary character. */
 				last = 1;
