@@ -18,7 +18,7 @@
 'use strict';
 
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { launch, watchPage } = require('./common');
 
 function args() {
 	const a = { url: '', token: '', out: '.', chromium: '/usr/bin/chromium',
@@ -36,17 +36,7 @@ function args() {
 
 /* Listens to a page: console errors, page errors, foreign requests. */
 function watch(page, origin, log) {
-	page.on('console', (m) => {
-		if (m.type() === 'error' || m.type() === 'warning')
-			log.console.push(m.type() + ': ' + m.text());
-	});
-	page.on('pageerror', (e) => log.pageErrors.push(String(e)));
-	page.on('request', (r) => {
-		const u = r.url();
-		log.requests.push(r.method() + ' ' + u);
-		if (!u.startsWith('data:') && new URL(u).origin !== origin)
-			log.foreign.push(u);
-	});
+	watchPage(page, origin, log);
 	page.on('response', (r) => {
 		if (r.status() >= 400)
 			log.failed.push(r.status() + ' ' + r.url());
@@ -102,11 +92,7 @@ async function main() {
 	const a = args();
 	const origin = new URL(a.url).origin;
 	const out = { origin };
-	const browser = await chromium.launch({ executablePath: a.chromium,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-		headless: true });
+	const browser = await launch(a.chromium);
 	try {
 		/* 1. no token, then a wrong one */
 		{

@@ -36,7 +36,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { launch, watchPage } = require('./common');
 
 function args() {
 	const a = { url: '', user: '', pin: '', out: '.', sync: '',
@@ -59,17 +59,7 @@ function newLog() {
 }
 
 function watch(page, origin, log) {
-	page.on('console', (m) => {
-		if (m.type() === 'error' || m.type() === 'warning')
-			log.console.push(m.type() + ': ' + m.text());
-	});
-	page.on('pageerror', (e) => log.pageErrors.push(String(e)));
-	page.on('request', (r) => {
-		const u = r.url();
-		log.requests.push(r.method() + ' ' + u);
-		if (!u.startsWith('data:') && new URL(u).origin !== origin)
-			log.foreign.push(u);
-	});
+	watchPage(page, origin, log);
 	page.on('response', (r) => {
 		const u = new URL(r.url());
 		if (r.status() >= 400)
@@ -759,11 +749,7 @@ async function main() {
 	const a = args();
 	const origin = new URL(a.url).origin;
 	const out = { origin, today: localToday(0) };
-	const browser = await chromium.launch({ executablePath: a.chromium,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-		    '--no-first-run', '--disable-background-networking',
-		    '--disable-component-update', '--disable-sync'],
-		headless: true });
+	const browser = await launch(a.chromium);
 	try {
 		await phone(browser, a, origin, out);
 		await tablet(browser, a, origin, out);

@@ -33,8 +33,6 @@ import http.client
 import json
 import os
 import random
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -42,13 +40,14 @@ import unittest
 import urllib.parse
 import uuid
 
+import browserlib as bl
 import fieldlib as fl
 import synclib as sl
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BROWSER = os.path.join(ROOT, "tests", "browser")
+ROOT = bl.ROOT
+BROWSER = bl.BROWSER
 WEB = os.path.join(ROOT, "web", "coord")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = bl.CHROMIUM
 
 # What each form's dashboard draws (coord.js DASHBOARDS).
 CHARTS = {
@@ -61,42 +60,6 @@ MUST_SUPPRESS = [("dtm_household", "site_month"),
                  ("dtm_site_assessment", "sites"),
                  ("dtm_site_assessment", "pyramid"),
                  ("mrc_visit", "reason"), ("mrc_visit", "stage")]
-
-
-def artefacts_dir():
-    base = os.environ.get("TEST_ARTEFACTS") or os.path.join(
-        ROOT, "build", "artefacts")
-    d = os.path.join(base, "coord_page")
-    os.makedirs(d, exist_ok=True)
-    return d
-
-
-def need_browser_tools():
-    """node, npm and chromium, and playwright-core installed; an
-    AssertionError that says what is missing otherwise."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            raise AssertionError(
-                "%s is missing: the coordinator page test needs Node.js "
-                ">= 20 and npm" % tool)
-    v = subprocess.run(["node", "--version"], capture_output=True,
-                       text=True).stdout.strip()
-    m = re.match(r"v(\d+)", v)
-    if not m or int(m.group(1)) < 20:
-        raise AssertionError("node %s is too old: playwright-core needs "
-                             ">= 20" % v)
-    if not os.access(CHROMIUM, os.X_OK):
-        raise AssertionError(
-            "%s is missing: install Debian's chromium (sh tools/deps.sh, "
-            "or apt-get install chromium)" % CHROMIUM)
-    if not os.path.isfile(os.path.join(BROWSER, "node_modules",
-                                       "playwright-core", "package.json")):
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                           cwd=BROWSER, capture_output=True, text=True,
-                           timeout=600)
-        if p.returncode != 0:
-            raise AssertionError("npm ci in tests/browser failed:\n%s%s" %
-                                 (p.stdout, p.stderr))
 
 
 # --- the data -----------------------------------------------------------
@@ -228,8 +191,8 @@ class CoordPageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         t0 = time.time()
-        need_browser_tools()
-        cls.art = artefacts_dir()
+        bl.need_browser_tools("coordinator page")
+        cls.art = bl.artefacts_dir("coord_page")
         cls.c = c = sl.Collector()
         try:
             cls._set_up(c)

@@ -41,62 +41,26 @@ import datetime
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 import unittest
 
+import browserlib as bl
 import fieldlib as fl
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BROWSER = os.path.join(ROOT, "tests", "browser")
+ROOT = bl.ROOT
+BROWSER = bl.BROWSER
 WEB = os.path.join(ROOT, "web", "field")
 FORMS = os.path.join(ROOT, "proto", "forms")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = bl.CHROMIUM
 USER = "enumerator-1"       # fieldlib.Device makes it
 PIN = "2468"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'none'")
 AR = "العربية"
-
-
-def artefacts_dir():
-    base = os.environ.get("TEST_ARTEFACTS") or os.path.join(
-        ROOT, "build", "artefacts")
-    d = os.path.join(base, "field_page")
-    os.makedirs(d, exist_ok=True)
-    return d
-
-
-def need_browser_tools():
-    """node, npm and chromium, and playwright-core installed; an
-    AssertionError that says what is missing otherwise."""
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            raise AssertionError(
-                "%s is missing: the field page test needs Node.js >= 20 "
-                "and npm" % tool)
-    v = subprocess.run(["node", "--version"], capture_output=True,
-                       text=True).stdout.strip()
-    m = re.match(r"v(\d+)", v)
-    if not m or int(m.group(1)) < 20:
-        raise AssertionError("node %s is too old: playwright-core needs "
-                             ">= 20" % v)
-    if not os.access(CHROMIUM, os.X_OK):
-        raise AssertionError(
-            "%s is missing: install Debian's chromium (sh tools/deps.sh, "
-            "or apt-get install chromium)" % CHROMIUM)
-    if not os.path.isfile(os.path.join(BROWSER, "node_modules",
-                                       "playwright-core", "package.json")):
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                           cwd=BROWSER, capture_output=True, text=True,
-                           timeout=600)
-        if p.returncode != 0:
-            raise AssertionError("npm ci in tests/browser failed:\n%s%s" %
-                                 (p.stdout, p.stderr))
 
 
 def definition(form):
@@ -123,8 +87,8 @@ class FieldPageTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         t0 = time.time()
-        need_browser_tools()
-        cls.art = artefacts_dir()
+        bl.need_browser_tools("field page")
+        cls.art = bl.artefacts_dir("field_page")
         cls.dev = dev = fl.Device("board-field-page")
         try:
             cls._set_up(dev)
