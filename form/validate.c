@@ -15,23 +15,69 @@
 #include "common/util.h"
 
 /*
- * A select_multiple answer reaches expressions as its names joined by
- * spaces.  The type check allows at most one of each choice, so a join
- * never exceeds FORM_MAX_CHOICES names of FORM_NAME_MAX bytes; a few
- * buffers rotate because an expression may hold two answers at once
- * (a comparison).
+ * A select_multiple answer given as an array reaches expressions as its
+ * names joined by spaces.  Each answer is joined once and kept until the
+ * validation ends, as an expression may hold any number of them at once.
  */
-#define VCTX_BUFS 4
-#define VCTX_BUF (FORM_MAX_CHOICES * FORM_NAME_MAX)
+struct vjoin {
+	const json_t *v;
+	char *s;
+};
 
 struct vctx {
 	const struct form *f;
 	const json_t *rec;
 	const struct form_field *cur;	/* the field `.` means */
 	const json_t *curval;
-	char buf[VCTX_BUFS][VCTX_BUF];	/* select_multiple answers, joined */
-	int next;
+	struct vjoin *joins;		/* select_multiple answers, joined */
+	size_t n_joins, cap_joins;
+	int oom;
 };
+
+/* The names of a select_multiple array, joined; "" when out of memory
+   (c->oom then says so). */
+static const char *
+v_join(struct vctx *c, const json_t *v)
+{
+	size_t len = 0, i;
+	json_t *x;
+	char *s;
+
+	for (i = 0; i < c->n_joins; i++)
+		if (c->joins[i].v == v)
+			return c->joins[i].s;
+	json_array_foreach(v, i, x)
+		if (json_is_string(x))
+			len += json_string_length(x) + 1;
+	if (c->n_joins == c->cap_joins) {
+		size_t cap = c->cap_joins ? c->cap_joins * 2 : 8;
+		struct vjoin *j = realloc(c->joins, cap * sizeof(*j));
+		if (j == NULL) {
+			c->oom = 1;
+			return "";
+		}
+		c->joins = j;
+		c->cap_joins = cap;
+	}
+	if ((s = malloc(len + 1)) == NULL) {
+		c->oom = 1;
+		return "";
+	}
+	len = 0;
+	s[0] = '\0';
+	json_array_foreach(v, i, x) {
+		const char *n = json_string_value(x);
+		if (n == NULL)
+			continue;
+		if (len)
+			s[len++] = ' ';
+		memcpy(s + len, n, strlen(n) + 1);
+		len += strlen(n);
+	}
+	c->joins[c->n_joins].v = v;
+	c->joins[c->n_joins++].s = s;
+	return s;
+}
 
 static int
 v_empty(const json_t *v)
@@ -75,20 +121,8 @@ v_value(struct vctx *c, const struct form_field *fd, const json_t *v,
 		out->boolean = json_is_true(v);
 	} else if (json_is_array(v)) {
 		/* select_multiple: the names, space-separated */
-		char *b = c->buf[c->next++ % VCTX_BUFS];
-		size_t used = 0, i;
-		json_t *x;
-
-		b[0] = '\0';
-		json_array_foreach(v, i, x) {
-			const char *s = json_string_value(x);
-			if (s == NULL || used + strlen(s) + 2 > VCTX_BUF)
-				continue;
-			used += (size_t)snprintf(b + used, VCTX_BUF - used, "%s%s",
-			    used ? " " : "", s);
-		}
 		out->kind = EXPR_STR;
-		out->str = b;
+		out->str = v_join(c, v);
 		out->is_multi = 1;
 	} else {
 		out->kind = EXPR_EMPTY;
@@ -449,21 +483,22 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
 			    "unknown field");
 	}
-	/* malloc: the buffers need no zeroing, only the fields */
-	if ((c = malloc(sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		form_error_add(errs, "", "out of memory");
 		return -1;
 	}
 	c->f = f;
 	c->rec = rec;
-	c->cur = NULL;
-	c->curval = NULL;
-	c->next = 0;
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
 			v_field(c, (int)i, json_object_get(rec,
 			    f->fields[i].name), NULL, f->fields[i].name, today,
 			    errs);
+	if (c->oom)
+		form_error_add(errs, "", "out of memory");
+	for (size_t i = 0; i < c->n_joins; i++)
+		free(c->joins[i].s);
+	free(c->joins);
 	free(c);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }
