@@ -196,12 +196,33 @@ as_code_remember(struct astore *as, const char *form, const char *dim,
 	return smap_put(&as->values, key, code, value);
 }
 
+/* (Re)reads every value code from the file.  0 or -1. */
+static int
+as_dict_load(struct astore *as)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	smap_free(&as->codes);
+	smap_free(&as->values);
+	smap_free(&as->maxcode);
+	if ((s = as_stmt(as, "SELECT form, dim, value, code FROM dict")) ==
+	    NULL)
+		return -1;
+	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
+		rc = as_code_remember(as, (const char *)sqlite3_column_text(s,
+		    0), (const char *)sqlite3_column_text(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    sqlite3_column_int64(s, 3));
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int
 astore_open(const char *cdir, int writable, struct astore **out, char *err,
     size_t errlen)
 {
 	struct astore *as = calloc(1, sizeof(*as));
-	sqlite3_stmt *s;
 	char path[4096];
 
 	if (as == NULL) {
@@ -220,24 +241,11 @@ astore_open(const char *cdir, int writable, struct astore **out, char *err,
 		return -1;
 	}
 	if ((as->cctx = ZSTD_createCCtx()) == NULL ||
-	    (as->dctx = ZSTD_createDCtx()) == NULL ||
-	    (s = as_stmt(as, "SELECT form, dim, value, code FROM dict")) ==
-	    NULL) {
+	    (as->dctx = ZSTD_createDCtx()) == NULL || as_dict_load(as) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(as->db));
 		astore_close(as);
 		return -1;
 	}
-	while (sqlite3_step(s) == SQLITE_ROW)
-		if (as_code_remember(as, (const char *)sqlite3_column_text(s, 0),
-		    (const char *)sqlite3_column_text(s, 1),
-		    (const char *)sqlite3_column_text(s, 2),
-		    sqlite3_column_int64(s, 3)) != 0) {
-			sqlite3_finalize(s);
-			snprintf(err, errlen, "out of memory");
-			astore_close(as);
-			return -1;
-		}
-	sqlite3_finalize(s);
 	*out = as;
 	return 0;
 }
@@ -318,25 +326,12 @@ astore_begin(struct astore *as)
 void
 astore_rollback(struct astore *as)
 {
-	sqlite3_stmt *s;
-
 	if (!sqlite3_get_autocommit(as->db))
 		db_exec(as->db, "ROLLBACK");
 	/* Forget what the transaction made: chunks and codes come back
 	   from the file as they are there. */
 	as_builds_drop(as);
-	smap_free(&as->codes);
-	smap_free(&as->values);
-	smap_free(&as->maxcode);
-	if ((s = as_stmt(as, "SELECT form, dim, value, code FROM dict")) ==
-	    NULL)
-		return;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		as_code_remember(as, (const char *)sqlite3_column_text(s, 0),
-		    (const char *)sqlite3_column_text(s, 1),
-		    (const char *)sqlite3_column_text(s, 2),
-		    sqlite3_column_int64(s, 3));
-	sqlite3_finalize(s);
+	as_dict_load(as);
 }
 
 int64_t
