@@ -28,8 +28,15 @@ endif
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
+VERSION := $(shell cat VERSION)
+
+# Cross builds (ARCH=arm64|armhf): the toolchain, sysroot and build folder.
+include firmware/cross.mk
+
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
+CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen \
+	-DFIELD_VERSION=\"$(VERSION)\"
+
 LDFLAGS += $(MODE_LDFLAGS)
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
 	-ljansson -lhttp_parser -lcsv -lexpat -lm
@@ -49,7 +56,8 @@ MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c sync/collectord.c
 OPENER := sync/seal_open.c sync/collector_admin.c sync/ropen.c \
 	analysis/analyse.c analysis/counts_cmd.c sync/export.c
 LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
-	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c analysis/*.c))
+	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c analysis/*.c \
+	board/*.c firmware/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
 	$(B)/obj/gen/forms_embedded.o $(B)/obj/gen/web_embedded.o \
 	$(B)/obj/gen/field_embedded.o
@@ -166,6 +174,10 @@ fuzz: fuzz-build
 		mkdir -p build/fuzz/corpus/$$n; \
 		$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n \
 		tests/fuzz/corpus/$$n || exit 1; done
+
+# Debian packages (make deb ARCH=...) and signed update bundles.
+include firmware/deb.mk
+include firmware/update.mk
 
 clean:
 	rm -rf build

@@ -14,6 +14,7 @@
 
 #include "common/embedded.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/util.h"
 #include "daemon/http_static.h"
 #include "daemon/users.h"
@@ -353,6 +354,16 @@ api_status(struct api *a, struct http_response *res)
 	    "last_error", last[0] ? last : NULL));
 }
 
+static void
+api_health(struct api *a, struct http_response *res)
+{
+	struct store_stats s;
+	int ok = store_stats(a->dev->st, &s) == 0;
+
+	api_json(res, ok ? 200 : 503, json_pack("{s:s, s:s}", "status",
+	    ok ? "ok" : "store failure", "version", FIELD_VERSION));
+}
+
 /* The web app's policy: its own files, nothing from elsewhere. */
 static const char api_csp[] = "default-src 'self'; img-src 'self' data:; "
     "style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -389,6 +400,12 @@ api_handle(void *ctx, const struct http_request *req,
 	}
 	http_add_header(res, "Cache-Control", "no-store");
 	http_add_header(res, "X-Content-Type-Options", "nosniff");
+	if (strcmp(p, "/api/health") == 0 && get) {
+		/* For supervisors and the update's health check: no login,
+		   nothing about records or people. */
+		api_health(a, res);
+		return;
+	}
 	if (strcmp(p, "/api/login") == 0) {
 		if (post)
 			api_login(a, req, res);

@@ -13,8 +13,11 @@
  *        place and measure, ?from=DATE&to=DATE, small cells suppressed
  *        (counts_view.h; suppress_threshold in fieldd.conf)
  *   GET  /api/status             records, epochs, free space, last error
+ *   GET  /api/health             {"status": "ok", "version"}, or 503 when
+ *        the store fails: for supervisors and the update's health check
  *
- * Every route needs "Authorization: Bearer TOKEN" (fieldctl user add).
+ * Every route but /api/health and /api/login needs "Authorization: Bearer
+ * TOKEN" (fieldctl user add).
  * Responses never echo a submitted value.
  */
 #ifndef API_H

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "daemon/api.h"
 #include "daemon/device.h"
 #include "daemon/http.h"
@@ -34,7 +35,7 @@ static void
 fieldd_usage(void)
 {
 	fprintf(stderr, "usage: fieldd -d DATADIR [-c CONFIG] "
-	    "[--listen ADDR:PORT] [-v]\n");
+	    "[--listen ADDR:PORT] [-v] | --version\n");
 	exit(2);
 }
 
@@ -82,6 +83,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *conf = NULL, *listen = NULL;
@@ -99,6 +101,7 @@ main(int argc, char **argv)
 		case 'c': conf = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'v': verbose = 1; break;
+		case 'V': printf("fieldd %s\n", FIELD_VERSION); return 0;
 		default: fieldd_usage();
 		}
 	}

@@ -1,0 +1,1 @@
+# firmware/cross.mk: included by the Makefile.

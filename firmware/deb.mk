@@ -1,0 +1,1 @@
+# firmware/deb.mk: included by the Makefile.

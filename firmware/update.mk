@@ -1,0 +1,1 @@
+# firmware/update.mk: included by the Makefile.
