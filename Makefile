@@ -29,17 +29,20 @@ endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 VERSION := $(shell cat VERSION)
+# Clocks earlier than the build are not set (common/clock.h): the build's
+# date is the last commit's, so builds of one commit are the same.
+BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),1793491200)
 
 # Cross builds (ARCH=arm64|armhf): the toolchain, sysroot and build folder.
 include firmware/cross.mk
 
 CFLAGS ?=
 CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen \
-	-DFIELD_VERSION=\"$(VERSION)\"
+	-DFIELD_VERSION=\"$(VERSION)\" -DCLOCK_BUILD_MS=$(BUILD_EPOCH)000LL
 
 LDFLAGS += $(MODE_LDFLAGS)
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
-	-ljansson -lhttp_parser -lcsv -lexpat -lm
+	-ljansson -lhttp_parser -lcsv -lexpat -lsystemd -lm
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)

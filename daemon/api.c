@@ -1,5 +1,6 @@
 /* api.c: see api.h. */
 #include "daemon/api.h"
+#include "daemon/boardmon.h"
 
 #include "daemon/counts_view.h"
 #include "daemon/openrosa.h"
@@ -274,6 +275,10 @@ api_submit(struct api *a, const struct http_request *req, const char *form,
 	case SUBMIT_NO_SPACE:
 		api_error(res, 507, r->msg);
 		break;
+	case SUBMIT_REFUSED:
+		http_add_header(res, "Retry-After", "600");
+		api_error(res, 503, r->msg);
+		break;
 	default:
 		api_error(res, 500, r->msg);
 		break;
@@ -342,7 +347,7 @@ api_status(struct api *a, struct http_response *res)
 	}
 	store_free_bytes(a->dev->st, &avail);
 	store_meta_get(a->dev->st, "last_error", last, sizeof(last));
-	api_json(res, 200, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I,"
 	    " s:s?}", "device_id", a->dev->sub.device_id,
 	    "records", (json_int_t)s.records,
 	    "last_seq", (json_int_t)s.last_seq,
@@ -351,7 +356,11 @@ api_status(struct api *a, struct http_response *res)
 	    "free_bytes", (json_int_t)avail,
 	    "free_floor_bytes", (json_int_t)(a->dev->cfg.free_space_floor_mb
 	    << 20),
-	    "last_error", last[0] ? last : NULL));
+	    "last_error", last[0] ? last : NULL);
+
+	if (o && a->board)
+		boardmon_status(a->board, o);
+	api_json(res, 200, o);
 }
 
 static void

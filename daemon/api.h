@@ -12,7 +12,8 @@
  *   GET  /api/counts             the device's plaintext counts per form,
  *        place and measure, ?from=DATE&to=DATE, small cells suppressed
  *        (counts_view.h; suppress_threshold in fieldd.conf)
- *   GET  /api/status             records, epochs, free space, last error
+ *   GET  /api/status             records, epochs, free space, last error,
+ *        and the board's state (boardmon.h): LED, power, storage, clock
  *   GET  /api/health             {"status": "ok", "version"}, or 503 when
  *        the store fails: for supervisors and the update's health check
  *
@@ -27,8 +28,11 @@
 #include "daemon/http.h"
 #include "daemon/ratelimit.h"
 
+struct boardmon;
+
 struct api {
 	struct device *dev;
+	struct boardmon *board;		/* fieldd's; NULL in tests without */
 	struct ratelimit rate;		/* requests per address */
 };
 

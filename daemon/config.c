@@ -33,6 +33,10 @@ config_defaults(struct config *c)
 	c->sync_batch_max = 500;
 	c->retention_days = 30;
 	c->suppress_threshold = 5;
+	snprintf(c->board.backend, sizeof(c->board.backend), "linux");
+	snprintf(c->board.shutdown_flag, sizeof(c->board.shutdown_flag),
+	    "/run/fieldd/ready-for-shutdown");
+	c->battery_low_percent = 10;
 }
 
 int
@@ -135,6 +139,23 @@ static const struct config_num config_nums[] = {
 	{ "retention_days", 0, 3650, offsetof(struct config, retention_days), 0 },
 	{ "suppress_threshold", 2, 1000,
 	    offsetof(struct config, suppress_threshold), 0 },
+	{ "battery_low_percent", 0, 90,
+	    offsetof(struct config, battery_low_percent), 0 },
+};
+
+/* Keys whose value is a string kept as it is ("" allowed but for board). */
+static const struct config_str {
+	const char *key;
+	size_t off, size;
+} config_strs[] = {
+	{ "board", offsetof(struct config, board.backend),
+	    sizeof(((struct config *)0)->board.backend) },
+	{ "status_led", offsetof(struct config, board.status_led),
+	    sizeof(((struct config *)0)->board.status_led) },
+	{ "button", offsetof(struct config, board.button),
+	    sizeof(((struct config *)0)->board.button) },
+	{ "shutdown_flag", offsetof(struct config, board.shutdown_flag),
+	    sizeof(((struct config *)0)->board.shutdown_flag) },
 };
 
 static void
@@ -178,6 +199,23 @@ config_set(struct config *c, const char *name, int line, const char *key,
 			}
 		config_error(e, "%s:%d: log_level: expected debug, info, warn "
 		    "or error", name, line);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(config_strs) / sizeof(config_strs[0]);
+	    i++) {
+		const struct config_str *k = &config_strs[i];
+
+		if (strcmp(key, k->key) != 0)
+			continue;
+		if (strlen(val) >= k->size)
+			config_error(e, "%s:%d: %s: longer than %zu bytes", name,
+			    line, key, k->size - 1);
+		else if (strcmp(key, "board") == 0 && strcmp(val, "linux") != 0 &&
+		    (strncmp(val, "sim:", 4) != 0 || val[4] == '\0'))
+			config_error(e, "%s:%d: board: expected linux or sim:DIR",
+			    name, line);
+		else
+			memcpy((char *)c + k->off, val, strlen(val) + 1);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(config_nums) / sizeof(config_nums[0]);

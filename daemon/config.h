@@ -26,12 +26,22 @@
  *                        (0: purge at once; the ids and counts stay)
  *   suppress_threshold   counts under this are suppressed in /api/counts
  *                        (form/suppress.h), 2 to 1000
+ *   board                linux | sim:DIR: the board backend (board.h)
+ *   status_led           the LED's name in /sys/class/leds ("" none; ACT on
+ *                        a Raspberry Pi)
+ *   button               the button's input device (/dev/input/...; "" none)
+ *   shutdown_flag        the file made when the battery is low and fieldd is
+ *                        ready to be shut down ("" none)
+ *   battery_low_percent  at or below this charge on battery, refuse new
+ *                        records and get ready for shutdown (0: never)
  */
 #ifndef CONFIG_H
 #define CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "board/board.h"
 
 struct config {
 	char listen_addr[64];
@@ -53,6 +63,8 @@ struct config {
 	uint64_t sync_budget_kb_day;
 	uint32_t retention_days;
 	uint32_t suppress_threshold;
+	struct board_conf board;
+	uint32_t battery_low_percent;
 };
 
 /* Fills c with the embedded defaults. */

@@ -18,6 +18,7 @@
 #include "daemon/csvin.h"
 #include "daemon/device.h"
 #include "daemon/users.h"
+#include "firmware/update_cmd.h"
 #include "sync/bundle_cmd.h"
 #include "sync/dsync_cmd.h"
 
@@ -28,6 +29,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: fieldctl -d DATADIR COMMAND ...\n"
+	    "       fieldctl update verify|apply BUNDLE [--root DIR] [--key FILE]\n"
+	    "                [--restart CMD] [--health URL] [--timeout S]\n"
 	    "  init --collector-key FILE [--device-id ID]\n"
 	    "  submit FORM_ID [FILE]          one JSON record (stdin without FILE)\n"
 	    "  import FORM_ID FILE.csv [--repeat GROUP=FILE.csv ...]\n"
@@ -478,6 +481,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "update") == 0)
+		return update_cmd(argc, argv);	/* a board's releases, no DATADIR */
 	if (dir == NULL || argc < 1)
 		usage();
 	if (strcmp(argv[0], "init") == 0)

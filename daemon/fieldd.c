@@ -9,7 +9,9 @@
  * closed, the store closed (a commit in progress has finished, since
  * handlers run to completion on the loop), the epoch key wiped.
  * SIGUSR1 starts a sync attempt now (dsync.h); otherwise fieldd syncs
- * by itself whenever records wait and a collector is set.
+ * by itself whenever records wait and a collector is set.  SIGUSR2 looks
+ * at the board (power, storage, clock) now rather than within a minute.
+ * The board -- LED, button, battery, watchdog -- is boardmon.h's.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -23,13 +25,15 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "daemon/api.h"
+#include "daemon/boardmon.h"
 #include "daemon/device.h"
 #include "daemon/http.h"
 #include "sync/dsync.h"
 
 static struct http_server *fieldd_http;
 static struct dsync_sched *fieldd_sync;
-static uv_signal_t fieldd_sigs[3];
+static struct boardmon *fieldd_board;
+static uv_signal_t fieldd_sigs[4];
 
 static void
 fieldd_usage(void)
@@ -44,7 +48,7 @@ fieldd_stopped(void *arg)
 {
 	(void)arg;
 	fieldd_http = NULL;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&fieldd_sigs[i], NULL);
 }
 
@@ -57,9 +61,17 @@ fieldd_on_signal(uv_signal_t *h, int signum)
 			dsync_sched_kick(fieldd_sync);
 		return;
 	}
+	if (signum == SIGUSR2) {
+		if (fieldd_board)
+			boardmon_poll(fieldd_board);
+		return;
+	}
 	log_info("fieldd: signal %d, stopping", signum);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		uv_signal_stop(&fieldd_sigs[i]);
+	if (fieldd_board)
+		boardmon_stop(fieldd_board);
+	fieldd_board = NULL;
 	if (fieldd_sync)
 		dsync_sched_stop(fieldd_sync);
 	fieldd_sync = NULL;
@@ -89,6 +101,7 @@ main(int argc, char **argv)
 	const char *dir = NULL, *conf = NULL, *listen = NULL;
 	struct device dev;
 	struct api api = { 0 };
+	struct board *board;
 	struct http_limits lim;
 	char err[1024];
 	uv_loop_t *loop = uv_default_loop();
@@ -126,13 +139,20 @@ main(int argc, char **argv)
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
-	for (int i = 0; i < 3; i++) {
-		static const int signums[3] = { SIGTERM, SIGINT, SIGUSR1 };
+	for (int i = 0; i < 4; i++) {
+		static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1,
+		    SIGUSR2 };
 		uv_signal_init(loop, &fieldd_sigs[i]);
 		uv_signal_start(&fieldd_sigs[i], fieldd_on_signal, signums[i]);
 	}
 	if ((fieldd_sync = dsync_sched_start(loop, &dev)) == NULL)
 		fatal("out of memory");
+	if (board_open(&dev.cfg.board, &board, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	if ((fieldd_board = boardmon_start(loop, &dev, board,
+	    fieldd_sync)) == NULL)
+		fatal("out of memory");
+	api.board = fieldd_board;
 	if (dev.cfg.collector_host[0] == '\0')
 		log_info("fieldd: no collector set: records wait for fieldctl "
 		    "enroll or a bundle export");

@@ -633,6 +633,10 @@ or_submit(struct api *a, const struct http_request *req, const char *who,
 	case SUBMIT_NO_SPACE:
 		or_message(res, 507, sr->msg);
 		break;
+	case SUBMIT_REFUSED:
+		http_add_header(res, "Retry-After", "600");
+		or_message(res, 503, sr->msg);
+		break;
 	default:
 		or_message(res, 500, sr->msg);
 		break;

@@ -1,6 +1,8 @@
 /* store.c: see store.h. */
 #include "daemon/store.h"
 
+#include "board/board.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <sqlite3.h>
@@ -763,12 +765,51 @@ store_records_after(struct store *st, uint64_t after, size_t limit,
 int
 store_free_bytes(struct store *st, uint64_t *bytes)
 {
-	struct statvfs vfs;
+	int ro;
 
-	if (statvfs(st->dir, &vfs) != 0)
+	return board_storage(st->dir, bytes, &ro);
+}
+
+int
+store_clock_boot(struct store *st, const char *boot_id, int64_t *marked,
+    int64_t *high_ms)
+{
+	sqlite3_stmt *s;
+	char was[64] = "";
+	int rc = -1;
+
+	*marked = 0;
+	*high_ms = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(created_ms), 0)"
+	    " FROM records WHERE clock = 1", -1, &s, NULL) != SQLITE_OK)
 		return -1;
-	*bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*high_ms = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (boot_id[0] == '\0')
+		return 0;
+	if (store_meta_get(st, "boot_id", was, sizeof(was)) < 0)
+		return -1;
+	if (strcmp(was, boot_id) == 0)
+		return 0;
+	if (store_begin(st) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "UPDATE records SET clock = 3"
+	    " WHERE clock = 2", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(s) == SQLITE_DONE)
+		*marked = sqlite3_changes(st->db);
+	else
+		goto out;
+	if (store_meta_set(st, "boot_id", boot_id) != 0)
+		goto out;
+	rc = store_commit(st);
+out:
+	if (s)
+		sqlite3_finalize(s);
+	if (rc != 0)
+		store_rollback(st);
+	return rc;
 }
 
 int

@@ -155,6 +155,15 @@ int64_t store_purge(struct store *st, uint64_t acked_seq, int64_t before_ms);
 /* Free bytes for an unprivileged writer on the database's file system. */
 int store_free_bytes(struct store *st, uint64_t *bytes);
 
+/*
+ * At start: the latest trusted stamp (*high_ms, 0 when none), and when
+ * boot_id differs from the one stored, records stamped untrusted in the
+ * boot before are marked CLOCK_UNTRUSTED_EARLIER_BOOT (*marked of them)
+ * -- the next sync's clock offset cannot correct them.  0 or -1.
+ */
+int store_clock_boot(struct store *st, const char *boot_id, int64_t *marked,
+    int64_t *high_ms);
+
 /* Users.  Hashes are SHA-256 of the token. */
 int store_user_add(struct store *st, const char *name,
     const unsigned char hash[32]);

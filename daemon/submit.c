@@ -108,6 +108,11 @@ submit_space_ok(struct submitter *s, struct submit_result *res)
 {
 	uint64_t avail;
 
+	if (s->refusal) {
+		res->status = SUBMIT_REFUSED;
+		snprintf(res->msg, sizeof(res->msg), "%s", s->refusal);
+		return 0;
+	}
 	if (s->opt.free_floor_bytes == 0)
 		return 1;
 	if (store_free_bytes(s->st, &avail) != 0) {
@@ -311,6 +316,8 @@ submit_many(struct submitter *s, const char *form_id, const char *version,
 		worst = SUBMIT_ERROR;
 		goto out;
 	}
+	if (s->stored)
+		s->stored(s->stored_arg);
 	for (size_t i = 0; report && i < n; i++) {
 		memcpy(res->id, done[i].id, sizeof(res->id));
 		res->seq = done[i].seq;

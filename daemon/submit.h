@@ -37,6 +37,10 @@ struct submitter {
 	struct seal_epoch ep;
 	int have_epoch;
 	struct recpack *rp;		/* compresses before sealing */
+	/* Set by fieldd's board monitor (boardmon.h), not owned here. */
+	const char *refusal;		/* non-NULL: refuse every record so */
+	void (*stored)(void *arg);	/* after each commit */
+	void *stored_arg;
 };
 
 enum submit_status {
@@ -45,6 +49,7 @@ enum submit_status {
 	SUBMIT_INVALID,		/* validation errors in errs */
 	SUBMIT_NO_FORM,		/* unknown form or version (msg) */
 	SUBMIT_NO_SPACE,	/* below the free-space floor (msg) */
+	SUBMIT_REFUSED,		/* not now: the battery is low (msg) */
 	SUBMIT_ERROR		/* storage or sealing failed (msg) */
 };
 

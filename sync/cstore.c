@@ -350,11 +350,13 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 				refused(arg, r->seq, why);
 			continue;
 		}
-		/* A stamp made before any trusted time is corrected by the
-		   offset the device's hello showed. */
+		/* A stamp made before any trusted time in this boot is
+		   corrected by the offset the device's hello showed; one
+		   from an earlier boot cannot be (-1: unknown). */
 		int64_t corrected = r->clock ==
 		    FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? r->created_ms :
-		    r->created_ms + clock_offset_ms;
+		    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
+		    -1 : r->created_ms + clock_offset_ms;
 		sqlite3_bind_text(ins, 1, device_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 2, (int64_t)r->seq);
 		sqlite3_bind_text(ins, 3, r->id, -1, SQLITE_STATIC);

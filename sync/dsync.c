@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "common/util.h"
@@ -361,6 +362,7 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 	snprintf(buf, sizeof(buf), "%" PRId64,
 	    w->collector_time_ms - util_now_ms());
 	store_meta_set(st, DSYNC_META_OFFSET, buf);
+	clock_collector(w->collector_time_ms - util_now_ms());
 	if (w->max_batch_records && w->max_batch_records < s->max_batch)
 		s->max_batch = w->max_batch_records;
 	if (w->acked_seq > s->acked) {
@@ -731,6 +733,9 @@ struct dsync_sched {
 	struct dsync *attempt;
 	uv_timer_t timer;
 	int stopping;
+	int forced;		/* kicked: try even with nothing waiting */
+	dsync_sched_fn observe;
+	void *observe_arg;
 };
 
 static void sched_arm(struct dsync_sched *sc, uint64_t ms);
@@ -750,8 +755,9 @@ sched_done(void *arg, enum dsync_result r, const char *reason)
 	struct dsync_sched *sc = arg;
 	int64_t n;
 
-	(void)reason;
 	sc->attempt = NULL;
+	if (sc->observe && !sc->stopping)
+		sc->observe(sc->observe_arg, 0, r, reason);
 	if (sc->stopping) {
 		uv_close((uv_handle_t *)&sc->timer, sched_freed);
 		return;
@@ -771,18 +777,26 @@ sched_on_timer(uv_timer_t *t)
 	struct store_stats stats;
 	uint64_t acked;
 
+	int forced = sc->forced;
+
 	if (sc->attempt)
 		return;
+	sc->forced = 0;
 	if (sc->dev->cfg.collector_host[0] == '\0' ||
 	    !dsync_enrolled(sc->dev->dir) ||
 	    store_stats(sc->dev->st, &stats) != 0 ||
 	    outbox_acked(sc->dev->st, &acked) != 0 ||
-	    stats.last_seq <= acked) {
+	    (stats.last_seq <= acked && !forced)) {
+		if (forced)
+			log_info("sync: asked for, but no collector is set or "
+			    "this device is not enrolled");
 		sched_arm(sc, (uint64_t)sc->dev->cfg.sync_interval_s * 1000);
 		return;
 	}
 	sc->attempt = dsync_start(sc->loop, sc->dev, &sc->state, sched_done,
 	    sc);
+	if (sc->attempt && sc->observe)
+		sc->observe(sc->observe_arg, 1, DSYNC_DONE, NULL);
 	if (sc->attempt == NULL)
 		sched_arm(sc, dsync_backoff_ms(++sc->state.failures,
 		    sc->dev->cfg.sync_retry_max_s));
@@ -812,8 +826,17 @@ dsync_sched_start(uv_loop_t *loop, struct device *dev)
 void
 dsync_sched_kick(struct dsync_sched *sc)
 {
-	if (sc->attempt == NULL && !sc->stopping)
+	if (sc->attempt == NULL && !sc->stopping) {
+		sc->forced = 1;
 		sched_arm(sc, 0);
+	}
+}
+
+void
+dsync_sched_observe(struct dsync_sched *sc, dsync_sched_fn fn, void *arg)
+{
+	sc->observe = fn;
+	sc->observe_arg = arg;
 }
 
 void

@@ -91,8 +91,15 @@ void dsync_cancel(struct dsync *s);
  */
 struct dsync_sched;
 struct dsync_sched *dsync_sched_start(uv_loop_t *loop, struct device *dev);
-/* An attempt now (a long button press, SIGUSR1). */
+/* An attempt now, even with nothing waiting (a long button press,
+   SIGUSR1): it also brings forms, configuration and the collector's time. */
 void dsync_sched_kick(struct dsync_sched *sc);
+/* Told when an attempt starts (syncing 1) and how it ended (syncing 0,
+   r and reason as dsync_done_fn's).  Not after dsync_sched_stop. */
+typedef void (*dsync_sched_fn)(void *arg, int syncing, enum dsync_result r,
+    const char *reason);
+void dsync_sched_observe(struct dsync_sched *sc, dsync_sched_fn fn,
+    void *arg);
 /* Stops: cancels an attempt in flight; frees itself once closed. */
 void dsync_sched_stop(struct dsync_sched *sc);
 
