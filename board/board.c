@@ -90,18 +90,14 @@ board_write(const struct board *b, const char *path, const char *s)
 	return close(fd);
 }
 
-int
-board_open(const struct board_conf *c, struct board **out, char *err,
+/* Fills b from c, the button not yet open.  0 or -1 and err. */
+static int
+board_init(struct board *b, const struct board_conf *c, char *err,
     size_t errlen)
 {
-	struct board *b;
 	struct stat sb;
 
-	*out = NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		snprintf(err, errlen, "board: out of memory");
-		return -1;
-	}
+	memset(b, 0, sizeof(*b));
 	b->conf = *c;
 	b->button_fd = -1;
 	b->led_shown = -1;
@@ -114,26 +110,53 @@ board_open(const struct board_conf *c, struct board **out, char *err,
 		if (stat(b->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 			snprintf(err, errlen, "board: sim:%.200s: not a "
 			    "directory", b->root);
-			free(b);
 			return -1;
 		}
 	} else {
 		snprintf(err, errlen, "board: expected linux or sim:DIR, not "
 		    "\"%.40s\"", c->backend);
-		free(b);
 		return -1;
 	}
 	if (strchr(c->status_led, '/') || strcmp(c->status_led, "..") == 0) {
 		snprintf(err, errlen, "status_led: a name in /sys/class/leds, "
 		    "not a path");
-		free(b);
 		return -1;
 	}
-	if (b->ops->button_open(b, err, errlen) != 0) {
+	return 0;
+}
+
+int
+board_open(const struct board_conf *c, struct board **out, char *err,
+    size_t errlen)
+{
+	struct board *b;
+
+	*out = NULL;
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		snprintf(err, errlen, "board: out of memory");
+		return -1;
+	}
+	if (board_init(b, c, err, errlen) != 0 ||
+	    b->ops->button_open(b, err, errlen) != 0) {
 		free(b);
 		return -1;
 	}
 	*out = b;
+	return 0;
+}
+
+int
+board_probe(const struct board_conf *c, int *vouched, char boot[37])
+{
+	struct board b;
+	char err[256];
+
+	*vouched = 0;
+	boot[0] = '\0';
+	if (board_init(&b, c, err, sizeof(err)) != 0)
+		return -1;
+	*vouched = board_rtc(&b) || board_time_synced(&b);
+	board_boot_id(&b, boot);
 	return 0;
 }
 

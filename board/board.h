@@ -61,6 +61,12 @@ struct board;
 int board_open(const struct board_conf *c, struct board **out, char *err,
     size_t errlen);
 void board_close(struct board *b);
+/*
+ * Without opening the button (for any process opening the device): sets
+ * *vouched when an RTC or NTP vouches for the clock, and boot to this
+ * boot's id ("" unknown).  0, or -1 when c names no backend.
+ */
+int board_probe(const struct board_conf *c, int *vouched, char boot[37]);
 /* "linux" or "sim". */
 const char *board_backend(const struct board *b);
 

@@ -6,18 +6,20 @@
 
 #include "common/util.h"
 
-static struct {
+struct clock_state {
 	int source;		/* RTC or NTP vouches */
 	int collector;		/* 1 agreed, -1 disagreed, 0 not asked */
 	int jumped;		/* jumped back since the last agreement */
 	int64_t high_ms;	/* latest trusted stamp */
 	int64_t delta_ms;	/* wall - boot time at the last look */
 	int have_delta;
-} clock_st = { .source = 1 };
+};
+
+static struct clock_state clock_st = { .source = 1 };
 
 /* Milliseconds since boot, counting suspend: it never jumps. */
 static int64_t
-clock_boot_ms(void)
+clock_real_boot_ms(void)
 {
 	struct timespec ts;
 
@@ -25,11 +27,25 @@ clock_boot_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Notices a jump back of the wall clock against boot time. */
+static int64_t (*clock_wall)(void) = util_now_ms;
+static int64_t (*clock_boot)(void) = clock_real_boot_ms;
+
+void
+clock_test_hooks(int64_t (*wall)(void), int64_t (*boot)(void))
+{
+	static const struct clock_state fresh = { .source = 1 };
+
+	clock_wall = wall ? wall : util_now_ms;
+	clock_boot = boot ? boot : clock_real_boot_ms;
+	clock_st = fresh;
+}
+
+/* The wall clock now, noticing a jump back against boot time or behind
+   the latest trusted stamp. */
 static int64_t
 clock_look(void)
 {
-	int64_t now = util_now_ms(), delta = now - clock_boot_ms();
+	int64_t now = clock_wall(), delta = now - clock_boot();
 
 	if (clock_st.have_delta && delta < clock_st.delta_ms - CLOCK_JUMP_MS)
 		clock_st.jumped = 1;
@@ -40,11 +56,10 @@ clock_look(void)
 	return now;
 }
 
-const char *
-clock_why(void)
+/* Why not trusted at now, "" when trusted. */
+static const char *
+clock_verdict(int64_t now)
 {
-	int64_t now = clock_look();
-
 	if (now < CLOCK_BUILD_MS)
 		return "the clock is before this software was built";
 	if (clock_st.collector < 0)
@@ -56,12 +71,19 @@ clock_why(void)
 	return "";
 }
 
+const char *
+clock_why(void)
+{
+	return clock_verdict(clock_look());
+}
+
 int
 clock_now(int64_t *ms)
 {
-	int trusted = clock_why()[0] == '\0';
+	int trusted;
 
-	*ms = util_now_ms();
+	*ms = clock_look();
+	trusted = clock_verdict(*ms)[0] == '\0';
 	if (trusted && *ms > clock_st.high_ms)
 		clock_st.high_ms = *ms;
 	return trusted;
@@ -83,13 +105,14 @@ clock_set_high(int64_t ms)
 void
 clock_collector(int64_t offset_ms)
 {
-	clock_look();
+	int64_t now = clock_look();
+
 	if (offset_ms <= CLOCK_AGREE_MS && offset_ms >= -CLOCK_AGREE_MS) {
 		clock_st.collector = 1;
 		clock_st.jumped = 0;
-		/* The collector vouches for now: an earlier stamp ahead of
-		   it was the wrong one. */
-		clock_st.high_ms = util_now_ms();
+		/* The collector vouches for now: a stamp ahead of it was
+		   the wrong one. */
+		clock_st.high_ms = now;
 	} else
 		clock_st.collector = -1;
 }

@@ -58,4 +58,8 @@ void clock_collector(int64_t offset_ms);
  */
 void clock_today(char out[11]);
 
+/* Tests: read the wall and boot clocks (ms) through these, NULL for the
+   real ones; the state starts afresh. */
+void clock_test_hooks(int64_t (*wall)(void), int64_t (*boot)(void));
+
 #endif

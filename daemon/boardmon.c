@@ -27,6 +27,7 @@ struct boardmon {
 	uint64_t free_bytes;
 	enum board_led led;
 	char refusal[200];
+	char clock_why[80];		/* as last logged */
 };
 
 /* Sync failures that are not the link's: the collector refused, spoke
@@ -55,8 +56,15 @@ boardmon_show(struct boardmon *m)
 	    m->syncing ? BOARD_LED_SYNCING :
 	    m->waiting ? BOARD_LED_WAITING : BOARD_LED_IDLE;
 
+	const char *why = clock_why();
+
 	if (p != m->led)
 		log_info("board: %s", board_led_name(p));
+	if (strcmp(why, m->clock_why) != 0) {
+		log_info("board: clock %s%s", why[0] ? "not trusted: " :
+		    "trusted", why);
+		snprintf(m->clock_why, sizeof(m->clock_why), "%s", why);
+	}
 	m->led = p;
 	if (board_led(m->b, p) != 0)
 		log_warn("board: cannot set the status LED");
@@ -204,8 +212,6 @@ boardmon_start(uv_loop_t *loop, struct device *dev, struct board *b,
     struct dsync_sched *sc)
 {
 	struct boardmon *m = calloc(1, sizeof(*m));
-	char boot[37];
-	int64_t marked, high;
 	uint64_t wd;
 
 	if (m == NULL)
@@ -215,15 +221,7 @@ boardmon_start(uv_loop_t *loop, struct device *dev, struct board *b,
 	m->b = b;
 	m->sc = sc;
 	m->led = BOARD_LED_N;
-	board_boot_id(b, boot);
-	if (store_clock_boot(dev->st, boot, &marked, &high) != 0)
-		log_warn("board: cannot read the clock's history: %s",
-		    store_errmsg(dev->st));
-	clock_set_high(high);
-	if (marked > 0)
-		log_info("board: %" PRId64 " records stamped before a trusted "
-		    "time in an earlier boot: their times stay uncorrected",
-		    marked);
+	snprintf(m->clock_why, sizeof(m->clock_why), "?");
 	uv_timer_init(loop, &m->poll);
 	uv_timer_init(loop, &m->watchdog);
 	uv_timer_init(loop, &m->press);
@@ -249,9 +247,6 @@ boardmon_start(uv_loop_t *loop, struct device *dev, struct board *b,
 		    wd / 2);
 	}
 	board_notify(b, "READY=1");
-	log_info("board: %s, LED %s, %s%s", board_backend(b),
-	    board_led_name(m->led), clock_why()[0] ? "clock not trusted: " :
-	    "clock trusted", clock_why());
 	return m;
 }
 

@@ -2,11 +2,13 @@
 #include "daemon/device.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/embedded.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -111,6 +113,33 @@ device_create(const char *dir, const char *collector_key_path,
 	return 0;
 }
 
+/*
+ * Whatever process opens the device (fieldd, or fieldctl submitting while
+ * fieldd is down) stamps with the same trust: the board says whether an
+ * RTC or NTP vouches, and the first to open it in a new boot marks the
+ * untrusted stamps of the boot before, which no later offset corrects.
+ */
+static void
+device_clock(struct device *d)
+{
+	char boot[37];
+	int64_t marked, high;
+	int vouched;
+
+	if (board_probe(&d->cfg.board, &vouched, boot) == 0)
+		clock_set_source(vouched);
+	if (store_clock_boot(d->st, boot, &marked, &high) != 0) {
+		log_warn("device: cannot read the clock's history: %s",
+		    store_errmsg(d->st));
+		return;
+	}
+	clock_set_high(high);
+	if (marked > 0)
+		log_info("device: %" PRId64 " records stamped before a trusted "
+		    "time in an earlier boot: their times stay uncorrected",
+		    marked);
+}
+
 int
 device_open(struct device *d, const char *dir, const char *config_path,
     char *err, size_t errlen)
@@ -149,6 +178,7 @@ device_open(struct device *d, const char *dir, const char *config_path,
 	so.epoch_seconds = d->cfg.epoch_hours * 3600;
 	if (submit_init(&d->sub, d->st, d->cat, &so, err, errlen) != 0)
 		goto fail;
+	device_clock(d);
 	return 0;
 fail:
 	device_close(d);
