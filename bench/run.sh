@@ -8,6 +8,7 @@ out="$B/bench/results.txt"
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores"
 	"$B/bench/bench_store"
 	"$B/bench/bench_fieldd" "$B/fieldd"
+	python3 bench/bench_idle.py "$B"
 	"$B/bench/bench_counts"
 	# The sync benchmarks run through the fault-injecting proxy (make
 	# bench builds it).
