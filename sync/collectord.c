@@ -15,7 +15,8 @@
  * SIGTERM and SIGINT stop it: no new connections, sessions closed (a
  * batch being stored has committed, as handlers run to completion), the
  * store closed.  SIGHUP reloads the form catalogue from CDIR/forms, so a
- * new form version reaches devices without a restart.
+ * new form version reaches devices without a restart.  Under systemd it
+ * says READY=1 once listening, and WATCHDOG=1 at half of WatchdogSec.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "common/log.h"
@@ -35,6 +37,7 @@ static struct csrv srv;
 static struct chttp web;
 static uv_tcp_t listener;
 static uv_signal_t sigs[3];
+static uv_timer_t watchdog;	/* systemd's WatchdogSec, kicked from the loop */
 
 static void
 usage(void)
@@ -52,6 +55,13 @@ on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	csrv_accept(&srv, l);
+}
+
+static void
+on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	sd_notify(0, "WATCHDOG=1");
 }
 
 static void
@@ -77,6 +87,8 @@ on_signal(uv_signal_t *h, int signum)
 	}
 	(void)h;
 	log_info("collectord: signal %d, stopping", signum);
+	sd_notify(0, "STOPPING=1");
+	uv_close((uv_handle_t *)&watchdog, NULL);
 	for (int i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
 	uv_close((uv_handle_t *)&listener, NULL);
@@ -117,6 +129,7 @@ main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	char addr[64], err[1024];
 	int ch, port, rc, namelen = sizeof(sa), verbose = 0;
+	uint64_t wd_usec = 0;
 
 	log_init("collectord", LOG_INFO);
 	csrv_limits_default(&lim);
@@ -201,6 +214,11 @@ main(int argc, char **argv)
 	}
 	log_info("collectord: %s: catalogue %s; listening on %s:%d", dir,
 	    srv.catalogue.version, addr, port);
+	uv_timer_init(loop, &watchdog);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0)
+		uv_timer_start(&watchdog, on_watchdog, wd_usec / 2000,
+		    wd_usec / 2000);
+	sd_notify(0, "READY=1");
 	uv_run(loop, UV_RUN_DEFAULT);
 	csrv_close(&srv);
 	uv_loop_close(loop);

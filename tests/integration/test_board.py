@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -232,6 +233,58 @@ class BoardTest(unittest.TestCase):
         self.dev.stop()
         clocks = [r["_clock"] for r in self.dev.open_records()]
         self.assertEqual(clocks, ["untrusted", "trusted"])
+
+
+class SupervisorTest(unittest.TestCase):
+    """The real notification path (sd_notify to NOTIFY_SOCKET), as systemd
+    runs fieldd (board = linux) and collectord with Type=notify and
+    WatchdogSec."""
+
+    def listen(self, root):
+        path = os.path.join(root, "notify.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        s.settimeout(0.2)
+        return s, path
+
+    def messages(self, sock, want, timeout=20):
+        got = []
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                got += sock.recv(4096).decode().split("\n")
+            except socket.timeout:
+                pass
+            if all(got.count(w) >= n for w, n in want.items()):
+                return got
+        raise AssertionError("supervisor got %r, wanted %r" % (got, want))
+
+    def test_fieldd_and_collectord_notify(self):
+        env = dict(os.environ, WATCHDOG_USEC="400000")
+        dev = fl.Device()
+        c = sl.Collector()
+        sock, path = self.listen(dev.root)
+        env["NOTIFY_SOCKET"] = path
+        try:
+            dev.logf = open(dev.log_path, "a")
+            dev.proc = subprocess.Popen(
+                [os.path.join(fl.BIN, "fieldd"), "-d", dev.dir, "--listen",
+                 "127.0.0.1:0"], stdout=dev.logf, stderr=dev.logf, env=env)
+            self.messages(sock, {"READY=1": 1, "WATCHDOG=1": 3})
+            self.assertEqual(dev.stop(), 0)
+            self.assertIn("STOPPING=1", self.messages(sock, {"STOPPING=1": 1}))
+            c.logf = open(c.log_path, "a")
+            c.proc = subprocess.Popen(
+                [os.path.join(fl.BIN, "collectord"), "-d", c.dir,
+                 "--listen", "127.0.0.1:0"], stdout=c.logf, stderr=c.logf,
+                env=env)
+            self.messages(sock, {"READY=1": 1, "WATCHDOG=1": 3})
+            self.assertEqual(c.stop(), 0)
+            self.messages(sock, {"STOPPING=1": 1})
+        finally:
+            sock.close()
+            dev.cleanup()
+            c.cleanup()
 
 
 class BoardSyncTest(unittest.TestCase):
