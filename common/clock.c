@@ -117,6 +117,13 @@ clock_collector(int64_t offset_ms)
 		clock_st.collector = -1;
 }
 
+int64_t
+clock_delta_ms(void)
+{
+	clock_look();
+	return clock_st.delta_ms;
+}
+
 void
 clock_today(char out[11])
 {

@@ -51,6 +51,10 @@ void clock_set_high(int64_t ms);
  */
 void clock_collector(int64_t offset_ms);
 
+/* The wall clock minus the time since boot, now: unchanged while the
+   clock runs true, so two readings in one boot show whether it jumped. */
+int64_t clock_delta_ms(void);
+
 /*
  * The date that "not in the future" checks compare against: today when
  * the clock is trusted, else "9999-12-31" -- a board that does not know

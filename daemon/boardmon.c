@@ -134,7 +134,8 @@ boardmon_poll(struct boardmon *m)
 		    floor >> 20);
 	if (m->read_only && !was_ro)
 		log_err("board: the data's file system is read-only");
-	clock_set_source(board_rtc(m->b) || board_time_synced(m->b));
+	clock_set_source(m->dev->cfg.clock_host || board_rtc(m->b) ||
+	    board_time_synced(m->b));
 	boardmon_count_waiting(m);
 	boardmon_show(m);
 }

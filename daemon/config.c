@@ -191,6 +191,14 @@ config_set(struct config *c, const char *name, int line, const char *key,
 			    name, line);
 		return;
 	}
+	if (strcmp(key, "clock") == 0) {
+		if (strcmp(val, "board") == 0 || strcmp(val, "host") == 0)
+			c->clock_host = strcmp(val, "host") == 0;
+		else
+			config_error(e, "%s:%d: clock: expected board or host",
+			    name, line);
+		return;
+	}
 	if (strcmp(key, "log_level") == 0) {
 		for (int i = 0; i < 4; i++)
 			if (strcmp(val, levels[i]) == 0) {

@@ -34,6 +34,10 @@
  *                        ready to be shut down ("" none)
  *   battery_low_percent  at or below this charge on battery, refuse new
  *                        records and get ready for shutdown (0: never)
+ *   clock                board: trust the clock when the board's RTC or NTP
+ *                        vouches, or the collector agrees (clock.h); host:
+ *                        a host keeps this machine's clock right (a VM or a
+ *                        container, whose kernel shows no NTP state)
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -65,6 +69,7 @@ struct config {
 	uint32_t suppress_threshold;
 	struct board_conf board;
 	uint32_t battery_low_percent;
+	int clock_host;			/* clock = host */
 };
 
 /* Fills c with the embedded defaults. */

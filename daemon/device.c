@@ -2,6 +2,7 @@
 #include "daemon/device.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,12 +123,20 @@ device_create(const char *dir, const char *collector_key_path,
 static void
 device_clock(struct device *d)
 {
-	char boot[37];
-	int64_t marked, high;
+	char agreed[96], boot[37];
+	int64_t marked, high, delta;
 	int vouched;
 
 	if (board_probe(&d->cfg.board, &vouched, boot) == 0)
-		clock_set_source(vouched);
+		clock_set_source(vouched || d->cfg.clock_host);
+	memcpy(d->boot_id, boot, sizeof(boot));
+	/* The collector agreed earlier in this boot, and the clock has not
+	   jumped since: that still holds. */
+	if (boot[0] && store_meta_get(d->st, DEVICE_META_CLOCK_AGREED, agreed,
+	    sizeof(agreed)) == 1 && strncmp(agreed, boot, 36) == 0 &&
+	    agreed[36] == ' ' && sscanf(agreed + 37, "%" SCNd64, &delta) == 1 &&
+	    llabs(clock_delta_ms() - delta) <= CLOCK_JUMP_MS)
+		clock_collector(0);
 	if (store_clock_boot(d->st, boot, &marked, &high) != 0) {
 		log_warn("device: cannot read the clock's history: %s",
 		    store_errmsg(d->st));
@@ -138,6 +147,24 @@ device_clock(struct device *d)
 		log_info("device: %" PRId64 " records stamped before a trusted "
 		    "time in an earlier boot: their times stay uncorrected",
 		    marked);
+}
+
+void
+device_clock_offset(struct device *d, int64_t offset_ms)
+{
+	char agreed[96];
+
+	clock_collector(offset_ms);
+	if (d->boot_id[0] == '\0')
+		return;
+	if (offset_ms >= -CLOCK_AGREE_MS && offset_ms <= CLOCK_AGREE_MS)
+		snprintf(agreed, sizeof(agreed), "%s %" PRId64, d->boot_id,
+		    clock_delta_ms());
+	else
+		agreed[0] = '\0';
+	if (store_meta_set(d->st, DEVICE_META_CLOCK_AGREED, agreed) != 0)
+		log_warn("device: cannot keep the clock's agreement: %s",
+		    store_errmsg(d->st));
 }
 
 int

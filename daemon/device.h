@@ -27,7 +27,12 @@ struct device {
 	struct store *st;
 	struct form_catalog *cat;
 	struct submitter sub;
+	char boot_id[37];		/* this boot's, "" when unknown */
 };
+
+/* meta key: "BOOT_ID DELTA_MS" when the collector's time last agreed with
+   ours (clock.h), so later processes of the same boot trust it too. */
+#define DEVICE_META_CLOCK_AGREED "clock_agreed"
 
 /*
  * Opens DATADIR.  config_path NULL means DATADIR/fieldd.conf when present,
@@ -36,6 +41,10 @@ struct device {
 int device_open(struct device *d, const char *dir, const char *config_path,
     char *err, size_t errlen);
 void device_close(struct device *d);
+
+/* After a sync's welcome: offset_ms is the collector's time minus ours.
+   Tells clock.h, and keeps an agreement for this boot's next processes. */
+void device_clock_offset(struct device *d, int64_t offset_ms);
 
 /*
  * Creates a device in dir (which must not hold one): the store, the

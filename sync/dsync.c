@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "common/util.h"
@@ -362,7 +361,7 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 	snprintf(buf, sizeof(buf), "%" PRId64,
 	    w->collector_time_ms - util_now_ms());
 	store_meta_set(st, DSYNC_META_OFFSET, buf);
-	clock_collector(w->collector_time_ms - util_now_ms());
+	device_clock_offset(s->dev, w->collector_time_ms - util_now_ms());
 	if (w->max_batch_records && w->max_batch_records < s->max_batch)
 		s->max_batch = w->max_batch_records;
 	if (w->acked_seq > s->acked) {

@@ -104,6 +104,8 @@ class SyncDevice:
         fl.run("fieldctl", "-d", self.dir, "init", "--collector-key",
                os.path.join(collector.dir, "seal.pub"), "--device-id",
                device_id)
+        with open(os.path.join(self.dir, "fieldd.conf"), "w") as f:
+            f.write(fl.HOST_CLOCK)
         if enroll:
             self.ctl("enroll", "--collector",
                      "127.0.0.1:%d" % collector.port, "--token",

@@ -37,7 +37,7 @@ class Sim:
         os.makedirs(os.path.join(self.dir, "run", "fieldd"))
 
     def config(self, extra=""):
-        return ("board = sim:%s\nstatus_led = status\n"
+        return ("board = sim:%s\nstatus_led = status\nclock = board\n"
                 "battery_low_percent = 10\n%s" % (self.dir, extra))
 
     def path(self, rel):
@@ -367,8 +367,24 @@ class BoardSyncTest(unittest.TestCase):
         self.assertEqual(got[late["_id"]]["_clock"], "untrusted")
         self.assertNotIn("_corrected", got[early["_id"]])
         self.assertIn("_corrected", got[late["_id"]])
-        # the collector's time agreed: fieldd's stamps are trusted now
+        # the collector's time agreed: fieldd's stamps are trusted now, and
+        # so are those of a later process in the same boot (fieldctl) ...
         s.wait("trust", lambda: "board: clock trusted" in self.d.log())
+        self.d.stop()
+        after = fl.household(name=None)
+        after["_id"] = str(uuid.uuid4())
+        self.d.ctl("submit", "dtm_household", input=json.dumps(after))
+        # ... but not in the next boot
+        s.boot("aaaaaaaa-2222-4333-8444-555555555555")
+        again = fl.household(name=None)
+        again["_id"] = str(uuid.uuid4())
+        self.d.ctl("submit", "dtm_household", input=json.dumps(again))
+        got = {r["_id"]: r["_clock"] for r in map(json.loads, fl.run(
+            "collectctl", "open", "--key",
+            os.path.join(self.c.dir, "seal.key"),
+            os.path.join(self.d.dir, "device.db")).stdout.splitlines())}
+        self.assertEqual(got[after["_id"]], "trusted")
+        self.assertEqual(got[again["_id"]], "untrusted")
 
 if __name__ == "__main__":
     fl.main()

@@ -35,6 +35,8 @@ class BundleTest(unittest.TestCase):
                           DEVICE).stdout.strip().splitlines()[-1]
         fl.run("fieldctl", "-d", self.ddir, "init", "--collector-key",
                os.path.join(self.cdir, "seal.pub"), "--device-id", DEVICE)
+        with open(os.path.join(self.ddir, "fieldd.conf"), "w") as f:
+            f.write(fl.HOST_CLOCK)
         self.dctl("enroll", "--collector", "127.0.0.1:%d" % port, "--token",
                   token)
 
