@@ -179,11 +179,15 @@ device_open(struct device *d, const char *dir, const char *config_path,
 	err[0] = '\0';
 	snprintf(d->dir, sizeof(d->dir), "%s", dir);
 	config_defaults(&d->cfg);
-	if (config_path == NULL && device_path(path, sizeof(path), dir,
-	    "fieldd.conf") == 0 && stat(path, &sb) == 0)
-		config_path = path;
+	/* The system's file first (-c: /etc/fieldd/fieldd.conf), then the
+	   device's own over it, where enrolment keeps the collector. */
 	if (config_path && config_load(&d->cfg, config_path, err,
 	    errlen) != 0)
+		return -1;
+	if (device_path(path, sizeof(path), dir, "fieldd.conf") == 0 &&
+	    stat(path, &sb) == 0 && (config_path == NULL ||
+	    strcmp(config_path, path) != 0) &&
+	    config_load(&d->cfg, path, err, errlen) != 0)
 		return -1;
 	if (device_path(path, sizeof(path), dir, "device.db") != 0 ||
 	    stat(path, &sb) != 0) {

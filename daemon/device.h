@@ -35,8 +35,9 @@ struct device {
 #define DEVICE_META_CLOCK_AGREED "clock_agreed"
 
 /*
- * Opens DATADIR.  config_path NULL means DATADIR/fieldd.conf when present,
- * else the embedded defaults.  0 or -1 with err.
+ * Opens DATADIR.  Settings: the embedded defaults, then config_path (the
+ * system's file, fieldd -c) when given, then DATADIR/fieldd.conf when
+ * present (fieldctl enroll and config set write there).  0 or -1 with err.
  */
 int device_open(struct device *d, const char *dir, const char *config_path,
     char *err, size_t errlen);

@@ -3,6 +3,7 @@ sealed, every bad input refused with the right status and nothing written,
 duplicates, tokens, slow clients, limits."""
 import http.client
 import json
+import os
 import time
 import unittest
 
@@ -297,6 +298,36 @@ class HttpApi(unittest.TestCase):
         st, _, _ = self.dev.request("GET", "/../device.db", token=None)
         self.assertNotEqual(st, 200)
 
+
+
+class SystemConfig(unittest.TestCase):
+    """fieldd -c FILE (the package's /etc/fieldd/fieldd.conf) is read
+    first, DATADIR/fieldd.conf over it: enrolment writes the collector
+    there, and -c must not hide it."""
+
+    def test_both_files(self):
+        dev = fl.Device()
+        try:
+            conf = os.path.join(dev.root, "system.conf")
+            with open(conf, "w") as f:
+                f.write("free_space_floor_mb = 3\nmax_body_kb = 300\n")
+            with open(os.path.join(dev.dir, "fieldd.conf"), "a") as f:
+                f.write("free_space_floor_mb = 5\n")
+            dev.start("-c", conf)
+            st, body, _ = dev.request("GET", "/api/status")
+            self.assertEqual(st, 200)
+            self.assertEqual(body["free_floor_bytes"], 5 << 20)
+            big = {"x": "a" * (280 * 1024)}     # within 300 KiB, over 256
+            st, body, _ = dev.submit("dtm_household", big)
+            self.assertEqual(st, 422)           # read, not 413
+            dev.stop()
+            with open(conf, "a") as f:
+                f.write("no_such_key = 1\n")
+            p = fl.run("fieldd", "-d", dev.dir, "-c", conf, check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("system.conf:3: unknown key", p.stderr)
+        finally:
+            dev.cleanup()
 
 if __name__ == "__main__":
     fl.main()
