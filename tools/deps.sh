@@ -4,13 +4,14 @@
 # `make run`, `make test` and .ci/run.  chromium is for the coordinator
 # page's browser test (tests/integration/test_coord_page.py), which drives
 # it with playwright-core from npm (tests/browser/package.json) and the
-# machine's Node.js.
+# machine's Node.js.  lintian and systemd (systemd-analyze) check the
+# Debian packages (tests/integration/test_package.py).
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3
 libsqlite3-dev libuv1-dev libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler
 libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev libzstd-dev
-libexpat1-dev libsystemd-dev valgrind chromium lintian"
+libexpat1-dev libsystemd-dev valgrind chromium lintian systemd"
 
 missing=""
 for p in $PKGS; do
