@@ -22,8 +22,10 @@ MODE_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 MODE_LDFLAGS := -fsanitize=address,undefined
 else
 B := build
-MODE_CFLAGS := -O2 -g
-MODE_LDFLAGS :=
+# As Debian builds its packages: fortified libc calls, stack protector,
+# read-only relocations bound at start.
+MODE_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+MODE_LDFLAGS := -Wl,-z,relro,-z,now
 endif
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
