@@ -32,7 +32,7 @@ enum board_led {
 	BOARD_LED_IDLE,		/* steady: all sent */
 	BOARD_LED_WAITING,	/* slow blip: records wait to be sent */
 	BOARD_LED_SYNCING,	/* fast flicker: a sync is under way */
-	BOARD_LED_ERROR,	/* even blink: the last sync or a write failed */
+	BOARD_LED_ERROR,	/* even blink: the last sync failed, not offline */
 	BOARD_LED_STORAGE_LOW,	/* long on, short off: below the free floor */
 	BOARD_LED_LOW_BATTERY,	/* short blip every 3 s: shutting down */
 	BOARD_LED_N

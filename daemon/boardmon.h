@@ -5,8 +5,8 @@
  *
  *   LED      the most urgent of: low battery, storage low (below the free
  *            floor, or the file system read-only), error (the last sync
- *            failed for another reason than the link, or a write
- *            failed), syncing, records waiting, idle
+ *            failed for another reason than the link), syncing, records
+ *            waiting, idle
  *   button   held 3 s: a sync now (dsync_sched_kick)
  *   battery  on battery at or below battery_low_percent: new records are
  *            refused with a message saying why (503), the supervisor is
