@@ -479,6 +479,15 @@ upd_running(struct upd *o, char *err, size_t errlen)
 		free(text);
 		return upd_fail(err, errlen, "%s: not a version X.Y.Z", path);
 	}
+	/* The folder's name is what an apply keeps and rolls back to: a
+	   VERSION that disagrees with it would let a bundle "newer" than
+	   VERSION replace the running folder itself. */
+	if (strcmp(text, o->prev) != 0) {
+		upd_fail(err, errlen, "%s says %s but current is releases/%s: "
+		    "fix the layout first", path, text, o->prev);
+		free(text);
+		return -1;
+	}
 	snprintf(o->running, sizeof(o->running), "%s", text);
 	free(text);
 	return 0;

@@ -42,7 +42,7 @@ int update_cmd(int argc, char **argv);
 struct update_url {
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	char host[64];			/* as written, for the Host header */
+	char host[80];			/* as written, for the Host header */
 	char path[256];
 };
 
