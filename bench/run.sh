@@ -13,4 +13,7 @@ out="$B/bench/results.txt"
 	# The sync benchmarks run through the fault-injecting proxy (make
 	# bench builds it).
 	python3 bench/bench_sync.py "$B"
+	# The programs' sizes here and on the boards (make bench makes the
+	# arm64 and armhf builds).
+	sh bench/sizes.sh "$B"
 } | tee "$out"

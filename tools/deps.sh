@@ -25,6 +25,10 @@ echo "deps: installing$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
+# A mirror in the middle of a sync fails one index or another; what was
+# there before still serves, so go on and let a missing package fail.
+$SUDO apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null ||
+	echo "deps: apt-get update failed; going on with the indices there are" >&2
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+$SUDO apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+	--no-install-recommends $missing >/dev/null
