@@ -39,8 +39,7 @@ BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/
 include firmware/cross.mk
 
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen \
-	-DFIELD_VERSION=\"$(VERSION)\" -DCLOCK_BUILD_MS=$(BUILD_EPOCH)000LL
+CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
 
 LDFLAGS += $(MODE_LDFLAGS)
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
@@ -87,6 +86,18 @@ $(B)/gen/proto/%.pb-c.c $(B)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(B)/gen
 	protoc-c --c_out=$(B)/gen $<
 
+# The version and the build's date, for common/version.h and clock.h:
+# rewritten only when they change, so only what includes it is rebuilt.
+BUILD_H := $(B)/gen/build.h
+$(BUILD_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '/* made by the Makefile */\n#ifndef BUILD_H\n#define BUILD_H\n#ifndef FIELD_VERSION\n#define FIELD_VERSION "%s"\n#endif\n#define CLOCK_BUILD_MS %s000LL\n#endif\n' \
+		"$(VERSION)" "$(BUILD_EPOCH)" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+.PHONY: FORCE
+FORCE:
+
 $(EMBED_C): $(FORMS) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $@ embedded_forms $(FORMS)
@@ -99,11 +110,11 @@ $(B)/gen/field_embedded.c: $(FIELD_WEB) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $@ embedded_field $(FIELD_WEB)
 
-$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H)
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H) | $(BUILD_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/obj/%.o: %.c $(GEN_H)
+$(B)/obj/%.o: %.c $(GEN_H) | $(BUILD_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 

@@ -23,11 +23,9 @@
 
 #include <stdint.h>
 
-/* The build's date (Makefile: the last commit's time), else this floor:
-   2026-11-01T00:00:00Z.  Earlier than that, the wall clock is not set. */
-#ifndef CLOCK_BUILD_MS
-#define CLOCK_BUILD_MS 1793491200000LL
-#endif
+/* CLOCK_BUILD_MS: the build's date (the last commit's time, or
+   SOURCE_DATE_EPOCH), in build.h.  Earlier than that, the clock is not set. */
+#include "build.h"
 
 /* A jump back of more than this is a jump (NTP slews by less). */
 #define CLOCK_JUMP_MS 2000

@@ -1,13 +1,11 @@
 /*
- * version.h: the release this program was built as.  The Makefile passes
- * FIELD_VERSION from the file VERSION; updates (firmware/update.h) compare
- * it to refuse a downgrade.
+ * version.h: the release this program was built as, FIELD_VERSION, from
+ * the file VERSION; updates (firmware/update.h) compare it to refuse a
+ * downgrade.
  */
 #ifndef VERSION_H
 #define VERSION_H
 
-#ifndef FIELD_VERSION
-#define FIELD_VERSION "0.0.0"
-#endif
+#include "build.h"	/* made by the Makefile in its gen/ folder */
 
 #endif

@@ -733,7 +733,7 @@ store_records_after(struct store *st, uint64_t after, size_t limit,
 	    " ORDER BY r.seq LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
-	sqlite3_bind_int64(s, 2, limit > INT64_MAX ? INT64_MAX :
+	sqlite3_bind_int64(s, 2, (uint64_t)limit > INT64_MAX ? INT64_MAX :
 	    (sqlite3_int64)limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct store_record r = {

@@ -36,7 +36,7 @@ units: $(UPDATE_TEST_DIR)/fieldd
 $(FIELDRELEASE): $(B)/obj/tools/fieldrelease.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/obj/update-test/%.o: daemon/%.c $(GEN_H)
+$(B)/obj/update-test/%.o: daemon/%.c $(GEN_H) | $(BUILD_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -UFIELD_VERSION \
 		-DFIELD_VERSION=\"$(UPDATE_TEST_VERSION)\" $(WARN) -MMD -MP \
