@@ -38,12 +38,15 @@ BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/
 # Cross builds (ARCH=arm64|armhf): the toolchain, sysroot and build folder.
 include firmware/cross.mk
 
+# libpq's headers (the collector's PostgreSQL store, sync/cdb_pg.c);
+# cross.mk points them into its sysroot.
+PG_CFLAGS ?= -I/usr/include/postgresql
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen
+CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen $(PG_CFLAGS)
 
 LDFLAGS += $(MODE_LDFLAGS)
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
-	-ljansson -lhttp_parser -lcsv -lexpat -lsystemd -lm
+	-ljansson -lhttp_parser -lcsv -lexpat -lsystemd -lpq -lm
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)

@@ -11,6 +11,7 @@
 #include "form/form.h"
 #include "sync/collector.h"
 #include "sync/cstore.h"
+#include "sync/csrv.h"
 #include "sync/ropen.h"
 #include "sync/seal.h"
 
@@ -241,7 +242,6 @@ analyse_run(const char *cdir, const char *keyfile, struct analyse_stats *st,
 {
 	struct run *r = calloc(1, sizeof(*r));
 	struct timespec t0, t1;
-	char path[4096];
 	time_t now = time(NULL) + 86400;	/* a day's grace for zones */
 	struct tm tm;
 	int rc = -1;
@@ -259,8 +259,7 @@ analyse_run(const char *cdir, const char *keyfile, struct analyse_stats *st,
 	    an_key_check(cdir, r->ro, err, errlen) != 0 ||
 	    ropen_load_collector_forms(r->ro, cdir, err, errlen) != 0)
 		goto out;
-	if (collector_path(path, sizeof(path), cdir, "collector.db") != 0 ||
-	    cstore_open(path, &r->cs, err, errlen) != 0) {
+	if (csrv_store_open(cdir, &r->cs, err, errlen) != 0) {
 		r->cs = NULL;
 		goto out;
 	}

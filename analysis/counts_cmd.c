@@ -244,7 +244,7 @@ counts_cmd_coordinator(const char *dir, int argc, char **argv)
 {
 	static const char use[] = "coordinator add NAME | remove NAME | list";
 	unsigned char secret[32], hash[32];
-	char token[80], path[4096], err[1024];
+	char token[80], err[1024];
 	struct cstore *cs;
 	int rc = 1, r;
 
@@ -256,13 +256,7 @@ counts_cmd_coordinator(const char *dir, int argc, char **argv)
 		    "A-Z a-z 0-9 - _ .\n", COORD_NAME_MAX);
 		return 2;
 	}
-	if (collector_path(path, sizeof(path), dir, "collector.db") != 0 ||
-	    access(path, F_OK) != 0) {
-		fprintf(stderr, "collectctl coordinator: %s is not a collector "
-		    "(run collectctl -d %s init)\n", dir, dir);
-		return 1;
-	}
-	if (cstore_open(path, &cs, err, sizeof(err)) != 0) {
+	if (csrv_store_open(dir, &cs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl coordinator: %s\n", err);
 		return 1;
 	}

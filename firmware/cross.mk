@@ -42,6 +42,8 @@ B := build/$(ARCH)
 # (libsystemd0's liblzma, libgcrypt, ...).
 MODE_CFLAGS += -isystem $(SYSROOT)/usr/include \
 	-isystem $(SYSROOT)/usr/include/$(CROSS)
+# libpq's headers: the arch's own (pg_config_ext.h differs on armhf).
+PG_CFLAGS := -isystem $(SYSROOT)/usr/include/postgresql
 # 64-bit off_t, ino_t and directory offsets on armhf as on 64-bit
 # machines (a no-op there): without it stat() and readdir() fail with
 # EOVERFLOW on large files and on ext4's 64-bit directory hashes, which a

@@ -15,6 +15,7 @@
 #include "daemon/store.h"
 #include "sync/bundle.h"
 #include "sync/cstore.h"
+#include "sync/csrv.h"
 #include "sync/dsync.h"
 #include "sync/outbox.h"
 #include "sync/pki.h"
@@ -328,17 +329,10 @@ out:
 static int
 cmd_cstore(const char *cdir, const char *cmd, struct cstore **cs)
 {
-	char path[PATH_MAX], err[1024];
-	struct stat sb;
+	char err[1024];
 
 	*cs = NULL;
-	if (cmd_path(path, sizeof(path), cmd, cdir, "collector.db") != 0)
-		return -1;
-	if (stat(path, &sb) != 0) {
-		fprintf(stderr, "%s: no collector in %s\n", cmd, cdir);
-		return -1;
-	}
-	if (cstore_open(path, cs, err, sizeof(err)) != 0) {
+	if (csrv_store_open(cdir, cs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cmd, err);
 		return -1;
 	}

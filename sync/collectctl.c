@@ -16,6 +16,9 @@
  *   collectctl -d CDIR analyse --key FILE       (analysis/counts_cmd.h)
  *   collectctl -d CDIR counts --form F ...
  *   collectctl -d CDIR coordinator add|remove NAME, coordinator list
+ *   collectctl -d CDIR migrate-store --from sqlite:PATH --to postgresql://...
+ *                                    copies the store; then names the new
+ *                                    one in CDIR/collectord.conf
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +42,8 @@
 #include "sync/seal.h"
 #include "sync/collector.h"
 #include "sync/cstore.h"
+#include "sync/cdb.h"
+#include "sync/csrv.h"
 #include "sync/seal_open.h"
 #include "sync/ropen.h"
 #include "sync/export.h"
@@ -51,7 +56,8 @@ usage(void)
 	    "usage: collectctl keygen DIR\n"
 	    "       collectctl open --key FILE DBFILE\n"
 	    "       collectctl -d CDIR open --key FILE\n"
-	    "       collectctl -d CDIR init [--host NAME]\n"
+	    "       collectctl -d CDIR init [--host NAME] [--store postgresql://...]\n"
+	    "       collectctl -d CDIR migrate-store --from sqlite:PATH --to postgresql://...\n"
 	    "       collectctl -d CDIR enroll-token [--device-id ID] "
 	    "[--hours N]\n"
 	    "       collectctl -d CDIR devices [--json]\n"
@@ -251,26 +257,108 @@ cmd_open(const char *dir, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Moving a collector to PostgreSQL without stopping it for more than a
+ * restart: run it once while collectord keeps ingesting (the copy reads a
+ * snapshot), then stop collectord, run it again (it adds what arrived
+ * meanwhile and brings watermarks up to date), start collectord: its
+ * conf now names the new store, and boards just reconnect.
+ */
+static int
+cmd_migrate_store(const char *dir, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL, *to = NULL;
+	struct cstore *src = NULL, *dst = NULL;
+	uint64_t rows, n_src, n_dst;
+	char err[1024];
+	int ch, rc = 1;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch == 'f')
+			from = optarg;
+		else if (ch == 't')
+			to = optarg;
+		else
+			usage();
+	}
+	if (optind != argc || from == NULL || to == NULL)
+		usage();
+	if (strncmp(from, "sqlite:", 7) != 0 || !cdb_is_pg(to)) {
+		fprintf(stderr, "collectctl migrate-store: expected --from "
+		    "sqlite:PATH --to postgresql://...\n");
+		return 2;
+	}
+	if (access(from + 7, R_OK) != 0) {
+		fprintf(stderr, "collectctl migrate-store: --from: %s: %s\n",
+		    from + 7, strerror(errno));
+		return 1;
+	}
+	if (cstore_open(from, &src, err, sizeof(err)) != 0 ||
+	    cstore_open(to, &dst, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl migrate-store: %s\n", err);
+		goto out;
+	}
+	if (cstore_copy(src, dst, &rows, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl migrate-store: %s; nothing was "
+		    "copied\n", err);
+		goto out;
+	}
+	if (cstore_record_count(src, NULL, &n_src) != 0 ||
+	    cstore_record_count(dst, NULL, &n_dst) != 0 || n_dst < n_src) {
+		fprintf(stderr, "collectctl migrate-store: the new store holds "
+		    "fewer records than the old one; collectord.conf is "
+		    "unchanged\n");
+		goto out;
+	}
+	if (csrv_config_set_store(dir, to, err, sizeof(err)) != 0) {
+		fprintf(stderr, "collectctl migrate-store: %s\n", err);
+		goto out;
+	}
+	printf("%" PRIu64 " rows copied (%" PRIu64 " records); %s/%s now "
+	    "names the new store: restart collectord to use it\n", rows,
+	    n_dst, dir, CSRV_CONF);
+	rc = 0;
+out:
+	cstore_close(src);
+	cstore_close(dst);
+	return rc;
+}
+
 static int
 cmd_init(const char *dir, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "host", required_argument, NULL, 'h' },
+		{ "store", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *host = "localhost";
+	const char *host = "localhost", *store = "";
 	char err[1024];
 	int ch;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'h')
+		if (ch == 'h')
+			host = optarg;
+		else if (ch == 's')
+			store = optarg;
+		else
 			usage();
-		host = optarg;
 	}
 	if (optind != argc)
 		usage();
-	if (collector_init(dir, host, err, sizeof(err)) != 0) {
+	if (store[0] && !cdb_is_pg(store)) {
+		fprintf(stderr, "collectctl init: --store: expected a PostgreSQL "
+		    "URL, postgresql://...\n");
+		return 2;
+	}
+	if (collector_init(dir, host, store, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl init: %s\n", err);
 		return 1;
 	}
@@ -385,15 +473,9 @@ cmd_sign_csr(const char *dir, int argc, char **argv)
 static int
 open_cstore(const char *dir, struct cstore **cs)
 {
-	char path[4096], err[1024];
+	char err[1024];
 
-	if (collector_path(path, sizeof(path), dir, "collector.db") != 0 ||
-	    access(path, F_OK) != 0) {
-		fprintf(stderr, "collectctl: no collector in %s; make one with "
-		    "collectctl -d %s init\n", dir, dir);
-		return -1;
-	}
-	if (cstore_open(path, cs, err, sizeof(err)) != 0) {
+	if (csrv_store_open(dir, cs, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl: %s\n", err);
 		return -1;
 	}
@@ -510,6 +592,8 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[0], "init") == 0)
 		return cmd_init(dir, argc, argv);
+	if (strcmp(argv[0], "migrate-store") == 0)
+		return cmd_migrate_store(dir, argc, argv);
 	if (strcmp(argv[0], "enroll-token") == 0)
 		return cmd_enroll_token(dir, argc, argv);
 	if (strcmp(argv[0], "devices") == 0)

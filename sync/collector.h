@@ -28,8 +28,8 @@
 
 /* Creates the directory and everything in it.  0 or -1 with err; refuses
    a directory that already holds a collector. */
-int collector_init(const char *dir, const char *host, char *err,
-    size_t errlen);
+int collector_init(const char *dir, const char *host, const char *store,
+    char *err, size_t errlen);
 
 /* Makes a one-time enrolment token (for device_id only, when not NULL),
    valid for hours.  0 and token, or -1 with err. */

@@ -68,7 +68,8 @@ out:
 }
 
 int
-collector_init(const char *dir, const char *host, char *err, size_t errlen)
+collector_init(const char *dir, const char *host, const char *store,
+    char *err, size_t errlen)
 {
 	unsigned char pub[SEAL_KEY_LEN], priv[SEAL_KEY_LEN];
 	char path[4096];
@@ -119,15 +120,15 @@ collector_init(const char *dir, const char *host, char *err, size_t errlen)
 	}
 	if (collector_pki(dir, host, err, errlen) != 0)
 		return -1;
-	collector_path(path, sizeof(path), dir, "collector.db");
-	if (cstore_open(path, &cs, err, errlen) != 0)
-		return -1;
-	cstore_close(cs);
 	/* A collector named for the world listens to it; one for this
 	   machine only, on loopback. */
-	return csrv_config_write(dir, strcmp(host, "127.0.0.1") == 0 ||
+	if (csrv_config_write(dir, strcmp(host, "127.0.0.1") == 0 ||
 	    strcmp(host, "localhost") == 0 ? "127.0.0.1:7443" :
-	    "0.0.0.0:7443", err, errlen);
+	    "0.0.0.0:7443", store, err, errlen) != 0 ||
+	    csrv_store_open(dir, &cs, err, errlen) != 0)
+		return -1;
+	cstore_close(cs);
+	return 0;
 }
 
 int
@@ -157,8 +158,7 @@ collector_enroll_token(const char *dir, const char *device_id, int hours,
 	util_b64url(secret, sizeof(secret), b64);
 	mbedtls_sha256_ret((const unsigned char *)b64, strlen(b64), hash, 0);
 	util_hex(pin, sizeof(pin), hex);
-	collector_path(path, sizeof(path), dir, "collector.db");
-	if (cstore_open(path, &cs, err, errlen) != 0)
+	if (csrv_store_open(dir, &cs, err, errlen) != 0)
 		goto out;
 	if (cstore_token_add(cs, hash, device_id, util_now_ms() +
 	    (int64_t)hours * 3600000) != 0)
@@ -198,8 +198,7 @@ collector_sign_csr(const char *dir, const unsigned char *csr,
 	    pki_cert_read(&ca, path, err, errlen) != 0 ||
 	    collector_path(path, sizeof(path), dir, "ca.key") != 0 ||
 	    pki_key_read(&ca_key, path, err, errlen) != 0 ||
-	    collector_path(path, sizeof(path), dir, "collector.db") != 0 ||
-	    cstore_open(path, &cs, err, errlen) != 0)
+	    csrv_store_open(dir, &cs, err, errlen) != 0)
 		goto out;
 	if (pki_csr_sign(&ca, &ca_key, csr, csr_len, &opts, der, der_len,
 	    &ser, err, errlen) != 0 ||

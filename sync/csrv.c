@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/embedded.h"
@@ -16,6 +17,7 @@
 #include "daemon/config.h"
 #include "form/form.h"
 #include "form/suppress.h"
+#include "sync/cdb.h"
 #include "sync/collector.h"
 #include "sync/frame.h"
 #include "sync/pki.h"
@@ -52,6 +54,7 @@ csrv_limits_default(struct csrv_limits *lim)
 	lim->cert_days = 5 * 365;
 	lim->threshold = SUP_DEFAULT_THRESHOLD;
 	lim->http_listen[0] = '\0';
+	lim->store[0] = '\0';
 }
 
 /* --- Configuration ----------------------------------------------------- */
@@ -97,6 +100,15 @@ csrv_conf_set(void *arg, const char *name, int line, const char *key,
 			config_fail(e, name, line, key, "expected 2 to 1000");
 		else
 			c->lim->threshold = (unsigned)v;
+	} else if (strcmp(key, "store") == 0) {
+		if (!cdb_is_pg(val))
+			config_fail(e, name, line, key, "expected a PostgreSQL "
+			    "URL, postgresql://...");
+		else if (strlen(val) >= sizeof(c->lim->store))
+			config_fail(e, name, line, key, "too long");
+		else
+			snprintf(c->lim->store, sizeof(c->lim->store), "%s",
+			    val);
 	} else if (strcmp(key, "cert_days") == 0) {
 		if (config_number(val, 1, 20 * 365, &v) != 0)
 			config_fail(e, name, line, key, "expected 1 to 7300");
@@ -131,14 +143,15 @@ csrv_config_load(const char *dir, struct csrv_limits *lim, char *listen,
 }
 
 int
-csrv_config_write(const char *dir, const char *listen, char *err,
-    size_t errlen)
+csrv_config_write(const char *dir, const char *listen, const char *store,
+    char *err, size_t errlen)
 {
 	struct csrv_limits lim;
-	char path[4096], text[1024];
+	char path[4096], text[2048];
+	int n;
 
 	csrv_limits_default(&lim);
-	snprintf(text, sizeof(text),
+	n = snprintf(text, sizeof(text),
 	    "# collectord's settings; collectctl init wrote the defaults.\n"
 	    "# The command line's --listen, --max-conns and --idle-timeout\n"
 	    "# win over these.\n"
@@ -152,6 +165,12 @@ csrv_config_write(const char *dir, const char *listen, char *err,
 	    "# Counts under this are suppressed for everyone but analysts.\n"
 	    "suppress_threshold = %u\n", listen, lim.max_conns,
 	    lim.idle_ms / 1000, lim.cert_days, lim.threshold);
+	snprintf(text + n, sizeof(text) - (size_t)n, store && store[0] ?
+	    "# The records are in PostgreSQL, shared by every front-end.\n"
+	    "store = %s\n" : "# The records are in collector.db here; a "
+	    "PostgreSQL URL shares them\n# between front-ends (collectctl "
+	    "migrate-store moves them).\n# store = postgresql://...\n%s",
+	    store && store[0] ? store : "");
 	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
 	    util_write_file(path, text, strlen(text), 0644) != 0) {
 		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
@@ -159,6 +178,70 @@ csrv_config_write(const char *dir, const char *listen, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int
+csrv_config_set_store(const char *dir, const char *url, char *err,
+    size_t errlen)
+{
+	char path[4096], *text, *out, *line, *save = NULL;
+	size_t len = 0, used = 0, cap;
+	int rc;
+
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
+	    (text = util_read_file(path, 64 * 1024, &len)) == NULL) {
+		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
+		    strerror(errno));
+		return -1;
+	}
+	cap = len + strlen(url) + 64;
+	if ((out = malloc(cap)) == NULL) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Every line but an earlier store's, set or commented out. */
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *k = line + strspn(line, "# \t");
+
+		if (strncmp(k, "store", 5) == 0 && strchr(" \t=", k[5]))
+			continue;
+		used += (size_t)snprintf(out + used, cap - used, "%s\n", line);
+	}
+	used += (size_t)snprintf(out + used, cap - used, "store = %s\n", url);
+	rc = util_write_file(path, out, used, 0644);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	free(text);
+	free(out);
+	return rc;
+}
+
+int
+csrv_store_open(const char *dir, struct cstore **cs, char *err,
+    size_t errlen)
+{
+	struct csrv_limits lim;
+	char path[4096], listen[64];
+	struct stat sb;
+
+	csrv_limits_default(&lim);
+	if (collector_path(path, sizeof(path), dir, "ca.crt") != 0 ||
+	    stat(path, &sb) != 0) {
+		snprintf(err, errlen, "no collector in %s; make one with "
+		    "collectctl -d %s init", dir, dir);
+		return -1;
+	}
+	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,
+	    errlen) != 0)
+		return -1;
+	if (lim.store[0] == '\0' &&
+	    collector_path(path, sizeof(path), dir, "collector.db") != 0) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	return cstore_open(lim.store[0] ? lim.store : path, cs, err, errlen);
 }
 
 /* --- The form catalogue ------------------------------------------------ */
@@ -801,7 +884,7 @@ int
 csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
     const struct csrv_limits *lim, char *err, size_t errlen)
 {
-	char crt[4096], key[4096], ca[4096], cakey[4096], db[4096];
+	char crt[4096], key[4096], ca[4096], cakey[4096];
 	struct tls_config tc = { 0 };
 
 	memset(srv, 0, sizeof(*srv));
@@ -813,12 +896,11 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 	field__sync__form_catalogue__init(&srv->catalogue);
 	if (collector_path(crt, sizeof(crt), dir, "server.crt") != 0 ||
 	    collector_path(key, sizeof(key), dir, "server.key") != 0 ||
-	    collector_path(ca, sizeof(ca), dir, "ca.crt") != 0 ||
-	    collector_path(db, sizeof(db), dir, "collector.db") != 0) {
+	    collector_path(ca, sizeof(ca), dir, "ca.crt") != 0) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -1;
 	}
-	if (access(db, F_OK) != 0) {
+	if (access(ca, F_OK) != 0) {
 		snprintf(err, errlen, "no collector in %s; make one with "
 		    "collectctl -d %s init", dir, dir);
 		return -1;
@@ -834,7 +916,7 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 	    pki_key_read(&srv->ca_key, cakey, err, errlen) != 0 ||
 	    (srv->tls = tls_ctx_new(&tc, err, errlen)) == NULL ||
 	    csrv_catalogue_load(dir, &srv->catalogue, err, errlen) != 0 ||
-	    cstore_open(db, &srv->cs, err, errlen) != 0)
+	    csrv_store_open(dir, &srv->cs, err, errlen) != 0)
 		goto fail;
 	srv->ca_der_len = srv->ca.raw.len;
 	if ((srv->ca_der = malloc(srv->ca_der_len)) == NULL) {

@@ -42,6 +42,9 @@ struct csrv_limits {
 	/* counts for coordinators (chttp.h) */
 	unsigned threshold;		/* small-cell suppression, >= 2 */
 	char http_listen[64];		/* ADDR:PORT, or "" for none */
+	/* where records are kept: "" for CDIR/collector.db (SQLite), or a
+	   PostgreSQL URL that several front-ends share (cdb.h) */
+	char store[512];
 };
 
 struct csess;
@@ -69,8 +72,9 @@ void csrv_limits_default(struct csrv_limits *lim);
 /*
  * CDIR/collectord.conf, "key = value" lines as fieldd.conf: listen
  * (ADDR:PORT), max_conns, idle_timeout_s, cert_days, http_listen
- * (ADDR:PORT of the coordinators' HTTP, off when absent) and
- * suppress_threshold (2 to 1000, default 5).  Reads it over lim
+ * (ADDR:PORT of the coordinators' HTTP, off when absent),
+ * suppress_threshold (2 to 1000, default 5) and store (postgresql://...:
+ * the records in PostgreSQL; absent: CDIR/collector.db).  Reads it over lim
  * and listen (which hold the defaults) when it is there.  0 or -1 with
  * err naming the file, line and key.
  */
@@ -81,8 +85,24 @@ struct form_catalog;
 /* The shipped forms and dir/forms/ *.json as a catalogue (for counts). */
 int csrv_forms_load(const char *dir, struct form_catalog *cat, char *err,
     size_t errlen);
-/* The file with the defaults, as collectctl init writes it. */
-int csrv_config_write(const char *dir, const char *listen, char *err,
+/* The file with the defaults, as collectctl init writes it; store "" or
+   a PostgreSQL URL. */
+int csrv_config_write(const char *dir, const char *listen,
+    const char *store, char *err, size_t errlen);
+
+/* Sets store = url in dir/collectord.conf, replacing any store line and
+   keeping the rest; atomic.  0 or -1 with err. */
+int csrv_config_set_store(const char *dir, const char *url, char *err,
+    size_t errlen);
+
+struct cstore;
+/*
+ * Opens the store of the collector in dir: the one collectord.conf's
+ * store names, else dir/collector.db.  Every program of the collector's
+ * opens it so.  0, or -1 with err ("no collector in DIR" when dir holds
+ * none).
+ */
+int csrv_store_open(const char *dir, struct cstore **cs, char *err,
     size_t errlen);
 
 /*

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/db.h"
+#include "daemon/config.h"
+#include "sync/cdb.h"
 #include "common/util.h"
 
 static const char *const cstore_migrations[] = {
@@ -48,18 +49,51 @@ static const char *const cstore_migrations[] = {
 	"  token_hash BLOB NOT NULL UNIQUE, added_ms INTEGER NOT NULL)"
 	"  WITHOUT ROWID;"),
 };
+
+/* The same schema in PostgreSQL's types: BIGINT (times are ms), BYTEA. */
+static const char *const cstore_pg_migrations[] = {
+	("CREATE TABLE devices(id TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+	"  enrolled_ms BIGINT NOT NULL, revoked_ms BIGINT NOT NULL DEFAULT 0,"
+	"  last_seen_ms BIGINT NOT NULL DEFAULT 0,"
+	"  acked_seq BIGINT NOT NULL DEFAULT 0,"
+	"  pending BIGINT NOT NULL DEFAULT 0,"
+	"  clock_offset_ms BIGINT NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE enroll_tokens(hash BYTEA PRIMARY KEY, device_id TEXT,"
+	"  expires_ms BIGINT NOT NULL, used_ms BIGINT NOT NULL DEFAULT 0);"
+	"CREATE TABLE records(device_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+	"  id TEXT NOT NULL UNIQUE, form_id TEXT NOT NULL,"
+	"  form_version TEXT NOT NULL, created_ms BIGINT NOT NULL,"
+	"  corrected_ms BIGINT NOT NULL, clock INTEGER NOT NULL,"
+	"  epoch_id BIGINT NOT NULL, epoch_pub BYTEA NOT NULL,"
+	"  sealed BYTEA NOT NULL, received_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY(device_id, seq));"
+	"CREATE TABLE refused(device_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+	"  id TEXT, reason TEXT NOT NULL, received_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY(device_id, seq));"
+	"CREATE TABLE device_counts(device_id TEXT PRIMARY KEY,"
+	"  taken_ms BIGINT NOT NULL, cells BYTEA NOT NULL);"),
+	("CREATE TABLE bundles(bundle_id BYTEA PRIMARY KEY,"
+	"  device_id TEXT NOT NULL, imported_ms BIGINT NOT NULL,"
+	"  first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL);"
+	"CREATE INDEX bundles_device ON bundles(device_id);"),
+	("ALTER TABLE records ADD COLUMN arrival BIGINT;"
+	"CREATE UNIQUE INDEX records_arrival ON records(arrival);"
+	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
+	"  token_hash BYTEA NOT NULL UNIQUE, added_ms BIGINT NOT NULL);"),
+};
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
 
 struct cstore {
-	sqlite3 *db;
+	struct cdb *db;
 	int64_t arrival, corrected_ms;	/* of the record being visited */
 };
 
 const char *
 cstore_errmsg(struct cstore *cs)
 {
-	return sqlite3_errmsg(cs->db);
+	return cdb_errmsg(cs->db);
 }
 
 int
@@ -71,8 +105,11 @@ cstore_open(const char *path, struct cstore **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (db_open(path, DB_CREATE, cstore_migrations, CSTORE_N_MIGRATIONS,
-	    CSTORE_N_MIGRATIONS, &cs->db, err, errlen) != 0) {
+	static const struct cdb_schema schema = { cstore_migrations,
+	    cstore_pg_migrations, CSTORE_N_MIGRATIONS };
+
+	if (cdb_open(path, "collector", 0, &schema, &cs->db, err,
+	    errlen) != 0) {
 		free(cs);
 		return -1;
 	}
@@ -85,7 +122,7 @@ cstore_close(struct cstore *cs)
 {
 	if (cs == NULL)
 		return;
-	sqlite3_close(cs->db);
+	cdb_close(cs->db);
 	free(cs);
 }
 
@@ -93,57 +130,84 @@ cstore_close(struct cstore *cs)
  * Prepares sql and binds the arguments described by fmt: 't' text,
  * 'i' int64, 'b' 32-byte blob.  NULL on error.
  */
-static sqlite3_stmt *
+static struct cdb_stmt *
 cs_stmt(struct cstore *cs, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s;
+	struct cdb_stmt *s;
 	va_list ap;
 	int i = 1;
 
-	if (sqlite3_prepare_v2(cs->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = cdb_prepare(cs->db, sql)) == NULL)
 		return NULL;
 	va_start(ap, fmt);
 	for (const char *f = fmt; *f; f++, i++) {
 		if (*f == 't')
-			sqlite3_bind_text(s, i, va_arg(ap, const char *), -1,
-			    SQLITE_TRANSIENT);
+			cdb_bind_text(s, i, va_arg(ap, const char *));
 		else if (*f == 'i')
-			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			cdb_bind_int64(s, i, va_arg(ap, int64_t));
 		else if (*f == 'b')
-			sqlite3_bind_blob(s, i, va_arg(ap, const void *), 32,
-			    SQLITE_TRANSIENT);
+			cdb_bind_blob(s, i, va_arg(ap, const void *), 32);
 	}
 	va_end(ap);
 	return s;
 }
 
-/* Steps a statement to completion: 0, or -1. */
-static int
-cs_done(sqlite3_stmt *s)
+/* Steps a statement to completion and finalizes it: the rows it
+   changed, or -1. */
+static int64_t
+cs_change(struct cdb_stmt *s)
 {
-	int rc;
+	int64_t n;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	n = cdb_step(s) == CDB_DONE ? cdb_changes(s) : -1;
+	cdb_finalize(s);
+	return n;
+}
+
+/* The same: 0, or -1. */
+static int
+cs_done(struct cdb_stmt *s)
+{
+	return cs_change(s) < 0 ? -1 : 0;
+}
+
+/*
+ * PostgreSQL: the lock every writer of records takes inside its
+ * transaction, held until it ends, so front-ends sharing the database
+ * store one batch at a time (SQLite's own write lock does it there).
+ */
+static int
+cs_write_lock(struct cstore *cs)
+{
+	struct cdb_stmt *s;
+	int rc;
+
+	if (cdb_engine(cs->db) != CDB_PG)
+		return 0;
+	if ((s = cs_stmt(cs, "SELECT pg_advisory_xact_lock(7243051)", "")) ==
+	    NULL)
+		return -1;
+	rc = cdb_step(s);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 0 : -1;
 }
 
 static void
-cs_device_row(sqlite3_stmt *s, struct cdevice *d)
+cs_device_row(struct cdb_stmt *s, struct cdevice *d)
 {
 	memset(d, 0, sizeof(*d));
-	snprintf(d->id, sizeof(d->id), "%s", sqlite3_column_text(s, 0));
-	snprintf(d->serial, sizeof(d->serial), "%s", sqlite3_column_text(s, 1));
-	d->enrolled_ms = sqlite3_column_int64(s, 2);
-	d->revoked_ms = sqlite3_column_int64(s, 3);
-	d->last_seen_ms = sqlite3_column_int64(s, 4);
-	d->acked_seq = (uint64_t)sqlite3_column_int64(s, 5);
-	d->pending = (uint64_t)sqlite3_column_int64(s, 6);
-	d->clock_offset_ms = sqlite3_column_int64(s, 7);
+	snprintf(d->id, sizeof(d->id), "%s", cdb_col_text(s, 0));
+	snprintf(d->serial, sizeof(d->serial), "%s", cdb_col_text(s, 1));
+	d->enrolled_ms = cdb_col_int64(s, 2);
+	d->revoked_ms = cdb_col_int64(s, 3);
+	d->last_seen_ms = cdb_col_int64(s, 4);
+	d->acked_seq = (uint64_t)cdb_col_int64(s, 5);
+	d->pending = (uint64_t)cdb_col_int64(s, 6);
+	d->clock_offset_ms = cdb_col_int64(s, 7);
 	snprintf(d->last_error, sizeof(d->last_error), "%s",
-	    sqlite3_column_text(s, 8));
+	    cdb_col_text(s, 8));
 }
 
 #define CS_DEVICE_COLS "id, serial, enrolled_ms, revoked_ms, last_seen_ms," \
@@ -152,37 +216,37 @@ cs_device_row(sqlite3_stmt *s, struct cdevice *d)
 int
 cstore_device_get(struct cstore *cs, const char *id, struct cdevice *d)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
 	    " WHERE id = ?1", "t", id);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
 		cs_device_row(s, d);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
 cstore_devices(struct cstore *cs,
     int (*fn)(void *arg, const struct cdevice *d), void *arg)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
 	    " ORDER BY id", "");
 	struct cdevice d;
 	int rc, ret = 0;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = cdb_step(s)) == CDB_ROW) {
 		cs_device_row(s, &d);
 		if ((ret = fn(arg, &d)) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
-	return ret ? ret : rc == SQLITE_DONE ? 0 : -1;
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE ? 0 : -1;
 }
 
 int
@@ -198,10 +262,10 @@ cstore_device_enroll(struct cstore *cs, const char *id, const char *serial,
 int
 cstore_device_revoke(struct cstore *cs, const char *id, int64_t now_ms)
 {
-	if (cs_done(cs_stmt(cs, "UPDATE devices SET revoked_ms = ?2 WHERE"
-	    " id = ?1 AND revoked_ms = 0", "ti", id, now_ms)) != 0)
-		return -1;
-	return sqlite3_changes(cs->db) > 0 ? 1 : 0;
+	int64_t n = cs_change(cs_stmt(cs, "UPDATE devices SET revoked_ms = ?2"
+	    " WHERE id = ?1 AND revoked_ms = 0", "ti", id, now_ms));
+
+	return n < 0 ? -1 : n > 0;
 }
 
 int
@@ -227,11 +291,12 @@ int
 cstore_token_use(struct cstore *cs, const unsigned char hash[32],
     const char *device_id, int64_t now_ms)
 {
-	if (cs_done(cs_stmt(cs, "UPDATE enroll_tokens SET used_ms = ?3 WHERE"
-	    " hash = ?1 AND used_ms = 0 AND expires_ms > ?3 AND (device_id ="
-	    " '' OR device_id = ?2)", "bti", hash, device_id, now_ms)) != 0)
-		return -1;
-	return sqlite3_changes(cs->db) > 0 ? 1 : 0;
+	int64_t n = cs_change(cs_stmt(cs, "UPDATE enroll_tokens SET used_ms ="
+	    " ?3 WHERE hash = ?1 AND used_ms = 0 AND expires_ms > ?3 AND"
+	    " (device_id = '' OR device_id = ?2)", "bti", hash, device_id,
+	    now_ms));
+
+	return n < 0 ? -1 : n > 0;
 }
 
 /* Why a record cannot be stored as it is, or NULL. */
@@ -259,16 +324,21 @@ cstore_ingest(struct cstore *cs, const char *device_id,
     size_t n, int64_t now_ms, uint64_t *acked,
     void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg)
 {
-	sqlite3_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
+	struct cdb_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
 	Field__Sync__SealedRecord prev;
 	struct cdevice d;
 	uint64_t mark;
 	int rc = -1;
 	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
-	int own = sqlite3_get_autocommit(cs->db);
+	int own = !cdb_in_tx(cs->db);
 
-	if (own && db_exec(cs->db, "BEGIN IMMEDIATE") != 0)
+	if (own && cdb_begin(cs->db) != 0)
 		return -1;
+	/* Front-ends sharing a PostgreSQL database store one batch at a
+	   time, so arrival numbers are committed in order and a device's
+	   watermark is read after the batch before it committed. */
+	if (cs_write_lock(cs) != 0)
+		goto out;
 	if (cstore_device_get(cs, device_id, &d) != 1)
 		goto out;
 	mark = d.acked_seq;
@@ -276,10 +346,11 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
 	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
 	    "?6,?7,?8,?9,?10,?11,?12,"
-	    " (SELECT ifnull(max(arrival), 0) + 1 FROM records))"
+	    " (SELECT coalesce(max(arrival), 0) + 1 FROM records))"
 	    " ON CONFLICT(device_id, seq) DO NOTHING", "");
-	ref = cs_stmt(cs, "INSERT OR IGNORE INTO refused(device_id, seq, id,"
-	    " reason, received_ms) VALUES(?1, ?2, ?3, ?4, ?5)", "");
+	ref = cs_stmt(cs, "INSERT INTO refused(device_id, seq, id, reason,"
+	    " received_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+	    "");
 	owner = cs_stmt(cs, "SELECT device_id, seq FROM records WHERE id = ?1",
 	    "");
 	have = cs_stmt(cs, "SELECT 1 FROM records WHERE device_id = ?1 AND"
@@ -321,28 +392,27 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		if (r->seq <= mark)
 			continue;	/* durable already */
 		if (why == NULL) {
-			sqlite3_bind_text(owner, 1, r->id, -1, SQLITE_STATIC);
-			if (sqlite3_step(owner) == SQLITE_ROW &&
-			    (strcmp((const char *)sqlite3_column_text(owner, 0),
-			    device_id) != 0 || (uint64_t)sqlite3_column_int64(
-			    owner, 1) != r->seq)) {
+			cdb_bind_text(owner, 1, r->id);
+			if (cdb_step(owner) == CDB_ROW &&
+			    (strcmp(cdb_col_text(owner, 0), device_id) != 0 ||
+			    (uint64_t)cdb_col_int64(owner, 1) != r->seq)) {
 				snprintf(reason, sizeof(reason), "record id "
 				    "already stored as %.64s seq %lld",
-				    sqlite3_column_text(owner, 0),
-				    (long long)sqlite3_column_int64(owner, 1));
+				    cdb_col_text(owner, 0),
+				    (long long)cdb_col_int64(owner, 1));
 				why = reason;
 			}
-			sqlite3_reset(owner);
+			cdb_reset(owner);
 		}
 		if (why) {
-			sqlite3_bind_text(ref, 1, device_id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ref, 2, (int64_t)r->seq);
-			sqlite3_bind_text(ref, 3, r->id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ref, 4, why, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ref, 5, now_ms);
-			rc = sqlite3_step(ref);
-			sqlite3_reset(ref);
-			if (rc != SQLITE_DONE) {
+			cdb_bind_text(ref, 1, device_id);
+			cdb_bind_int64(ref, 2, (int64_t)r->seq);
+			cdb_bind_text(ref, 3, r->id);
+			cdb_bind_text(ref, 4, why);
+			cdb_bind_int64(ref, 5, now_ms);
+			rc = cdb_step(ref);
+			cdb_reset(ref);
+			if (rc != CDB_DONE) {
 				rc = -1;
 				goto out;
 			}
@@ -357,55 +427,54 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		    FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? r->created_ms :
 		    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
 		    -1 : r->created_ms + clock_offset_ms;
-		sqlite3_bind_text(ins, 1, device_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 2, (int64_t)r->seq);
-		sqlite3_bind_text(ins, 3, r->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4, r->form_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 5, r->form_version, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 6, r->created_ms);
-		sqlite3_bind_int64(ins, 7, corrected);
-		sqlite3_bind_int(ins, 8, (int)r->clock);
-		sqlite3_bind_int64(ins, 9, (int64_t)r->epoch_id);
-		sqlite3_bind_blob(ins, 10, r->epoch_pub.data, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(ins, 11, r->sealed.data, (int)r->sealed.len,
-		    SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 12, now_ms);
-		rc = sqlite3_step(ins);
-		sqlite3_reset(ins);
-		if (rc != SQLITE_DONE) {
+		cdb_bind_text(ins, 1, device_id);
+		cdb_bind_int64(ins, 2, (int64_t)r->seq);
+		cdb_bind_text(ins, 3, r->id);
+		cdb_bind_text(ins, 4, r->form_id);
+		cdb_bind_text(ins, 5, r->form_version);
+		cdb_bind_int64(ins, 6, r->created_ms);
+		cdb_bind_int64(ins, 7, corrected);
+		cdb_bind_int64(ins, 8, (int64_t)r->clock);
+		cdb_bind_int64(ins, 9, (int64_t)r->epoch_id);
+		cdb_bind_blob(ins, 10, r->epoch_pub.data, 32);
+		cdb_bind_blob(ins, 11, r->sealed.data, r->sealed.len);
+		cdb_bind_int64(ins, 12, now_ms);
+		rc = cdb_step(ins);
+		cdb_reset(ins);
+		if (rc != CDB_DONE) {
 			rc = -1;
 			goto out;
 		}
 	}
 	/* The watermark covers every contiguous seq stored or set aside. */
 	for (;;) {
-		sqlite3_bind_text(have, 1, device_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(have, 2, (int64_t)(mark + 1));
-		rc = sqlite3_step(have);
-		sqlite3_reset(have);
-		if (rc != SQLITE_ROW)
+		cdb_bind_text(have, 1, device_id);
+		cdb_bind_int64(have, 2, (int64_t)(mark + 1));
+		rc = cdb_step(have);
+		cdb_reset(have);
+		if (rc != CDB_ROW)
 			break;
 		mark++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != CDB_DONE) {
 		rc = -1;
 		goto out;
 	}
 	if (cs_done(cs_stmt(cs, "UPDATE devices SET acked_seq = ?2 WHERE"
 	    " id = ?1", "ti", device_id, (int64_t)mark)) != 0 ||
-	    (own && db_exec(cs->db, "COMMIT") != 0)) {
+	    (own && cdb_commit(cs->db) != 0)) {
 		rc = -1;
 		goto out;
 	}
 	*acked = mark;
 	rc = 0;
 out:
-	sqlite3_finalize(ins);
-	sqlite3_finalize(ref);
-	sqlite3_finalize(owner);
-	sqlite3_finalize(have);
-	if (rc != 0 && own && sqlite3_get_autocommit(cs->db) == 0)
-		db_exec(cs->db, "ROLLBACK");
+	cdb_finalize(ins);
+	cdb_finalize(ref);
+	cdb_finalize(owner);
+	cdb_finalize(have);
+	if (rc != 0 && own)
+		cdb_rollback(cs->db);
 	return rc;
 }
 
@@ -432,7 +501,7 @@ counts_merge(struct cstore *cs, const char *device_id,
     const Field__Sync__CountsSnapshot *snap,
     Field__Sync__CountsSnapshot **held, Field__Sync__CountsSnapshot *merged)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT cells FROM device_counts WHERE"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT cells FROM device_counts WHERE"
 	    " device_id = ?1", "t", device_id);
 	Field__Sync__CountCell **distinct = NULL;
 	size_t nd = 0;
@@ -442,14 +511,17 @@ counts_merge(struct cstore *cs, const char *device_id,
 	*merged = *snap;
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*held = field__sync__counts_snapshot__unpack(NULL,
-		    (size_t)sqlite3_column_bytes(s, 0),
-		    sqlite3_column_blob(s, 0));
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		size_t n;
+		const void *p = cdb_col_blob(s, 0, &n);
+
+		*held = p ? field__sync__counts_snapshot__unpack(NULL, n, p) :
+		    NULL;
+	}
+	cdb_finalize(s);
+	if (rc != CDB_ROW)
+		return rc == CDB_DONE ? 0 : -1;
 	if (*held == NULL)
 		return 0;	/* unreadable: the new one replaces it */
 	merged->cells = calloc((*held)->n_cells + snap->n_cells + 1,
@@ -482,7 +554,7 @@ cstore_counts_put(struct cstore *cs, const char *device_id,
 {
 	Field__Sync__CountsSnapshot *held = NULL, merged;
 	unsigned char *buf;
-	sqlite3_stmt *s;
+	struct cdb_stmt *s;
 	size_t len;
 	int rc;
 
@@ -496,11 +568,12 @@ cstore_counts_put(struct cstore *cs, const char *device_id,
 		goto out;
 	}
 	field__sync__counts_snapshot__pack(&merged, buf);
-	s = cs_stmt(cs, "INSERT OR REPLACE INTO device_counts(device_id,"
-	    " taken_ms, cells) VALUES(?1, ?2, ?3)", "ti", device_id,
-	    snap->taken_ms);
+	s = cs_stmt(cs, "INSERT INTO device_counts(device_id, taken_ms, cells)"
+	    " VALUES(?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE SET"
+	    " taken_ms = excluded.taken_ms, cells = excluded.cells", "ti",
+	    device_id, snap->taken_ms);
 	if (s)
-		sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_TRANSIENT);
+		cdb_bind_blob(s, 3, buf, len);
 	rc = cs_done(s);
 	free(buf);
 out:
@@ -515,20 +588,20 @@ int
 cstore_record_times(struct cstore *cs, const char *device_id, uint64_t seq,
     int64_t *created_ms, int64_t *corrected_ms)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT created_ms, corrected_ms FROM"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT created_ms, corrected_ms FROM"
 	    " records WHERE device_id = ?1 AND seq = ?2", "ti", device_id,
 	    (int64_t)seq);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*created_ms = sqlite3_column_int64(s, 0);
-		*corrected_ms = sqlite3_column_int64(s, 1);
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		*created_ms = cdb_col_int64(s, 0);
+		*corrected_ms = cdb_col_int64(s, 1);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
@@ -543,19 +616,79 @@ cstore_each_record(struct cstore *cs,
 	" created_ms, clock, epoch_id, epoch_pub, sealed, arrival," \
 	" corrected_ms FROM records "
 
-static int cs_records(struct cstore *cs, sqlite3_stmt *s,
+/* Rows a page of a scan holds: PostgreSQL fetches a whole result. */
+#define CS_PAGE 1000
+
+/* Calls fn for each row of s (CS_RECORD_COLS) and finalizes s; *rows is
+   how many there were (the page was full when it equals CS_PAGE), last_dev
+   and *last_seq the last row's.  fn's non-zero return stops it. */
+static int
+cs_records(struct cstore *cs, struct cdb_stmt *s,
     int (*fn)(void *arg, const char *device_id,
-    const Field__Sync__SealedRecord *r), void *arg);
+    const Field__Sync__SealedRecord *r), void *arg, int *rows,
+    char last_dev[CSTORE_DEVICE_MAX + 1], int64_t *last_seq)
+{
+	int rc, ret = 0;
+
+	*rows = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		Field__Sync__SealedRecord r = FIELD__SYNC__SEALED_RECORD__INIT;
+		size_t n;
+
+		r.seq = (uint64_t)cdb_col_int64(s, 1);
+		r.id = (char *)cdb_col_text(s, 2);
+		r.form_id = (char *)cdb_col_text(s, 3);
+		r.form_version = (char *)cdb_col_text(s, 4);
+		r.created_ms = cdb_col_int64(s, 5);
+		r.clock = (Field__ClockQuality)cdb_col_int64(s, 6);
+		r.epoch_id = (uint64_t)cdb_col_int64(s, 7);
+		r.epoch_pub.data = (uint8_t *)cdb_col_blob(s, 8, &n);
+		r.epoch_pub.len = n;
+		r.sealed.data = (uint8_t *)cdb_col_blob(s, 9, &n);
+		r.sealed.len = n;
+		if (r.epoch_pub.data == NULL || r.sealed.data == NULL) {
+			rc = -1;
+			break;
+		}
+		cs->arrival = cdb_col_int64(s, 10);
+		cs->corrected_ms = cdb_col_int64(s, 11);
+		snprintf(last_dev, CSTORE_DEVICE_MAX + 1, "%s",
+		    cdb_col_text(s, 0));
+		*last_seq = (int64_t)r.seq;
+		(*rows)++;
+		if ((ret = fn(arg, last_dev, &r)) != 0)
+			break;
+	}
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE ? 0 : -1;
+}
 
 int
 cstore_records_since(struct cstore *cs, int64_t arrival,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)
 {
-	return cs_records(cs, cs_stmt(cs, arrival < 0 ?
-	    CS_RECORD_COLS "ORDER BY device_id, seq" :
-	    CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY arrival", "i",
-	    arrival), fn, arg);
+	char dev[CSTORE_DEVICE_MAX + 1] = "";
+	int64_t seq = 0;
+	int rows, rc;
+
+	/* Page by page, so neither engine holds a whole scan, and fn may
+	   use the store between rows. */
+	do {
+		struct cdb_stmt *s = arrival < 0 ?
+		    cs_stmt(cs, CS_RECORD_COLS "WHERE (device_id, seq) >"
+		    " (?1, ?2) ORDER BY device_id, seq LIMIT ?3", "tii", dev,
+		    seq, (int64_t)CS_PAGE) :
+		    cs_stmt(cs, CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY"
+		    " arrival LIMIT ?2", "ii", arrival, (int64_t)CS_PAGE);
+
+		rc = cs_records(cs, s, fn, arg, &rows, dev, &seq);
+		if (arrival >= 0 && rows > 0)
+			arrival = cs->arrival;
+	} while (rc == 0 && rows == CS_PAGE);
+	return rc;
 }
 
 int
@@ -563,42 +696,13 @@ cstore_record_one(struct cstore *cs, const char *device_id, uint64_t seq,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)
 {
+	char dev[CSTORE_DEVICE_MAX + 1];
+	int64_t last;
+	int rows;
+
 	return cs_records(cs, cs_stmt(cs, CS_RECORD_COLS "WHERE device_id = ?1"
-	    " AND seq = ?2", "ti", device_id, (int64_t)seq), fn, arg);
-}
-
-/* Calls fn for each row of s (CS_RECORD_COLS); finalizes s. */
-static int
-cs_records(struct cstore *cs, sqlite3_stmt *s,
-    int (*fn)(void *arg, const char *device_id,
-    const Field__Sync__SealedRecord *r), void *arg)
-{
-	int rc, ret = 0;
-
-	if (s == NULL)
-		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		Field__Sync__SealedRecord r = FIELD__SYNC__SEALED_RECORD__INIT;
-
-		r.seq = (uint64_t)sqlite3_column_int64(s, 1);
-		r.id = (char *)sqlite3_column_text(s, 2);
-		r.form_id = (char *)sqlite3_column_text(s, 3);
-		r.form_version = (char *)sqlite3_column_text(s, 4);
-		r.created_ms = sqlite3_column_int64(s, 5);
-		r.clock = (Field__ClockQuality)sqlite3_column_int(s, 6);
-		r.epoch_id = (uint64_t)sqlite3_column_int64(s, 7);
-		r.epoch_pub.data = (uint8_t *)sqlite3_column_blob(s, 8);
-		r.epoch_pub.len = (size_t)sqlite3_column_bytes(s, 8);
-		r.sealed.data = (uint8_t *)sqlite3_column_blob(s, 9);
-		r.sealed.len = (size_t)sqlite3_column_bytes(s, 9);
-		cs->arrival = sqlite3_column_int64(s, 10);
-		cs->corrected_ms = sqlite3_column_int64(s, 11);
-		if ((ret = fn(arg, (const char *)sqlite3_column_text(s, 0),
-		    &r)) != 0)
-			break;
-	}
-	sqlite3_finalize(s);
-	return ret ? ret : rc == SQLITE_DONE ? 0 : -1;
+	    " AND seq = ?2", "ti", device_id, (int64_t)seq), fn, arg, &rows,
+	    dev, &last);
 }
 
 int64_t
@@ -612,32 +716,30 @@ cstore_cur_arrival(struct cstore *cs, int64_t *corrected_ms)
 int
 cstore_begin(struct cstore *cs)
 {
-	return db_exec(cs->db, "BEGIN IMMEDIATE");
+	return cdb_begin(cs->db);
 }
 
 int
 cstore_commit(struct cstore *cs)
 {
-	return db_exec(cs->db, "COMMIT");
+	return cdb_commit(cs->db);
 }
 
 void
 cstore_rollback(struct cstore *cs)
 {
-	if (sqlite3_get_autocommit(cs->db) == 0)
-		db_exec(cs->db, "ROLLBACK");
+	cdb_rollback(cs->db);
 }
 
 /* Prepares sql with ?1 bound to a bundle id. */
-static sqlite3_stmt *
+static struct cdb_stmt *
 cs_bundle_stmt(struct cstore *cs, const char *sql,
     const unsigned char id[CSTORE_BUNDLE_ID_LEN])
 {
-	sqlite3_stmt *s = cs_stmt(cs, sql, "");
+	struct cdb_stmt *s = cs_stmt(cs, sql, "");
 
 	if (s != NULL)
-		sqlite3_bind_blob(s, 1, id, CSTORE_BUNDLE_ID_LEN,
-		    SQLITE_TRANSIENT);
+		cdb_bind_blob(s, 1, id, CSTORE_BUNDLE_ID_LEN);
 	return s;
 }
 
@@ -645,17 +747,17 @@ int
 cstore_bundle_seen(struct cstore *cs,
     const unsigned char id[CSTORE_BUNDLE_ID_LEN], int64_t *imported_ms)
 {
-	sqlite3_stmt *s = cs_bundle_stmt(cs, "SELECT imported_ms FROM bundles"
+	struct cdb_stmt *s = cs_bundle_stmt(cs, "SELECT imported_ms FROM bundles"
 	    " WHERE bundle_id = ?1", id);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && imported_ms != NULL)
-		*imported_ms = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW && imported_ms != NULL)
+		*imported_ms = cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
@@ -663,15 +765,15 @@ cstore_bundle_add(struct cstore *cs,
     const unsigned char id[CSTORE_BUNDLE_ID_LEN], const char *device_id,
     int64_t now_ms, uint64_t first_seq, uint64_t last_seq)
 {
-	sqlite3_stmt *s = cs_bundle_stmt(cs, "INSERT INTO bundles(bundle_id,"
+	struct cdb_stmt *s = cs_bundle_stmt(cs, "INSERT INTO bundles(bundle_id,"
 	    " device_id, imported_ms, first_seq, last_seq) VALUES(?1, ?2, ?3,"
 	    " ?4, ?5)", id);
 
 	if (s != NULL) {
-		sqlite3_bind_text(s, 2, device_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 3, now_ms);
-		sqlite3_bind_int64(s, 4, (int64_t)first_seq);
-		sqlite3_bind_int64(s, 5, (int64_t)last_seq);
+		cdb_bind_text(s, 2, device_id);
+		cdb_bind_int64(s, 3, now_ms);
+		cdb_bind_int64(s, 4, (int64_t)first_seq);
+		cdb_bind_int64(s, 5, (int64_t)last_seq);
 	}
 	return cs_done(s);
 }
@@ -680,116 +782,238 @@ int
 cstore_bundle_last(struct cstore *cs, const char *device_id,
     unsigned char id[CSTORE_BUNDLE_ID_LEN])
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT bundle_id FROM bundles WHERE"
-	    " device_id = ?1 ORDER BY rowid DESC LIMIT 1", "t", device_id);
+	/* A device's bundles carry rising seqs: the last one imported
+	   reaches furthest. */
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT bundle_id FROM bundles WHERE"
+	    " device_id = ?1 ORDER BY last_seq DESC, imported_ms DESC LIMIT 1",
+	    "t", device_id);
+	const void *p;
+	size_t n;
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_bytes(s, 0) != CSTORE_BUNDLE_ID_LEN)
-			rc = SQLITE_CORRUPT;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		if ((p = cdb_col_blob(s, 0, &n)) == NULL ||
+		    n != CSTORE_BUNDLE_ID_LEN)
+			rc = -1;
 		else
-			memcpy(id, sqlite3_column_blob(s, 0),
-			    CSTORE_BUNDLE_ID_LEN);
+			memcpy(id, p, CSTORE_BUNDLE_ID_LEN);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
 cstore_record_count(struct cstore *cs, const char *device_id, uint64_t *n)
 {
-	sqlite3_stmt *s = device_id != NULL ?
+	struct cdb_stmt *s = device_id != NULL ?
 	    cs_stmt(cs, "SELECT count(*) FROM records WHERE device_id = ?1",
 	    "t", device_id) : cs_stmt(cs, "SELECT count(*) FROM records", "");
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
+		*n = (uint64_t)cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 0 : -1;
 }
 
 int
 cstore_counts_taken(struct cstore *cs, const char *device_id,
     int64_t *taken_ms)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT taken_ms FROM device_counts"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT taken_ms FROM device_counts"
 	    " WHERE device_id = ?1", "t", device_id);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*taken_ms = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
+		*taken_ms = cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
 cstore_coordinator_add(struct cstore *cs, const char *name,
     const unsigned char hash[32], int64_t now_ms)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "INSERT INTO coordinators(name,"
-	    " token_hash, added_ms) VALUES(?1, ?2, ?3)", "tbi", name, hash,
-	    now_ms);
-	int rc;
+	/* Nothing inserted: the name is taken. */
+	int64_t n = cs_change(cs_stmt(cs, "INSERT INTO coordinators(name,"
+	    " token_hash, added_ms) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	    "tbi", name, hash, now_ms));
 
-	if (s == NULL)
-		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : rc == SQLITE_CONSTRAINT_PRIMARYKEY ?
-	    1 : -1;
+	return n < 0 ? -1 : n == 0;
 }
 
 int
 cstore_coordinator_remove(struct cstore *cs, const char *name)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "DELETE FROM coordinators WHERE"
-	    " name = ?1", "t", name);
+	int64_t n = cs_change(cs_stmt(cs, "DELETE FROM coordinators WHERE"
+	    " name = ?1", "t", name));
 
-	if (s == NULL || cs_done(s) != 0)
-		return -1;
-	return sqlite3_changes(cs->db) > 0;
+	return n < 0 ? -1 : n > 0;
 }
 
 int
 cstore_coordinator_find(struct cstore *cs, const unsigned char hash[32],
     char *name, size_t namelen)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT name FROM coordinators WHERE"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT name FROM coordinators WHERE"
 	    " token_hash = ?1", "b", hash);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		snprintf(name, namelen, "%s", sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if ((rc = cdb_step(s)) == CDB_ROW)
+		snprintf(name, namelen, "%s", cdb_col_text(s, 0));
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
 }
 
 int
 cstore_coordinators(struct cstore *cs,
     int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg)
 {
-	sqlite3_stmt *s = cs_stmt(cs, "SELECT name, added_ms FROM coordinators"
+	struct cdb_stmt *s = cs_stmt(cs, "SELECT name, added_ms FROM coordinators"
 	    " ORDER BY name", "");
 	int rc, ret = 0;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
-	    (ret = fn(arg, (const char *)sqlite3_column_text(s, 0),
-	    sqlite3_column_int64(s, 1))) == 0)
+	while ((rc = cdb_step(s)) == CDB_ROW &&
+	    (ret = fn(arg, cdb_col_text(s, 0),
+	    cdb_col_int64(s, 1))) == 0)
 		;
-	sqlite3_finalize(s);
-	return ret ? ret : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE || rc == CDB_ROW ? 0 : -1;
+}
+
+/*
+ * Copying a store (collectctl migrate-store).  Each table with its
+ * columns, their kinds ('t' text, 'i' integer, 'b' blob) and what a row
+ * already in the destination gets: rows keyed the same are left alone
+ * when they never change (records, refusals, bundles), else replaced by
+ * the source's, so a second run after the first brings what changed in
+ * between.
+ */
+static const struct cs_table {
+	const char *name, *cols, *kinds, *key, *update;
+} cs_tables[] = {
+	{ "devices", "id, serial, enrolled_ms, revoked_ms, last_seen_ms,"
+	    " acked_seq, pending, clock_offset_ms, last_error", "ttiiiiiit",
+	    "id", "serial = excluded.serial, enrolled_ms = excluded.enrolled_ms,"
+	    " revoked_ms = excluded.revoked_ms, last_seen_ms ="
+	    " excluded.last_seen_ms, acked_seq = excluded.acked_seq, pending ="
+	    " excluded.pending, clock_offset_ms = excluded.clock_offset_ms,"
+	    " last_error = excluded.last_error" },
+	{ "enroll_tokens", "hash, device_id, expires_ms, used_ms", "btii",
+	    "hash", "used_ms = excluded.used_ms" },
+	{ "records", "device_id, seq, id, form_id, form_version, created_ms,"
+	    " corrected_ms, clock, epoch_id, epoch_pub, sealed, received_ms,"
+	    " arrival", "titttiiiibbii", "device_id, seq", NULL },
+	{ "refused", "device_id, seq, id, reason, received_ms", "titti",
+	    "device_id, seq", NULL },
+	{ "device_counts", "device_id, taken_ms, cells", "tib", "device_id",
+	    "taken_ms = excluded.taken_ms, cells = excluded.cells" },
+	{ "bundles", "bundle_id, device_id, imported_ms, first_seq, last_seq",
+	    "btiii", "bundle_id", NULL },
+	{ "coordinators", "name, token_hash, added_ms", "tbi", "name",
+	    "token_hash = excluded.token_hash, added_ms = excluded.added_ms" },
+};
+
+/* Copies one table in one pass; *rows counts what was read. */
+static int
+cs_copy_table(struct cstore *from, struct cstore *to,
+    const struct cs_table *t, uint64_t *rows, char *err, size_t errlen)
+{
+	char sql[1024], marks[128] = "";
+	struct cdb_stmt *r, *w;
+	size_t n = strlen(t->kinds);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(marks + strlen(marks), sizeof(marks) - strlen(marks),
+		    "%s?%zu", i ? ", " : "", i + 1);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s", t->cols, t->name);
+	r = cdb_prepare(from->db, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s(%s) VALUES(%s) ON CONFLICT"
+	    "(%s) DO %s%s", t->name, t->cols, marks, t->key,
+	    t->update ? "UPDATE SET " : "NOTHING", t->update ? t->update : "");
+	w = cdb_prepare(to->db, sql);
+	if (r == NULL || w == NULL) {
+		snprintf(err, errlen, "%s: %s", t->name, cdb_errmsg(r ?
+		    to->db : from->db));
+		cdb_finalize(r);
+		cdb_finalize(w);
+		return -1;
+	}
+	while ((rc = cdb_step(r)) == CDB_ROW) {
+		for (size_t i = 0; i < n; i++) {
+			const void *p;
+			size_t len;
+
+			if (cdb_col_null(r, (int)i))
+				cdb_bind_null(w, (int)i + 1);
+			else if (t->kinds[i] == 'i')
+				cdb_bind_int64(w, (int)i + 1,
+				    cdb_col_int64(r, (int)i));
+			else if (t->kinds[i] == 't')
+				cdb_bind_text(w, (int)i + 1,
+				    cdb_col_text(r, (int)i));
+			else if ((p = cdb_col_blob(r, (int)i, &len)) != NULL)
+				cdb_bind_blob(w, (int)i + 1, p, len);
+		}
+		if (cdb_step(w) != CDB_DONE) {
+			snprintf(err, errlen, "%s: %s", t->name,
+			    cdb_errmsg(to->db));
+			rc = -1;
+			break;
+		}
+		cdb_reset(w);
+		(*rows)++;
+	}
+	if (rc == -1 && err[0] == '\0')
+		snprintf(err, errlen, "%s: %s", t->name, cdb_errmsg(from->db));
+	cdb_finalize(r);
+	cdb_finalize(w);
+	return rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
+    char *err, size_t errlen)
+{
+	err[0] = '\0';
+	*rows = 0;
+	/* The source: a snapshot to read (SQLite: a deferred transaction,
+	   so a collectord still running there goes on writing). */
+	if (cdb_exec(from->db, "BEGIN") != 0 || cdb_begin(to->db) != 0) {
+		snprintf(err, errlen, "cannot begin: %s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	/* PostgreSQL: no ingest by a front-end while the copy runs. */
+	if (cs_write_lock(to) != 0) {
+		snprintf(err, errlen, "%s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(cs_tables) / sizeof(cs_tables[0]); i++)
+		if (cs_copy_table(from, to, &cs_tables[i], rows, err,
+		    errlen) != 0)
+			goto fail;
+	if (cdb_commit(to->db) != 0) {
+		snprintf(err, errlen, "commit: %s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	cdb_rollback(from->db);
+	return 0;
+fail:
+	cdb_rollback(to->db);
+	cdb_rollback(from->db);
+	return -1;
 }

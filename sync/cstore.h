@@ -168,4 +168,15 @@ int cstore_record_count(struct cstore *cs, const char *device_id,
 int cstore_counts_taken(struct cstore *cs, const char *device_id,
     int64_t *taken_ms);
 
+/*
+ * Copies every row of from into to, in one transaction of to's (nothing
+ * is copied when it fails).  Rows to already holds are kept when they
+ * never change (records, refusals, bundles), and brought up to date when
+ * they do (devices' watermarks, tokens, counts, coordinators), so a copy
+ * run again later adds only what arrived since.  *rows: rows read.  0, or
+ * -1 with err naming the table.
+ */
+int cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
+    char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,7 @@
 #include "form/form.h"
 #include "sync/collector.h"
 #include "sync/cstore.h"
+#include "sync/csrv.h"
 #include "sync/ropen.h"
 
 #define X_CMD "collectctl export"
@@ -588,7 +589,7 @@ x_setup(struct xport *x, const char *cdir, const char *key,
 		fprintf(stderr, X_CMD ": --key: %s\n", err);
 		return -1;
 	}
-	if (collector_path(path, sizeof(path), cdir, "collector.db") != 0 ||
+	if (collector_path(path, sizeof(path), cdir, "ca.crt") != 0 ||
 	    access(path, F_OK) != 0) {
 		fprintf(stderr, X_CMD ": no collector in %s\n", cdir);
 		return -1;
@@ -608,7 +609,7 @@ x_setup(struct xport *x, const char *cdir, const char *key,
 		fputc('\n', stderr);
 		return -1;
 	}
-	if (cstore_open(path, &x->cs, err, sizeof(err)) != 0) {
+	if (csrv_store_open(cdir, &x->cs, err, sizeof(err)) != 0) {
 		fprintf(stderr, X_CMD ": %s\n", err);
 		return -1;
 	}

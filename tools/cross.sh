@@ -59,7 +59,8 @@ fi
 HOST_PKGS="gcc-$TRIPLET binutils-$TRIPLET libc6-dev-$ARCH-cross qemu-user"
 # ARCH's libraries: what the Makefile's LIBS and -lcmocka name, the
 # runtime packages they link against (libsystemd0's: liblzma5, libzstd1,
-# liblz4-1, libcap2, libgcrypt20 and its libgpg-error0).  libc and libm
+# liblz4-1, libcap2, libgcrypt20 and its libgpg-error0; libpq5's: TLS,
+# Kerberos, LDAP and theirs).  libc and libm
 # come with the cross compiler (libc6-dev-ARCH-cross).
 LIB_PKGS="libsqlite3-dev libsqlite3-0 libuv1-dev libuv1
 libmbedtls-dev libmbedtls14 libmbedx509-1 libmbedcrypto7
@@ -67,7 +68,11 @@ libprotobuf-c-dev libprotobuf-c1 libzstd-dev libzstd1
 libjansson-dev libjansson4 libhttp-parser-dev libhttp-parser2.9
 libcsv-dev libcsv3 libexpat1-dev libexpat1 libcmocka-dev libcmocka0
 libsystemd-dev libsystemd0 liblzma5 liblz4-1 libcap2 libgcrypt20
-libgpg-error0"
+libgpg-error0
+libpq-dev libpq5 libssl3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+libkrb5support0 libcom-err2 libkeyutils1 libldap-2.5-0 libsasl2-2
+libsasl2-modules-db libdb5.3 libgnutls30 libp11-kit0 libidn2-0
+libunistring2 libtasn1-6 libnettle8 libhogweed6 libgmp10 libffi8"
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

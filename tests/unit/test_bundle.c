@@ -144,7 +144,7 @@ setup(void **state)
 	join(f->ddir, sizeof(f->ddir), f->dir, "device");
 	join(f->usb, sizeof(f->usb), f->dir, "usb");
 	assert_int_equal(mkdir(f->usb, 0700), 0);
-	assert_int_equal(collector_init(f->cdir, "localhost", err,
+	assert_int_equal(collector_init(f->cdir, "localhost", "", err,
 	    sizeof(err)), 0);
 	join(path, sizeof(path), f->cdir, "ca.crt");
 	assert_int_equal(pki_cert_read(&f->ca, path, err, sizeof(err)), 0);
