@@ -44,7 +44,9 @@ PG_CFLAGS ?= -I/usr/include/postgresql
 CFLAGS ?=
 CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen $(PG_CFLAGS)
 
-LDFLAGS += $(MODE_LDFLAGS)
+# --as-needed: a program records only the libraries it uses (fieldd on a
+# board does not need libpq, which only the collector's store links).
+LDFLAGS += $(MODE_LDFLAGS) -Wl,--as-needed
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
 	-ljansson -lhttp_parser -lcsv -lexpat -lsystemd -lpq -lm
 

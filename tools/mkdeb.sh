@@ -97,6 +97,7 @@ lib_pkg() {
 	libcsv.so.3) echo "libcsv3 (>= 3.0.3)" ;;
 	libexpat.so.1) echo "libexpat1 (>= 2.0.1)" ;;
 	libsystemd.so.0) echo "libsystemd0 (>= 209)" ;;
+	libpq.so.5) echo "libpq5 (>= 10~~)" ;;
 	ld-linux*|ld-linux-*) ;;
 	*) echo "mkdeb: no package known for $1: add it to lib_pkg" >&2
 	   return 1 ;;
