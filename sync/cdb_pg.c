@@ -64,6 +64,15 @@ pg_exec(struct cdb *db, const char *sql)
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
 	    PQresultStatus(r) == PGRES_TUPLES_OK;
 
+	/* COMMIT of a transaction a statement failed in "succeeds" as a
+	   ROLLBACK: that is a failed commit. */
+	if (ok && strcmp(sql, "COMMIT") == 0 &&
+	    strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		PQclear(r);
+		pg_keep(db, "the transaction failed and was rolled back");
+		log_err("postgresql: %s", db->err);
+		return -1;
+	}
 	if (!ok) {
 		pg_keep(db, PQresultErrorMessage(r));
 		log_err("postgresql: %s", db->err);
