@@ -2,13 +2,16 @@
 #include "analysis/astore.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
-#include "common/db.h"
+#include "sync/cdb.h"
+#include "sync/csrv.h"
 
+/* SQLite: CDIR/analysis.db. */
 static const char *const astore_migrations[] = {
 	/* 1: facts in column chunks, value codes, failures */
 	("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
@@ -26,8 +29,36 @@ static const char *const astore_migrations[] = {
 	"CREATE TABLE failed(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL, PRIMARY KEY(device_id, seq)) WITHOUT ROWID;"),
 };
+
+/*
+ * PostgreSQL: the same tables in the collector's database (their names
+ * are not the collector's), BIGINT and BYTEA.  A column's data is zstd
+ * already: stored out of line as it is (EXTERNAL), not compressed again.
+ */
+static const char *const astore_pg_migrations[] = {
+	("CREATE TABLE meta(key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+	"CREATE TABLE dict(form TEXT NOT NULL, dim TEXT NOT NULL,"
+	"  value TEXT NOT NULL, code BIGINT NOT NULL,"
+	"  PRIMARY KEY(form, dim, value));"
+	"CREATE TABLE chunks(form TEXT NOT NULL, level BIGINT NOT NULL,"
+	"  no BIGINT NOT NULL, nrows BIGINT NOT NULL,"
+	"  day_min BIGINT NOT NULL, day_max BIGINT NOT NULL,"
+	"  PRIMARY KEY(form, level, no));"
+	"CREATE TABLE cols(form TEXT NOT NULL, level BIGINT NOT NULL,"
+	"  no BIGINT NOT NULL, col TEXT NOT NULL, data BYTEA NOT NULL,"
+	"  PRIMARY KEY(form, level, no, col));"
+	"ALTER TABLE cols ALTER COLUMN data SET STORAGE EXTERNAL;"
+	"CREATE TABLE failed(device_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+	"  reason TEXT NOT NULL, PRIMARY KEY(device_id, seq));"),
+};
 #define ASTORE_N_MIGRATIONS \
 	(int)(sizeof(astore_migrations) / sizeof(astore_migrations[0]))
+_Static_assert(sizeof(astore_migrations) == sizeof(astore_pg_migrations),
+    "a migration per engine");
+
+/* The lock `collectctl analyse` holds while it writes (PostgreSQL; the
+   collector's writers take 7243051). */
+#define ASTORE_PG_LOCK "7243052"
 
 /* A string-keyed hash map (the value codes), open addressing. */
 struct smap_ent {
@@ -56,12 +87,19 @@ struct abuild {
 };
 
 struct astore {
-	sqlite3 *db;
+	struct cdb *db;
+	int pg;				/* on PostgreSQL */
+	int writable;
+	char err[256];			/* astore's own error, else the db's */
 	struct smap codes;		/* "form\x1f" "dim\x1f" value -> code */
 	struct smap values;		/* "form\x1f" "dim\x1e" code -> value */
 	struct smap maxcode;		/* "form\x1f" "dim" -> highest code */
 	struct abuild *builds;
 	int added;			/* rows appended since begin */
+	/* meta as this writer's last commit left it (seen: there was one),
+	   to tell when another writer came in between two transactions */
+	int seen;
+	int64_t seen_gen, seen_arrival;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	uint32_t *scan_buf;		/* ncols + 1 decoded columns */
@@ -162,16 +200,44 @@ smap_free(struct smap *m)
 const char *
 astore_errmsg(struct astore *as)
 {
-	return sqlite3_errmsg(as->db);
+	return as->err[0] ? as->err : cdb_errmsg(as->db);
 }
 
-static sqlite3_stmt *
-as_stmt(struct astore *as, const char *sql)
+/*
+ * Prepares sql and binds the arguments described by fmt: 't' text,
+ * 'i' int64.  NULL on error.
+ */
+static struct cdb_stmt *
+as_stmt(struct astore *as, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s;
+	struct cdb_stmt *s;
+	va_list ap;
+	int i = 1;
 
-	return sqlite3_prepare_v2(as->db, sql, -1, &s, NULL) == SQLITE_OK ?
-	    s : NULL;
+	if ((s = cdb_prepare(as->db, sql)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++, i++) {
+		if (*f == 't')
+			cdb_bind_text(s, i, va_arg(ap, const char *));
+		else if (*f == 'i')
+			cdb_bind_int64(s, i, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	return s;
+}
+
+/* Steps a statement to its end and finalizes it: 0, or -1. */
+static int
+as_done(struct cdb_stmt *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	cdb_finalize(s);
+	return rc == CDB_DONE ? 0 : -1;
 }
 
 /* Remembers a code both ways. */
@@ -196,53 +262,83 @@ as_code_remember(struct astore *as, const char *form, const char *dim,
 	return smap_put(&as->values, key, code, value);
 }
 
-/* (Re)reads every value code from the file.  0 or -1. */
+/* (Re)reads every value code from the tables.  0 or -1. */
 static int
 as_dict_load(struct astore *as)
 {
-	sqlite3_stmt *s;
-	int rc = 0;
+	struct cdb_stmt *s;
+	int rc = 0, st = CDB_DONE;
 
 	smap_free(&as->codes);
 	smap_free(&as->values);
 	smap_free(&as->maxcode);
-	if ((s = as_stmt(as, "SELECT form, dim, value, code FROM dict")) ==
-	    NULL)
+	if ((s = as_stmt(as, "SELECT form, dim, value, code FROM dict",
+	    "")) == NULL)
 		return -1;
-	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
-		rc = as_code_remember(as, (const char *)sqlite3_column_text(s,
-		    0), (const char *)sqlite3_column_text(s, 1),
-		    (const char *)sqlite3_column_text(s, 2),
-		    sqlite3_column_int64(s, 3));
-	sqlite3_finalize(s);
-	return rc;
+	while (rc == 0 && (st = cdb_step(s)) == CDB_ROW)
+		rc = as_code_remember(as, cdb_col_text(s, 0),
+		    cdb_col_text(s, 1), cdb_col_text(s, 2),
+		    cdb_col_int64(s, 3));
+	cdb_finalize(s);
+	return rc == 0 && st == CDB_DONE ? 0 : -1;
 }
 
 int
 astore_open(const char *cdir, int writable, struct astore **out, char *err,
     size_t errlen)
 {
+	static const struct cdb_schema schema = { astore_migrations,
+	    astore_pg_migrations, ASTORE_N_MIGRATIONS };
 	struct astore *as = calloc(1, sizeof(*as));
-	char path[4096];
+	struct csrv_limits lim;
+	char path[4096], listen[64] = "";
+	const char *url;
 
 	if (as == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/analysis.db", cdir);
-	if (db_open(path, writable ? DB_CREATE : DB_QUERY, astore_migrations,
-	    ASTORE_N_MIGRATIONS, ASTORE_N_MIGRATIONS, &as->db, err,
+	/* Where the collector keeps its records, the analysis tables are:
+	   a PostgreSQL store shares them with every front-end. */
+	csrv_limits_default(&lim);
+	if (csrv_config_load(cdir, &lim, listen, sizeof(listen), err,
 	    errlen) != 0) {
-		if (!writable)
+		free(as);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/analysis.db", cdir);
+	url = lim.store[0] ? lim.store : path;
+	as->pg = cdb_is_pg(url);
+	as->writable = writable;
+	if (cdb_open(url, "analysis", !writable, &schema, &as->db, err,
+	    errlen) != 0) {
+		if (!writable && !as->pg)
 			snprintf(err, errlen, "no analysis tables in %s yet: "
 			    "run collectctl -d %s analyse --key FILE", cdir,
 			    cdir);
+		else if (!writable && strstr(err, "no analysis tables yet"))
+			snprintf(err, errlen, "no analysis tables in the "
+			    "PostgreSQL store of %s yet: run collectctl -d %s "
+			    "analyse --key FILE", cdir, cdir);
 		free(as);
+		return -1;
+	}
+	/*
+	 * A reader sees one state of the tables from here to astore_close:
+	 * the generation it reads is the one its scans count (analyse may
+	 * commit meanwhile, from this machine or another front-end's).
+	 */
+	if (!writable && cdb_exec(as->db, as->pg ? "BEGIN ISOLATION LEVEL"
+	    " REPEATABLE READ, READ ONLY" : "BEGIN") != 0) {
+		snprintf(err, errlen, "%s: %s", as->pg ? "postgresql" : path,
+		    cdb_errmsg(as->db));
+		astore_close(as);
 		return -1;
 	}
 	if ((as->cctx = ZSTD_createCCtx()) == NULL ||
 	    (as->dctx = ZSTD_createDCtx()) == NULL || as_dict_load(as) != 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(as->db));
+		snprintf(err, errlen, "%s: %s", as->pg ? "postgresql" : path,
+		    cdb_errmsg(as->db));
 		astore_close(as);
 		return -1;
 	}
@@ -281,55 +377,90 @@ astore_close(struct astore *as)
 	ZSTD_freeCCtx(as->cctx);
 	ZSTD_freeDCtx(as->dctx);
 	free(as->scan_buf);
-	sqlite3_close(as->db);
+	cdb_rollback(as->db);	/* a reader's snapshot; nothing written */
+	cdb_close(as->db);
 	free(as);
 }
 
 int64_t
 astore_meta(struct astore *as, const char *key)
 {
-	sqlite3_stmt *s = as_stmt(as, "SELECT value FROM meta WHERE key = ?1");
+	struct cdb_stmt *s = as_stmt(as, "SELECT value FROM meta WHERE"
+	    " key = ?1", "t", key);
 	int64_t v = 0;
 
 	if (s == NULL)
 		return 0;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (cdb_step(s) == CDB_ROW)
+		v = cdb_col_int64(s, 0);
+	cdb_finalize(s);
 	return v;
 }
 
 static int
 as_meta_set(struct astore *as, const char *key, int64_t v)
 {
-	sqlite3_stmt *s = as_stmt(as, "INSERT INTO meta(key, value)"
-	    " VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, v);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return as_done(as_stmt(as, "INSERT INTO meta(key, value)"
+	    " VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET"
+	    " value = excluded.value", "ti", key, v));
 }
 
+/*
+ * One writer at a time: SQLite's BEGIN IMMEDIATE waits for the file's
+ * write lock; on PostgreSQL an advisory lock held to the end of the
+ * transaction.  Then, the lock held, the tables are as the last writer
+ * left them: when that was not this one, what it remembers (codes, the
+ * chunk being filled) comes from the tables again -- or, when it had
+ * committed before, it stops: its place in the records is stale.
+ */
 int
 astore_begin(struct astore *as)
 {
+	struct cdb_stmt *s;
+	int64_t gen, arrival;
+	int rc;
+
+	as->err[0] = '\0';
 	as->added = 0;
-	return db_exec(as->db, "BEGIN IMMEDIATE");
+	if (cdb_begin(as->db) != 0)
+		return -1;
+	if (as->pg) {
+		if ((s = as_stmt(as, "SELECT pg_advisory_xact_lock("
+		    ASTORE_PG_LOCK ")", "")) == NULL)
+			goto fail;
+		rc = cdb_step(s);
+		cdb_finalize(s);
+		if (rc != CDB_ROW)
+			goto fail;
+	}
+	gen = astore_meta(as, "generation");
+	arrival = astore_meta(as, "arrival");
+	if (as->seen && (gen != as->seen_gen ||
+	    arrival != as->seen_arrival)) {
+		snprintf(as->err, sizeof(as->err), "another collectctl analyse "
+		    "wrote the analysis tables meanwhile; run analyse again");
+		goto fail;
+	}
+	if (!as->seen) {
+		as_builds_drop(as);
+		if (as_dict_load(as) != 0)
+			goto fail;
+		as->seen = 1;
+		as->seen_gen = gen;
+		as->seen_arrival = arrival;
+	}
+	return 0;
+fail:
+	cdb_rollback(as->db);
+	return -1;
 }
 
 void
 astore_rollback(struct astore *as)
 {
-	if (!sqlite3_get_autocommit(as->db))
-		db_exec(as->db, "ROLLBACK");
+	cdb_rollback(as->db);
 	/* Forget what the transaction made: chunks and codes come back
-	   from the file as they are there. */
+	   from the tables as they are there. */
 	as_builds_drop(as);
 	as_dict_load(as);
 }
@@ -340,9 +471,7 @@ astore_code(struct astore *as, const char *form, const char *dim,
 {
 	char key[512];
 	struct smap_ent *e;
-	sqlite3_stmt *s;
 	int64_t code;
-	int rc;
 
 	if (snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", form, dim, value) >=
 	    (int)sizeof(key))
@@ -354,16 +483,8 @@ astore_code(struct astore *as, const char *form, const char *dim,
 	code = (e ? e->num : 0) + 1;
 	if (multi && code > ASTORE_MULTI_MAX)
 		return 0;
-	if ((s = as_stmt(as, "INSERT INTO dict(form, dim, value, code)"
-	    " VALUES(?1, ?2, ?3, ?4)")) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, form, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, dim, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, value, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, code);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE ||
+	if (as_done(as_stmt(as, "INSERT INTO dict(form, dim, value, code)"
+	    " VALUES(?1, ?2, ?3, ?4)", "ttti", form, dim, value, code)) != 0 ||
 	    as_code_remember(as, form, dim, value, code) != 0)
 		return -1;
 	return code;
@@ -400,9 +521,11 @@ static int
 as_col_decode(struct astore *as, const void *data, size_t len, size_t n,
     uint32_t *out)
 {
-	size_t got = ZSTD_decompressDCtx(as->dctx, out, n * sizeof(*out),
-	    data, len);
+	size_t got;
 
+	if (data == NULL)
+		return -1;
+	got = ZSTD_decompressDCtx(as->dctx, out, n * sizeof(*out), data, len);
 	return ZSTD_isError(got) || got != n * sizeof(*out) ? -1 : 0;
 }
 
@@ -426,8 +549,8 @@ static struct abuild *
 as_build(struct astore *as, const char *form, int level)
 {
 	struct abuild *b;
-	sqlite3_stmt *s, *c;
-	int ok = 1;
+	struct cdb_stmt *s, *c;
+	int ok = 1, rc;
 
 	for (b = as->builds; b; b = b->next)
 		if (b->level == level && strcmp(b->form, form) == 0)
@@ -440,18 +563,16 @@ as_build(struct astore *as, const char *form, int level)
 	b->dmin = UINT32_MAX;
 	if ((b->day = calloc(ASTORE_CHUNK_ROWS, sizeof(uint32_t))) == NULL ||
 	    (s = as_stmt(as, "SELECT no, nrows, day_min, day_max FROM chunks"
-	    " WHERE form = ?1 AND level = ?2 ORDER BY no DESC LIMIT 1")) ==
-	    NULL) {
+	    " WHERE form = ?1 AND level = ?2 ORDER BY no DESC LIMIT 1", "ti",
+	    form, (int64_t)level)) == NULL) {
 		as_build_free(b);
 		return NULL;
 	}
-	sqlite3_bind_text(s, 1, form, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, level);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		b->no = sqlite3_column_int64(s, 0);
-		b->n = (size_t)sqlite3_column_int64(s, 1);
-		b->dmin = (uint32_t)sqlite3_column_int64(s, 2);
-		b->dmax = (uint32_t)sqlite3_column_int64(s, 3);
+	if ((rc = cdb_step(s)) == CDB_ROW) {
+		b->no = cdb_col_int64(s, 0);
+		b->n = (size_t)cdb_col_int64(s, 1);
+		b->dmin = (uint32_t)cdb_col_int64(s, 2);
+		b->dmax = (uint32_t)cdb_col_int64(s, 3);
 		if (b->n >= ASTORE_CHUNK_ROWS) {
 			b->no++;
 			b->n = 0;
@@ -459,28 +580,28 @@ as_build(struct astore *as, const char *form, int level)
 			b->dmax = 0;
 		}
 	}
-	sqlite3_finalize(s);
-	/* Load the columns of a chunk not yet full, to go on filling it. */
-	if (b->n > 0) {
+	cdb_finalize(s);
+	ok = rc != -1;
+	/* Load the columns of a chunk not yet full, to go on filling it
+	   (one chunk's columns: a small result). */
+	if (ok && b->n > 0) {
 		c = as_stmt(as, "SELECT col, data FROM cols WHERE form = ?1"
-		    " AND level = ?2 AND no = ?3");
+		    " AND level = ?2 AND no = ?3", "tii", form, (int64_t)level,
+		    b->no);
 		ok = c != NULL;
-		if (ok) {
-			sqlite3_bind_text(c, 1, form, -1, SQLITE_STATIC);
-			sqlite3_bind_int(c, 2, level);
-			sqlite3_bind_int64(c, 3, b->no);
-		}
-		while (ok && sqlite3_step(c) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(c,
-			    0);
+		while (ok && (rc = cdb_step(c)) == CDB_ROW) {
+			const char *name = cdb_col_text(c, 0);
 			int i = strcmp(name, "day") == 0 ? -2 :
 			    as_build_col(b, name);
-			ok = i != -1 && as_col_decode(as,
-			    sqlite3_column_blob(c, 1),
-			    (size_t)sqlite3_column_bytes(c, 1), b->n,
+			const void *p;
+			size_t len;
+
+			p = cdb_col_blob(c, 1, &len);
+			ok = i != -1 && as_col_decode(as, p, len, b->n,
 			    i == -2 ? b->day : b->cols[i]) == 0;
 		}
-		sqlite3_finalize(c);
+		ok = ok && rc == CDB_DONE;
+		cdb_finalize(c);
 	}
 	if (!ok) {
 		as_build_free(b);
@@ -497,63 +618,42 @@ as_put_col(struct astore *as, const struct abuild *b, const char *name,
 {
 	size_t cap = ZSTD_compressBound(b->n * sizeof(*v)), len;
 	void *buf = malloc(cap);
-	sqlite3_stmt *s;
-	int rc;
+	struct cdb_stmt *s;
 
 	if (buf == NULL)
 		return -1;
 	len = ZSTD_compressCCtx(as->cctx, buf, cap, v, b->n * sizeof(*v), 1);
 	if (ZSTD_isError(len) || (s = as_stmt(as, "INSERT INTO cols(form,"
-	    " level, no, col, data) VALUES(?1, ?2, ?3, ?4, ?5)")) == NULL) {
+	    " level, no, col, data) VALUES(?1, ?2, ?3, ?4, ?5)", "tiit",
+	    b->form, (int64_t)b->level, b->no, name)) == NULL) {
 		free(buf);
 		return -1;
 	}
-	sqlite3_bind_text(s, 1, b->form, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, b->level);
-	sqlite3_bind_int64(s, 3, b->no);
-	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, buf, (int)len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	free(buf);
-	return rc == SQLITE_DONE ? 0 : -1;
+	cdb_bind_blob(s, 5, buf, len);
+	free(buf);		/* the binding is a copy */
+	return as_done(s);
 }
 
 /* Writes a chunk (replacing what was there of it). */
 static int
 as_build_flush(struct astore *as, struct abuild *b)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	if (!b->dirty || b->n == 0)
 		return 0;
-	if ((s = as_stmt(as, "DELETE FROM cols WHERE form = ?1 AND"
-	    " level = ?2 AND no = ?3")) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, b->form, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, b->level);
-	sqlite3_bind_int64(s, 3, b->no);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE || as_put_col(as, b, "day", b->day) != 0)
+	if (as_done(as_stmt(as, "DELETE FROM cols WHERE form = ?1 AND"
+	    " level = ?2 AND no = ?3", "tii", b->form, (int64_t)b->level,
+	    b->no)) != 0 || as_put_col(as, b, "day", b->day) != 0)
 		return -1;
 	for (size_t i = 0; i < b->ncols; i++)
 		if (as_put_col(as, b, b->names[i], b->cols[i]) != 0)
 			return -1;
-	if ((s = as_stmt(as, "INSERT OR REPLACE INTO chunks(form, level, no,"
-	    " nrows, day_min, day_max) VALUES(?1, ?2, ?3, ?4, ?5, ?6)")) ==
-	    NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, b->form, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, b->level);
-	sqlite3_bind_int64(s, 3, b->no);
-	sqlite3_bind_int64(s, 4, (int64_t)b->n);
-	sqlite3_bind_int64(s, 5, b->dmin);
-	sqlite3_bind_int64(s, 6, b->dmax);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (as_done(as_stmt(as, "INSERT INTO chunks(form, level, no, nrows,"
+	    " day_min, day_max) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT(form, level, no) DO UPDATE SET"
+	    " nrows = excluded.nrows, day_min = excluded.day_min,"
+	    " day_max = excluded.day_max", "tiiiii", b->form,
+	    (int64_t)b->level, b->no, (int64_t)b->n, (int64_t)b->dmin,
+	    (int64_t)b->dmax)) != 0)
 		return -1;
 	b->dirty = 0;
 	if (b->n == ASTORE_CHUNK_ROWS) {
@@ -596,46 +696,44 @@ astore_append(struct astore *as, const char *form, int level, uint32_t day,
 int
 astore_commit(struct astore *as, int64_t arrival)
 {
+	int64_t gen = astore_meta(as, "generation");
+
 	for (struct abuild *b = as->builds; b; b = b->next)
 		if (as_build_flush(as, b) != 0)
 			return -1;
 	if (as_meta_set(as, "arrival", arrival) != 0)
 		return -1;
-	if (as->added && (as_meta_set(as, "generation",
-	    astore_meta(as, "generation") + 1) != 0))
+	if (as->added && as_meta_set(as, "generation", ++gen) != 0)
+		return -1;
+	if (cdb_commit(as->db) != 0)
 		return -1;
 	as->added = 0;
-	return db_exec(as->db, "COMMIT");
+	as->seen = 1;
+	as->seen_gen = gen;
+	as->seen_arrival = arrival;
+	return 0;
 }
 
 int
 astore_fail(struct astore *as, const char *device_id, uint64_t seq,
     const char *reason)
 {
-	sqlite3_stmt *s = as_stmt(as, "INSERT OR REPLACE INTO failed(device_id,"
-	    " seq, reason) VALUES(?1, ?2, ?3)");
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (int64_t)seq);
-	sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
 	as->added = 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return as_done(as_stmt(as, "INSERT INTO failed(device_id, seq,"
+	    " reason) VALUES(?1, ?2, ?3) ON CONFLICT(device_id, seq) DO UPDATE"
+	    " SET reason = excluded.reason", "tit", device_id, (int64_t)seq,
+	    reason));
 }
 
 int64_t
 astore_failed_count(struct astore *as)
 {
-	sqlite3_stmt *s = as_stmt(as, "SELECT count(*) FROM failed");
+	struct cdb_stmt *s = as_stmt(as, "SELECT count(*) FROM failed", "");
 	int64_t n = -1;
 
-	if (s && sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	if (s && cdb_step(s) == CDB_ROW)
+		n = cdb_col_int64(s, 0);
+	cdb_finalize(s);
 	return n;
 }
 
@@ -643,39 +741,34 @@ int64_t
 astore_failed_list(struct astore *as, size_t max, char (*devices)[65],
     uint64_t *seqs)
 {
-	sqlite3_stmt *s = as_stmt(as, "SELECT device_id, seq FROM failed"
-	    " ORDER BY device_id, seq LIMIT ?1");
+	struct cdb_stmt *s = as_stmt(as, "SELECT device_id, seq FROM failed"
+	    " ORDER BY device_id, seq LIMIT ?1", "i", (int64_t)max);
 	int64_t n = 0;
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, (int64_t)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		snprintf(devices[n], 65, "%s", sqlite3_column_text(s, 0));
-		seqs[n++] = (uint64_t)sqlite3_column_int64(s, 1);
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		snprintf(devices[n], 65, "%s", cdb_col_text(s, 0));
+		seqs[n++] = (uint64_t)cdb_col_int64(s, 1);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? n : -1;
+	cdb_finalize(s);
+	return rc == CDB_DONE ? n : -1;
 }
 
 int
 astore_unfail(struct astore *as, const char *device_id, uint64_t seq)
 {
-	sqlite3_stmt *s = as_stmt(as, "DELETE FROM failed WHERE device_id = ?1"
-	    " AND seq = ?2");
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (int64_t)seq);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
 	as->added = 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return as_done(as_stmt(as, "DELETE FROM failed WHERE device_id = ?1"
+	    " AND seq = ?2", "ti", device_id, (int64_t)seq));
 }
 
+/*
+ * The chunks are listed first (a row each: a small result on either
+ * engine), then each named column of each chunk is read by itself, so
+ * no more than one column's data is held at a time.
+ */
 int
 astore_scan(struct astore *as, const char *form, int level,
     uint32_t day_from, uint32_t day_to, size_t ncols,
@@ -684,8 +777,8 @@ astore_scan(struct astore *as, const char *form, int level,
     const uint32_t *const *cols), void *arg)
 {
 	const uint32_t *cols[ASTORE_COL_MAX];
-	sqlite3_stmt *ch, *cs;
-	int rc = 0;
+	struct cdb_stmt *ch, *cs;
+	int rc = 0, st = CDB_DONE;
 
 	if (ncols > ASTORE_COL_MAX)
 		return -1;
@@ -698,21 +791,19 @@ astore_scan(struct astore *as, const char *form, int level,
 		as->scan_cols = ncols + 1;
 	}
 	ch = as_stmt(as, "SELECT no, nrows FROM chunks WHERE form = ?1 AND"
-	    " level = ?2 AND day_max >= ?3 AND day_min <= ?4 ORDER BY no");
+	    " level = ?2 AND day_max >= ?3 AND day_min <= ?4 ORDER BY no",
+	    "tiii", form, (int64_t)level, (int64_t)day_from, (int64_t)day_to);
 	cs = as_stmt(as, "SELECT data FROM cols WHERE form = ?1 AND"
-	    " level = ?2 AND no = ?3 AND col = ?4");
+	    " level = ?2 AND no = ?3 AND col = ?4", "ti", form,
+	    (int64_t)level);
 	if (ch == NULL || cs == NULL) {
-		sqlite3_finalize(ch);
-		sqlite3_finalize(cs);
+		cdb_finalize(ch);
+		cdb_finalize(cs);
 		return -1;
 	}
-	sqlite3_bind_text(ch, 1, form, -1, SQLITE_STATIC);
-	sqlite3_bind_int(ch, 2, level);
-	sqlite3_bind_int64(ch, 3, day_from);
-	sqlite3_bind_int64(ch, 4, day_to);
-	while (rc == 0 && sqlite3_step(ch) == SQLITE_ROW) {
-		int64_t no = sqlite3_column_int64(ch, 0);
-		size_t n = (size_t)sqlite3_column_int64(ch, 1);
+	while (rc == 0 && (st = cdb_step(ch)) == CDB_ROW) {
+		int64_t no = cdb_col_int64(ch, 0);
+		size_t n = (size_t)cdb_col_int64(ch, 1);
 
 		if (n > ASTORE_CHUNK_ROWS) {
 			rc = -1;
@@ -721,29 +812,32 @@ astore_scan(struct astore *as, const char *form, int level,
 		for (size_t i = 0; i <= ncols && rc == 0; i++) {
 			uint32_t *out = as->scan_buf + i * ASTORE_CHUNK_ROWS;
 			const char *name = i == 0 ? "day" : names[i - 1];
+			const void *p;
+			size_t len;
+			int r;
 
-			sqlite3_reset(cs);
-			sqlite3_bind_text(cs, 1, form, -1, SQLITE_STATIC);
-			sqlite3_bind_int(cs, 2, level);
-			sqlite3_bind_int64(cs, 3, no);
-			sqlite3_bind_text(cs, 4, name, -1, SQLITE_STATIC);
-			if (sqlite3_step(cs) != SQLITE_ROW) {
-				if (i == 0)
+			cdb_reset(cs);
+			cdb_bind_int64(cs, 3, no);
+			cdb_bind_text(cs, 4, name);
+			if ((r = cdb_step(cs)) != CDB_ROW) {
+				if (i == 0 || r != CDB_DONE)
 					rc = -1;
 				else
 					cols[i - 1] = NULL;
 				continue;
 			}
-			rc = as_col_decode(as, sqlite3_column_blob(cs, 0),
-			    (size_t)sqlite3_column_bytes(cs, 0), n, out);
+			p = cdb_col_blob(cs, 0, &len);
+			rc = as_col_decode(as, p, len, n, out);
 			if (i > 0)
 				cols[i - 1] = out;
 		}
 		if (rc == 0)
 			rc = fn(arg, n, as->scan_buf, cols);
 	}
-	sqlite3_finalize(ch);
-	sqlite3_finalize(cs);
+	if (rc == 0 && st != CDB_DONE)
+		rc = -1;
+	cdb_finalize(ch);
+	cdb_finalize(cs);
 	return rc;
 }
 

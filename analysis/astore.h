@@ -1,8 +1,21 @@
 /*
- * astore.h: the analysis tables, CDIR/analysis.db.  `collectctl analyse`
- * (the only writer, holding the private key) fills them from opened
- * records; counts queries (collectctl counts, collectord /counts) read
- * them without a key.  They hold the facts the forms count and nothing
+ * astore.h: the analysis tables.  `collectctl analyse` (the only writer,
+ * holding the private key) fills them from opened records; counts queries
+ * (collectctl counts, collectord /counts) read them without a key.
+ *
+ * Where: beside the collector's records.  CDIR/analysis.db (SQLite) when
+ * the records are in CDIR/collector.db; in the same PostgreSQL database
+ * when CDIR/collectord.conf's store names one (tables meta, dict, chunks,
+ * cols, failed; schema "analysis" in cdb_schema), so every collectord
+ * front-end on that store serves the same counts.  Written once over
+ * sync/cdb.h.
+ *
+ * Concurrency: one writer at a time (SQLite's write lock; on PostgreSQL
+ * advisory lock 7243052 taken in astore_begin's transaction).  A writer
+ * that finds another's commit between two of its transactions stops
+ * ("another collectctl analyse ...").  A reader (astore_open, not
+ * writable) reads one snapshot from open to close: the generation it
+ * reads (the ETag of /counts) is that of the rows its scans count.  They hold the facts the forms count and nothing
  * else: codes of dimension values (a place, a choice, an age band), days
  * and measures.  No name, no free text, no age in years.
  *
@@ -42,8 +55,9 @@
 
 struct astore;
 
-/* Opens (creating when writable) CDIR's analysis.db.  0 and *out, or -1
-   with err. */
+/* Opens (creating when writable) CDIR's analysis tables, where its
+   collectord.conf says.  0 and *out, or -1 with err (not writable and
+   none yet: "no analysis tables ... run collectctl -d CDIR analyse"). */
 int astore_open(const char *cdir, int writable, struct astore **out,
     char *err, size_t errlen);
 void astore_close(struct astore *as);
@@ -90,8 +104,8 @@ uint32_t astore_lookup(struct astore *as, const char *form, const char *dim,
 /*
  * Calls fn for every chunk of (form, level) that may hold days in
  * [day_from, day_to], in row order, with the named columns decoded
- * (cols[i] NULL when the chunk has no such column: all zero).  0, fn's
- * non-zero return, or -1.
+ * (cols[i] NULL when the chunk has no such column: all zero); one
+ * column of one chunk is read at a time.  0, fn's non-zero return, or -1.
  */
 int astore_scan(struct astore *as, const char *form, int level,
     uint32_t day_from, uint32_t day_to, size_t ncols,

@@ -3,18 +3,27 @@
  * (issue 4's budget: under a second), against the same facts in a plain
  * SQLite table grouped by SQL, measured in the same run.
  *
- *   bench_counts [INDIVIDUALS]
+ *   bench_counts [INDIVIDUALS] [--pg URL]
  *
  * The analysis tables are filled through astore_append as `collectctl
  * analyse` fills them (households of 1 to 9 members over 200 sites and a
  * year), then each query runs as collectctl counts runs it: the analysis
  * database opened afresh, the query, the suppression, the JSON.
+ *
+ * With a PostgreSQL cluster (--pg URL or FIELD_PG_URL, the cluster's
+ * postgresql://USER@HOST:PORT), the same facts are filled once more into
+ * the analysis tables of a new database of it (a collector whose store
+ * is PostgreSQL keeps them there), and the same queries run against
+ * them, each beside the SQLite column store's time.  The database is
+ * dropped at the end.
  */
 #include <inttypes.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/astore.h"
@@ -61,9 +70,10 @@ code(struct astore *as, const char *dim, const char *v, int multi)
 	return (uint32_t)c;
 }
 
-/* Fills the analysis tables and a plain table with the same facts. */
+/* Fills the analysis tables of the collector in dir and (when not NULL)
+   a plain table with the same facts: the same for the same today. */
 static uint64_t
-fill(const char *dir, sqlite3 *plain, uint64_t want)
+fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 {
 	static const char *const rn[] = { "d:site_id", "d:admin1",
 	    "d:admin2", "d:intention", "d:need", "m:individuals" };
@@ -72,11 +82,11 @@ fill(const char *dir, sqlite3 *plain, uint64_t want)
 	    "d:vulnerability" };
 	uint32_t site[SITES], a1[4], a2[20], sx[2], bd[5], it[4];
 	struct astore *as;
-	sqlite3_stmt *ins;
+	sqlite3_stmt *ins = NULL;
 	char err[512], v[32];
 	uint64_t n = 0;
-	uint32_t today = (uint32_t)(util_now_ms() / 86400000LL);
 
+	rnd = 88172645463325252ULL;
 	if (astore_open(dir, 1, &as, err, sizeof(err)) != 0 ||
 	    astore_begin(as) != 0) {
 		fprintf(stderr, "bench_counts: %s\n", err);
@@ -103,11 +113,14 @@ fill(const char *dir, sqlite3 *plain, uint64_t want)
 		code(as, "need", needs[i], 1);
 	for (int i = 0; i < 6; i++)
 		code(as, "vulnerability", vulns[i], 1);
-	sqlite3_exec(plain, "CREATE TABLE items(day INTEGER, site INTEGER,"
-	    " admin1 INTEGER, admin2 INTEGER, intention INTEGER, need INTEGER,"
-	    " sex INTEGER, age_band INTEGER, vuln INTEGER); BEGIN", 0, 0, 0);
-	sqlite3_prepare_v2(plain, "INSERT INTO items VALUES(?,?,?,?,?,?,?,?,?)",
-	    -1, &ins, NULL);
+	if (plain) {
+		sqlite3_exec(plain, "CREATE TABLE items(day INTEGER,"
+		    " site INTEGER, admin1 INTEGER, admin2 INTEGER,"
+		    " intention INTEGER, need INTEGER, sex INTEGER,"
+		    " age_band INTEGER, vuln INTEGER); BEGIN", 0, 0, 0);
+		sqlite3_prepare_v2(plain, "INSERT INTO items"
+		    " VALUES(?,?,?,?,?,?,?,?,?)", -1, &ins, NULL);
+	}
 	while (n < want) {
 		int s = (int)rand32(SITES), m = 1 + (int)rand32(9);
 		uint32_t day = today - rand32(DAYS);
@@ -126,6 +139,8 @@ fill(const char *dir, sqlite3 *plain, uint64_t want)
 			if (astore_append(as, "dtm_household", 1, day, 8, in,
 			    row) != 0)
 				goto fail;
+			if (ins == NULL)
+				continue;
 			sqlite3_bind_int64(ins, 1, day);
 			for (int c = 0; c < 8; c++)
 				sqlite3_bind_int64(ins, c + 2, row[c]);
@@ -133,8 +148,10 @@ fill(const char *dir, sqlite3 *plain, uint64_t want)
 			sqlite3_reset(ins);
 		}
 	}
-	sqlite3_finalize(ins);
-	sqlite3_exec(plain, "COMMIT", 0, 0, 0);
+	if (plain) {
+		sqlite3_finalize(ins);
+		sqlite3_exec(plain, "COMMIT", 0, 0, 0);
+	}
 	if (astore_commit(as, 1) != 0)
 		goto fail;
 	astore_close(as);
@@ -197,6 +214,31 @@ sql_group(sqlite3 *db, const char *cols)
 	return bench_now() - t0;
 }
 
+/* Runs sql on the cluster's database `postgres`.  0 or -1. */
+static int
+pg_admin(const char *base, const char *sql)
+{
+	char url[600];
+	PGconn *c;
+	PGresult *r;
+	int ok;
+
+	snprintf(url, sizeof(url), "%s/postgres", base);
+	c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "bench_counts: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "bench_counts: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,13 +253,32 @@ main(int argc, char **argv)
 		{ "vulnerability,sex", NULL, NULL, "vuln, sex" },
 		{ NULL, NULL, "admin1=SS01", "admin1" },
 	};
-	uint64_t want = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
-	char dir[] = "/tmp/bench_counts.XXXXXX", path[512], err[512];
+	enum { NQ = sizeof(qs) / sizeof(qs[0]) };
+	uint64_t want = 10000000;
+	const char *pg = getenv("FIELD_PG_URL");
+	char dir[] = "/tmp/bench_counts.XXXXXX", path[1024], err[512];
+	char pgbase[512] = "", pgdb[64] = "", pgdir[600], sql[128];
 	struct form_catalog *cat = form_catalog_new();
-	double worst = 0, t, base, fill_s;
+	double worst = 0, t, base, fill_s, col_ms[NQ];
+	size_t col_cells[NQ];
+	int rc = 0;
+	uint32_t today = (uint32_t)(util_now_ms() / 86400000LL);
 	sqlite3 *plain;
 	uint64_t n;
 	size_t cells;
+	FILE *f;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc)
+			pg = argv[++i];
+		else if (argv[i][0] >= '0' && argv[i][0] <= '9')
+			want = strtoull(argv[i], NULL, 10);
+		else {
+			fprintf(stderr, "usage: bench_counts [INDIVIDUALS] "
+			    "[--pg postgresql://USER@HOST:PORT]\n");
+			return 2;
+		}
+	}
 
 	if (mkdtemp(dir) == NULL || cat == NULL ||
 	    csrv_forms_load(dir, cat, err, sizeof(err)) != 0) {
@@ -229,13 +290,15 @@ main(int argc, char **argv)
 	sqlite3_exec(plain, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF",
 	    0, 0, 0);
 	t = bench_now();
-	n = fill(dir, plain, want);
+	n = fill(dir, plain, want, today);
 	fill_s = bench_now() - t;
 	snprintf(path, sizeof(path), "%s/analysis.db", dir);
 	printf("counts: %" PRIu64 " individuals in analysis tables, "
 	    "filled in %.1f s (with the plain table)\n", n, fill_s);
-	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+	for (size_t i = 0; i < NQ; i++) {
 		t = query(dir, cat, qs[i].by, qs[i].from, qs[i].where, &cells);
+		col_ms[i] = t * 1000;
+		col_cells[i] = cells;
 		base = sql_group(plain, qs[i].sql);
 		printf("counts: by %-20s %-16s %6.0f ms, %5zu cells "
 		    "(%.2fx SQLite GROUP BY on a plain table, %.0f ms)\n",
@@ -247,7 +310,65 @@ main(int argc, char **argv)
 	printf("counts: slowest query over %" PRIu64 " individuals: %.0f ms "
 	    "(budget 1000 ms)\n", n, worst * 1000);
 	sqlite3_close(plain);
+
+	/* The same facts in PostgreSQL, as front-ends sharing one read them. */
+	if (pg == NULL || *pg == '\0') {
+		printf("counts: PostgreSQL skipped (no --pg URL or "
+		    "FIELD_PG_URL)\n");
+		goto done;
+	}
+	snprintf(pgbase, sizeof(pgbase), "%s", pg);
+	while (*pgbase && pgbase[strlen(pgbase) - 1] == '/')
+		pgbase[strlen(pgbase) - 1] = '\0';
+	snprintf(pgdb, sizeof(pgdb), "bench_counts_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pgdb);
+	snprintf(pgdir, sizeof(pgdir), "%s/pg", dir);
+	snprintf(path, sizeof(path), "%s/collectord.conf", pgdir);
+	if (pg_admin(pgbase, sql) != 0 || mkdir(pgdir, 0700) != 0 ||
+	    (f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "bench_counts: PostgreSQL setup failed\n");
+		pgdb[0] = '\0';
+		rc = 1;
+		goto done;
+	}
+	fprintf(f, "store = %s/%s\n", pgbase, pgdb);
+	fclose(f);
+	t = bench_now();
+	if (fill(pgdir, NULL, want, today) != n) {
+		fprintf(stderr, "bench_counts: PostgreSQL fill differs\n");
+		rc = 1;
+		goto done;
+	}
+	printf("counts: the same %" PRIu64 " individuals in PostgreSQL's "
+	    "analysis tables, filled in %.1f s\n", n, bench_now() - t);
+	worst = 0;
+	for (size_t i = 0; i < NQ; i++) {
+		size_t pcells;
+
+		t = query(pgdir, cat, qs[i].by, qs[i].from, qs[i].where,
+		    &pcells);
+		if (pcells != col_cells[i]) {
+			rc = 1;
+			fprintf(stderr, "bench_counts: %s: %zu cells on "
+			    "PostgreSQL, %zu on SQLite\n", qs[i].by ?
+			    qs[i].by : "-", pcells, col_cells[i]);
+			goto done;
+		}
+		printf("counts: pg by %-20s %-16s %6.0f ms, %5zu cells "
+		    "(SQLite column store %.0f ms)\n", qs[i].by ? qs[i].by :
+		    "(total)", qs[i].where ? qs[i].where : "", t * 1000,
+		    pcells, col_ms[i]);
+		if (t > worst)
+			worst = t;
+	}
+	printf("counts: slowest query on PostgreSQL over %" PRIu64
+	    " individuals: %.0f ms (budget 1000 ms)\n", n, worst * 1000);
+done:
+	if (pgdb[0]) {
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", pgdb);
+		pg_admin(pgbase, sql);
+	}
 	form_catalog_free(cat);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	return system(path) == 0 ? 0 : 1;
+	return system(path) == 0 ? rc : 1;
 }

@@ -282,6 +282,8 @@ ch_counts(struct chttp *h, const struct http_request *req,
 	}
 	q.threshold = h->threshold;	/* coordinators: always suppressed */
 	if (astore_open(h->srv->dir, 0, &as, err, sizeof(err)) != 0) {
+		/* not analysed yet, or the store (PostgreSQL) is away */
+		log_warn("collectord: http: counts: %s", err);
 		ch_error(res, 503, "no counts yet: the collector's records have "
 		    "not been analysed");
 		return;

@@ -1,6 +1,12 @@
-/* test_astore.c: the analysis tables: dates, value codes, chunks filled
-   across runs and chunk boundaries, scans that skip by date, the
-   generation. */
+/*
+ * test_astore.c: the analysis tables: dates, value codes, chunks filled
+ * across runs and chunk boundaries, scans that skip by date, the
+ * generation, a reader's snapshot, two writers one after the other.
+ *
+ * The tests run on SQLite (CDIR/analysis.db), then, when FIELD_PG_URL
+ * names a PostgreSQL cluster (postgresql://USER@HOST:PORT), once more
+ * with CDIR/collectord.conf's store naming a new database of it each.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,11 +15,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include "analysis/astore.h"
 #include "common/log.h"
 
 static char dir[64];
+static const char *pg_base;	/* FIELD_PG_URL, without a trailing / */
+static char pg_db[64];		/* the database of this test, or "" */
+static int pg_n;
+
+/* Runs sql on the cluster's database `postgres`.  0 or -1. */
+static int
+pg_admin(const char *sql)
+{
+	char url[512];
+	PGconn *c;
+	PGresult *r;
+	int ok;
+
+	snprintf(url, sizeof(url), "%s/postgres", pg_base);
+	c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "test_astore: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+	    PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "test_astore: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
 
 static int
 setup(void **state)
@@ -22,7 +59,28 @@ setup(void **state)
 	log_init("test_astore", LOG_ERR);
 	strcpy(dir, "/tmp/test_astore.XXXXXX");
 	assert_non_null(mkdtemp(dir));
+	pg_db[0] = '\0';
 	return 0;
+}
+
+/* The same, and a new PostgreSQL database the collector's store. */
+static int
+setup_pg(void **state)
+{
+	char sql[128], path[128];
+	FILE *f;
+
+	setup(state);
+	snprintf(pg_db, sizeof(pg_db), "test_astore_%ld_%d", (long)getpid(),
+	    ++pg_n);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_db);
+	if (pg_admin(sql) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/collectord.conf", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "store = %s/%s\n", pg_base, pg_db);
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 static int
@@ -31,6 +89,11 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	if (pg_db[0]) {
+		snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s", pg_db);
+		pg_admin(cmd);
+		pg_db[0] = '\0';
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
 }
@@ -201,9 +264,127 @@ test_query_open_without_tables(void **state)
 	char err[512], empty[80];
 
 	(void)state;
+	if (pg_db[0]) {
+		/* the collector's database, where analyse never ran */
+		assert_int_equal(astore_open(dir, 0, &as, err, sizeof(err)),
+		    -1);
+		assert_non_null(strstr(err, "no analysis tables"));
+		assert_non_null(strstr(err, "analyse"));
+		return;
+	}
 	snprintf(empty, sizeof(empty), "%s/none", dir);
 	assert_int_equal(astore_open(empty, 0, &as, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "analyse"));
+}
+
+static void
+fill(struct astore *as, size_t n, uint32_t day, int64_t arrival)
+{
+	static const char *const a[] = { "d:a" };
+	uint32_t v = 1;
+
+	assert_int_equal(astore_begin(as), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(astore_append(as, "f", 0, day, 1, a, &v), 0);
+	assert_int_equal(astore_commit(as, arrival), 0);
+}
+
+static size_t
+rows(struct astore *as)
+{
+	static const char *const a[] = { "d:a", "d:b" };
+	struct seen s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(astore_scan(as, "f", 0, 0, UINT32_MAX, 2, a, count,
+	    &s), 0);
+	return s.rows;
+}
+
+/* A reader counts the generation it opened at, whatever is committed
+   while it reads (a front-end answering while analyse runs). */
+static void
+test_reader_snapshot(void **state)
+{
+	struct astore *w = open_w(), *r;
+	char err[512];
+
+	(void)state;
+	fill(w, 100, 200, 1);
+	assert_int_equal(astore_open(dir, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(astore_meta(r, "generation"), 1);
+	fill(w, ASTORE_CHUNK_ROWS, 201, 2);
+	assert_int_equal(astore_meta(w, "generation"), 2);
+	assert_int_equal(astore_meta(r, "generation"), 1);
+	assert_int_equal(astore_meta(r, "arrival"), 1);
+	assert_int_equal(rows(r), 100);
+	astore_close(r);
+	assert_int_equal(astore_open(dir, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(astore_meta(r, "generation"), 2);
+	assert_int_equal(rows(r), 100 + ASTORE_CHUNK_ROWS);
+	astore_close(r);
+	astore_close(w);
+}
+
+/* Two analyses opened together: the second to begin takes the tables as
+   the first left them (codes, the chunk it was filling); the first,
+   when it would go on after that, stops. */
+static void
+test_two_writers(void **state)
+{
+	struct astore *a = open_w(), *b = open_w(), *r;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(astore_begin(a), 0);
+	assert_int_equal(astore_code(a, "f", "sex", "female", 0), 1);
+	assert_int_equal(astore_commit(a, 3), 0);
+	fill(a, 10, 100, 4);
+	assert_int_equal(astore_begin(b), 0);
+	assert_int_equal(astore_meta(b, "arrival"), 4);
+	assert_int_equal(astore_code(b, "f", "sex", "male", 0), 2);
+	assert_int_equal(astore_code(b, "f", "sex", "female", 0), 1);
+	assert_int_equal(astore_commit(b, 5), 0);
+	fill(b, 5, 101, 6);
+	assert_int_equal(astore_begin(a), -1);
+	assert_non_null(strstr(astore_errmsg(a), "another"));
+	astore_close(a);
+	astore_close(b);
+	assert_int_equal(astore_open(dir, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(rows(r), 15);
+	assert_int_equal(astore_lookup(r, "f", "sex", "male"), 2);
+	assert_int_equal(astore_meta(r, "arrival"), 6);
+	astore_close(r);
+}
+
+/* PostgreSQL: while one analyse is in its transaction, another cannot
+   take the writers' lock. */
+static void
+test_pg_write_lock(void **state)
+{
+	struct astore *as;
+	char url[512];
+	PGconn *c;
+	PGresult *res;
+
+	(void)state;
+	if (pg_db[0] == '\0')
+		return;
+	as = open_w();
+	snprintf(url, sizeof(url), "%s/%s", pg_base, pg_db);
+	c = PQconnectdb(url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	assert_int_equal(astore_begin(as), 0);
+	res = PQexec(c, "SELECT pg_try_advisory_lock(7243052)");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "f");
+	PQclear(res);
+	assert_int_equal(astore_commit(as, 1), 0);
+	res = PQexec(c, "SELECT pg_try_advisory_lock(7243052)");
+	assert_string_equal(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	PQfinish(c);
+	astore_close(as);
 }
 
 int
@@ -215,7 +396,39 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_open_without_tables,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_snapshot, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup,
+		    teardown),
 	};
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_codes, setup_pg,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_chunks, setup_pg,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_query_open_without_tables,
+		    setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_snapshot,
+		    setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup_pg,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pg_write_lock, setup_pg,
+		    teardown),
+	};
+	static char base[400];
+	const char *env = getenv("FIELD_PG_URL");
+	int rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (env == NULL || *env == '\0') {
+		printf("test_astore: PostgreSQL part skipped (FIELD_PG_URL "
+		    "unset; the integration tests with FIELD_STORE=pg cover "
+		    "it)\n");
+		return rc;
+	}
+	snprintf(base, sizeof(base), "%s", env);
+	while (*base && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	pg_base = base;
+	return rc | cmocka_run_group_tests_name("postgresql", pg_tests, NULL,
+	    NULL);
 }
