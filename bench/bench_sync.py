@@ -29,6 +29,15 @@ baseline taken in the same run.
   4. Records opened for analysis: collectctl analyse over the records the
      ingest benchmark stored (open, validate, write facts), against
      collectctl open of the same records printed to /dev/null.
+  5. Collector ingest on PostgreSQL (issue 7): the 50 devices of part 3,
+     the same records, sync at once to two collectord front-ends sharing
+     one PostgreSQL database (half the devices to each); records / wall
+     time as in part 3.  Beside it, in the same run, the same devices
+     (copies of their folders, the same sealed records) to one collectord
+     on SQLite.  PostgreSQL is a private cluster on loopback started by
+     tools/pg.sh in a folder on the same file system as the collectors',
+     fsync and synchronous_commit on.  No budget: the figure says what a
+     shared database costs against the embedded one.
 
 The records: DTM households of 3 members, every field of the form
 answered, one camp site per device, PER_DAY registrations a day (this
@@ -38,8 +47,8 @@ and built as OpenRosa submissions.
 
 Every process it starts is its own and is stopped at the end; temporary
 folders are removed.  Python 3 standard library only.  Options:
---only 1,2,3; --devices N and --records N (ingest); --keep (keep the
-temporary folders); -v (progress on stderr).
+--only 1,2,3,5; --devices N and --records N (ingest, parts 3 and 5);
+--keep (keep the temporary folders); -v (progress on stderr).
 """
 import argparse
 import csv
@@ -262,12 +271,26 @@ def cpu_seconds(pid):
 
 
 class Collector:
-    def __init__(self, root, name="collector"):
+    def __init__(self, root, name="collector", store=None):
+        """store: a postgresql:// URL (collectctl init --store), or None
+        for SQLite in the folder."""
         self.dir = os.path.join(root, name)
         self.log_path = self.dir + ".log"
         self.proc = None
         self.port = None
-        run("collectctl", "-d", self.dir, "init", "--host", "127.0.0.1")
+        run("collectctl", "-d", self.dir, "init", "--host", "127.0.0.1",
+            *(["--store", store] if store else []))
+
+    def frontend(self, name):
+        """Another collectord front-end on the same (PostgreSQL) store: a
+        copy of this collector's folder, beside it."""
+        c = Collector.__new__(Collector)
+        c.dir = os.path.join(os.path.dirname(self.dir), name)
+        c.log_path = c.dir + ".log"
+        c.proc = None
+        c.port = None
+        shutil.copytree(self.dir, c.dir, symlinks=True)
+        return c
 
     def token(self, device_id):
         out = run("collectctl", "-d", self.dir, "enroll-token",
@@ -730,12 +753,174 @@ def bench_analyse(col, n):
     return ok
 
 
+# ---------------------------------------------------------------------------
+# 5. Collector ingest on PostgreSQL over two front-ends, beside SQLite.
+
+class PgCluster:
+    """A private PostgreSQL cluster (tools/pg.sh) in a folder of its own
+    (the postgres user must reach it: not under root's 0700 folders)."""
+
+    def __init__(self, near):
+        self.dir = tempfile.mkdtemp(prefix="fieldbench-pg.",
+                                    dir=os.path.dirname(near))
+        p = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"),
+                            "start", self.dir], capture_output=True,
+                           text=True, timeout=900)
+        if p.returncode != 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise RuntimeError("tools/pg.sh start failed:\n" + p.stderr)
+        self.url = p.stdout.strip().splitlines()[-1]
+        log("postgresql at %s (%s)" % (self.url, self.dir))
+
+    def cpu(self):
+        """CPU-s of the server and every process it runs (backends,
+        WAL writer, checkpointer), those alive now."""
+        try:
+            with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+                pm = int(f.readline())
+        except (OSError, ValueError):
+            return float("nan")
+        total = cpu_seconds(pm)
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pm:
+                total += cpu_seconds(int(pid))
+        return total
+
+    def createdb(self, name):
+        p = subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"),
+                            "createdb", self.dir, name], capture_output=True,
+                           text=True, timeout=120, check=True)
+        return p.stdout.strip().splitlines()[-1]
+
+    def stop(self, keep=False):
+        subprocess.run(["sh", os.path.join(ROOT, "tools", "pg.sh"), "stop",
+                        self.dir], capture_output=True, timeout=120)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def concurrent_ingest(frontends, devs, logpath):
+    """Every device syncs at once, device i to frontends[i % n]; returns
+    (records acknowledged, seconds from the first sync started to the
+    last one done, failed syncs, collectord CPU-s over all front-ends)."""
+    for i, d in enumerate(devs):
+        d.point_at(frontends[i % len(frontends)].port)
+    cpu0 = sum(c.cpu() for c in frontends)
+    with open(logpath, "a") as lf:
+        t0 = time.monotonic()
+        procs = [d.sync_proc(lf) for d in devs]
+        rcs = [p.wait(timeout=900) for p in procs]
+        secs = time.monotonic() - t0
+    cpu = sum(c.cpu() for c in frontends) - cpu0
+    acked = {d.get("device", d.get("device_id", d.get("id"))):
+             d.get("acked_seq", 0) for d in frontends[0].devices()}
+    got = sum(min(acked.get(d.id, 0), INGEST_RECORDS) for d in devs)
+    return got, secs, sum(1 for rc in rcs if rc != 0), cpu
+
+
+def copy_devices(devs, dest):
+    out = []
+    os.makedirs(dest)
+    for d in devs:
+        c = Clone.device(dest, d.id)
+        shutil.copytree(d.dir, c.dir, symlinks=True)
+        out.append(c)
+    return out
+
+
+def bench_ingest_pg(root, devroot, keep=False):
+    base = os.path.join(root, "ingest-pg")
+    os.makedirs(base)
+    dbase = os.path.join(devroot, "ingest-pg-devices")
+    os.makedirs(dbase)
+    try:
+        pg = PgCluster(root)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        print("collector ingest on PostgreSQL: NOT MEASURED (no PostgreSQL "
+              "cluster: %s)" % str(e).strip().splitlines()[-1])
+        sys.stdout.flush()
+        return False
+    try:
+        # The devices' records, imported once: sealed to the SQLite
+        # collector's key (ingest never opens them), then each device's
+        # folder copied twice, one copy enrolled with each collector.
+        sq = Collector(base, "sqlite")
+        store = pg.createdb("bench_ingest")
+        pa = Collector(base, "pg-a", store=store)
+        pb = pa.frontend("pg-b")
+        orig = []
+        for i in range(INGEST_DEVICES):
+            orig.append(Device(os.path.join(dbase, "orig"),
+                               "bench-dev-%02d" % i, sq))
+        t0 = time.monotonic()
+        parallel([d.import_cmd(households(INGEST_RECORDS, SEED + 100 + i,
+                                          i + 1))
+                  for i, d in enumerate(orig)], os.cpu_count() or 2)
+        log("ingest-pg: %d records imported in %.1f s" % (
+            INGEST_DEVICES * INGEST_RECORDS, time.monotonic() - t0))
+        sdevs = copy_devices(orig, os.path.join(dbase, "sqlite"))
+        pdevs = copy_devices(orig, os.path.join(dbase, "pg"))
+        for d in orig:
+            shutil.rmtree(d.dir)
+        total = INGEST_DEVICES * INGEST_RECORDS
+
+        sq.start()
+        for d in sdevs:
+            d.enroll(sq)
+        s_got, s_secs, s_failed, s_cpu = concurrent_ingest(
+            [sq], sdevs, os.path.join(base, "sync-sqlite.log"))
+        sq.stop()
+        s_rate = s_got / s_secs
+        log("ingest-pg: SQLite %.0f/s" % s_rate)
+
+        pa.start()
+        pb.start()
+        for d in pdevs:
+            d.enroll(pa)
+        pg_cpu = pg.cpu()
+        p_got, p_secs, p_failed, p_cpu = concurrent_ingest(
+            [pa, pb], pdevs, os.path.join(base, "sync-pg.log"))
+        pg_cpu = pg.cpu() - pg_cpu
+        pa.stop()
+        pb.stop()
+        p_rate = p_got / p_secs
+    finally:
+        for c in ("sq", "pa", "pb"):
+            obj = locals().get(c)
+            if obj is not None:
+                obj.stop()
+        pg.stop(keep)
+    ok = (p_got == total and s_got == total and p_failed == 0
+          and s_failed == 0)
+    print("collector ingest on PostgreSQL: %.0f records/s from %d "
+          "concurrent devices over 2 collectord front-ends sharing one "
+          "database (%d of %d records acknowledged in %.2f s, %d syncs "
+          "failed; the front-ends used %.1f CPU-s, PostgreSQL %.1f CPU-s; "
+          "PostgreSQL 15 on loopback, fsync on, data on %s); the same "
+          "devices and records "
+          "to one collectord on SQLite in this run %.0f records/s (%d "
+          "acknowledged in %.2f s, %d failed, %.1f CPU-s); PostgreSQL/SQLite "
+          "%.2fx (no budget)%s"
+          % (p_rate, INGEST_DEVICES, p_got, total, p_secs, p_failed, p_cpu,
+             pg_cpu, fstype(pg.dir), s_rate, s_got, s_secs, s_failed, s_cpu,
+             p_rate / s_rate if s_rate else float("nan"),
+             "" if ok else " RECORDS MISSING"))
+    sys.stdout.flush()
+    return ok
+
 
 def main():
     global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default="build")
-    ap.add_argument("--only", default="1,2,3")
+    ap.add_argument("--only", default="1,2,3,5")
     ap.add_argument("--devices", type=int, default=INGEST_DEVICES)
     ap.add_argument("--records", type=int, default=INGEST_RECORDS)
     ap.add_argument("--keep", action="store_true")
@@ -762,6 +947,8 @@ def main():
             ok &= bench_goodput(root, 2 * LINK_DELAY_MS, budgeted=False)
         if "3" in only:
             ok &= bench_ingest(root, devroot)
+        if "5" in only:
+            ok &= bench_ingest_pg(root, devroot, a.keep)
     finally:
         for p in STARTED:
             if p.poll() is None:

@@ -4,6 +4,18 @@
 set -eu
 B=${1:-build}
 out="$B/bench/results.txt"
+# A private PostgreSQL cluster on loopback (tools/pg.sh) for the figures
+# on the collector's PostgreSQL store (bench_counts reads FIELD_PG_URL;
+# bench_sync's part 5 starts its own beside its collectors' folders);
+# stopped at the end.  Without PostgreSQL those figures say so.
+pgdir=$(mktemp -d /tmp/fieldbench-pg.XXXXXX)
+trap 'sh tools/pg.sh stop "$pgdir" 2>/dev/null; rm -rf "$pgdir"' EXIT
+trap 'exit 130' INT TERM
+if url=$(sh tools/pg.sh start "$pgdir"); then
+	export FIELD_PG_URL="$url"
+else
+	echo "bench: no PostgreSQL cluster (tools/pg.sh start failed)" >&2
+fi
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) cores"
 	"$B/bench/bench_store"

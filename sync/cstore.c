@@ -318,6 +318,50 @@ cs_malformed(const Field__Sync__SealedRecord *r)
 	return NULL;
 }
 
+static int
+cs_seq_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Inserts one record with its arrival number: 1 stored, 0 not (a
+   conflict), -1 on failure. */
+static int
+cs_insert(struct cdb_stmt *ins, const char *device_id,
+    int64_t clock_offset_ms, const Field__Sync__SealedRecord *r,
+    int64_t now_ms, int64_t arrival)
+{
+	/* A stamp made before any trusted time in this boot is corrected
+	   by the offset the device's hello showed; one from an earlier
+	   boot cannot be (-1: unknown). */
+	int64_t corrected = r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ?
+	    r->created_ms :
+	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
+	    -1 : r->created_ms + clock_offset_ms;
+	int rc;
+
+	cdb_bind_text(ins, 1, device_id);
+	cdb_bind_int64(ins, 2, (int64_t)r->seq);
+	cdb_bind_text(ins, 3, r->id);
+	cdb_bind_text(ins, 4, r->form_id);
+	cdb_bind_text(ins, 5, r->form_version);
+	cdb_bind_int64(ins, 6, r->created_ms);
+	cdb_bind_int64(ins, 7, corrected);
+	cdb_bind_int64(ins, 8, (int64_t)r->clock);
+	cdb_bind_int64(ins, 9, (int64_t)r->epoch_id);
+	cdb_bind_blob(ins, 10, r->epoch_pub.data, 32);
+	cdb_bind_blob(ins, 11, r->sealed.data, r->sealed.len);
+	cdb_bind_int64(ins, 12, now_ms);
+	cdb_bind_int64(ins, 13, arrival);
+	rc = cdb_step(ins);
+	cdb_reset(ins);
+	if (rc != CDB_DONE)
+		return -1;
+	return cdb_changes(ins) > 0;
+}
+
 int
 cstore_ingest(struct cstore *cs, const char *device_id,
     int64_t clock_offset_ms, Field__Sync__SealedRecord *const *recs,
@@ -327,7 +371,9 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	struct cdb_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
 	Field__Sync__SealedRecord prev;
 	struct cdevice d;
-	uint64_t mark;
+	uint64_t mark, *held = NULL;
+	size_t nheld = 0, h = 0;
+	int64_t arrival = 0;
 	int rc = -1;
 	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
 	int own = !cdb_in_tx(cs->db);
@@ -342,12 +388,23 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	if (cstore_device_get(cs, device_id, &d) != 1)
 		goto out;
 	mark = d.acked_seq;
+	/* The seqs this batch stored, found stored or set aside: the
+	   watermark moves over them without asking the database again. */
+	if ((held = malloc((n ? n : 1) * sizeof(*held))) == NULL)
+		goto out;
+	/* Arrival numbers: after the highest, in the order stored (the
+	   write lock makes this batch the only writer). */
+	ins = cs_stmt(cs, "SELECT coalesce(max(arrival), 0) FROM records", "");
+	if (ins == NULL || cdb_step(ins) != CDB_ROW)
+		goto out;
+	arrival = cdb_col_int64(ins, 0);
+	cdb_finalize(ins);
+	/* Any conflict -- this (device, seq), or this id under another --
+	   inserts nothing; only then is it worth asking which. */
 	ins = cs_stmt(cs, "INSERT INTO records(device_id, seq, id, form_id,"
 	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
 	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
-	    "?6,?7,?8,?9,?10,?11,?12,"
-	    " (SELECT coalesce(max(arrival), 0) + 1 FROM records))"
-	    " ON CONFLICT(device_id, seq) DO NOTHING", "");
+	    "?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT DO NOTHING", "");
 	ref = cs_stmt(cs, "INSERT INTO refused(device_id, seq, id, reason,"
 	    " received_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
 	    "");
@@ -392,6 +449,17 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		if (r->seq <= mark)
 			continue;	/* durable already */
 		if (why == NULL) {
+			int stored = cs_insert(ins, device_id, clock_offset_ms,
+			    r, now_ms, ++arrival);
+
+			if (stored < 0) {
+				rc = -1;
+				goto out;
+			}
+			held[nheld++] = r->seq;
+			if (stored)
+				continue;
+			/* Stored before, or its id is another record's. */
 			cdb_bind_text(owner, 1, r->id);
 			if (cdb_step(owner) == CDB_ROW &&
 			    (strcmp(cdb_col_text(owner, 0), device_id) != 0 ||
@@ -401,8 +469,11 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 				    cdb_col_text(owner, 0),
 				    (long long)cdb_col_int64(owner, 1));
 				why = reason;
+				nheld--;
 			}
 			cdb_reset(owner);
+			if (why == NULL)
+				continue;
 		}
 		if (why) {
 			cdb_bind_text(ref, 1, device_id);
@@ -416,37 +487,17 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 				rc = -1;
 				goto out;
 			}
+			held[nheld++] = r->seq;
 			if (refused)
 				refused(arg, r->seq, why);
-			continue;
-		}
-		/* A stamp made before any trusted time in this boot is
-		   corrected by the offset the device's hello showed; one
-		   from an earlier boot cannot be (-1: unknown). */
-		int64_t corrected = r->clock ==
-		    FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? r->created_ms :
-		    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
-		    -1 : r->created_ms + clock_offset_ms;
-		cdb_bind_text(ins, 1, device_id);
-		cdb_bind_int64(ins, 2, (int64_t)r->seq);
-		cdb_bind_text(ins, 3, r->id);
-		cdb_bind_text(ins, 4, r->form_id);
-		cdb_bind_text(ins, 5, r->form_version);
-		cdb_bind_int64(ins, 6, r->created_ms);
-		cdb_bind_int64(ins, 7, corrected);
-		cdb_bind_int64(ins, 8, (int64_t)r->clock);
-		cdb_bind_int64(ins, 9, (int64_t)r->epoch_id);
-		cdb_bind_blob(ins, 10, r->epoch_pub.data, 32);
-		cdb_bind_blob(ins, 11, r->sealed.data, r->sealed.len);
-		cdb_bind_int64(ins, 12, now_ms);
-		rc = cdb_step(ins);
-		cdb_reset(ins);
-		if (rc != CDB_DONE) {
-			rc = -1;
-			goto out;
 		}
 	}
-	/* The watermark covers every contiguous seq stored or set aside. */
+	/* The watermark covers every contiguous seq stored or set aside:
+	   this batch's first, then any the database holds beyond them. */
+	qsort(held, nheld, sizeof(*held), cs_seq_cmp);
+	for (h = 0; h < nheld && held[h] <= mark + 1; h++)
+		if (held[h] == mark + 1)
+			mark++;
 	for (;;) {
 		cdb_bind_text(have, 1, device_id);
 		cdb_bind_int64(have, 2, (int64_t)(mark + 1));
@@ -469,6 +520,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	*acked = mark;
 	rc = 0;
 out:
+	free(held);
 	cdb_finalize(ins);
 	cdb_finalize(ref);
 	cdb_finalize(owner);

@@ -5,7 +5,9 @@
 # page's browser test (tests/integration/test_coord_page.py), which drives
 # it with playwright-core from npm (tests/browser/package.json) and the
 # machine's Node.js.  lintian and systemd (systemd-analyze) check the
-# Debian packages (tests/integration/test_package.py).
+# Debian packages (tests/integration/test_package.py).  postgresql: the
+# collector's PostgreSQL store (libpq-dev to build it); the tests and
+# benchmarks run a throwaway cluster of their own (tools/pg.sh).
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3

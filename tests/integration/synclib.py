@@ -6,12 +6,14 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
 import uuid
 
 import fieldlib as fl
+import pglib
 
 
 def wait_for_line(path, pattern, proc, what, since=0, timeout=30):
@@ -28,17 +30,95 @@ def wait_for_line(path, pattern, proc, what, since=0, timeout=30):
     raise AssertionError("%s did not start:\n%s" % (what, open(path).read()))
 
 
-class Collector:
-    """A collector directory and, once started, a collectord process."""
+def init_collector(cdir, *args, store=None):
+    """collectctl -d cdir init --host 127.0.0.1 [args]: with store (a URL)
+    or, when FIELD_STORE=pg, a fresh PostgreSQL database, the collector
+    keeps its records there (--store); else in cdir/collector.db.  Returns
+    the store URL, or None for SQLite."""
+    if store is None and pglib.enabled():
+        store = pglib.new_database()
+    extra = ["--store", store] if store else []
+    fl.run("collectctl", "-d", cdir, "init", "--host", "127.0.0.1",
+           *(list(args) + extra))
+    return store
 
-    def __init__(self, root=None):
+
+def store_rows(cdir, store, sql):
+    """Rows of a read-only query on a collector's store: its SQLite file,
+    or the PostgreSQL database store names.  Values are strings for
+    PostgreSQL, Python types for SQLite: compare with str() or int()."""
+    if store:
+        return pglib.psql(store, sql)
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
+        cdir, "collector.db"), uri=True, timeout=30)
+    try:
+        return [list(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+def store_value(cdir, store, sql):
+    """The first column of the first row of sql, as an int when it looks
+    like one."""
+    rows = store_rows(cdir, store, sql)
+    v = rows[0][0] if rows else None
+    if isinstance(v, str) and re.fullmatch(r"-?\d+", v):
+        return int(v)
+    return v
+
+
+class Collector:
+    """A collector directory and, once started, a collectord process.
+
+    store: a store URL for collectctl init --store (postgresql://...); by
+    default SQLite in the folder, or a fresh PostgreSQL database when
+    FIELD_STORE=pg (pglib).  frontend() makes further collectord
+    front-ends on the same PostgreSQL store."""
+
+    def __init__(self, root=None, store=None):
         self.own_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="synctest.")
         self.dir = os.path.join(self.root, "collector")
         self.log_path = os.path.join(self.root, "collectord.log")
-        fl.run("collectctl", "-d", self.dir, "init", "--host", "127.0.0.1")
+        self.own_store = store is None and pglib.enabled()
+        self.store = init_collector(self.dir, store=store)
         self.proc = None
         self.port = None
+        self.frontends = []
+
+    def frontend(self):
+        """A further front-end on this collector's PostgreSQL store: a
+        copy of its folder (CA, TLS key and certificate, seal.pub, forms,
+        collectord.conf naming the same store), changed in nothing, with
+        its own collectord process, port and log.  Start it with start()
+        like this one; cleanup() of this one stops it too."""
+        if not self.store:
+            raise AssertionError("front-ends share a PostgreSQL store; "
+                                 "this collector keeps SQLite")
+        n = len(self.frontends) + 2
+        fe = Collector.__new__(Collector)
+        fe.own_root = False
+        fe.root = self.root
+        fe.dir = os.path.join(self.root, "collector-fe%d" % n)
+        fe.log_path = os.path.join(self.root, "collectord-fe%d.log" % n)
+        fe.own_store = False
+        fe.store = self.store
+        fe.proc = None
+        fe.port = None
+        fe.frontends = []
+        shutil.copytree(self.dir, fe.dir, symlinks=True)
+        self.frontends.append(fe)
+        return fe
+
+    def store_bytes(self):
+        """What the store holds, as bytes, to look for what must never be
+        there: the SQLite file, or for PostgreSQL a dump with blobs as
+        bytes.  Without device_counts: the counts snapshots devices send
+        carry place codes (SITE-001) by design; records never do."""
+        if self.store:
+            return pglib.dump(self.store, exclude_data=("device_counts",))
+        with open(os.path.join(self.dir, "collector.db"), "rb") as f:
+            return f.read()
 
     def ctl(self, *args, **kw):
         return fl.run("collectctl", "-d", self.dir, *args, **kw)
@@ -86,8 +166,12 @@ class Collector:
         return [json.loads(line) for line in p.stdout.splitlines() if line]
 
     def cleanup(self):
+        for fe in self.frontends:
+            fe.cleanup()
         if self.proc is not None:
             self.stop(signal.SIGKILL)
+        if self.own_store:
+            pglib.drop_database(self.store)
         if self.own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -212,3 +296,20 @@ class Proxy:
                     k, v = kv.split("=")
                     stats[k] = int(v)
         return stats
+
+
+def assert_stored_once(test, c, devices_ids):
+    """devices_ids: {device_id: [record ids in seq order]}.  The collector
+    c holds each record exactly once, under its (device, seq), and no
+    other record."""
+    opened = c.open_records()
+    seen = {}
+    for r in opened:
+        key = (r["_device"], r["_seq"])
+        test.assertNotIn(key, seen, "record stored twice")
+        seen[key] = r["_id"]
+    test.assertEqual(len(opened), sum(len(v) for v in devices_ids.values()))
+    for dev, ids in devices_ids.items():
+        for seq, rid in enumerate(ids, 1):
+            test.assertEqual(seen.get((dev, seq)), rid,
+                             "device %s seq %d" % (dev, seq))

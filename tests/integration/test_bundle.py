@@ -9,13 +9,13 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 
 import fieldlib as fl
+import synclib as sl
 
 DEVICE = "board-usb"
 NOTE = "needs a lawyer urgently"
@@ -29,7 +29,8 @@ class BundleTest(unittest.TestCase):
         self.usb = os.path.join(self.root, "usb")
         os.mkdir(self.usb)
         self.proc = None
-        fl.run("collectctl", "-d", self.cdir, "init", "--host", "127.0.0.1")
+        # SQLite in the folder, or PostgreSQL when FIELD_STORE=pg
+        self.store = sl.init_collector(self.cdir)
         port = self.port = self.start_collectord()
         token = self.cctl("enroll-token", "--device-id",
                           DEVICE).stdout.strip().splitlines()[-1]
@@ -46,6 +47,8 @@ class BundleTest(unittest.TestCase):
             self.proc.wait(timeout=30)
             self.logf.close()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.store:
+            sl.pglib.drop_database(self.store)
 
     def start_collectord(self):
         log = os.path.join(self.root, "collectord.log")
@@ -84,19 +87,13 @@ class BundleTest(unittest.TestCase):
         return path, p
 
     def held(self):
-        """What collector.db holds: records, refused, bundles, and the
-        device's watermark."""
-        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(
-            self.cdir, "collector.db"), uri=True)
-        try:
-            q = lambda sql: db.execute(sql).fetchone()[0]
-            return (q("SELECT count(*) FROM records"),
-                    q("SELECT count(*) FROM refused"),
-                    q("SELECT count(*) FROM bundles"),
-                    q("SELECT acked_seq FROM devices WHERE id = '%s'" %
-                      DEVICE))
-        finally:
-            db.close()
+        """What the collector's store holds: records, refused, bundles, and
+        the device's watermark."""
+        q = lambda sql: sl.store_value(self.cdir, self.store, sql)
+        return (q("SELECT count(*) FROM records"),
+                q("SELECT count(*) FROM refused"),
+                q("SELECT count(*) FROM bundles"),
+                q("SELECT acked_seq FROM devices WHERE id = '%s'" % DEVICE))
 
     def refused(self, path, why):
         before = self.held()

@@ -11,6 +11,7 @@ import tempfile
 import unittest
 
 import fieldlib as fl
+import pglib
 
 
 class CollectorCli(unittest.TestCase):
@@ -18,11 +19,17 @@ class CollectorCli(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="fieldtest.")
         self.cdir = os.path.join(self.root, "collector")
+        # FIELD_STORE=pg: init names a fresh PostgreSQL database
+        self.store = pglib.new_database() if pglib.enabled() else None
 
     def tearDown(self):
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.store:
+            pglib.drop_database(self.store)
 
     def ctl(self, *args, **kw):
+        if args[:1] == ("init",) and self.store:
+            args += ("--store", self.store)
         return fl.run("collectctl", "-d", self.cdir, *args, **kw)
 
     def test_init(self):
@@ -31,8 +38,14 @@ class CollectorCli(unittest.TestCase):
                  for n in os.listdir(self.cdir)}
         for n in ("seal.key", "ca.key", "server.key"):
             self.assertEqual(modes[n], 0o600, n)
-        for n in ("seal.pub", "ca.crt", "server.crt", "collector.db"):
+        for n in ("seal.pub", "ca.crt", "server.crt"):
             self.assertIn(n, modes)
+        if self.store:
+            self.assertNotIn("collector.db", modes)
+            with open(os.path.join(self.cdir, "collectord.conf")) as f:
+                self.assertIn("store = %s\n" % self.store, f.read())
+        else:
+            self.assertIn("collector.db", modes)
         self.assertEqual(os.stat(self.cdir).st_mode & 0o777, 0o700)
         with open(os.path.join(self.cdir, "seal.pub")) as f:
             self.assertTrue(f.read().startswith("x25519-public:"))

@@ -159,6 +159,11 @@ class CoordHttpTest(unittest.TestCase):
                     data = f.read()
                 self.assertNotIn(b"Privacyname", data, name)
                 self.assertNotIn(b"955 000 111", data, name)
+        if self.c.store:
+            # PostgreSQL: whatever tables it keeps, none holds them
+            data = self.c.store_bytes()
+            self.assertFalse(b"Privacyname" in data, "a name in the store")
+            self.assertFalse(b"955 000 111" in data, "a phone in the store")
         for form in ("dtm_household", "mrc_visit"):
             _, body = self.get("/counts?form=%s&by=site_id" % form
                                if form == "dtm_household" else

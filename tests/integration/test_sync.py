@@ -16,17 +16,7 @@ import synclib as sl
 
 def check_exactly_once(test, c, devices_ids):
     """devices_ids: {device_id: [record ids in seq order]}"""
-    opened = c.open_records()
-    seen = {}
-    for r in opened:
-        key = (r["_device"], r["_seq"])
-        test.assertNotIn(key, seen, "record stored twice")
-        seen[key] = r["_id"]
-    test.assertEqual(len(opened), sum(len(v) for v in devices_ids.values()))
-    for dev, ids in devices_ids.items():
-        for seq, rid in enumerate(ids, 1):
-            test.assertEqual(seen.get((dev, seq)), rid,
-                             "device %s seq %d" % (dev, seq))
+    sl.assert_stored_once(test, c, devices_ids)
     info = c.devices()
     for dev, ids in devices_ids.items():
         test.assertEqual(info[dev]["acked_seq"], len(ids))
@@ -66,8 +56,8 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(dev["pending"], 0)
         self.assertEqual(dev["last_error"], "")
         # the plaintext never reaches the collector's store or log
-        with open(os.path.join(self.c.dir, "collector.db"), "rb") as f:
-            self.assertNotIn(b"SITE-001", f.read())
+        self.assertFalse(b"SITE-001" in self.c.store_bytes(),
+                         "plaintext in the store")
         self.assertNotIn("SITE-0", self.c.log())
 
     def test_enrolment_refusals(self):
