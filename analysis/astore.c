@@ -2,7 +2,6 @@
 #include "analysis/astore.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +55,9 @@ static const char *const astore_pg_migrations[] = {
 _Static_assert(sizeof(astore_migrations) == sizeof(astore_pg_migrations),
     "a migration per engine");
 
-/* The lock `collectctl analyse` holds while it writes (PostgreSQL; the
+/* The lock `collectctl analyse` holds while it writes (cdb_lock; the
    collector's writers take 7243051). */
-#define ASTORE_PG_LOCK "7243052"
+#define ASTORE_WRITE_LOCK 7243052
 
 /* A string-keyed hash map (the value codes), open addressing. */
 struct smap_ent {
@@ -203,30 +202,6 @@ astore_errmsg(struct astore *as)
 	return as->err[0] ? as->err : cdb_errmsg(as->db);
 }
 
-/*
- * Prepares sql and binds the arguments described by fmt: 't' text,
- * 'i' int64.  NULL on error.
- */
-static struct cdb_stmt *
-as_stmt(struct astore *as, const char *sql, const char *fmt, ...)
-{
-	struct cdb_stmt *s;
-	va_list ap;
-	int i = 1;
-
-	if ((s = cdb_prepare(as->db, sql)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	for (const char *f = fmt; *f; f++, i++) {
-		if (*f == 't')
-			cdb_bind_text(s, i, va_arg(ap, const char *));
-		else if (*f == 'i')
-			cdb_bind_int64(s, i, va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	return s;
-}
-
 /* Steps a statement to its end and finalizes it: 0, or -1. */
 static int
 as_done(struct cdb_stmt *s)
@@ -272,7 +247,7 @@ as_dict_load(struct astore *as)
 	smap_free(&as->codes);
 	smap_free(&as->values);
 	smap_free(&as->maxcode);
-	if ((s = as_stmt(as, "SELECT form, dim, value, code FROM dict",
+	if ((s = cdb_queryf(as->db, "SELECT form, dim, value, code FROM dict",
 	    "")) == NULL)
 		return -1;
 	while (rc == 0 && (st = cdb_step(s)) == CDB_ROW)
@@ -385,7 +360,7 @@ astore_close(struct astore *as)
 int64_t
 astore_meta(struct astore *as, const char *key)
 {
-	struct cdb_stmt *s = as_stmt(as, "SELECT value FROM meta WHERE"
+	struct cdb_stmt *s = cdb_queryf(as->db, "SELECT value FROM meta WHERE"
 	    " key = ?1", "t", key);
 	int64_t v = 0;
 
@@ -400,7 +375,7 @@ astore_meta(struct astore *as, const char *key)
 static int
 as_meta_set(struct astore *as, const char *key, int64_t v)
 {
-	return as_done(as_stmt(as, "INSERT INTO meta(key, value)"
+	return as_done(cdb_queryf(as->db, "INSERT INTO meta(key, value)"
 	    " VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET"
 	    " value = excluded.value", "ti", key, v));
 }
@@ -416,23 +391,14 @@ as_meta_set(struct astore *as, const char *key, int64_t v)
 int
 astore_begin(struct astore *as)
 {
-	struct cdb_stmt *s;
 	int64_t gen, arrival;
-	int rc;
 
 	as->err[0] = '\0';
 	as->added = 0;
 	if (cdb_begin(as->db) != 0)
 		return -1;
-	if (as->pg) {
-		if ((s = as_stmt(as, "SELECT pg_advisory_xact_lock("
-		    ASTORE_PG_LOCK ")", "")) == NULL)
-			goto fail;
-		rc = cdb_step(s);
-		cdb_finalize(s);
-		if (rc != CDB_ROW)
-			goto fail;
-	}
+	if (cdb_lock(as->db, ASTORE_WRITE_LOCK) != 0)
+		goto fail;
 	gen = astore_meta(as, "generation");
 	arrival = astore_meta(as, "arrival");
 	if (as->seen && (gen != as->seen_gen ||
@@ -483,7 +449,7 @@ astore_code(struct astore *as, const char *form, const char *dim,
 	code = (e ? e->num : 0) + 1;
 	if (multi && code > ASTORE_MULTI_MAX)
 		return 0;
-	if (as_done(as_stmt(as, "INSERT INTO dict(form, dim, value, code)"
+	if (as_done(cdb_queryf(as->db, "INSERT INTO dict(form, dim, value, code)"
 	    " VALUES(?1, ?2, ?3, ?4)", "ttti", form, dim, value, code)) != 0 ||
 	    as_code_remember(as, form, dim, value, code) != 0)
 		return -1;
@@ -562,7 +528,7 @@ as_build(struct astore *as, const char *form, int level)
 	b->level = level;
 	b->dmin = UINT32_MAX;
 	if ((b->day = calloc(ASTORE_CHUNK_ROWS, sizeof(uint32_t))) == NULL ||
-	    (s = as_stmt(as, "SELECT no, nrows, day_min, day_max FROM chunks"
+	    (s = cdb_queryf(as->db, "SELECT no, nrows, day_min, day_max FROM chunks"
 	    " WHERE form = ?1 AND level = ?2 ORDER BY no DESC LIMIT 1", "ti",
 	    form, (int64_t)level)) == NULL) {
 		as_build_free(b);
@@ -585,7 +551,7 @@ as_build(struct astore *as, const char *form, int level)
 	/* Load the columns of a chunk not yet full, to go on filling it
 	   (one chunk's columns: a small result). */
 	if (ok && b->n > 0) {
-		c = as_stmt(as, "SELECT col, data FROM cols WHERE form = ?1"
+		c = cdb_queryf(as->db, "SELECT col, data FROM cols WHERE form = ?1"
 		    " AND level = ?2 AND no = ?3", "tii", form, (int64_t)level,
 		    b->no);
 		ok = c != NULL;
@@ -623,7 +589,7 @@ as_put_col(struct astore *as, const struct abuild *b, const char *name,
 	if (buf == NULL)
 		return -1;
 	len = ZSTD_compressCCtx(as->cctx, buf, cap, v, b->n * sizeof(*v), 1);
-	if (ZSTD_isError(len) || (s = as_stmt(as, "INSERT INTO cols(form,"
+	if (ZSTD_isError(len) || (s = cdb_queryf(as->db, "INSERT INTO cols(form,"
 	    " level, no, col, data) VALUES(?1, ?2, ?3, ?4, ?5)", "tiit",
 	    b->form, (int64_t)b->level, b->no, name)) == NULL) {
 		free(buf);
@@ -640,14 +606,14 @@ as_build_flush(struct astore *as, struct abuild *b)
 {
 	if (!b->dirty || b->n == 0)
 		return 0;
-	if (as_done(as_stmt(as, "DELETE FROM cols WHERE form = ?1 AND"
+	if (as_done(cdb_queryf(as->db, "DELETE FROM cols WHERE form = ?1 AND"
 	    " level = ?2 AND no = ?3", "tii", b->form, (int64_t)b->level,
 	    b->no)) != 0 || as_put_col(as, b, "day", b->day) != 0)
 		return -1;
 	for (size_t i = 0; i < b->ncols; i++)
 		if (as_put_col(as, b, b->names[i], b->cols[i]) != 0)
 			return -1;
-	if (as_done(as_stmt(as, "INSERT INTO chunks(form, level, no, nrows,"
+	if (as_done(cdb_queryf(as->db, "INSERT INTO chunks(form, level, no, nrows,"
 	    " day_min, day_max) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 	    " ON CONFLICT(form, level, no) DO UPDATE SET"
 	    " nrows = excluded.nrows, day_min = excluded.day_min,"
@@ -719,7 +685,7 @@ astore_fail(struct astore *as, const char *device_id, uint64_t seq,
     const char *reason)
 {
 	as->added = 1;
-	return as_done(as_stmt(as, "INSERT INTO failed(device_id, seq,"
+	return as_done(cdb_queryf(as->db, "INSERT INTO failed(device_id, seq,"
 	    " reason) VALUES(?1, ?2, ?3) ON CONFLICT(device_id, seq) DO UPDATE"
 	    " SET reason = excluded.reason", "tit", device_id, (int64_t)seq,
 	    reason));
@@ -728,7 +694,7 @@ astore_fail(struct astore *as, const char *device_id, uint64_t seq,
 int64_t
 astore_failed_count(struct astore *as)
 {
-	struct cdb_stmt *s = as_stmt(as, "SELECT count(*) FROM failed", "");
+	struct cdb_stmt *s = cdb_queryf(as->db, "SELECT count(*) FROM failed", "");
 	int64_t n = -1;
 
 	if (s && cdb_step(s) == CDB_ROW)
@@ -741,7 +707,7 @@ int64_t
 astore_failed_list(struct astore *as, size_t max, char (*devices)[65],
     uint64_t *seqs)
 {
-	struct cdb_stmt *s = as_stmt(as, "SELECT device_id, seq FROM failed"
+	struct cdb_stmt *s = cdb_queryf(as->db, "SELECT device_id, seq FROM failed"
 	    " ORDER BY device_id, seq LIMIT ?1", "i", (int64_t)max);
 	int64_t n = 0;
 	int rc;
@@ -760,7 +726,7 @@ int
 astore_unfail(struct astore *as, const char *device_id, uint64_t seq)
 {
 	as->added = 1;
-	return as_done(as_stmt(as, "DELETE FROM failed WHERE device_id = ?1"
+	return as_done(cdb_queryf(as->db, "DELETE FROM failed WHERE device_id = ?1"
 	    " AND seq = ?2", "ti", device_id, (int64_t)seq));
 }
 
@@ -790,10 +756,10 @@ astore_scan(struct astore *as, const char *form, int level,
 			return -1;
 		as->scan_cols = ncols + 1;
 	}
-	ch = as_stmt(as, "SELECT no, nrows FROM chunks WHERE form = ?1 AND"
+	ch = cdb_queryf(as->db, "SELECT no, nrows FROM chunks WHERE form = ?1 AND"
 	    " level = ?2 AND day_max >= ?3 AND day_min <= ?4 ORDER BY no",
 	    "tiii", form, (int64_t)level, (int64_t)day_from, (int64_t)day_to);
-	cs = as_stmt(as, "SELECT data FROM cols WHERE form = ?1 AND"
+	cs = cdb_queryf(as->db, "SELECT data FROM cols WHERE form = ?1 AND"
 	    " level = ?2 AND no = ?3 AND col = ?4", "ti", form,
 	    (int64_t)level);
 	if (ch == NULL || cs == NULL) {

@@ -1,6 +1,7 @@
 /* cdb.c: see cdb.h.  Picks the engine by URL and passes calls through. */
 #include "sync/cdb_impl.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #define OPS(x) (((const struct cdb_head *)(const void *)(x))->ops)
@@ -80,6 +81,44 @@ struct cdb_stmt *
 cdb_prepare(struct cdb *db, const char *sql)
 {
 	return OPS(db)->prepare(db, sql);
+}
+
+struct cdb_stmt *
+cdb_queryf(struct cdb *db, const char *sql, const char *fmt, ...)
+{
+	struct cdb_stmt *s;
+	va_list ap;
+	int i = 1;
+
+	if ((s = cdb_prepare(db, sql)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++, i++) {
+		if (*f == 't')
+			cdb_bind_text(s, i, va_arg(ap, const char *));
+		else if (*f == 'i')
+			cdb_bind_int64(s, i, va_arg(ap, int64_t));
+		else if (*f == 'h')
+			cdb_bind_blob(s, i, va_arg(ap, const void *), 32);
+	}
+	va_end(ap);
+	return s;
+}
+
+int
+cdb_lock(struct cdb *db, int64_t key)
+{
+	struct cdb_stmt *s;
+	int rc;
+
+	if (cdb_engine(db) != CDB_PG)
+		return 0;
+	if ((s = cdb_queryf(db, "SELECT pg_advisory_xact_lock(?1)", "i",
+	    key)) == NULL)
+		return -1;
+	rc = cdb_step(s);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 0 : -1;
 }
 
 void

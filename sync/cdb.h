@@ -72,6 +72,17 @@ int cdb_in_tx(struct cdb *db);
 
 /* NULL on error (cdb_errmsg says why). */
 struct cdb_stmt *cdb_prepare(struct cdb *db, const char *sql);
+/* Prepares sql and binds ?1.. as fmt says: 't' text, 'i' int64_t, 'h' a
+   32-byte blob (a hash or key).  NULL on error. */
+struct cdb_stmt *cdb_queryf(struct cdb *db, const char *sql,
+    const char *fmt, ...);
+/*
+ * Inside a transaction: waits for the write lock named key and holds it
+ * until the transaction ends, so writers on several machines sharing a
+ * PostgreSQL database take turns (SQLite's write transaction is the lock
+ * there: a no-op).  0 or -1.
+ */
+int cdb_lock(struct cdb *db, int64_t key);
 /* Parameters from 1; text and blobs are copied. */
 void cdb_bind_int64(struct cdb_stmt *s, int i, int64_t v);
 void cdb_bind_text(struct cdb_stmt *s, int i, const char *v);

@@ -1,7 +1,6 @@
 /* cstore.c: see cstore.h. */
 #include "sync/cstore.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,32 +125,6 @@ cstore_close(struct cstore *cs)
 	free(cs);
 }
 
-/*
- * Prepares sql and binds the arguments described by fmt: 't' text,
- * 'i' int64, 'b' 32-byte blob.  NULL on error.
- */
-static struct cdb_stmt *
-cs_stmt(struct cstore *cs, const char *sql, const char *fmt, ...)
-{
-	struct cdb_stmt *s;
-	va_list ap;
-	int i = 1;
-
-	if ((s = cdb_prepare(cs->db, sql)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	for (const char *f = fmt; *f; f++, i++) {
-		if (*f == 't')
-			cdb_bind_text(s, i, va_arg(ap, const char *));
-		else if (*f == 'i')
-			cdb_bind_int64(s, i, va_arg(ap, int64_t));
-		else if (*f == 'b')
-			cdb_bind_blob(s, i, va_arg(ap, const void *), 32);
-	}
-	va_end(ap);
-	return s;
-}
-
 /* Steps a statement to completion and finalizes it: the rows it
    changed, or -1. */
 static int64_t
@@ -173,26 +146,10 @@ cs_done(struct cdb_stmt *s)
 	return cs_change(s) < 0 ? -1 : 0;
 }
 
-/*
- * PostgreSQL: the lock every writer of records takes inside its
- * transaction, held until it ends, so front-ends sharing the database
- * store one batch at a time (SQLite's own write lock does it there).
- */
-static int
-cs_write_lock(struct cstore *cs)
-{
-	struct cdb_stmt *s;
-	int rc;
-
-	if (cdb_engine(cs->db) != CDB_PG)
-		return 0;
-	if ((s = cs_stmt(cs, "SELECT pg_advisory_xact_lock(7243051)", "")) ==
-	    NULL)
-		return -1;
-	rc = cdb_step(s);
-	cdb_finalize(s);
-	return rc == CDB_ROW ? 0 : -1;
-}
+/* The lock every writer of records takes inside its transaction
+   (cdb_lock): front-ends sharing a PostgreSQL database store one batch at
+   a time. */
+#define CS_WRITE_LOCK 7243051
 
 static void
 cs_device_row(struct cdb_stmt *s, struct cdevice *d)
@@ -216,7 +173,7 @@ cs_device_row(struct cdb_stmt *s, struct cdevice *d)
 int
 cstore_device_get(struct cstore *cs, const char *id, struct cdevice *d)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT " CS_DEVICE_COLS " FROM devices"
 	    " WHERE id = ?1", "t", id);
 	int rc;
 
@@ -233,7 +190,7 @@ int
 cstore_devices(struct cstore *cs,
     int (*fn)(void *arg, const struct cdevice *d), void *arg)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT " CS_DEVICE_COLS " FROM devices"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT " CS_DEVICE_COLS " FROM devices"
 	    " ORDER BY id", "");
 	struct cdevice d;
 	int rc, ret = 0;
@@ -253,7 +210,7 @@ int
 cstore_device_enroll(struct cstore *cs, const char *id, const char *serial,
     int64_t now_ms)
 {
-	return cs_done(cs_stmt(cs, "INSERT INTO devices(id, serial,"
+	return cs_done(cdb_queryf(cs->db, "INSERT INTO devices(id, serial,"
 	    " enrolled_ms) VALUES(?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
 	    " serial = excluded.serial, enrolled_ms = excluded.enrolled_ms,"
 	    " revoked_ms = 0", "tti", id, serial, now_ms));
@@ -262,7 +219,7 @@ cstore_device_enroll(struct cstore *cs, const char *id, const char *serial,
 int
 cstore_device_revoke(struct cstore *cs, const char *id, int64_t now_ms)
 {
-	int64_t n = cs_change(cs_stmt(cs, "UPDATE devices SET revoked_ms = ?2"
+	int64_t n = cs_change(cdb_queryf(cs->db, "UPDATE devices SET revoked_ms = ?2"
 	    " WHERE id = ?1 AND revoked_ms = 0", "ti", id, now_ms));
 
 	return n < 0 ? -1 : n > 0;
@@ -272,7 +229,7 @@ int
 cstore_device_seen(struct cstore *cs, const char *id, int64_t now_ms,
     uint64_t pending, int64_t clock_offset_ms, const char *last_error)
 {
-	return cs_done(cs_stmt(cs, "UPDATE devices SET last_seen_ms = ?2,"
+	return cs_done(cdb_queryf(cs->db, "UPDATE devices SET last_seen_ms = ?2,"
 	    " pending = ?3, clock_offset_ms = ?4, last_error = ?5 WHERE"
 	    " id = ?1", "tiiit", id, now_ms, (int64_t)pending, clock_offset_ms,
 	    last_error ? last_error : ""));
@@ -282,8 +239,8 @@ int
 cstore_token_add(struct cstore *cs, const unsigned char hash[32],
     const char *device_id, int64_t expires_ms)
 {
-	return cs_done(cs_stmt(cs, "INSERT INTO enroll_tokens(hash, device_id,"
-	    " expires_ms) VALUES(?1, ?2, ?3)", "bti", hash,
+	return cs_done(cdb_queryf(cs->db, "INSERT INTO enroll_tokens(hash, device_id,"
+	    " expires_ms) VALUES(?1, ?2, ?3)", "hti", hash,
 	    device_id ? device_id : "", expires_ms));
 }
 
@@ -291,9 +248,9 @@ int
 cstore_token_use(struct cstore *cs, const unsigned char hash[32],
     const char *device_id, int64_t now_ms)
 {
-	int64_t n = cs_change(cs_stmt(cs, "UPDATE enroll_tokens SET used_ms ="
+	int64_t n = cs_change(cdb_queryf(cs->db, "UPDATE enroll_tokens SET used_ms ="
 	    " ?3 WHERE hash = ?1 AND used_ms = 0 AND expires_ms > ?3 AND"
-	    " (device_id = '' OR device_id = ?2)", "bti", hash, device_id,
+	    " (device_id = '' OR device_id = ?2)", "hti", hash, device_id,
 	    now_ms));
 
 	return n < 0 ? -1 : n > 0;
@@ -383,7 +340,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	/* Front-ends sharing a PostgreSQL database store one batch at a
 	   time, so arrival numbers are committed in order and a device's
 	   watermark is read after the batch before it committed. */
-	if (cs_write_lock(cs) != 0)
+	if (cdb_lock(cs->db, CS_WRITE_LOCK) != 0)
 		goto out;
 	if (cstore_device_get(cs, device_id, &d) != 1)
 		goto out;
@@ -394,23 +351,23 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		goto out;
 	/* Arrival numbers: after the highest, in the order stored (the
 	   write lock makes this batch the only writer). */
-	ins = cs_stmt(cs, "SELECT coalesce(max(arrival), 0) FROM records", "");
+	ins = cdb_queryf(cs->db, "SELECT coalesce(max(arrival), 0) FROM records", "");
 	if (ins == NULL || cdb_step(ins) != CDB_ROW)
 		goto out;
 	arrival = cdb_col_int64(ins, 0);
 	cdb_finalize(ins);
 	/* Any conflict -- this (device, seq), or this id under another --
 	   inserts nothing; only then is it worth asking which. */
-	ins = cs_stmt(cs, "INSERT INTO records(device_id, seq, id, form_id,"
+	ins = cdb_queryf(cs->db, "INSERT INTO records(device_id, seq, id, form_id,"
 	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
 	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
 	    "?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT DO NOTHING", "");
-	ref = cs_stmt(cs, "INSERT INTO refused(device_id, seq, id, reason,"
+	ref = cdb_queryf(cs->db, "INSERT INTO refused(device_id, seq, id, reason,"
 	    " received_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
 	    "");
-	owner = cs_stmt(cs, "SELECT device_id, seq FROM records WHERE id = ?1",
+	owner = cdb_queryf(cs->db, "SELECT device_id, seq FROM records WHERE id = ?1",
 	    "");
-	have = cs_stmt(cs, "SELECT 1 FROM records WHERE device_id = ?1 AND"
+	have = cdb_queryf(cs->db, "SELECT 1 FROM records WHERE device_id = ?1 AND"
 	    " seq = ?2 UNION ALL SELECT 1 FROM refused WHERE device_id = ?1"
 	    " AND seq = ?2", "");
 	if (!ins || !ref || !owner || !have)
@@ -511,7 +468,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		rc = -1;
 		goto out;
 	}
-	if (cs_done(cs_stmt(cs, "UPDATE devices SET acked_seq = ?2 WHERE"
+	if (cs_done(cdb_queryf(cs->db, "UPDATE devices SET acked_seq = ?2 WHERE"
 	    " id = ?1", "ti", device_id, (int64_t)mark)) != 0 ||
 	    (own && cdb_commit(cs->db) != 0)) {
 		rc = -1;
@@ -553,7 +510,7 @@ counts_merge(struct cstore *cs, const char *device_id,
     const Field__Sync__CountsSnapshot *snap,
     Field__Sync__CountsSnapshot **held, Field__Sync__CountsSnapshot *merged)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT cells FROM device_counts WHERE"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT cells FROM device_counts WHERE"
 	    " device_id = ?1", "t", device_id);
 	Field__Sync__CountCell **distinct = NULL;
 	size_t nd = 0;
@@ -620,7 +577,7 @@ cstore_counts_put(struct cstore *cs, const char *device_id,
 		goto out;
 	}
 	field__sync__counts_snapshot__pack(&merged, buf);
-	s = cs_stmt(cs, "INSERT INTO device_counts(device_id, taken_ms, cells)"
+	s = cdb_queryf(cs->db, "INSERT INTO device_counts(device_id, taken_ms, cells)"
 	    " VALUES(?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE SET"
 	    " taken_ms = excluded.taken_ms, cells = excluded.cells", "ti",
 	    device_id, snap->taken_ms);
@@ -640,7 +597,7 @@ int
 cstore_record_times(struct cstore *cs, const char *device_id, uint64_t seq,
     int64_t *created_ms, int64_t *corrected_ms)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT created_ms, corrected_ms FROM"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT created_ms, corrected_ms FROM"
 	    " records WHERE device_id = ?1 AND seq = ?2", "ti", device_id,
 	    (int64_t)seq);
 	int rc;
@@ -730,10 +687,10 @@ cstore_records_since(struct cstore *cs, int64_t arrival,
 	   use the store between rows. */
 	do {
 		struct cdb_stmt *s = arrival < 0 ?
-		    cs_stmt(cs, CS_RECORD_COLS "WHERE (device_id, seq) >"
+		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE (device_id, seq) >"
 		    " (?1, ?2) ORDER BY device_id, seq LIMIT ?3", "tii", dev,
 		    seq, (int64_t)CS_PAGE) :
-		    cs_stmt(cs, CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY"
+		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY"
 		    " arrival LIMIT ?2", "ii", arrival, (int64_t)CS_PAGE);
 
 		rc = cs_records(cs, s, fn, arg, &rows, dev, &seq);
@@ -752,7 +709,7 @@ cstore_record_one(struct cstore *cs, const char *device_id, uint64_t seq,
 	int64_t last;
 	int rows;
 
-	return cs_records(cs, cs_stmt(cs, CS_RECORD_COLS "WHERE device_id = ?1"
+	return cs_records(cs, cdb_queryf(cs->db, CS_RECORD_COLS "WHERE device_id = ?1"
 	    " AND seq = ?2", "ti", device_id, (int64_t)seq), fn, arg, &rows,
 	    dev, &last);
 }
@@ -788,7 +745,7 @@ static struct cdb_stmt *
 cs_bundle_stmt(struct cstore *cs, const char *sql,
     const unsigned char id[CSTORE_BUNDLE_ID_LEN])
 {
-	struct cdb_stmt *s = cs_stmt(cs, sql, "");
+	struct cdb_stmt *s = cdb_queryf(cs->db, sql, "");
 
 	if (s != NULL)
 		cdb_bind_blob(s, 1, id, CSTORE_BUNDLE_ID_LEN);
@@ -836,7 +793,7 @@ cstore_bundle_last(struct cstore *cs, const char *device_id,
 {
 	/* A device's bundles carry rising seqs: the last one imported
 	   reaches furthest. */
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT bundle_id FROM bundles WHERE"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT bundle_id FROM bundles WHERE"
 	    " device_id = ?1 ORDER BY last_seq DESC, imported_ms DESC LIMIT 1",
 	    "t", device_id);
 	const void *p;
@@ -861,8 +818,8 @@ int
 cstore_record_count(struct cstore *cs, const char *device_id, uint64_t *n)
 {
 	struct cdb_stmt *s = device_id != NULL ?
-	    cs_stmt(cs, "SELECT count(*) FROM records WHERE device_id = ?1",
-	    "t", device_id) : cs_stmt(cs, "SELECT count(*) FROM records", "");
+	    cdb_queryf(cs->db, "SELECT count(*) FROM records WHERE device_id = ?1",
+	    "t", device_id) : cdb_queryf(cs->db, "SELECT count(*) FROM records", "");
 	int rc;
 
 	if (s == NULL)
@@ -878,7 +835,7 @@ int
 cstore_counts_taken(struct cstore *cs, const char *device_id,
     int64_t *taken_ms)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT taken_ms FROM device_counts"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT taken_ms FROM device_counts"
 	    " WHERE device_id = ?1", "t", device_id);
 	int rc;
 
@@ -896,9 +853,9 @@ cstore_coordinator_add(struct cstore *cs, const char *name,
     const unsigned char hash[32], int64_t now_ms)
 {
 	/* Nothing inserted: the name is taken. */
-	int64_t n = cs_change(cs_stmt(cs, "INSERT INTO coordinators(name,"
+	int64_t n = cs_change(cdb_queryf(cs->db, "INSERT INTO coordinators(name,"
 	    " token_hash, added_ms) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING",
-	    "tbi", name, hash, now_ms));
+	    "thi", name, hash, now_ms));
 
 	return n < 0 ? -1 : n == 0;
 }
@@ -906,7 +863,7 @@ cstore_coordinator_add(struct cstore *cs, const char *name,
 int
 cstore_coordinator_remove(struct cstore *cs, const char *name)
 {
-	int64_t n = cs_change(cs_stmt(cs, "DELETE FROM coordinators WHERE"
+	int64_t n = cs_change(cdb_queryf(cs->db, "DELETE FROM coordinators WHERE"
 	    " name = ?1", "t", name));
 
 	return n < 0 ? -1 : n > 0;
@@ -916,8 +873,8 @@ int
 cstore_coordinator_find(struct cstore *cs, const unsigned char hash[32],
     char *name, size_t namelen)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT name FROM coordinators WHERE"
-	    " token_hash = ?1", "b", hash);
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT name FROM coordinators WHERE"
+	    " token_hash = ?1", "h", hash);
 	int rc;
 
 	if (s == NULL)
@@ -932,7 +889,7 @@ int
 cstore_coordinators(struct cstore *cs,
     int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg)
 {
-	struct cdb_stmt *s = cs_stmt(cs, "SELECT name, added_ms FROM coordinators"
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT name, added_ms FROM coordinators"
 	    " ORDER BY name", "");
 	int rc, ret = 0;
 
@@ -1050,7 +1007,7 @@ cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
 		goto fail;
 	}
 	/* PostgreSQL: no ingest by a front-end while the copy runs. */
-	if (cs_write_lock(to) != 0) {
+	if (cdb_lock(to->db, CS_WRITE_LOCK) != 0) {
 		snprintf(err, errlen, "%s", cdb_errmsg(to->db));
 		goto fail;
 	}
