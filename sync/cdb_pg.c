@@ -57,10 +57,31 @@ pg_quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
+/*
+ * A connection the server dropped (a restart, a failover, the network)
+ * is made again before the next statement; what a transaction had done
+ * on it is gone, and that transaction's statements fail, so its writer
+ * rolls back and the device sends the batch again.
+ */
+static void
+pg_revive(struct cdb *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return;
+	PQreset(db->conn);
+	if (PQstatus(db->conn) == CONNECTION_OK) {
+		log_warn("postgresql: connection lost; made again");
+		PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+	}
+}
+
 static int
 pg_exec(struct cdb *db, const char *sql)
 {
-	PGresult *r = PQexec(db->conn, sql);
+	PGresult *r;
+
+	pg_revive(db);
+	r = PQexec(db->conn, sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
 	    PQresultStatus(r) == PGRES_TUPLES_OK;
 
@@ -331,6 +352,7 @@ pg_step(struct cdb_stmt *s)
 
 		for (int i = 0; i < s->nparams; i++)
 			vals[i] = s->val[i];
+		pg_revive(s->db);
 		s->res = PQexecParams(s->db->conn, s->sql, s->nparams, NULL,
 		    vals, s->len, s->fmt, 0);
 		switch (PQresultStatus(s->res)) {

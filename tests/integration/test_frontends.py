@@ -232,6 +232,28 @@ class FrontendsTest(unittest.TestCase):
         self.assertEqual(d.sync().returncode, 0)
         self.check_exactly_once(devs)
 
+    def test_database_connection_lost(self):
+        """The database drops every collectord connection (a restart, a
+        failover): the next batch finds it made again, nothing is lost,
+        and no front-end needs a restart."""
+        devs = self.devices(2, 300)
+        d1, d2 = list(devs)
+        d1.point_at(self.a.port)
+        self.assertEqual(d1.sync(attempts=3).returncode, 0)
+        killed = pglib.psql(self.db, "SELECT count(pg_terminate_backend(pid))"
+                            " FROM pg_stat_activity WHERE datname ="
+                            " current_database() AND pid <>"
+                            " pg_backend_pid()")
+        self.assertGreaterEqual(int(killed[0][0]), 1)
+        devs[d1] += d1.bulk(50)
+        for d in (d1, d2):
+            d.point_at(self.a.port)
+            p = d.sync(attempts=5)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(self.a.alive())
+        self.assertIn("connection lost; made again", self.a.log())
+        self.check_exactly_once(devs)
+
 
 if __name__ == "__main__":
     fl.main()
