@@ -61,18 +61,27 @@ fail:
 	return NULL;
 }
 
+int
+util_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 static int
 fsync_dir_of(const char *path)
 {
 	char *copy = strdup(path);
-	int fd, rc = -1;
+	int rc;
 
 	if (copy == NULL)
 		return -1;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
+	rc = util_sync_dir(dirname(copy));
 	free(copy);
 	return rc;
 }

@@ -20,6 +20,10 @@ char *util_read_file(const char *path, size_t max, size_t *len);
  */
 int util_write_file(const char *path, const void *data, size_t len, int mode);
 
+/* fsync of a folder, so a rename or a new entry in it is durable.  0 or
+   -1/errno. */
+int util_sync_dir(const char *dir);
+
 /* mkdir -p with mode for every folder created.  0 or -1/errno. */
 int util_mkdirs(const char *path, int mode);
 

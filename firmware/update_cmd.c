@@ -92,19 +92,6 @@ upd_sleep_ms(unsigned ms)
 		;
 }
 
-/* fsync of a folder, so a rename or a new entry in it is durable. */
-static int
-upd_sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* ---- the health URL ---------------------------------------------------- */
 
 /* 1 when a is loopback or an address of one of this host's interfaces. */
@@ -612,7 +599,7 @@ upd_install(const struct upd *o, const struct update_bundle *b, char *err,
 		upd_fail(err, errlen, "rename %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (upd_sync_dir(o->releases) != 0)
+	if (util_sync_dir(o->releases) != 0)
 		return upd_fail(err, errlen, "%s: fsync: %s", o->releases,
 		    strerror(errno));
 	return 0;
@@ -642,7 +629,7 @@ upd_point(const struct upd *o, const char *version, char *err, size_t errlen)
 		return upd_fail(err, errlen, "rename %s: %s", tmp,
 		    strerror(e));
 	}
-	if (upd_sync_dir(o->base) != 0)
+	if (util_sync_dir(o->base) != 0)
 		return upd_fail(err, errlen, "%s: fsync: %s", o->base,
 		    strerror(errno));
 	return 0;
@@ -677,7 +664,7 @@ upd_prune(const struct upd *o, const char *keep1, const char *keep2)
 			fprintf(stderr, "fieldctl update: warning: %s\n", why);
 	}
 	closedir(d);
-	upd_sync_dir(o->releases);
+	util_sync_dir(o->releases);
 }
 
 /* ---- the commands ------------------------------------------------------- */
@@ -911,7 +898,7 @@ upd_cmd_apply(int argc, char **argv)
 	if (upd_path(failed, sizeof(failed), "%s/%s", o.releases, ver) != 0 ||
 	    upd_remove_release(failed, err, sizeof(err)) != 0)
 		fprintf(stderr, "fieldctl update: warning: %s\n", err);
-	upd_sync_dir(o.releases);
+	util_sync_dir(o.releases);
 	fprintf(stderr, "fieldctl update: rolled back to %s, which answers; "
 	    "%s refused\n", o.running, ver);
 out_lock:

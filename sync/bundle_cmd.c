@@ -47,19 +47,6 @@ cmd_time(int64_t ms, char *out, size_t len)
 		snprintf(out, len, "%lld ms", (long long)ms);
 }
 
-/* fsyncs a folder, so a rename into it survives a pulled stick. */
-static int
-cmd_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Opens DATADIR's store and reads the device id: 0, or -1 with a message. */
 static int
 cmd_device(const char *datadir, const char *cmd, struct store **st,
@@ -221,7 +208,7 @@ bundle_cmd_export(const char *datadir, int argc, char **argv)
 		goto out;
 	}
 	made = 0;
-	if (cmd_sync_dir(dir) != 0) {
+	if (util_sync_dir(dir) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", cmd, dir, strerror(errno));
 		goto out;
 	}
