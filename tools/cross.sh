@@ -36,9 +36,12 @@ if [ "${2:-}" = test ]; then
 		start=$(date +%s)
 		# The guest's loader takes libc from the cross packages
 		# (QEMU_LD_PREFIX) and the rest from the sysroot; -E sets
-		# LD_LIBRARY_PATH for the guest only, not for qemu itself.
+		# LD_LIBRARY_PATH for the guest only, not for qemu itself;
+		# TEST_TIME_SCALE lets tests' safety timeouts allow an
+		# emulated run ten times longer.
 		if QEMU_LD_PREFIX=/usr/$TRIPLET "$QEMU" \
-		    -E LD_LIBRARY_PATH="$LIBDIRS" "$t" >"$log" 2>&1; then
+		    -E LD_LIBRARY_PATH="$LIBDIRS" -E TEST_TIME_SCALE=10 \
+		    "$t" >"$log" 2>&1; then
 			pass=$((pass + 1))
 			echo "ok   $ARCH/$n ($(($(date +%s) - start)) s)"
 		else
