@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,19 @@ fail:
 	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+int
+util_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }
 
 int

@@ -20,6 +20,11 @@ char *util_read_file(const char *path, size_t max, size_t *len);
  */
 int util_write_file(const char *path, const void *data, size_t len, int mode);
 
+/* Writes the message into err (when err and errlen allow) and returns
+   -1: the error path of every function that reports into a buffer. */
+int util_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* fsync of a folder, so a rename or a new entry in it is durable.  0 or
    -1/errno. */
 int util_sync_dir(const char *dir);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/sha256.h>
 
+#include "common/util.h"
 #include "sync/pki.h"
 
 const char *const UPDATE_NAMES[UPDATE_FILES] = { "fieldd", "fieldctl",
@@ -20,19 +20,6 @@ const char *const UPDATE_NAMES[UPDATE_FILES] = { "fieldd", "fieldctl",
 
 #define UPDATE_KEY_FILE_MAX (64 * 1024)
 #define UPDATE_SIG_MIN 8
-
-static int __attribute__((format(printf, 3, 4)))
-update_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 const char *
 update_arch(void)
@@ -163,7 +150,7 @@ update_key_read_public(mbedtls_pk_context *pub, const char *path, char *err,
 	mbedtls_pk_init(pub);
 	if ((buf = (unsigned char *)update_slurp(path,
 	    UPDATE_KEY_FILE_MAX, &len)) == NULL)
-		return update_fail(err, errlen, "release key %s: %s", path,
+		return util_fail(err, errlen, "release key %s: %s", path,
 		    errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
 	/* PEM is parsed with its terminating NUL, DER without. */
 	if (strstr((char *)buf, "-----BEGIN") != NULL)
@@ -172,12 +159,12 @@ update_key_read_public(mbedtls_pk_context *pub, const char *path, char *err,
 	free(buf);
 	if (rc != 0) {
 		mbedtls_pk_free(pub);
-		return update_fail(err, errlen, "release key %s: not a public "
+		return util_fail(err, errlen, "release key %s: not a public "
 		    "key (mbedtls -0x%04x)", path, (unsigned)-rc);
 	}
 	if (!update_is_p256(pub)) {
 		mbedtls_pk_free(pub);
-		return update_fail(err, errlen, "release key %s: not ECDSA "
+		return util_fail(err, errlen, "release key %s: not ECDSA "
 		    "P-256", path);
 	}
 	return 0;
@@ -214,18 +201,18 @@ get_text(const unsigned char *d, size_t off, size_t size, char *out,
 
 	while (n < size && d[off + n] != 0) {
 		if (d[off + n] < 0x21 || d[off + n] > 0x7e)
-			return update_fail(err, errlen, "%s: byte %zu (offset "
+			return util_fail(err, errlen, "%s: byte %zu (offset "
 			    "%zu) is not printable ASCII", field, n, off + n);
 		out[n] = (char)d[off + n];
 		n++;
 	}
 	out[n] = '\0';
 	if (n == 0)
-		return update_fail(err, errlen, "%s (offset %zu): empty",
+		return util_fail(err, errlen, "%s (offset %zu): empty",
 		    field, off);
 	for (size_t i = n; i < size; i++)
 		if (d[off + i] != 0)
-			return update_fail(err, errlen, "%s: padding byte at "
+			return util_fail(err, errlen, "%s: padding byte at "
 			    "offset %zu is not zero", field, off + i);
 	return 0;
 }
@@ -258,11 +245,11 @@ parse_payload(const unsigned char *d, size_t base, size_t len,
 	unsigned count;
 
 	if (len < 1)
-		return update_fail(err, errlen, "payload: empty (offset %zu)",
+		return util_fail(err, errlen, "payload: empty (offset %zu)",
 		    off);
 	count = d[off++];
 	if (count != UPDATE_FILES)
-		return update_fail(err, errlen, "payload: file count %u at "
+		return util_fail(err, errlen, "payload: file count %u at "
 		    "offset %zu; a release has exactly %d files (fieldd, "
 		    "fieldctl, VERSION)", count, base, UPDATE_FILES);
 	for (unsigned i = 0; i < count; i++) {
@@ -271,44 +258,44 @@ parse_payload(const unsigned char *d, size_t base, size_t len,
 		int idx;
 
 		if (end - off < 1)
-			return update_fail(err, errlen, "payload: file %u: "
+			return util_fail(err, errlen, "payload: file %u: "
 			    "truncated at offset %zu (name length)", i, off);
 		nlen = d[off++];
 		if (nlen == 0 || nlen > UPDATE_NAME_MAX)
-			return update_fail(err, errlen, "payload: file %u: "
+			return util_fail(err, errlen, "payload: file %u: "
 			    "name length %zu at offset %zu (1..%d)", i, nlen,
 			    at, UPDATE_NAME_MAX);
 		if (end - off < nlen)
-			return update_fail(err, errlen, "payload: file %u: "
+			return util_fail(err, errlen, "payload: file %u: "
 			    "truncated at offset %zu (name)", i, off);
 		if ((idx = name_index(d + off, nlen)) < 0)
-			return update_fail(err, errlen, "payload: file %u: "
+			return util_fail(err, errlen, "payload: file %u: "
 			    "name at offset %zu is not one of fieldd, "
 			    "fieldctl, VERSION", i, off);
 		if (b->files[idx].name != NULL)
-			return update_fail(err, errlen, "payload: file %u: "
+			return util_fail(err, errlen, "payload: file %u: "
 			    "%s at offset %zu twice", i, UPDATE_NAMES[idx],
 			    off);
 		off += nlen;
 		if (end - off < 6)
-			return update_fail(err, errlen, "payload: %s: "
+			return util_fail(err, errlen, "payload: %s: "
 			    "truncated at offset %zu (mode and size)",
 			    UPDATE_NAMES[idx], off);
 		mode = (unsigned)get_be(d + off, 2);
 		if (!mode_ok(idx, mode))
-			return update_fail(err, errlen, "payload: %s: mode "
+			return util_fail(err, errlen, "payload: %s: mode "
 			    "%04o at offset %zu (must be %s)",
 			    UPDATE_NAMES[idx], mode, off,
 			    idx == UPDATE_FILE_VERSION ? "0644" : "0755");
 		off += 2;
 		fsize = (size_t)get_be(d + off, 4);
 		if (fsize > UPDATE_FILE_MAX)
-			return update_fail(err, errlen, "payload: %s: size "
+			return util_fail(err, errlen, "payload: %s: size "
 			    "%zu at offset %zu is over %u", UPDATE_NAMES[idx],
 			    fsize, off, UPDATE_FILE_MAX);
 		off += 4;
 		if (end - off < fsize)
-			return update_fail(err, errlen, "payload: %s: size "
+			return util_fail(err, errlen, "payload: %s: size "
 			    "%zu runs past the payload's end (%zu bytes left "
 			    "at offset %zu)", UPDATE_NAMES[idx], fsize,
 			    end - off, off);
@@ -319,7 +306,7 @@ parse_payload(const unsigned char *d, size_t base, size_t len,
 		off += fsize;
 	}
 	if (off != end)
-		return update_fail(err, errlen, "payload: %zu bytes after the "
+		return util_fail(err, errlen, "payload: %zu bytes after the "
 		    "last file (offset %zu)", end - off, off);
 	/* VERSION must say what the signed header says. */
 	{
@@ -328,7 +315,7 @@ parse_payload(const unsigned char *d, size_t base, size_t len,
 
 		if (v->len != vl + 1 || memcmp(v->data, b->version, vl) != 0 ||
 		    v->data[vl] != '\n')
-			return update_fail(err, errlen, "payload: VERSION "
+			return util_fail(err, errlen, "payload: VERSION "
 			    "file does not hold the header's version %s",
 			    b->version);
 	}
@@ -346,32 +333,32 @@ update_read(const unsigned char *d, size_t len, mbedtls_pk_context *pub,
 
 	memset(b, 0, sizeof(*b));
 	if (len < UPDATE_HEADER_LEN)
-		return update_fail(err, errlen, "truncated: %zu bytes, a "
+		return util_fail(err, errlen, "truncated: %zu bytes, a "
 		    "header alone is %d", len, UPDATE_HEADER_LEN);
 	if (len > (size_t)UPDATE_HEADER_LEN + UPDATE_PAYLOAD_MAX)
-		return update_fail(err, errlen, "%zu bytes: larger than any "
+		return util_fail(err, errlen, "%zu bytes: larger than any "
 		    "bundle (%u)", len, UPDATE_HEADER_LEN + UPDATE_PAYLOAD_MAX);
 	if (memcmp(d, UPDATE_MAGIC, UPDATE_MAGIC_LEN) != 0)
-		return update_fail(err, errlen, "magic (offset 0): not an "
+		return util_fail(err, errlen, "magic (offset 0): not an "
 		    "update bundle");
 	if (get_be(d + UPDATE_OFF_FORMAT, 2) != UPDATE_FORMAT)
-		return update_fail(err, errlen, "format version (offset %d): "
+		return util_fail(err, errlen, "format version (offset %d): "
 		    "%u, this fieldctl reads %d", UPDATE_OFF_FORMAT,
 		    (unsigned)get_be(d + UPDATE_OFF_FORMAT, 2), UPDATE_FORMAT);
 	siglen = d[UPDATE_OFF_SIG_LEN];
 	if (siglen < UPDATE_SIG_MIN || siglen > UPDATE_SIG_FIELD)
-		return update_fail(err, errlen, "signature length (offset %d): "
+		return util_fail(err, errlen, "signature length (offset %d): "
 		    "%zu, an ECDSA P-256 signature has %d to %d bytes",
 		    UPDATE_OFF_SIG_LEN, siglen, UPDATE_SIG_MIN,
 		    UPDATE_SIG_FIELD);
 	for (size_t i = siglen; i < UPDATE_SIG_FIELD; i++)
 		if (d[UPDATE_OFF_SIG + i] != 0)
-			return update_fail(err, errlen, "signature: padding "
+			return util_fail(err, errlen, "signature: padding "
 			    "byte at offset %zu is not zero",
 			    UPDATE_OFF_SIG + i);
 	if (pki_verify(pub, d, UPDATE_SIGNED_LEN, d + UPDATE_OFF_SIG, siglen,
 	    sigerr, sizeof(sigerr)) != 0)
-		return update_fail(err, errlen, "signature (offset %d): not "
+		return util_fail(err, errlen, "signature (offset %d): not "
 		    "signed by the release key: %s", UPDATE_OFF_SIG, sigerr);
 
 	/* Signed: now the fields. */
@@ -379,33 +366,33 @@ update_read(const unsigned char *d, size_t len, mbedtls_pk_context *pub,
 	    "version", err, errlen) != 0)
 		return -1;
 	if (update_version_parse(b->version, (uint32_t[3]){ 0 }) != 0)
-		return update_fail(err, errlen, "version (offset %d): \"%s\" "
+		return util_fail(err, errlen, "version (offset %d): \"%s\" "
 		    "is not X.Y.Z", UPDATE_OFF_VERSION, b->version);
 	if (get_text(d, UPDATE_OFF_ARCH, UPDATE_ARCH_FIELD, b->arch,
 	    "architecture", err, errlen) != 0)
 		return -1;
 	if (!update_arch_ok(b->arch))
-		return update_fail(err, errlen, "architecture (offset %d): "
+		return util_fail(err, errlen, "architecture (offset %d): "
 		    "\"%s\" is not amd64, arm64 or armhf", UPDATE_OFF_ARCH,
 		    b->arch);
 	if (strcmp(b->arch, arch) != 0)
-		return update_fail(err, errlen, "architecture: the bundle is "
+		return util_fail(err, errlen, "architecture: the bundle is "
 		    "for %s, this board is %s", b->arch, arch);
 	plen = get_be(d + UPDATE_OFF_PAYLOAD_LEN, 8);
 	if (plen > UPDATE_PAYLOAD_MAX)
-		return update_fail(err, errlen, "payload length (offset %d): "
+		return util_fail(err, errlen, "payload length (offset %d): "
 		    "%llu is over %u", UPDATE_OFF_PAYLOAD_LEN,
 		    (unsigned long long)plen, UPDATE_PAYLOAD_MAX);
 	if (plen != len - UPDATE_HEADER_LEN)
-		return update_fail(err, errlen, "payload length (offset %d): "
+		return util_fail(err, errlen, "payload length (offset %d): "
 		    "the header says %llu bytes, the file has %zu after the "
 		    "header", UPDATE_OFF_PAYLOAD_LEN, (unsigned long long)plen,
 		    len - UPDATE_HEADER_LEN);
 	if (mbedtls_sha256_ret(d + UPDATE_HEADER_LEN, (size_t)plen, sha,
 	    0) != 0)
-		return update_fail(err, errlen, "payload: hashing failed");
+		return util_fail(err, errlen, "payload: hashing failed");
 	if (memcmp(sha, d + UPDATE_OFF_PAYLOAD_SHA, 32) != 0)
-		return update_fail(err, errlen, "payload (offset %d): its "
+		return util_fail(err, errlen, "payload (offset %d): its "
 		    "SHA-256 is not the header's (offset %d): tampered or "
 		    "damaged", UPDATE_HEADER_LEN, UPDATE_OFF_PAYLOAD_SHA);
 	memcpy(b->payload_sha256, sha, 32);
@@ -428,7 +415,7 @@ update_read_file(const char *path, mbedtls_pk_context *pub, const char *arch,
 	data = (unsigned char *)update_slurp(path,
 	    UPDATE_HEADER_LEN + UPDATE_PAYLOAD_MAX, &len);
 	if (data == NULL)
-		return update_fail(err, errlen, "%s: %s", path,
+		return util_fail(err, errlen, "%s: %s", path,
 		    errno == EFBIG ? "larger than any bundle" :
 		    strerror(errno));
 	if (update_read(data, len, pub, arch, b, err, errlen) != 0) {
@@ -461,33 +448,33 @@ update_write(mbedtls_pk_context *key, const char *version, const char *arch,
 	*out = NULL;
 	*len = 0;
 	if (update_version_parse(version, v) != 0)
-		return update_fail(err, errlen, "version \"%s\" is not X.Y.Z "
+		return util_fail(err, errlen, "version \"%s\" is not X.Y.Z "
 		    "(numbers, no leading zeros)", version);
 	if (!update_arch_ok(arch))
-		return update_fail(err, errlen, "architecture \"%s\" is not "
+		return util_fail(err, errlen, "architecture \"%s\" is not "
 		    "amd64, arm64 or armhf", arch);
 	if (n != UPDATE_FILES)
-		return update_fail(err, errlen, "a release has exactly %d "
+		return util_fail(err, errlen, "a release has exactly %d "
 		    "files", UPDATE_FILES);
 	for (size_t i = 0; i < n; i++) {
 		int idx = files[i].name ? name_index((const unsigned char *)
 		    files[i].name, strlen(files[i].name)) : -1;
 
 		if (idx < 0 || byidx[idx] != NULL)
-			return update_fail(err, errlen, "file %zu: name must be "
+			return util_fail(err, errlen, "file %zu: name must be "
 			    "one of fieldd, fieldctl, VERSION, each once", i);
 		if (!mode_ok(idx, files[i].mode))
-			return update_fail(err, errlen, "%s: mode %04o",
+			return util_fail(err, errlen, "%s: mode %04o",
 			    files[i].name, files[i].mode);
 		if (files[i].len > UPDATE_FILE_MAX)
-			return update_fail(err, errlen, "%s: %zu bytes, over "
+			return util_fail(err, errlen, "%s: %zu bytes, over "
 			    "%u", files[i].name, files[i].len,
 			    UPDATE_FILE_MAX);
 		byidx[idx] = &files[i];
 		plen += 1 + strlen(files[i].name) + 2 + 4 + files[i].len;
 	}
 	if (plen > UPDATE_PAYLOAD_MAX)
-		return update_fail(err, errlen, "payload of %zu bytes is over "
+		return util_fail(err, errlen, "payload of %zu bytes is over "
 		    "%u", plen, UPDATE_PAYLOAD_MAX);
 	{
 		const struct update_file *vf = byidx[UPDATE_FILE_VERSION];
@@ -495,11 +482,11 @@ update_write(mbedtls_pk_context *key, const char *version, const char *arch,
 
 		if (vf->len != vl + 1 || memcmp(vf->data, version, vl) != 0 ||
 		    vf->data[vl] != '\n')
-			return update_fail(err, errlen, "VERSION must hold "
+			return util_fail(err, errlen, "VERSION must hold "
 			    "\"%s\" and a newline", version);
 	}
 	if ((buf = calloc(1, UPDATE_HEADER_LEN + plen)) == NULL)
-		return update_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	p = buf + UPDATE_HEADER_LEN;
 	*p++ = UPDATE_FILES;
 	for (size_t i = 0; i < n; i++) {
@@ -524,7 +511,7 @@ update_write(mbedtls_pk_context *key, const char *version, const char *arch,
 	if (mbedtls_sha256_ret(buf + UPDATE_HEADER_LEN, plen,
 	    buf + UPDATE_OFF_PAYLOAD_SHA, 0) != 0) {
 		free(buf);
-		return update_fail(err, errlen, "hashing the payload");
+		return util_fail(err, errlen, "hashing the payload");
 	}
 	if (pki_sign(key, buf, UPDATE_SIGNED_LEN, buf + UPDATE_OFF_SIG,
 	    UPDATE_SIG_FIELD, &siglen, err, errlen) != 0) {

@@ -49,19 +49,6 @@ struct upd {
 };
 
 static int __attribute__((format(printf, 3, 4)))
-upd_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int __attribute__((format(printf, 3, 4)))
 upd_path(char *out, size_t outlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -143,16 +130,16 @@ update_url_parse(const char *url, struct update_url *u, char *err,
 
 	memset(u, 0, sizeof(*u));
 	if (strncmp(p, "http://", 7) != 0)
-		return upd_fail(err, errlen, "health URL %s: must start with "
+		return util_fail(err, errlen, "health URL %s: must start with "
 		    "http://", url);
 	p += 7;
 	if (*p == '[') {
 		if ((hend = strchr(p, ']')) == NULL)
-			return upd_fail(err, errlen, "health URL %s: no ']'",
+			return util_fail(err, errlen, "health URL %s: no ']'",
 			    url);
 		hl = (size_t)(hend - p - 1);
 		if (hl == 0 || hl >= sizeof(host))
-			return upd_fail(err, errlen, "health URL %s: bad host",
+			return util_fail(err, errlen, "health URL %s: bad host",
 			    url);
 		memcpy(host, p + 1, hl);
 		host[hl] = '\0';
@@ -160,7 +147,7 @@ update_url_parse(const char *url, struct update_url *u, char *err,
 	} else {
 		hl = strcspn(p, ":/");
 		if (hl == 0 || hl >= sizeof(host))
-			return upd_fail(err, errlen, "health URL %s: bad host",
+			return util_fail(err, errlen, "health URL %s: bad host",
 			    url);
 		memcpy(host, p, hl);
 		host[hl] = '\0';
@@ -173,16 +160,16 @@ update_url_parse(const char *url, struct update_url *u, char *err,
 		port = strtol(p + 1, &end, 10);
 		if (errno || end == p + 1 || port < 1 || port > 65535 ||
 		    (*end != '\0' && *end != '/'))
-			return upd_fail(err, errlen, "health URL %s: bad port",
+			return util_fail(err, errlen, "health URL %s: bad port",
 			    url);
 		p = end;
 	}
 	pstart = *p ? p : "/";
 	if (*pstart != '/' || strlen(pstart) >= sizeof(u->path))
-		return upd_fail(err, errlen, "health URL %s: bad path", url);
+		return util_fail(err, errlen, "health URL %s: bad path", url);
 	for (const char *c = pstart; *c; c++)
 		if (*c <= 0x20 || *c >= 0x7f)
-			return upd_fail(err, errlen, "health URL %s: bad byte in "
+			return util_fail(err, errlen, "health URL %s: bad byte in "
 			    "the path", url);
 	if (strcmp(host, "localhost") == 0)
 		strcpy(host, "127.0.0.1");
@@ -199,11 +186,11 @@ update_url_parse(const char *url, struct update_url *u, char *err,
 			s6->sin6_port = htons((uint16_t)port);
 			u->salen = sizeof(*s6);
 		} else
-			return upd_fail(err, errlen, "health URL %s: the host "
+			return util_fail(err, errlen, "health URL %s: the host "
 			    "must be a numeric address or localhost", url);
 	}
 	if (!upd_addr_local(&u->sa))
-		return upd_fail(err, errlen, "health URL %s: %s is not a "
+		return util_fail(err, errlen, "health URL %s: %s is not a "
 		    "loopback address or one of this host's", url, host);
 	if (u->sa.ss_family == AF_INET6)
 		snprintf(u->host, sizeof(u->host), "[%s]", host);
@@ -253,19 +240,19 @@ upd_health_once(const struct update_url *u, unsigned ms, char *version,
 	fd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return upd_fail(err, errlen, "socket: %s", strerror(errno));
+		return util_fail(err, errlen, "socket: %s", strerror(errno));
 	if (connect(fd, (const struct sockaddr *)&u->sa, u->salen) != 0) {
 		if (errno != EINPROGRESS) {
-			upd_fail(err, errlen, "connect: %s", strerror(errno));
+			util_fail(err, errlen, "connect: %s", strerror(errno));
 			goto out;
 		}
 		if (upd_wait(fd, POLLOUT, deadline) != 0) {
-			upd_fail(err, errlen, "connect: timed out");
+			util_fail(err, errlen, "connect: timed out");
 			goto out;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
 		    soerr != 0) {
-			upd_fail(err, errlen, "connect: %s", strerror(soerr));
+			util_fail(err, errlen, "connect: %s", strerror(soerr));
 			goto out;
 		}
 	}
@@ -281,12 +268,12 @@ upd_health_once(const struct update_url *u, unsigned ms, char *version,
 		if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
 		    upd_wait(fd, POLLOUT, deadline) == 0)
 			continue;
-		upd_fail(err, errlen, "sending the request: %s",
+		util_fail(err, errlen, "sending the request: %s",
 		    n < 0 ? strerror(errno) : "closed");
 		goto out;
 	}
 	if ((resp = malloc(UPD_HTTP_MAX + 1)) == NULL) {
-		upd_fail(err, errlen, "out of memory");
+		util_fail(err, errlen, "out of memory");
 		goto out;
 	}
 	for (;;) {
@@ -295,7 +282,7 @@ upd_health_once(const struct update_url *u, unsigned ms, char *version,
 		if (n > 0) {
 			got += (size_t)n;
 			if (got == UPD_HTTP_MAX) {
-				upd_fail(err, errlen, "answer over %d bytes",
+				util_fail(err, errlen, "answer over %d bytes",
 				    UPD_HTTP_MAX);
 				goto out;
 			}
@@ -306,21 +293,21 @@ upd_health_once(const struct update_url *u, unsigned ms, char *version,
 		if ((errno == EAGAIN || errno == EINTR) &&
 		    upd_wait(fd, POLLIN, deadline) == 0)
 			continue;
-		upd_fail(err, errlen, "reading the answer: %s",
+		util_fail(err, errlen, "reading the answer: %s",
 		    errno == EAGAIN ? "timed out" : strerror(errno));
 		goto out;
 	}
 	resp[got] = '\0';
 	if (got < 12 || strncmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ') {
-		upd_fail(err, errlen, "not an HTTP answer");
+		util_fail(err, errlen, "not an HTTP answer");
 		goto out;
 	}
 	if (strncmp(resp + 9, "200", 3) != 0) {
-		upd_fail(err, errlen, "HTTP status %.3s", resp + 9);
+		util_fail(err, errlen, "HTTP status %.3s", resp + 9);
 		goto out;
 	}
 	if ((body = strstr(resp, "\r\n\r\n")) == NULL) {
-		upd_fail(err, errlen, "no end of headers");
+		util_fail(err, errlen, "no end of headers");
 		goto out;
 	}
 	body += 4;
@@ -328,12 +315,12 @@ upd_health_once(const struct update_url *u, unsigned ms, char *version,
 	st = json_string_value(json_object_get(j, "status"));
 	ver = json_string_value(json_object_get(j, "version"));
 	if (st == NULL || ver == NULL) {
-		upd_fail(err, errlen, "the answer is not {\"status\", "
+		util_fail(err, errlen, "the answer is not {\"status\", "
 		    "\"version\"}");
 		goto out;
 	}
 	if (strcmp(st, "ok") != 0) {
-		upd_fail(err, errlen, "status \"%.64s\"", st);
+		util_fail(err, errlen, "status \"%.64s\"", st);
 		goto out;
 	}
 	snprintf(version, vlen, "%s", ver);
@@ -375,7 +362,7 @@ upd_health_wait(const struct update_url *u, const char *want, int timeout_s,
 			break;
 		upd_sleep_ms(UPD_POLL_MS);
 	}
-	return upd_fail(err, errlen, "no healthy answer with version %s in "
+	return util_fail(err, errlen, "no healthy answer with version %s in "
 	    "%d s (%s)", want, timeout_s, why);
 }
 
@@ -391,7 +378,7 @@ upd_run(const char *cmd, int timeout_s, char *err, size_t errlen)
 
 	fflush(NULL);
 	if ((pid = fork()) < 0)
-		return upd_fail(err, errlen, "fork: %s", strerror(errno));
+		return util_fail(err, errlen, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
 
@@ -407,12 +394,12 @@ upd_run(const char *cmd, int timeout_s, char *err, size_t errlen)
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
-			return upd_fail(err, errlen, "waiting for \"%s\": %s",
+			return util_fail(err, errlen, "waiting for \"%s\": %s",
 			    cmd, strerror(errno));
 		if (util_mono_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			return upd_fail(err, errlen, "\"%s\" did not finish in "
+			return util_fail(err, errlen, "\"%s\" did not finish in "
 			    "%d s", cmd, timeout_s);
 		}
 		upd_sleep_ms(50);
@@ -420,9 +407,9 @@ upd_run(const char *cmd, int timeout_s, char *err, size_t errlen)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return upd_fail(err, errlen, "\"%s\" exited %d", cmd,
+		return util_fail(err, errlen, "\"%s\" exited %d", cmd,
 		    WEXITSTATUS(status));
-	return upd_fail(err, errlen, "\"%s\" killed by signal %d", cmd,
+	return util_fail(err, errlen, "\"%s\" killed by signal %d", cmd,
 	    WTERMSIG(status));
 }
 
@@ -442,7 +429,7 @@ upd_running(struct upd *o, char *err, size_t errlen)
 
 	n = readlink(o->current, target, sizeof(target) - 1);
 	if (n < 0)
-		return upd_fail(err, errlen, "%s: %s (no release installed?)",
+		return util_fail(err, errlen, "%s: %s (no release installed?)",
 		    o->current, errno == EINVAL ? "not a symlink" :
 		    strerror(errno));
 	target[n] = '\0';
@@ -451,26 +438,26 @@ upd_running(struct upd *o, char *err, size_t errlen)
 	    strncmp(name - 8, "releases", 8) != 0 ||
 	    (name - target > 8 && name[-9] != '/') ||
 	    update_version_parse(name + 1, (uint32_t[3]){ 0 }) != 0)
-		return upd_fail(err, errlen, "%s -> %s: expected "
+		return util_fail(err, errlen, "%s -> %s: expected "
 		    "releases/X.Y.Z", o->current, target);
 	snprintf(o->prev, sizeof(o->prev), "%s", name + 1);
 	if (upd_path(path, sizeof(path), "%s/%s/VERSION", o->releases,
 	    o->prev) != 0)
-		return upd_fail(err, errlen, "%s: path too long", o->releases);
+		return util_fail(err, errlen, "%s: path too long", o->releases);
 	if ((text = update_slurp(path, 64, &len)) == NULL)
-		return upd_fail(err, errlen, "%s: %s", path, errno == EFBIG ?
+		return util_fail(err, errlen, "%s: %s", path, errno == EFBIG ?
 		    "not a version" : strerror(errno));
 	if (len > 0 && text[len - 1] == '\n')
 		text[--len] = '\0';
 	if (update_version_parse(text, (uint32_t[3]){ 0 }) != 0) {
 		free(text);
-		return upd_fail(err, errlen, "%s: not a version X.Y.Z", path);
+		return util_fail(err, errlen, "%s: not a version X.Y.Z", path);
 	}
 	/* The folder's name is what an apply keeps and rolls back to: a
 	   VERSION that disagrees with it would let a bundle "newer" than
 	   VERSION replace the running folder itself. */
 	if (strcmp(text, o->prev) != 0) {
-		upd_fail(err, errlen, "%s says %s but current is releases/%s: "
+		util_fail(err, errlen, "%s says %s but current is releases/%s: "
 		    "fix the layout first", path, text, o->prev);
 		free(text);
 		return -1;
@@ -497,12 +484,12 @@ upd_remove_release(const char *path, char *err, size_t errlen)
 			if (unlink(path) == 0)
 				return 0;
 		}
-		return upd_fail(err, errlen, "removing %s: %s", path,
+		return util_fail(err, errlen, "removing %s: %s", path,
 		    strerror(errno));
 	}
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return upd_fail(err, errlen, "removing %s: %s", path,
+		return util_fail(err, errlen, "removing %s: %s", path,
 		    strerror(errno));
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -512,13 +499,13 @@ upd_remove_release(const char *path, char *err, size_t errlen)
 			int en = errno;
 
 			closedir(d);
-			return upd_fail(err, errlen, "removing %s/%s: %s", path,
+			return util_fail(err, errlen, "removing %s/%s: %s", path,
 			    e->d_name, strerror(en));
 		}
 	}
 	closedir(d);
 	if (rmdir(path) != 0)
-		return upd_fail(err, errlen, "removing %s: %s", path,
+		return util_fail(err, errlen, "removing %s: %s", path,
 		    strerror(errno));
 	return 0;
 }
@@ -534,7 +521,7 @@ upd_write_at(int dfd, const char *dir, const struct update_file *f,
 	fd = openat(dfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd < 0)
-		return upd_fail(err, errlen, "%s/%s: %s", dir, f->name,
+		return util_fail(err, errlen, "%s/%s: %s", dir, f->name,
 		    strerror(errno));
 	while (off < f->len) {
 		ssize_t n = write(fd, f->data + off, f->len - off);
@@ -542,7 +529,7 @@ upd_write_at(int dfd, const char *dir, const struct update_file *f,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			upd_fail(err, errlen, "%s/%s: %s", dir, f->name,
+			util_fail(err, errlen, "%s/%s: %s", dir, f->name,
 			    n < 0 ? strerror(errno) : "short write");
 			close(fd);
 			return -1;
@@ -550,13 +537,13 @@ upd_write_at(int dfd, const char *dir, const struct update_file *f,
 		off += (size_t)n;
 	}
 	if (fchmod(fd, f->mode) != 0 || fsync(fd) != 0) {
-		upd_fail(err, errlen, "%s/%s: %s", dir, f->name,
+		util_fail(err, errlen, "%s/%s: %s", dir, f->name,
 		    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (close(fd) != 0)
-		return upd_fail(err, errlen, "%s/%s: %s", dir, f->name,
+		return util_fail(err, errlen, "%s/%s: %s", dir, f->name,
 		    strerror(errno));
 	return 0;
 }
@@ -572,16 +559,16 @@ upd_install(const struct upd *o, const struct update_bundle *b, char *err,
 	if (upd_path(final, sizeof(final), "%s/%s", o->releases,
 	    b->version) != 0 || upd_path(tmp, sizeof(tmp),
 	    "%s/%s.tmp-XXXXXX", o->releases, b->version) != 0)
-		return upd_fail(err, errlen, "%s: path too long", o->releases);
+		return util_fail(err, errlen, "%s: path too long", o->releases);
 	/* A folder of this version is left from an apply that failed or
 	   was cut short; it is not current (the bundle is newer). */
 	if (upd_remove_release(final, err, errlen) != 0)
 		return -1;
 	if (mkdtemp(tmp) == NULL)
-		return upd_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return util_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	if ((dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0) {
-		upd_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	for (i = 0; i < UPDATE_FILES; i++)
@@ -590,17 +577,17 @@ upd_install(const struct upd *o, const struct update_bundle *b, char *err,
 			goto fail;
 		}
 	if (fchmod(dfd, 0755) != 0 || fsync(dfd) != 0) {
-		upd_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		util_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(dfd);
 		goto fail;
 	}
 	close(dfd);
 	if (rename(tmp, final) != 0) {
-		upd_fail(err, errlen, "rename %s: %s", tmp, strerror(errno));
+		util_fail(err, errlen, "rename %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (util_sync_dir(o->releases) != 0)
-		return upd_fail(err, errlen, "%s: fsync: %s", o->releases,
+		return util_fail(err, errlen, "%s: fsync: %s", o->releases,
 		    strerror(errno));
 	return 0;
 fail:
@@ -617,20 +604,20 @@ upd_point(const struct upd *o, const char *version, char *err, size_t errlen)
 
 	if (upd_path(target, sizeof(target), "releases/%s", version) != 0 ||
 	    upd_path(tmp, sizeof(tmp), "%s.new", o->current) != 0)
-		return upd_fail(err, errlen, "%s: path too long", o->current);
+		return util_fail(err, errlen, "%s: path too long", o->current);
 	if (unlink(tmp) != 0 && errno != ENOENT)
-		return upd_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return util_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	if (symlink(target, tmp) != 0)
-		return upd_fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		return util_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 	if (rename(tmp, o->current) != 0) {
 		int e = errno;
 
 		unlink(tmp);
-		return upd_fail(err, errlen, "rename %s: %s", tmp,
+		return util_fail(err, errlen, "rename %s: %s", tmp,
 		    strerror(e));
 	}
 	if (util_sync_dir(o->base) != 0)
-		return upd_fail(err, errlen, "%s: fsync: %s", o->base,
+		return util_fail(err, errlen, "%s: fsync: %s", o->base,
 		    strerror(errno));
 	return 0;
 }
@@ -683,7 +670,7 @@ upd_default_health(struct upd *o, const char *root, char *err,
 	config_defaults(&c);
 	if (upd_path(conf, sizeof(conf), "%s/etc/fieldd/fieldd.conf",
 	    root) != 0)
-		return upd_fail(err, errlen, "--root: path too long");
+		return util_fail(err, errlen, "--root: path too long");
 	if (access(conf, F_OK) == 0 && config_load(&c, conf, err,
 	    errlen) != 0)
 		return -1;
@@ -696,7 +683,7 @@ upd_default_health(struct upd *o, const char *root, char *err,
 	if (upd_path(o->health, sizeof(o->health), "http://%s%s%s:%d"
 	    "/api/health", v6 ? "[" : "", addr, v6 ? "]" : "",
 	    c.listen_port) != 0)
-		return upd_fail(err, errlen, "listen: too long");
+		return util_fail(err, errlen, "listen: too long");
 	return 0;
 }
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +21,6 @@
 #define BUNDLE_COPY_BUF (64 * 1024)
 
 typedef unsigned long long ull;	/* for printing seqs and offsets */
-
-static int __attribute__((format(printf, 3, 4)))
-bundle_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void
 bundle_limits_default(struct bundle_limits *lim)
@@ -83,10 +69,10 @@ bundle_header_frame(const struct bundle_signer *s,
 	*frame = NULL;
 	*len = 0;
 	if (s->device_id == NULL || !pki_name_ok(s->device_id, 0))
-		return bundle_fail(err, errlen, "device id: not a device name "
+		return util_fail(err, errlen, "device id: not a device name "
 		    "(1-%d letters, digits or ._-:@)", PKI_CN_MAX);
 	if (s->cert_len == 0 || s->cert_len > BUNDLE_CERT_MAX)
-		return bundle_fail(err, errlen, "device certificate: %zu bytes, "
+		return util_fail(err, errlen, "device certificate: %zu bytes, "
 		    "not 1 to %d", s->cert_len, BUNDLE_CERT_MAX);
 	h.format_version = BUNDLE_FORMAT_VERSION;
 	h.device_id = (char *)s->device_id;
@@ -102,7 +88,7 @@ bundle_header_frame(const struct bundle_signer *s,
 	h.certificate_der.len = s->cert_len;
 	plen = field__sync__bundle_header__get_packed_size(&h);
 	if ((packed = malloc(plen)) == NULL)
-		return bundle_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	field__sync__bundle_header__pack(&h, packed);
 	if (pki_sign(s->key, packed, plen, sig, sizeof(sig), &siglen, err,
 	    errlen) != 0) {
@@ -118,7 +104,7 @@ bundle_header_frame(const struct bundle_signer *s,
 	rc = frame_encode(&env, BUNDLE_HEADER_MAX, frame, len);
 	free(packed);
 	if (rc != 0)
-		return bundle_fail(err, errlen, "the bundle header does not fit "
+		return util_fail(err, errlen, "the bundle header does not fit "
 		    "%d bytes", BUNDLE_HEADER_MAX);
 	return 0;
 }
@@ -129,7 +115,7 @@ bundle_stage(int fd, mbedtls_sha256_context *sha, const unsigned char *p,
     size_t n, uint64_t *body, char *err, size_t errlen)
 {
 	if (bundle_put(fd, p, n) != 0)
-		return bundle_fail(err, errlen, "staging the bundle body: %s",
+		return util_fail(err, errlen, "staging the bundle body: %s",
 		    strerror(errno));
 	mbedtls_sha256_update_ret(sha, p, n);
 	*body += n;
@@ -144,9 +130,9 @@ bundle_copy(int from, int to, uint64_t len, char *err, size_t errlen)
 	int rc = -1;
 
 	if ((buf = malloc(BUNDLE_COPY_BUF)) == NULL)
-		return bundle_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	if (lseek(from, 0, SEEK_SET) != 0) {
-		bundle_fail(err, errlen, "rewinding the staged body: %s",
+		util_fail(err, errlen, "rewinding the staged body: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -158,12 +144,12 @@ bundle_copy(int from, int to, uint64_t len, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			bundle_fail(err, errlen, "reading the staged body: %s",
+			util_fail(err, errlen, "reading the staged body: %s",
 			    n == 0 ? "it ends early" : strerror(errno));
 			goto out;
 		}
 		if (bundle_put(to, buf, (size_t)n) != 0) {
-			bundle_fail(err, errlen, "writing the bundle: %s",
+			util_fail(err, errlen, "writing the bundle: %s",
 			    strerror(errno));
 			goto out;
 		}
@@ -195,19 +181,19 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 	mbedtls_sha256_init(&sha);
 	mbedtls_sha256_starts_ret(&sha, 0);
 	if (outbox_acked(st, &after) != 0) {
-		bundle_fail(err, errlen, "reading the acknowledged watermark: "
+		util_fail(err, errlen, "reading the acknowledged watermark: "
 		    "%s", store_errmsg(st));
 		goto out;
 	}
 	if (outbox_counts(st, now_ms, &counts) != 0) {
-		bundle_fail(err, errlen, "reading the counts: %s",
+		util_fail(err, errlen, "reading the counts: %s",
 		    store_errmsg(st));
 		goto out;
 	}
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_COUNTS;
 	env.counts = counts;
 	if (frame_encode(&env, lim->max_frame, &frame, &n) != 0) {
-		bundle_fail(err, errlen, "the counts snapshot (%zu cells) does "
+		util_fail(err, errlen, "the counts snapshot (%zu cells) does "
 		    "not fit a frame of %zu bytes", counts->n_cells,
 		    lim->max_frame);
 		goto out;
@@ -223,7 +209,7 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 
 		if (outbox_batch(st, after, want > 0 ? want : 1,
 		    BUNDLE_BATCH_BYTES, &b) != 0) {
-			bundle_fail(err, errlen, "reading the records after seq "
+			util_fail(err, errlen, "reading the records after seq "
 			    "%llu: %s", (ull)after, store_errmsg(st));
 			goto out;
 		}
@@ -244,7 +230,7 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 				b = NULL;
 				continue;
 			}
-			bundle_fail(err, errlen, "record seq %llu does not fit "
+			util_fail(err, errlen, "record seq %llu does not fit "
 			    "a frame of %zu bytes", (ull)b->records[0]->seq,
 			    lim->max_frame);
 			goto out;
@@ -252,7 +238,7 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 		if (BUNDLE_MAGIC_LEN + BUNDLE_HEADER_MAX + body + n >
 		    lim->max_file) {
 			if (span.records == 0) {
-				bundle_fail(err, errlen, "the records from seq "
+				util_fail(err, errlen, "the records from seq "
 				    "%llu do not fit a bundle of %zu bytes",
 				    (ull)b->records[0]->seq, lim->max_file);
 				goto out;
@@ -279,7 +265,7 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 	}
 	mbedtls_sha256_finish_ret(&sha, hash);
 	if (rng_bytes(span.id, sizeof(span.id)) != 0) {
-		bundle_fail(err, errlen, "no entropy for a bundle id");
+		util_fail(err, errlen, "no entropy for a bundle id");
 		goto out;
 	}
 	span.created_ms = now_ms;
@@ -287,7 +273,7 @@ bundle_write(struct store *st, const struct bundle_signer *s, int fd,
 		goto out;
 	if (bundle_put(fd, BUNDLE_MAGIC, BUNDLE_MAGIC_LEN) != 0 ||
 	    bundle_put(fd, frame, n) != 0) {
-		bundle_fail(err, errlen, "writing the bundle: %s",
+		util_fail(err, errlen, "writing the bundle: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -340,9 +326,9 @@ bundle_first_frame(const unsigned char *data, size_t len, size_t off,
 	*end = (size_t)r.offset;
 	frame_reader_free(&r);
 	if (rc < 0)
-		return bundle_fail(err, errlen, "%s: %s", what, ferr);
+		return util_fail(err, errlen, "%s: %s", what, ferr);
 	if (rc != BUNDLE_STOP)
-		return bundle_fail(err, errlen, "frame at byte %zu: the %s is "
+		return util_fail(err, errlen, "frame at byte %zu: the %s is "
 		    "cut short (the file ends at byte %zu)", off, what, len);
 	return 0;
 }
@@ -378,34 +364,34 @@ bundle_check_header(const Field__Sync__BundleHeader *h,
     const struct bundle_limits *lim, char *err, size_t errlen)
 {
 	if (h->format_version != BUNDLE_FORMAT_VERSION)
-		return bundle_fail(err, errlen, "bundle header: format_version "
+		return util_fail(err, errlen, "bundle header: format_version "
 		    "%u is not %d (a newer device? update the collector)",
 		    (unsigned)h->format_version, BUNDLE_FORMAT_VERSION);
 	if (h->device_id == NULL || !pki_name_ok(h->device_id, 0))
-		return bundle_fail(err, errlen, "bundle header: device_id is "
+		return util_fail(err, errlen, "bundle header: device_id is "
 		    "not a device name (1-%d letters, digits or ._-:@)",
 		    PKI_CN_MAX);
 	if (h->bundle_id.len != BUNDLE_ID_LEN)
-		return bundle_fail(err, errlen, "bundle header: bundle_id has "
+		return util_fail(err, errlen, "bundle header: bundle_id has "
 		    "%zu bytes, not %d", h->bundle_id.len, BUNDLE_ID_LEN);
 	if (h->body_sha256.len != 32)
-		return bundle_fail(err, errlen, "bundle header: body_sha256 has "
+		return util_fail(err, errlen, "bundle header: body_sha256 has "
 		    "%zu bytes, not 32", h->body_sha256.len);
 	if (h->certificate_der.len == 0 ||
 	    h->certificate_der.len > BUNDLE_CERT_MAX)
-		return bundle_fail(err, errlen, "bundle header: certificate_der "
+		return util_fail(err, errlen, "bundle header: certificate_der "
 		    "has %zu bytes, not 1 to %d", h->certificate_der.len,
 		    BUNDLE_CERT_MAX);
 	if (h->first_seq == 0 || h->last_seq < h->first_seq)
-		return bundle_fail(err, errlen, "bundle header: first_seq %llu "
+		return util_fail(err, errlen, "bundle header: first_seq %llu "
 		    "and last_seq %llu are not a range of seqs",
 		    (ull)h->first_seq, (ull)h->last_seq);
 	if (h->records == 0 || h->records - 1 > h->last_seq - h->first_seq)
-		return bundle_fail(err, errlen, "bundle header: records %llu "
+		return util_fail(err, errlen, "bundle header: records %llu "
 		    "cannot have seqs %llu..%llu", (ull)h->records,
 		    (ull)h->first_seq, (ull)h->last_seq);
 	if (h->records > lim->max_records)
-		return bundle_fail(err, errlen, "bundle header: records %llu is "
+		return util_fail(err, errlen, "bundle header: records %llu is "
 		    "over the limit of %llu", (ull)h->records,
 		    (ull)lim->max_records);
 	return 0;
@@ -425,27 +411,27 @@ bundle_check_cert(const Field__Sync__BundleHeader *h,
 
 	if (pki_cert_parse(crt, h->certificate_der.data,
 	    h->certificate_der.len, perr, sizeof(perr)) != 0)
-		return bundle_fail(err, errlen, "bundle header: "
+		return util_fail(err, errlen, "bundle header: "
 		    "certificate_der: %s", perr);
 	if (pki_cert_verify(crt, ca, perr, sizeof(perr)) != 0)
-		return bundle_fail(err, errlen, "bundle certificate: %s", perr);
+		return util_fail(err, errlen, "bundle certificate: %s", perr);
 	if (mbedtls_x509_crt_check_key_usage(crt,
 	    MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0 ||
 	    mbedtls_x509_crt_check_extended_key_usage(crt,
 	    MBEDTLS_OID_CLIENT_AUTH,
 	    MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH)) != 0)
-		return bundle_fail(err, errlen, "bundle certificate: not a "
+		return util_fail(err, errlen, "bundle certificate: not a "
 		    "device certificate (key usage)");
 	if (pki_cert_cn(crt, cn, sizeof(cn)) != 0)
-		return bundle_fail(err, errlen, "bundle certificate: no usable "
+		return util_fail(err, errlen, "bundle certificate: no usable "
 		    "CN");
 	/* Both names are checked names here, so they are safe to show. */
 	if (strcmp(cn, h->device_id) != 0)
-		return bundle_fail(err, errlen, "bundle header: device_id "
+		return util_fail(err, errlen, "bundle header: device_id "
 		    "\"%s\" is not the certificate's CN \"%s\"", h->device_id,
 		    cn);
 	if (pki_cert_serial(crt, serial) != 0)
-		return bundle_fail(err, errlen, "bundle certificate: serial "
+		return util_fail(err, errlen, "bundle certificate: serial "
 		    "number out of range");
 	return 0;
 }
@@ -478,13 +464,13 @@ bundle_body_frame(void *arg, Field__Sync__Envelope *env)
 	switch (env->kind_case) {
 	case FIELD__SYNC__ENVELOPE__KIND_COUNTS:
 		if (c->counts || c->batches) {
-			bundle_fail(c->err, c->errlen, "frame at byte %llu: a "
+			util_fail(c->err, c->errlen, "frame at byte %llu: a "
 			    "counts snapshot out of place (there is one, "
 			    "before the batches)", at);
 			goto bad;
 		}
 		if (env->counts->n_cells > WIRE_MAX_COUNT_CELLS) {
-			bundle_fail(c->err, c->errlen, "frame at byte %llu: a "
+			util_fail(c->err, c->errlen, "frame at byte %llu: a "
 			    "counts snapshot of %zu cells, over %d", at,
 			    env->counts->n_cells, WIRE_MAX_COUNT_CELLS);
 			goto bad;
@@ -494,17 +480,17 @@ bundle_body_frame(void *arg, Field__Sync__Envelope *env)
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_BATCH:
 		if (!c->counts) {
-			bundle_fail(c->err, c->errlen, "frame at byte %llu: a "
+			util_fail(c->err, c->errlen, "frame at byte %llu: a "
 			    "batch before the counts snapshot", at);
 			goto bad;
 		}
 		if (env->batch->n_records == 0) {
-			bundle_fail(c->err, c->errlen, "frame at byte %llu: an "
+			util_fail(c->err, c->errlen, "frame at byte %llu: an "
 			    "empty batch", at);
 			goto bad;
 		}
 		if (env->batch->n_records > b->records - c->records) {
-			bundle_fail(c->err, c->errlen, "frame at byte %llu: "
+			util_fail(c->err, c->errlen, "frame at byte %llu: "
 			    "more records than the header's %llu", at,
 			    (ull)b->records);
 			goto bad;
@@ -513,14 +499,14 @@ bundle_body_frame(void *arg, Field__Sync__Envelope *env)
 			uint64_t seq = env->batch->records[i]->seq;
 
 			if (c->records == 0 && i == 0 && seq != b->first_seq) {
-				bundle_fail(c->err, c->errlen, "frame at byte "
+				util_fail(c->err, c->errlen, "frame at byte "
 				    "%llu: the first record has seq %llu, not "
 				    "the header's first_seq %llu", at,
 				    (ull)seq, (ull)b->first_seq);
 				goto bad;
 			}
 			if (seq <= c->last || seq > b->last_seq) {
-				bundle_fail(c->err, c->errlen, "frame at byte "
+				util_fail(c->err, c->errlen, "frame at byte "
 				    "%llu: record %zu of the batch has seq "
 				    "%llu, not after seq %llu and within "
 				    "first_seq..last_seq %llu..%llu", at,
@@ -534,7 +520,7 @@ bundle_body_frame(void *arg, Field__Sync__Envelope *env)
 		c->batches++;
 		break;
 	default:
-		bundle_fail(c->err, c->errlen, "frame at byte %llu: a %s "
+		util_fail(c->err, c->errlen, "frame at byte %llu: a %s "
 		    "envelope has no place in a bundle's body", at,
 		    wire_kind_name(env->kind_case));
 		goto bad;
@@ -574,19 +560,19 @@ bundle_body_pass(const struct bundle *b, bundle_fn fn, void *arg,
 	pending = frame_reader_pending(&r);
 	frame_reader_free(&r);
 	if (rc < 0)
-		return bundle_fail(err, errlen, "%s", ferr);
+		return util_fail(err, errlen, "%s", ferr);
 	if (c->failed)
 		return -1;
 	if (c->stopped)
 		return c->stopped;
 	if (pending != 0)
-		return bundle_fail(err, errlen, "byte %zu: the bundle ends "
+		return util_fail(err, errlen, "byte %zu: the bundle ends "
 		    "inside a frame", b->len - pending);
 	if (!c->counts)
-		return bundle_fail(err, errlen, "byte %zu: the bundle has no "
+		return util_fail(err, errlen, "byte %zu: the bundle has no "
 		    "counts snapshot", b->body);
 	if (c->records != b->records || c->last != b->last_seq)
-		return bundle_fail(err, errlen, "byte %zu: the bundle ends "
+		return util_fail(err, errlen, "byte %zu: the bundle ends "
 		    "after %llu records up to seq %llu; its header says %llu "
 		    "up to seq %llu", b->len, (ull)c->records, (ull)c->last,
 		    (ull)b->records, (ull)b->last_seq);
@@ -611,13 +597,13 @@ bundle_read(const unsigned char *data, size_t len, const mbedtls_x509_crt *ca,
 	memset(b, 0, sizeof(*b));
 	mbedtls_x509_crt_init(&crt);
 	if (len > lim->max_file) {
-		bundle_fail(err, errlen, "a bundle of %zu bytes is over the "
+		util_fail(err, errlen, "a bundle of %zu bytes is over the "
 		    "limit of %zu", len, lim->max_file);
 		goto out;
 	}
 	if (len < BUNDLE_MAGIC_LEN ||
 	    memcmp(data, BUNDLE_MAGIC, BUNDLE_MAGIC_LEN) != 0) {
-		bundle_fail(err, errlen, "byte 0: not a bundle (no %s magic)",
+		util_fail(err, errlen, "byte 0: not a bundle (no %s magic)",
 		    BUNDLE_MAGIC);
 		goto out;
 	}
@@ -625,7 +611,7 @@ bundle_read(const unsigned char *data, size_t len, const mbedtls_x509_crt *ca,
 	    "bundle header", &env, &hend, err, errlen) != 0)
 		goto out;
 	if (env->kind_case != FIELD__SYNC__ENVELOPE__KIND_BUNDLE_HEADER) {
-		bundle_fail(err, errlen, "frame at byte %d: a %s envelope where "
+		util_fail(err, errlen, "frame at byte %d: a %s envelope where "
 		    "the bundle header must be", BUNDLE_MAGIC_LEN,
 		    wire_kind_name(env->kind_case));
 		goto out;
@@ -633,7 +619,7 @@ bundle_read(const unsigned char *data, size_t len, const mbedtls_x509_crt *ca,
 	if (!bundle_canonical(env, &env->bundle_header->base,
 	    data + BUNDLE_MAGIC_LEN, hend - BUNDLE_MAGIC_LEN,
 	    BUNDLE_HEADER_MAX)) {
-		bundle_fail(err, errlen, "frame at byte %d: the bundle header "
+		util_fail(err, errlen, "frame at byte %d: the bundle header "
 		    "is not in canonical form (unknown, repeated or reordered "
 		    "fields)", BUNDLE_MAGIC_LEN);
 		goto out;
@@ -642,7 +628,7 @@ bundle_read(const unsigned char *data, size_t len, const mbedtls_x509_crt *ca,
 	h = field__sync__bundle_header__unpack(NULL, sh->header.len,
 	    sh->header.data);
 	if (h == NULL) {
-		bundle_fail(err, errlen, "bundle header: its header field does "
+		util_fail(err, errlen, "bundle header: its header field does "
 		    "not decode as a BundleHeader");
 		goto out;
 	}
@@ -651,14 +637,14 @@ bundle_read(const unsigned char *data, size_t len, const mbedtls_x509_crt *ca,
 		goto out;
 	if (pki_verify(&crt.pk, sh->header.data, sh->header.len,
 	    sh->signature.data, sh->signature.len, perr, sizeof(perr)) != 0) {
-		bundle_fail(err, errlen, "bundle header: signature: %s (altered, "
+		util_fail(err, errlen, "bundle header: signature: %s (altered, "
 		    "or not signed by the certificate's key)", perr);
 		goto out;
 	}
 	/* The body is hashed before any of it is decoded. */
 	mbedtls_sha256_ret(data + hend, len - hend, hash, 0);
 	if (memcmp(hash, h->body_sha256.data, sizeof(hash)) != 0) {
-		bundle_fail(err, errlen, "bytes %zu to %zu: the body does not "
+		util_fail(err, errlen, "bytes %zu to %zu: the body does not "
 		    "match the header's body_sha256 (altered, cut short or "
 		    "extended)", hend, len);
 		goto out;
@@ -702,14 +688,14 @@ bundle_read_file(const char *path, const mbedtls_x509_crt *ca,
 	buf = (unsigned char *)util_read_file(path, lim->max_file, &len);
 	if (buf == NULL) {
 		if (errno == EFBIG)
-			return bundle_fail(err, errlen, "%s: larger than a "
+			return util_fail(err, errlen, "%s: larger than a "
 			    "bundle may be (%zu bytes)", path, lim->max_file);
-		return bundle_fail(err, errlen, "%s: %s", path,
+		return util_fail(err, errlen, "%s: %s", path,
 		    strerror(errno));
 	}
 	if (bundle_read(buf, len, ca, lim, b, inner, sizeof(inner)) != 0) {
 		free(buf);
-		return bundle_fail(err, errlen, "%s: %s", path, inner);
+		return util_fail(err, errlen, "%s: %s", path, inner);
 	}
 	b->owned = buf;
 	return 0;
@@ -722,7 +708,7 @@ bundle_each(const struct bundle *b, bundle_fn fn, void *arg, char *err,
 	struct bundle_body c;
 
 	if (b->data == NULL)
-		return bundle_fail(err, errlen, "not a verified bundle");
+		return util_fail(err, errlen, "not a verified bundle");
 	return bundle_body_pass(b, fn, arg, &c, err, errlen);
 }
 
@@ -751,7 +737,7 @@ bundle_receipt_write(const struct bundle_receipt *r,
 	*out = NULL;
 	*len = 0;
 	if (!pki_name_ok(r->device_id, 0))
-		return bundle_fail(err, errlen, "receipt: device id is not a "
+		return util_fail(err, errlen, "receipt: device id is not a "
 		    "device name");
 	rc.device_id = (char *)r->device_id;
 	rc.acked_seq = r->acked_seq;
@@ -762,7 +748,7 @@ bundle_receipt_write(const struct bundle_receipt *r,
 	}
 	plen = field__sync__receipt__get_packed_size(&rc);
 	if ((packed = malloc(plen ? plen : 1)) == NULL)
-		return bundle_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	field__sync__receipt__pack(&rc, packed);
 	if (pki_sign(ca_key, packed, plen, sig, sizeof(sig), &siglen, err,
 	    errlen) != 0) {
@@ -778,13 +764,13 @@ bundle_receipt_write(const struct bundle_receipt *r,
 	if (frame_encode(&env, BUNDLE_RECEIPT_MAX - BUNDLE_MAGIC_LEN, &frame,
 	    &flen) != 0) {
 		free(packed);
-		return bundle_fail(err, errlen, "receipt: does not fit %d bytes",
+		return util_fail(err, errlen, "receipt: does not fit %d bytes",
 		    BUNDLE_RECEIPT_MAX);
 	}
 	free(packed);
 	if ((*out = malloc(BUNDLE_MAGIC_LEN + flen)) == NULL) {
 		free(frame);
-		return bundle_fail(err, errlen, "out of memory");
+		return util_fail(err, errlen, "out of memory");
 	}
 	memcpy(*out, BUNDLE_RECEIPT_MAGIC, BUNDLE_MAGIC_LEN);
 	memcpy(*out + BUNDLE_MAGIC_LEN, frame, flen);
@@ -807,13 +793,13 @@ bundle_receipt_read(const unsigned char *data, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	if (len > BUNDLE_RECEIPT_MAX) {
-		bundle_fail(err, errlen, "a receipt of %zu bytes is over the "
+		util_fail(err, errlen, "a receipt of %zu bytes is over the "
 		    "limit of %d", len, BUNDLE_RECEIPT_MAX);
 		goto out;
 	}
 	if (len < BUNDLE_MAGIC_LEN ||
 	    memcmp(data, BUNDLE_RECEIPT_MAGIC, BUNDLE_MAGIC_LEN) != 0) {
-		bundle_fail(err, errlen, "byte 0: not a receipt (no %s magic)",
+		util_fail(err, errlen, "byte 0: not a receipt (no %s magic)",
 		    BUNDLE_RECEIPT_MAGIC);
 		goto out;
 	}
@@ -821,12 +807,12 @@ bundle_receipt_read(const unsigned char *data, size_t len,
 	    "receipt", &env, &end, err, errlen) != 0)
 		goto out;
 	if (end != len) {
-		bundle_fail(err, errlen, "byte %zu: %zu bytes after the receipt",
+		util_fail(err, errlen, "byte %zu: %zu bytes after the receipt",
 		    end, len - end);
 		goto out;
 	}
 	if (env->kind_case != FIELD__SYNC__ENVELOPE__KIND_RECEIPT) {
-		bundle_fail(err, errlen, "frame at byte %d: a %s envelope where "
+		util_fail(err, errlen, "frame at byte %d: a %s envelope where "
 		    "the receipt must be", BUNDLE_MAGIC_LEN,
 		    wire_kind_name(env->kind_case));
 		goto out;
@@ -834,14 +820,14 @@ bundle_receipt_read(const unsigned char *data, size_t len,
 	if (!bundle_canonical(env, &env->receipt->base,
 	    data + BUNDLE_MAGIC_LEN, end - BUNDLE_MAGIC_LEN,
 	    BUNDLE_RECEIPT_MAX)) {
-		bundle_fail(err, errlen, "frame at byte %d: the receipt is not "
+		util_fail(err, errlen, "frame at byte %d: the receipt is not "
 		    "in canonical form (unknown, repeated or reordered fields)",
 		    BUNDLE_MAGIC_LEN);
 		goto out;
 	}
 	sr = env->receipt;
 	if (ca == NULL || ca->raw.len == 0) {
-		bundle_fail(err, errlen, "receipt: no CA certificate to check "
+		util_fail(err, errlen, "receipt: no CA certificate to check "
 		    "it with");
 		goto out;
 	}
@@ -849,24 +835,24 @@ bundle_receipt_read(const unsigned char *data, size_t len,
 	if (pki_verify((mbedtls_pk_context *)&ca->pk, sr->receipt.data,
 	    sr->receipt.len, sr->signature.data, sr->signature.len, perr,
 	    sizeof(perr)) != 0) {
-		bundle_fail(err, errlen, "receipt: signature: %s (altered, or "
+		util_fail(err, errlen, "receipt: signature: %s (altered, or "
 		    "not from this device's collector)", perr);
 		goto out;
 	}
 	rc = field__sync__receipt__unpack(NULL, sr->receipt.len,
 	    sr->receipt.data);
 	if (rc == NULL) {
-		bundle_fail(err, errlen, "receipt: its receipt field does not "
+		util_fail(err, errlen, "receipt: its receipt field does not "
 		    "decode as a Receipt");
 		goto out;
 	}
 	if (rc->device_id == NULL || !pki_name_ok(rc->device_id, 0)) {
-		bundle_fail(err, errlen, "receipt: device_id is not a device "
+		util_fail(err, errlen, "receipt: device_id is not a device "
 		    "name");
 		goto out;
 	}
 	if (rc->bundle_id.len != 0 && rc->bundle_id.len != BUNDLE_ID_LEN) {
-		bundle_fail(err, errlen, "receipt: bundle_id has %zu bytes, "
+		util_fail(err, errlen, "receipt: bundle_id has %zu bytes, "
 		    "not %d", rc->bundle_id.len, BUNDLE_ID_LEN);
 		goto out;
 	}
