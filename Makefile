@@ -38,7 +38,7 @@ BUILD_EPOCH := $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/
 # Cross builds (ARCH=arm64|armhf): the toolchain, sysroot and build folder.
 include firmware/cross.mk
 
-# libpq's headers (the collector's PostgreSQL store, sync/cdb_pg.c);
+# libpq's headers (the collector's PostgreSQL store, collector/cdb_pg.c);
 # cross.mk points them into its sysroot.
 PG_CFLAGS ?= -I/usr/include/postgresql
 CFLAGS ?=
@@ -58,15 +58,16 @@ EMBED_C := $(B)/gen/forms_embedded.c
 WEB := $(sort $(wildcard web/coord/*))
 FIELD_WEB := $(sort $(wildcard web/field/*))
 
-# Programs' main files, and the files only collectctl (and tests) link:
-# opening sealed records and writing the private sealing key.  Neither
-# the device nor collectord has a code path that opens a sealed record.
-MAINS := daemon/fieldd.c daemon/fieldctl.c sync/collectctl.c sync/collectord.c
-OPENER := sync/seal_open.c sync/collector_admin.c sync/ropen.c \
-	analysis/analyse.c analysis/counts_cmd.c sync/export.c
-LIB_SRC := $(filter-out $(MAINS) $(OPENER), \
-	$(wildcard common/*.c form/*.c daemon/*.c sync/*.c analysis/*.c \
-	board/*.c firmware/*.c))
+# Programs' main files, and collector/open/: the files only collectctl
+# (and tests) link, which open sealed records or write the private sealing
+# key.  Neither the device nor collectord has a code path that opens a
+# sealed record (tests/integration/test_layout.py checks the binaries).
+MAINS := daemon/fieldd.c daemon/fieldctl.c collector/collectctl.c \
+	collector/collectord.c
+OPENER := $(wildcard collector/open/*.c)
+LIB_SRC := $(filter-out $(MAINS), \
+	$(wildcard common/*.c form/*.c sync/*.c http/*.c daemon/*.c \
+	collector/*.c analysis/*.c board/*.c firmware/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o) \
 	$(B)/obj/gen/forms_embedded.o $(B)/obj/gen/web_embedded.o \
 	$(B)/obj/gen/field_embedded.o
@@ -133,11 +134,11 @@ $(B)/fieldd: $(B)/obj/daemon/fieldd.o $(LIB)
 $(B)/fieldctl: $(B)/obj/daemon/fieldctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/collectctl: $(B)/obj/sync/collectctl.o $(OPENER_OBJ) $(LIB)
+$(B)/collectctl: $(B)/obj/collector/collectctl.o $(OPENER_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The collector's daemon ingests sealed records: no opener either.
-$(B)/collectord: $(B)/obj/sync/collectord.o $(LIB)
+$(B)/collectord: $(B)/obj/collector/collectord.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(OPENER_OBJ) $(LIB)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "sync/cdb.h"
-#include "sync/csrv.h"
+#include "collector/cdb.h"
+#include "collector/csrv.h"
 
 /* SQLite: CDIR/analysis.db. */
 static const char *const astore_migrations[] = {

@@ -8,7 +8,7 @@
  * when CDIR/collectord.conf's store names one (tables meta, dict, chunks,
  * cols, failed; schema "analysis" in cdb_schema), so every collectord
  * front-end on that store serves the same counts.  Written once over
- * sync/cdb.h.
+ * collector/cdb.h.
  *
  * Concurrency: one writer at a time (SQLite's write lock; on PostgreSQL
  * advisory lock 7243052 taken in astore_begin's transaction).  A writer

@@ -1,6 +1,6 @@
 /*
  * bench_counts: a coordinator's counts query over 10,000,000 individuals
- * (issue 4's budget: under a second), against the same facts in a plain
+ * (the budget: under a second), against the same facts in a plain
  * SQLite table grouped by SQL, measured in the same run.
  *
  *   bench_counts [INDIVIDUALS] [--pg URL]
@@ -30,7 +30,7 @@
 #include "analysis/query.h"
 #include "analysis/render.h"
 #include "bench/bench_common.h"
-#include "sync/csrv.h"
+#include "collector/csrv.h"
 
 #define SITES 200
 #define DAYS 365

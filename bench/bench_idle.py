@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_idle.py [BUILD] [--seconds N]: fieldd at rest on a board (issue 6).
+"""bench_idle.py [BUILD] [--seconds N]: fieldd at rest on a board.
 
 fieldd runs as a board runs it: a simulated board (board = sim:DIR) with a
 status LED, a battery on mains, and the supervisor's watchdog at 30 s

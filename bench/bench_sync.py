@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_sync.py [BUILD]: the sync benchmarks (issue 3), each against a
+"""bench_sync.py [BUILD]: the sync benchmarks, each against a
 baseline taken in the same run.
 
   1. Wire bytes per record: one device syncs 2000 household records (3
@@ -29,7 +29,7 @@ baseline taken in the same run.
   4. Records opened for analysis: collectctl analyse over the records the
      ingest benchmark stored (open, validate, write facts), against
      collectctl open of the same records printed to /dev/null.
-  5. Collector ingest on PostgreSQL (issue 7): the 50 devices of part 3,
+  5. Collector ingest on PostgreSQL: the 50 devices of part 3,
      the same records, sync at once to two collectord front-ends sharing
      one PostgreSQL database (half the devices to each); records / wall
      time as in part 3.  Beside it, in the same run, the same devices

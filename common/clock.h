@@ -12,7 +12,7 @@
  *     time already stamped as trusted (clock_set_high) -- until the
  *     collector's time confirms it again.
  * Untrusted stamps are corrected later by the collector with the offset
- * the device's sync hello shows (sync/cstore.c).
+ * the device's sync hello shows (collector/cstore.c).
  *
  * One clock per process: the state is this module's.  Programs that never
  * call clock_set_source (fieldctl, tests) keep the default: the source is

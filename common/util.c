@@ -331,3 +331,14 @@ util_ct_eq(const void *a, const void *b, size_t n)
 		d |= x[i] ^ y[i];
 	return d == 0;
 }
+
+void
+util_time_iso(int64_t ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "%lld ms", (long long)ms);
+}

@@ -41,6 +41,9 @@ uint64_t util_mono_ms(void);
 /* Today's date in UTC at the given Unix time, as YYYY-MM-DD into out[11]. */
 void util_date(int64_t unix_ms, char out[11]);
 
+/* unix_ms as 2026-12-06T03:14:15Z (UTC), or "N ms" when out of range. */
+void util_time_iso(int64_t unix_ms, char *out, size_t len);
+
 /* 1 when s is a UUID in canonical 8-4-4-4-12 hex form (either case). */
 int util_is_uuid(const char *s);
 

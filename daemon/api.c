@@ -17,9 +17,9 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "common/util.h"
-#include "daemon/http_static.h"
+#include "http/http_static.h"
 #include "daemon/users.h"
-#include "sync/dsync_cmd.h"
+#include "daemon/dsync_cmd.h"
 #include "form/form.h"
 
 #define API_RECENT_MAX 200	/* today's submissions listed */

@@ -25,7 +25,7 @@
 #define API_H
 
 #include "daemon/device.h"
-#include "daemon/http.h"
+#include "http/http.h"
 #include "daemon/ratelimit.h"
 
 struct boardmon;

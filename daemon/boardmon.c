@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "sync/outbox.h"
+#include "daemon/outbox.h"
 
 struct boardmon {
 	uv_loop_t *loop;

@@ -31,7 +31,7 @@
 
 #include "board/board.h"
 #include "daemon/device.h"
-#include "sync/dsync.h"
+#include "daemon/dsync.h"
 
 #define BOARDMON_POLL_MS 60000
 #define BOARDMON_LONG_PRESS_MS 3000

@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config_file.h"
+
 #include "board/board.h"
 
 struct config {
@@ -93,30 +95,5 @@ int config_load(struct config *c, const char *path, char *err,
  */
 int config_file_set(const char *path, const char *key, const char *value,
     char *err, size_t errlen);
-
-/*
- * The line reader under config_parse, for other programs' files of the
- * same format (collectord's): set is called for each key = value with
- * the file name and line for messages, and reports a bad value with
- * config_fail.  0, or -1 with every error in err, one a line.
- */
-struct config_err {
-	char *buf;
-	size_t len, used;
-	int n;
-};
-typedef void (*config_set_fn)(void *arg, const char *name, int line,
-    const char *key, const char *val, struct config_err *e);
-int config_lines(const char *name, const char *text, config_set_fn set,
-    void *arg, char *err, size_t errlen);
-/* Records "NAME:LINE: KEY: WHAT" as an error. */
-void config_fail(struct config_err *e, const char *name, int line,
-    const char *key, const char *what);
-/* A whole number from lo to hi: 0, or -1. */
-int config_number(const char *v, uint64_t lo, uint64_t hi, uint64_t *out);
-
-/* Parses "ADDR:PORT" ("[v6]:PORT" for IPv6).  0 or -1. */
-int config_parse_listen(const char *s, char *addr, size_t addrlen,
-    int *port);
 
 #endif

@@ -19,8 +19,8 @@
 #include "daemon/device.h"
 #include "daemon/users.h"
 #include "firmware/update_cmd.h"
-#include "sync/bundle_cmd.h"
-#include "sync/dsync_cmd.h"
+#include "daemon/bundle_cmd.h"
+#include "daemon/dsync_cmd.h"
 
 #define FIELDCTL_MAX_RECORD (1024 * 1024)
 

@@ -27,8 +27,8 @@
 #include "daemon/api.h"
 #include "daemon/boardmon.h"
 #include "daemon/device.h"
-#include "daemon/http.h"
-#include "sync/dsync.h"
+#include "http/http.h"
+#include "daemon/dsync.h"
 
 static struct http_server *fieldd_http;
 static struct dsync_sched *fieldd_sync;

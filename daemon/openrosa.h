@@ -38,7 +38,7 @@
 #define OPENROSA_H
 
 #include "daemon/api.h"
-#include "daemon/http.h"
+#include "http/http.h"
 
 #define OPENROSA_NONCE_MS (5 * 60 * 1000)
 #define OPENROSA_NONCE_SLOTS 256

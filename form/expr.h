@@ -1,7 +1,7 @@
 /*
  * expr.h: the XLSForm expression language of `constraint` and `relevant`
  * columns, the subset our forms use, parsed once when a form is loaded and
- * evaluated per record.  The browser (issue 5) implements the same grammar.
+ * evaluated per record.  The web app (web/field/rules.js) implements the same grammar.
  *
  * Grammar (precedence low to high):
  *   or  |  and  |  = != < <= > >=  |  + -  |  * div mod  |  unary -  |  primary

@@ -1,7 +1,7 @@
 /*
  * suppress.h: small-cell suppression of one measure's count table, for
- * counts released to anyone who is not an analyst (DOMAIN.md, "Counts and
- * their release").  Used by the collector (collectctl counts, collectord
+ * counts released to anyone who is not an analyst (docs/security.md,
+ * the curious coordinator).  Used by the collector (collectctl counts, collectord
  * /counts) and by fieldd (/api/counts): one set of rules.
  *
  * A table has ndims dimensions; each entry has one coordinate per

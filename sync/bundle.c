@@ -14,7 +14,7 @@
 #include "common/rng.h"
 #include "common/util.h"
 #include "sync/frame.h"
-#include "sync/outbox.h"
+#include "daemon/outbox.h"
 #include "sync/wire.h"
 
 #define BUNDLE_STOP 1		/* a frame callback's "stop feeding" */

@@ -29,7 +29,7 @@
  *
  * What this module does not decide: whether the device is enrolled, not
  * revoked, or the bundle already imported -- that is the collector's
- * store (bundle_cmd.c, cstore.h).
+ * store (daemon/bundle_cmd.c, collector/import_cmd.c, cstore.h).
  *
  * Ownership: a struct bundle from bundle_read borrows the caller's bytes,
  * which must outlive it; one from bundle_read_file owns its copy of the

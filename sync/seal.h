@@ -1,7 +1,7 @@
 /*
  * seal.h: sealing records to the collector's public key.
  *
- * Scheme (ARCHITECTURE.md, security model):
+ * Scheme (docs/security.md):
  *   epoch:  e = fresh X25519 scalar, E = e*G;  z = X25519(e, C)  where C is
  *           the collector's public key.  e is wiped at once.
  *           k = HKDF-SHA256(salt = E || C, ikm = z, info = SEAL_INFO ||

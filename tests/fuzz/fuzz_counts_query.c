@@ -8,8 +8,8 @@
 #include "analysis/astore.h"
 #include "analysis/query.h"
 #include "analysis/render.h"
-#include "sync/chttp.h"
-#include "sync/csrv.h"
+#include "collector/chttp.h"
+#include "collector/csrv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "daemon/http_parse.h"
+#include "http/http_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -184,7 +184,7 @@ class Device:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-# Valid records of each shipped form (DOMAIN.md field names).
+# Valid records of each shipped form (the field names of docs/forms.md).
 def household(name="Amina Test", phone="+211 912 345 678", members=3):
     rels = ["head", "spouse", "child", "child", "parent"]
     ms = []

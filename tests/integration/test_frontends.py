@@ -1,4 +1,4 @@
-"""Several collectord front-ends on one PostgreSQL store (issue 7).
+"""Several collectord front-ends on one PostgreSQL store.
 
 Two front-ends, each its own copy of one collector's folder (same CA, TLS
 certificate, sealing public key, forms) and its own process and port,

@@ -409,7 +409,7 @@ class Package(unittest.TestCase):
     def test_collectord_conf(self):
         """Every key documented with the default collectctl init writes;
         shipped and made live, the real collectord starts with it."""
-        src = read(os.path.join(ROOT, "sync/csrv.c"))
+        src = read(os.path.join(ROOT, "collector/csrv.c"))
         keys = set(re.findall(r'strcmp\(key, "(\w+)"\)', src))
         text = read(os.path.join(self.p["collectord"]["x"],
                                  "etc/collectord/collectord.conf"))

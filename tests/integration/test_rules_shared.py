@@ -1,4 +1,4 @@
-"""One set of record rules (issue 5): the web app's copy of the rules
+"""One set of record rules: the web app's copy of the rules
 (web/field/rules.js) says what fieldd says.
 
   - tests/rules/rules_test.js runs rules.js over tests/rules/cases.json,

@@ -23,11 +23,12 @@
 #include "common/util.h"
 #include "daemon/device.h"
 #include "sync/bundle.h"
-#include "sync/bundle_cmd.h"
-#include "sync/collector.h"
-#include "sync/cstore.h"
+#include "daemon/bundle_cmd.h"
+#include "collector/import_cmd.h"
+#include "collector/collector.h"
+#include "collector/cstore.h"
 #include "sync/frame.h"
-#include "sync/outbox.h"
+#include "daemon/outbox.h"
 #include "sync/pki.h"
 
 #define DEVICE "dev-b1"
@@ -210,7 +211,7 @@ import(struct fx *f, const char *path)
 {
 	char *argv[] = { "import", (char *)path, NULL };
 
-	return bundle_cmd_import(f->cdir, 2, argv);
+	return import_cmd_bundle(f->cdir, 2, argv);
 }
 
 static int
@@ -226,7 +227,7 @@ receipt(struct fx *f, const char *device, const char *out)
 {
 	char *argv[] = { "receipt", (char *)device, (char *)out, NULL };
 
-	return bundle_cmd_receipt(f->cdir, 3, argv);
+	return import_cmd_receipt(f->cdir, 3, argv);
 }
 
 /* Everything an import could change in collector.db, as one string. */

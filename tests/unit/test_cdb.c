@@ -15,7 +15,7 @@
 
 #include <libpq-fe.h>
 
-#include "sync/cdb.h"
+#include "collector/cdb.h"
 
 static const char *const sq_mig[] = {
 	"CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER, b BLOB);",

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "sync/cstore.h"
+#include "collector/cstore.h"
 
 static char dir[64], path[128];
 static struct cstore *cs;

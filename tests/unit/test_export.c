@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sync/export.h"
+#include "collector/open/export.h"
 
 /* One field written as the export writes it. */
 static char *

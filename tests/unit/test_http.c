@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "daemon/http.h"
-#include "daemon/http_parse.h"
+#include "http/http.h"
+#include "http/http_parse.h"
 
 /* The server side: a loop in a thread, and what the handler saw. */
 

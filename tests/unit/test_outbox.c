@@ -15,9 +15,9 @@
 #include "common/util.h"
 #include "daemon/device.h"
 #include "form/recpack.h"
-#include "sync/cstore.h"
-#include "sync/outbox.h"
-#include "sync/seal_open.h"
+#include "collector/cstore.h"
+#include "daemon/outbox.h"
+#include "collector/open/seal_open.h"
 
 #define N_RECORDS 25
 

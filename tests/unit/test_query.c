@@ -14,7 +14,7 @@
 #include "analysis/query.h"
 #include "analysis/render.h"
 #include "common/log.h"
-#include "sync/csrv.h"
+#include "collector/csrv.h"
 
 static char dir[64];
 static struct form_catalog *cat;

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "sync/seal.h"
-#include "sync/seal_open.h"
+#include "collector/open/seal_open.h"
 
 static void
 unhex(const char *h, unsigned char *out)

@@ -16,7 +16,7 @@
 #include "common/clock.h"
 #include "daemon/device.h"
 #include "form/recpack.h"
-#include "sync/seal_open.h"
+#include "collector/open/seal_open.h"
 
 struct fx {
 	char dir[64], ddir[128];

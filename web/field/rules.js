@@ -1,6 +1,6 @@
 /*
- * rules.js: the record rules of fieldd in the browser (issue 5, "one set
- * of rules").  A port of form_parse (form/form.c), form_validate
+ * rules.js: the record rules of fieldd in the browser (one set of rules
+ * for every client).  A port of form_parse (form/form.c), form_validate
  * (form/validate.c) and the expression language (form/expr.c, expr.h), so
  * that a page says exactly what the server would say about a record, from
  * the same form definition.  tests/rules/cases.json holds the cases both

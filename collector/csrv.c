@@ -1,0 +1,949 @@
+/* csrv.c: see csrv.h. */
+#include "collector/csrv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <mbedtls/platform_util.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/embedded.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/config_file.h"
+#include "form/form.h"
+#include "form/suppress.h"
+#include "collector/cdb.h"
+#include "collector/collector.h"
+#include "sync/frame.h"
+#include "sync/pki.h"
+#include "sync/wire.h"
+
+#define CSRV_FORM_FILE_MAX (256 * 1024)
+#define CSRV_FORMS_MAX 64
+#define CSRV_LINGER_MS 1500
+#define CSRV_ENROL_FRAME_MAX (16 * 1024)
+
+struct csess {
+	struct csrv *srv;
+	struct tls_conn *c;
+	struct csess *prev, *next;
+	struct frame_reader fr;
+	uint64_t last_activity;		/* util_mono_ms */
+	char peer[64];
+	char device[CSTORE_DEVICE_MAX + 1];	/* from the certificate */
+	int has_cert, said_hello, closing;
+	uint64_t linger_until;		/* util_mono_ms; 0: not lingering */
+	char why[160];
+	uint64_t pending, highest;
+	int64_t offset_ms;
+	uint64_t records;		/* ingested on this conn */
+};
+
+void
+csrv_limits_default(struct csrv_limits *lim)
+{
+	lim->max_conns = 256;
+	lim->idle_ms = 120 * 1000;
+	lim->max_frame = WIRE_MAX_FRAME;
+	lim->max_batch_records = WIRE_MAX_BATCH_RECORDS;
+	lim->cert_days = 5 * 365;
+	lim->threshold = SUP_DEFAULT_THRESHOLD;
+	lim->http_listen[0] = '\0';
+	lim->store[0] = '\0';
+}
+
+/* --- Configuration ----------------------------------------------------- */
+
+struct csrv_conf {
+	struct csrv_limits *lim;
+	char *listen;
+	size_t listenlen;
+};
+
+static void
+csrv_conf_set(void *arg, const char *name, int line, const char *key,
+    const char *val, struct config_err *e)
+{
+	struct csrv_conf *c = arg;
+	char addr[64];
+	uint64_t v;
+	int port;
+
+	if (strcmp(key, "listen") == 0) {
+		if (config_parse_listen(val, addr, sizeof(addr), &port) != 0)
+			config_fail(e, name, line, key, "expected ADDR:PORT");
+		else
+			snprintf(c->listen, c->listenlen, "%s", val);
+	} else if (strcmp(key, "max_conns") == 0) {
+		if (config_number(val, 1, 65536, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 65536");
+		else
+			c->lim->max_conns = (unsigned)v;
+	} else if (strcmp(key, "idle_timeout_s") == 0) {
+		if (config_number(val, 1, 86400, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 86400");
+		else
+			c->lim->idle_ms = (unsigned)v * 1000;
+	} else if (strcmp(key, "http_listen") == 0) {
+		if (config_parse_listen(val, addr, sizeof(addr), &port) != 0)
+			config_fail(e, name, line, key, "expected ADDR:PORT");
+		else
+			snprintf(c->lim->http_listen,
+			    sizeof(c->lim->http_listen), "%s", val);
+	} else if (strcmp(key, "suppress_threshold") == 0) {
+		if (config_number(val, 2, 1000, &v) != 0)
+			config_fail(e, name, line, key, "expected 2 to 1000");
+		else
+			c->lim->threshold = (unsigned)v;
+	} else if (strcmp(key, "store") == 0) {
+		if (!cdb_is_pg(val))
+			config_fail(e, name, line, key, "expected a PostgreSQL "
+			    "URL, postgresql://...");
+		else if (strlen(val) >= sizeof(c->lim->store))
+			config_fail(e, name, line, key, "too long");
+		else
+			snprintf(c->lim->store, sizeof(c->lim->store), "%s",
+			    val);
+	} else if (strcmp(key, "cert_days") == 0) {
+		if (config_number(val, 1, 20 * 365, &v) != 0)
+			config_fail(e, name, line, key, "expected 1 to 7300");
+		else
+			c->lim->cert_days = (int)v;
+	} else
+		config_fail(e, name, line, key, "unknown key");
+}
+
+int
+csrv_config_load(const char *dir, struct csrv_limits *lim, char *listen,
+    size_t listenlen, char *err, size_t errlen)
+{
+	struct csrv_conf c = { lim, listen, listenlen };
+	char path[4096], *text;
+	int rc;
+
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if ((text = util_read_file(path, 64 * 1024, NULL)) == NULL) {
+		if (errno == ENOENT)
+			return 0;	/* the defaults */
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "larger than 64 KiB" : strerror(errno));
+		return -1;
+	}
+	rc = config_lines(path, text, csrv_conf_set, &c, err, errlen);
+	free(text);
+	return rc;
+}
+
+int
+csrv_config_write(const char *dir, const char *listen, const char *store,
+    char *err, size_t errlen)
+{
+	struct csrv_limits lim;
+	char path[4096], text[2048];
+	int n;
+
+	csrv_limits_default(&lim);
+	n = snprintf(text, sizeof(text),
+	    "# collectord's settings; collectctl init wrote the defaults.\n"
+	    "# The command line's --listen, --max-conns and --idle-timeout\n"
+	    "# win over these.\n"
+	    "listen = %s\n"
+	    "max_conns = %u\n"
+	    "idle_timeout_s = %u\n"
+	    "cert_days = %d\n"
+	    "# Counts for coordinators over HTTP (collectctl coordinator add);\n"
+	    "# loopback only: put a TLS proxy in front to serve them further.\n"
+	    "# http_listen = 127.0.0.1:7480\n"
+	    "# Counts under this are suppressed for everyone but analysts.\n"
+	    "suppress_threshold = %u\n", listen, lim.max_conns,
+	    lim.idle_ms / 1000, lim.cert_days, lim.threshold);
+	snprintf(text + n, sizeof(text) - (size_t)n, store && store[0] ?
+	    "# The records are in PostgreSQL, shared by every front-end.\n"
+	    "store = %s\n" : "# The records are in collector.db here; a "
+	    "PostgreSQL URL shares them\n# between front-ends (collectctl "
+	    "migrate-store moves them).\n# store = postgresql://...\n%s",
+	    store && store[0] ? store : "");
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
+	    util_write_file(path, text, strlen(text), 0644) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+csrv_config_set_store(const char *dir, const char *url, char *err,
+    size_t errlen)
+{
+	char path[4096], *text, *out, *line, *save = NULL;
+	size_t len = 0, used = 0, cap;
+	int rc;
+
+	if (collector_path(path, sizeof(path), dir, CSRV_CONF) != 0 ||
+	    (text = util_read_file(path, 64 * 1024, &len)) == NULL) {
+		snprintf(err, errlen, "%s/%s: %s", dir, CSRV_CONF,
+		    strerror(errno));
+		return -1;
+	}
+	cap = len + strlen(url) + 64;
+	if ((out = malloc(cap)) == NULL) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Every line but an earlier store's, set or commented out. */
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		const char *k = line + strspn(line, "# \t");
+
+		if (strncmp(k, "store", 5) == 0 && strchr(" \t=", k[5]))
+			continue;
+		used += (size_t)snprintf(out + used, cap - used, "%s\n", line);
+	}
+	used += (size_t)snprintf(out + used, cap - used, "store = %s\n", url);
+	rc = util_write_file(path, out, used, 0644);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	free(text);
+	free(out);
+	return rc;
+}
+
+int
+csrv_store_open(const char *dir, struct cstore **cs, char *err,
+    size_t errlen)
+{
+	struct csrv_limits lim;
+	char path[4096], listen[64];
+	struct stat sb;
+
+	csrv_limits_default(&lim);
+	if (collector_path(path, sizeof(path), dir, "ca.crt") != 0 ||
+	    stat(path, &sb) != 0) {
+		snprintf(err, errlen, "no collector in %s; make one with "
+		    "collectctl -d %s init", dir, dir);
+		return -1;
+	}
+	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,
+	    errlen) != 0)
+		return -1;
+	if (lim.store[0] == '\0' &&
+	    collector_path(path, sizeof(path), dir, "collector.db") != 0) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	return cstore_open(lim.store[0] ? lim.store : path, cs, err, errlen);
+}
+
+/* --- The form catalogue ------------------------------------------------ */
+
+static int
+catalogue_add(Field__Sync__FormCatalogue *cat, const char *json, size_t len,
+    const char *name, char *err, size_t errlen)
+{
+	Field__Sync__FormDefinition *d;
+	struct form *f;
+	char ferr[512];
+
+	if (form_parse(json, len, &f, ferr, sizeof(ferr)) != 0) {
+		snprintf(err, errlen, "%s: %s", name, ferr);
+		return -1;
+	}
+	for (size_t i = 0; i < cat->n_forms; i++)
+		if (strcmp(cat->forms[i]->form_id, form_id(f)) == 0 &&
+		    strcmp(cat->forms[i]->version, form_version(f)) == 0) {
+			int same = strlen(cat->forms[i]->definition_json) ==
+			    len && memcmp(cat->forms[i]->definition_json, json,
+			    len) == 0;
+
+			/* A file repeating a shipped form is fine; a changed
+			   definition under a version devices already have
+			   would never reach them, and records compressed
+			   with one would not open with the other. */
+			if (!same)
+				snprintf(err, errlen, "%s: form %s version %s is "
+				    "already defined differently; give the "
+				    "change a new version", name, form_id(f),
+				    form_version(f));
+			form_free(f);
+			return same ? 0 : -1;
+		}
+	if (cat->n_forms >= CSRV_FORMS_MAX ||
+	    (d = calloc(1, sizeof(*d))) == NULL) {
+		form_free(f);
+		snprintf(err, errlen, "%s: more than %d forms", name,
+		    CSRV_FORMS_MAX);
+		return -1;
+	}
+	field__sync__form_definition__init(d);
+	d->form_id = strdup(form_id(f));
+	d->version = strdup(form_version(f));
+	d->definition_json = strndup(json, len);
+	cat->forms[cat->n_forms++] = d;
+	if (!d->form_id || !d->version || !d->definition_json) {
+		snprintf(err, errlen, "out of memory");
+		form_free(f);
+		return -1;
+	}
+	if (form_version_cmp(d->version, cat->version) > 0) {
+		free(cat->version);
+		cat->version = strdup(d->version);
+	}
+	form_free(f);
+	return cat->version ? 0 : -1;
+}
+
+void
+csrv_catalogue_free(Field__Sync__FormCatalogue *cat)
+{
+	for (size_t i = 0; i < cat->n_forms; i++) {
+		free(cat->forms[i]->form_id);
+		free(cat->forms[i]->version);
+		free(cat->forms[i]->definition_json);
+		free(cat->forms[i]);
+	}
+	free(cat->forms);
+	free(cat->version);
+	field__sync__form_catalogue__init(cat);
+}
+
+int
+csrv_forms_load(const char *dir, struct form_catalog *cat, char *err,
+    size_t errlen)
+{
+	Field__Sync__FormCatalogue fc;
+	int rc = 0;
+
+	if (csrv_catalogue_load(dir, &fc, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < fc.n_forms && rc == 0; i++)
+		if (form_catalog_add(cat, fc.forms[i]->definition_json,
+		    strlen(fc.forms[i]->definition_json), err, errlen) == NULL)
+			rc = -1;
+	csrv_catalogue_free(&fc);
+	return rc;
+}
+
+int
+csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
+    char *err, size_t errlen)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *dp;
+	int rc = 0;
+
+	field__sync__form_catalogue__init(cat);
+	cat->version = NULL;	/* init's is a shared constant */
+	if ((cat->forms = calloc(CSRV_FORMS_MAX, sizeof(*cat->forms))) ==
+	    NULL || (cat->version = strdup("")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		csrv_catalogue_free(cat);
+		return -1;
+	}
+	for (const struct embedded_file *e = embedded_forms; e->name; e++)
+		if (catalogue_add(cat, e->data, e->len, e->name, err,
+		    errlen) != 0) {
+			csrv_catalogue_free(cat);
+			return -1;
+		}
+	if (collector_path(path, sizeof(path), dir, "forms") != 0 ||
+	    (dp = opendir(path)) == NULL)
+		return 0;	/* no forms of its own: the shipped ones */
+	while (rc == 0 && (de = readdir(dp)) != NULL) {
+		size_t n = strlen(de->d_name), len;
+		char file[4352];
+		char *text;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if ((text = util_read_file(file, CSRV_FORM_FILE_MAX, &len)) ==
+		    NULL) {
+			snprintf(err, errlen, "%s: cannot read, or larger than "
+			    "%d KiB", file, CSRV_FORM_FILE_MAX / 1024);
+			rc = -1;
+			break;
+		}
+		rc = catalogue_add(cat, text, len, file, err, errlen);
+		free(text);
+	}
+	closedir(dp);
+	if (rc != 0)
+		csrv_catalogue_free(cat);
+	return rc;
+}
+
+/* --- Sessions ---------------------------------------------------------- */
+
+/*
+ * Ends a session.  With an error code the peer is told why, and the
+ * conn lingers a moment, reading and dropping what the peer still sends:
+ * closing at once would answer those bytes with a reset, and a reset can
+ * make the peer's kernel drop our error frame before it is read.
+ */
+static void
+sess_close(struct csess *s, Field__Sync__Error__Code code, const char *why)
+{
+	if (s->closing)
+		return;
+	s->closing = 1;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	if (code != FIELD__SYNC__ERROR__CODE__UNKNOWN &&
+	    wire_send_error(s->c, code, why) > 0) {
+		s->linger_until = util_mono_ms() + CSRV_LINGER_MS;
+		return;
+	}
+	tls_conn_close(s->c, why);
+}
+
+static void
+sess_refused(void *arg, uint64_t seq, const char *reason)
+{
+	Field__Sync__Ack *ack = arg;
+	Field__Sync__Refused *r;
+
+	/* n_refused never passes the batch's size: room was made for it */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	field__sync__refused__init(r);
+	r->seq = seq;
+	if ((r->reason = strdup(reason)) == NULL) {
+		free(r);
+		return;
+	}
+	ack->refused[ack->n_refused++] = r;
+}
+
+static int
+sess_batch(struct csess *s, Field__Sync__RecordBatch *b)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Ack ack = FIELD__SYNC__ACK__INIT;
+	char why[128];
+	uint64_t acked;
+	int rc;
+
+	if (b->n_records > s->srv->lim.max_batch_records) {
+		snprintf(why, sizeof(why), "a batch of %zu records is over the "
+		    "limit of %" PRIu32, b->n_records,
+		    s->srv->lim.max_batch_records);
+		sess_close(s, FIELD__SYNC__ERROR__CODE__TOO_LARGE, why);
+		return 1;
+	}
+	if (b->n_records &&
+	    (ack.refused = calloc(b->n_records, sizeof(*ack.refused))) == NULL) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "out of memory");
+		return 1;
+	}
+	rc = cstore_ingest(s->srv->cs, s->device, s->offset_ms, b->records,
+	    b->n_records, util_now_ms(), &acked, sess_refused, &ack);
+	if (rc != 0) {
+		log_err("collectord: device %s: storing a batch failed: %s",
+		    s->device, cstore_errmsg(s->srv->cs));
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "the collector could not store the batch; try later");
+		rc = 1;
+	} else {
+		s->records += b->n_records;
+		s->srv->records_in += b->n_records;
+		s->srv->batches_in++;
+		ack.acked_seq = acked;
+		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
+		env.ack = &ack;
+		if (wire_send(s->c, &env) < 0)
+			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+			    "device not reading its acks");
+	}
+	for (size_t i = 0; i < ack.n_refused; i++) {
+		free(ack.refused[i]->reason);
+		free(ack.refused[i]);
+	}
+	free(ack.refused);
+	return rc;
+}
+
+/* Counts are acked like a batch (the device keeps its place in them). */
+static int
+sess_counts(struct csess *s, const Field__Sync__CountsSnapshot *c)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Ack ack = FIELD__SYNC__ACK__INIT;
+	struct cdevice d;
+
+	if (c->n_cells > WIRE_MAX_COUNT_CELLS) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__TOO_LARGE,
+		    "counts: too many cells");
+		return 1;
+	}
+	if (cstore_counts_put(s->srv->cs, s->device, c) != 0 ||
+	    cstore_device_get(s->srv->cs, s->device, &d) != 1) {
+		log_err("collectord: device %s: counts not stored: %s",
+		    s->device, cstore_errmsg(s->srv->cs));
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "the collector could not store the counts; try later");
+		return 1;
+	}
+	ack.acked_seq = d.acked_seq;
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
+	env.ack = &ack;
+	if (wire_send(s->c, &env) < 0)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+		    "device not reading its acks");
+	return 0;
+}
+
+static int
+sess_hello(struct csess *s, const Field__Sync__Hello *h)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Welcome w = FIELD__SYNC__WELCOME__INIT;
+	struct csrv *srv = s->srv;
+	struct cdevice d;
+	char why[160];
+	int64_t now = util_now_ms();
+
+	if (h->protocol_version != SYNC_PROTOCOL_VERSION) {
+		snprintf(why, sizeof(why), "protocol version %" PRIu32 " is not "
+		    "supported; this collector speaks %d", h->protocol_version,
+		    SYNC_PROTOCOL_VERSION);
+		sess_close(s, FIELD__SYNC__ERROR__CODE__PROTOCOL_VERSION, why);
+		return 1;
+	}
+	if (strcmp(h->device_id, s->device) != 0) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__UNEXPECTED,
+		    "hello.device_id is not the device the certificate names");
+		return 1;
+	}
+	if (cstore_device_get(srv->cs, s->device, &d) != 1) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "the collector could not read the device's state");
+		return 1;
+	}
+	s->said_hello = 1;
+	s->pending = h->pending;
+	s->highest = h->highest_seq;
+	/* No round-trip correction: a board off by a link's latency is
+	   far better than one off by years since its last boot. */
+	s->offset_ms = h->device_time_ms ? now - h->device_time_ms : 0;
+	cstore_device_seen(srv->cs, s->device, now, s->pending, s->offset_ms,
+	    "");
+	w.collector_time_ms = now;
+	w.acked_seq = d.acked_seq;
+	w.catalogue_version = srv->catalogue.version;
+	w.max_batch_records = srv->lim.max_batch_records;
+	w.max_frame_bytes = (uint32_t)srv->lim.max_frame;
+	/* New forms first: a device that has what it needs when the
+	   welcome comes can finish as soon as its records are acked. */
+	if (form_version_cmp(srv->catalogue.version, h->catalogue_version) >
+	    0) {
+		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE;
+		env.form_catalogue = &srv->catalogue;
+		if (wire_send(s->c, &env) < 0)
+			goto fail;
+	}
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_WELCOME;
+	env.welcome = &w;
+	if (wire_send(s->c, &env) < 0)
+		goto fail;
+	log_info("collectord: device %s from %s: hello, highest seq %" PRIu64
+	    ", acked %" PRIu64 ", clock offset %" PRId64 " ms", s->device,
+	    s->peer, h->highest_seq, d.acked_seq, s->offset_ms);
+	return 0;
+fail:
+	sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN, "cannot send welcome");
+	return 1;
+}
+
+static int
+sess_enroll(struct csess *s, const Field__Sync__EnrollRequest *r)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__EnrollResponse resp = FIELD__SYNC__ENROLL_RESPONSE__INIT;
+	struct csrv *srv = s->srv;
+	struct pki_sign_opts opts = { 0, srv->lim.cert_days, 0 };
+	unsigned char hash[32], pin[32], *der = NULL;
+	mbedtls_x509_crt crt;
+	char err[256], serial[32], cn[PKI_CN_MAX + 1];
+	uint64_t ser;
+	size_t len;
+	int rc;
+
+	if (!pki_name_ok(r->device_id, 0) ||
+	    strlen(r->device_id) > CSTORE_DEVICE_MAX) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__MALFORMED,
+		    "enroll_request.device_id: 1-64 of A-Z a-z 0-9 . _ - : @");
+		return 1;
+	}
+	if (token_parse(r->token, hash, pin) != 0 ||
+	    (rc = cstore_token_use(srv->cs, hash, r->device_id,
+	    util_now_ms())) == 0) {
+		log_warn("collectord: enrolment from %s refused: token unknown,"
+		    " used, expired or for another device", s->peer);
+		sess_close(s, FIELD__SYNC__ERROR__CODE__NOT_ENROLLED,
+		    "enrolment token unknown, already used, expired, or for "
+		    "another device");
+		return 1;
+	}
+	if (rc < 0)
+		goto internal;
+	mbedtls_x509_crt_init(&crt);
+	if (pki_csr_sign(&srv->ca, &srv->ca_key, r->csr_der.data,
+	    r->csr_der.len, &opts, &der, &len, &ser, err, sizeof(err)) != 0 ||
+	    pki_cert_parse(&crt, der, len, err, sizeof(err)) != 0 ||
+	    pki_cert_cn(&crt, cn, sizeof(cn)) != 0 ||
+	    strcmp(cn, r->device_id) != 0) {
+		mbedtls_x509_crt_free(&crt);
+		free(der);
+		log_warn("collectord: enrolment from %s refused: %s", s->peer,
+		    err);
+		/* The token is spent: a bad CSR costs the enroller a token,
+		   so a token cannot be used to probe the CA. */
+		sess_close(s, FIELD__SYNC__ERROR__CODE__MALFORMED,
+		    "enroll_request.csr_der: not a valid request for this "
+		    "device id (the token is now used)");
+		return 1;
+	}
+	mbedtls_x509_crt_free(&crt);
+	snprintf(serial, sizeof(serial), "%" PRIu64, ser);
+	if (cstore_device_enroll(srv->cs, r->device_id, serial,
+	    util_now_ms()) != 0) {
+		free(der);
+		goto internal;
+	}
+	resp.certificate_der.data = der;
+	resp.certificate_der.len = len;
+	resp.ca_der.data = srv->ca_der;
+	resp.ca_der.len = srv->ca_der_len;
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ENROLL_RESPONSE;
+	env.enroll_response = &resp;
+	wire_send(s->c, &env);
+	free(der);
+	log_info("collectord: device %s enrolled from %s, serial %s",
+	    r->device_id, s->peer, serial);
+	sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN, "enrolled");
+	return 1;
+internal:
+	sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+	    "the collector could not record the enrolment");
+	return 1;
+}
+
+static int
+sess_envelope(void *arg, Field__Sync__Envelope *env)
+{
+	struct csess *s = arg;
+	char why[128];
+	int rc = 0;
+
+	if (s->closing) {
+		field__sync__envelope__free_unpacked(env, NULL);
+		return 1;
+	}
+	switch (env->kind_case) {
+	case FIELD__SYNC__ENVELOPE__KIND_ENROLL_REQUEST:
+		if (s->has_cert)
+			goto unexpected;
+		rc = sess_enroll(s, env->enroll_request);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_HELLO:
+		if (!s->has_cert || s->said_hello)
+			goto unexpected;
+		rc = sess_hello(s, env->hello);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_COUNTS:
+		if (!s->said_hello)
+			goto unexpected;
+		rc = sess_counts(s, env->counts);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_BATCH:
+		if (!s->said_hello)
+			goto unexpected;
+		rc = sess_batch(s, env->batch);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_BYE:
+		sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN, "bye");
+		rc = 1;
+		break;
+	default:
+		goto unexpected;
+	}
+	field__sync__envelope__free_unpacked(env, NULL);
+	return rc;
+unexpected:
+	snprintf(why, sizeof(why), "unexpected %s %s",
+	    wire_kind_name(env->kind_case), !s->has_cert ?
+	    "without a device certificate (enrol first)" : s->said_hello ?
+	    "in a session" : "before hello");
+	field__sync__envelope__free_unpacked(env, NULL);
+	sess_close(s, s->has_cert ? FIELD__SYNC__ERROR__CODE__UNEXPECTED :
+	    FIELD__SYNC__ERROR__CODE__NOT_ENROLLED, why);
+	return 1;
+}
+
+static void
+sess_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
+    void *arg)
+{
+	struct csess *s = arg;
+	char err[256];
+
+	(void)c;
+	s->last_activity = util_mono_ms();
+	if (s->closing)
+		return;
+	if (frame_reader_feed(&s->fr, data, len, sess_envelope, s, err,
+	    sizeof(err)) < 0) {
+		log_warn("collectord: %s%s%s: %s", s->peer,
+		    s->device[0] ? " device " : "", s->device, err);
+		sess_close(s, strstr(err, "over the") ?
+		    FIELD__SYNC__ERROR__CODE__TOO_LARGE :
+		    FIELD__SYNC__ERROR__CODE__MALFORMED, err);
+	}
+}
+
+static void
+sess_on_ready(struct tls_conn *c, void *arg)
+{
+	struct csess *s = arg;
+	const mbedtls_x509_crt *crt = tls_conn_peer_cert(c);
+	struct cdevice d;
+	uint64_t serial;
+	char ser[32];
+	int rc;
+
+	s->last_activity = util_mono_ms();
+	if (crt == NULL) {
+		/* Enrolment only, from anyone: an enrolment request is a
+		   token and a CSR, so a stranger gets a small buffer, not a
+		   device's megabyte. */
+		frame_reader_free(&s->fr);
+		frame_reader_init(&s->fr, CSRV_ENROL_FRAME_MAX);
+		return;
+	}
+	s->has_cert = 1;
+	if (pki_cert_cn(crt, s->device, sizeof(s->device)) != 0 ||
+	    pki_cert_serial(crt, &serial) != 0) {
+		s->device[0] = '\0';
+		sess_close(s, FIELD__SYNC__ERROR__CODE__NOT_ENROLLED,
+		    "the certificate names no device");
+		return;
+	}
+	snprintf(ser, sizeof(ser), "%" PRIu64, serial);
+	rc = cstore_device_get(s->srv->cs, s->device, &d);
+	if (rc < 0)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+		    "the collector could not read its devices");
+	else if (rc == 0)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__NOT_ENROLLED,
+		    "device not enrolled here");
+	else if (d.revoked_ms)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__REVOKED,
+		    "device revoked");
+	else if (strcmp(d.serial, ser) != 0)
+		sess_close(s, FIELD__SYNC__ERROR__CODE__REVOKED,
+		    "certificate replaced by a later enrolment");
+}
+
+static void
+sess_on_close(struct tls_conn *c, const char *reason, void *arg)
+{
+	struct csess *s = arg;
+	struct csrv *srv = s->srv;
+	int clean = strcmp(reason, "bye") == 0 ||
+	    strcmp(reason, "enrolled") == 0;
+
+	(void)c;
+	if (s->said_hello) {
+		struct cdevice d;
+
+		/* What the device still holds, as far as its hello and our
+		   watermark tell. */
+		if (cstore_device_get(srv->cs, s->device, &d) == 1)
+			s->pending = s->highest > d.acked_seq ?
+			    s->highest - d.acked_seq : 0;
+		cstore_device_seen(srv->cs, s->device, util_now_ms(),
+		    s->pending, s->offset_ms, clean ? "" : reason);
+	}
+	if (clean)
+		log_info("collectord: %s%s%s: closed (%s), %" PRIu64
+		    " records", s->peer, s->device[0] ? " device " : "",
+		    s->device, reason, s->records);
+	else
+		log_warn("collectord: %s%s%s: closed: %s; %" PRIu64
+		    " records", s->peer, s->device[0] ? " device " : "",
+		    s->device, reason, s->records);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nconns--;
+	frame_reader_free(&s->fr);
+	free(s);
+}
+
+static const struct tls_callbacks sess_cb = {
+	.on_ready = sess_on_ready,
+	.on_data = sess_on_data,
+	.on_close = sess_on_close,
+};
+
+static void
+free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+void
+csrv_accept(struct csrv *srv, uv_stream_t *listener)
+{
+	struct csess *s;
+	char err[256];
+
+	if (srv->nconns >= srv->lim.max_conns ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		uv_tcp_t *t = malloc(sizeof(*t));
+
+		/* Take it off the backlog and close it: a flood of
+		   connections costs the collector nothing it keeps. */
+		if (t == NULL)
+			return;
+		uv_tcp_init(srv->loop, t);
+		if (uv_accept(listener, (uv_stream_t *)t) == 0)
+			log_warn("collectord: %u connections open; refusing "
+			    "another", srv->nconns);
+		uv_close((uv_handle_t *)t, free_handle);
+		return;
+	}
+	s->srv = srv;
+	frame_reader_init(&s->fr, srv->lim.max_frame);
+	s->c = tls_conn_accept(srv->tls, listener, &sess_cb, s, err,
+	    sizeof(err));
+	if (s->c == NULL) {
+		log_warn("collectord: accept: %s", err);
+		frame_reader_free(&s->fr);
+		free(s);
+		return;
+	}
+	tls_conn_peer_addr(s->c, s->peer, sizeof(s->peer));
+	s->last_activity = util_mono_ms();
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->nconns++;
+}
+
+/* Once a second: close what has been silent too long (the handshake has
+   its own, shorter, timer in tls.c). */
+static void
+csrv_on_sweep(uv_timer_t *t)
+{
+	struct csrv *srv = t->data;
+	uint64_t now = util_mono_ms();
+
+	for (struct csess *s = srv->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->linger_until && now >= s->linger_until) {
+			s->linger_until = 0;
+			tls_conn_close(s->c, s->why);
+		} else if (now - s->last_activity > srv->lim.idle_ms)
+			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+			    "idle timeout");
+	}
+}
+
+void
+csrv_close_all(struct csrv *srv)
+{
+	uv_timer_stop(&srv->sweep);
+	uv_close((uv_handle_t *)&srv->sweep, NULL);
+	for (struct csess *s = srv->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->closing)
+			tls_conn_close(s->c, s->why);	/* lingering */
+		else
+			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+			    "collector stopping");
+	}
+}
+
+int
+csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
+    const struct csrv_limits *lim, char *err, size_t errlen)
+{
+	char crt[4096], key[4096], ca[4096], cakey[4096];
+	struct tls_config tc = { 0 };
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->lim = *lim;
+	snprintf(srv->dir, sizeof(srv->dir), "%s", dir);
+	mbedtls_x509_crt_init(&srv->ca);
+	mbedtls_pk_init(&srv->ca_key);
+	field__sync__form_catalogue__init(&srv->catalogue);
+	if (collector_path(crt, sizeof(crt), dir, "server.crt") != 0 ||
+	    collector_path(key, sizeof(key), dir, "server.key") != 0 ||
+	    collector_path(ca, sizeof(ca), dir, "ca.crt") != 0) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (access(ca, F_OK) != 0) {
+		snprintf(err, errlen, "no collector in %s; make one with "
+		    "collectctl -d %s init", dir, dir);
+		return -1;
+	}
+	tc.role = TLS_SERVER;
+	tc.cert_file = crt;
+	tc.key_file = key;
+	tc.ca_file = ca;
+	tc.peer_auth = TLS_PEER_OPTIONAL;
+	tc.handshake_timeout_ms = 10000;
+	if (pki_cert_read(&srv->ca, ca, err, errlen) != 0 ||
+	    collector_path(cakey, sizeof(cakey), dir, "ca.key") != 0 ||
+	    pki_key_read(&srv->ca_key, cakey, err, errlen) != 0 ||
+	    (srv->tls = tls_ctx_new(&tc, err, errlen)) == NULL ||
+	    csrv_catalogue_load(dir, &srv->catalogue, err, errlen) != 0 ||
+	    csrv_store_open(dir, &srv->cs, err, errlen) != 0)
+		goto fail;
+	srv->ca_der_len = srv->ca.raw.len;
+	if ((srv->ca_der = malloc(srv->ca_der_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	memcpy(srv->ca_der, srv->ca.raw.p, srv->ca_der_len);
+	uv_timer_init(loop, &srv->sweep);
+	srv->sweep.data = srv;
+	uv_timer_start(&srv->sweep, csrv_on_sweep, 1000, 1000);
+	return 0;
+fail:
+	csrv_close(srv);
+	return -1;
+}
+
+void
+csrv_close(struct csrv *srv)
+{
+	cstore_close(srv->cs);
+	srv->cs = NULL;
+	tls_ctx_free(srv->tls);
+	srv->tls = NULL;
+	mbedtls_x509_crt_free(&srv->ca);
+	mbedtls_pk_free(&srv->ca_key);
+	free(srv->ca_der);
+	srv->ca_der = NULL;
+	if (srv->catalogue.forms)
+		csrv_catalogue_free(&srv->catalogue);
+}

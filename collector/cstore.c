@@ -1,0 +1,1028 @@
+/* cstore.c: see cstore.h. */
+#include "collector/cstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/config.h"
+#include "collector/cdb.h"
+#include "common/util.h"
+
+static const char *const cstore_migrations[] = {
+	/* 1: devices, tokens, sealed records */
+	("CREATE TABLE devices(id TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+	"  enrolled_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_seen_ms INTEGER NOT NULL DEFAULT 0,"
+	"  acked_seq INTEGER NOT NULL DEFAULT 0,"
+	"  pending INTEGER NOT NULL DEFAULT 0,"
+	"  clock_offset_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"CREATE TABLE enroll_tokens(hash BLOB PRIMARY KEY, device_id TEXT,"
+	"  expires_ms INTEGER NOT NULL, used_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE records(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	"  id TEXT NOT NULL UNIQUE, form_id TEXT NOT NULL,"
+	"  form_version TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	"  corrected_ms INTEGER NOT NULL, clock INTEGER NOT NULL,"
+	"  epoch_id INTEGER NOT NULL, epoch_pub BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(device_id, seq));"
+	"CREATE TABLE refused(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	"  id TEXT, reason TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(device_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE device_counts(device_id TEXT PRIMARY KEY,"
+	"  taken_ms INTEGER NOT NULL, cells BLOB NOT NULL) WITHOUT ROWID;"),
+	/* 2: bundles imported from USB sticks, by id, so a replay is refused */
+	("CREATE TABLE bundles(bundle_id BLOB PRIMARY KEY,"
+	"  device_id TEXT NOT NULL, imported_ms INTEGER NOT NULL,"
+	"  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);"
+	"CREATE INDEX bundles_device ON bundles(device_id);"),
+	/*
+	 * 3: the order records arrived in, which analysis follows (rowids
+	 * may change under VACUUM); coordinators' tokens, hashed.
+	 */
+	("ALTER TABLE records ADD COLUMN arrival INTEGER;"
+	"UPDATE records SET arrival = rowid;"
+	"CREATE UNIQUE INDEX records_arrival ON records(arrival);"
+	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
+	"  token_hash BLOB NOT NULL UNIQUE, added_ms INTEGER NOT NULL)"
+	"  WITHOUT ROWID;"),
+};
+
+/* The same schema in PostgreSQL's types: BIGINT (times are ms), BYTEA. */
+static const char *const cstore_pg_migrations[] = {
+	("CREATE TABLE devices(id TEXT PRIMARY KEY, serial TEXT NOT NULL,"
+	"  enrolled_ms BIGINT NOT NULL, revoked_ms BIGINT NOT NULL DEFAULT 0,"
+	"  last_seen_ms BIGINT NOT NULL DEFAULT 0,"
+	"  acked_seq BIGINT NOT NULL DEFAULT 0,"
+	"  pending BIGINT NOT NULL DEFAULT 0,"
+	"  clock_offset_ms BIGINT NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE enroll_tokens(hash BYTEA PRIMARY KEY, device_id TEXT,"
+	"  expires_ms BIGINT NOT NULL, used_ms BIGINT NOT NULL DEFAULT 0);"
+	"CREATE TABLE records(device_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+	"  id TEXT NOT NULL UNIQUE, form_id TEXT NOT NULL,"
+	"  form_version TEXT NOT NULL, created_ms BIGINT NOT NULL,"
+	"  corrected_ms BIGINT NOT NULL, clock INTEGER NOT NULL,"
+	"  epoch_id BIGINT NOT NULL, epoch_pub BYTEA NOT NULL,"
+	"  sealed BYTEA NOT NULL, received_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY(device_id, seq));"
+	"CREATE TABLE refused(device_id TEXT NOT NULL, seq BIGINT NOT NULL,"
+	"  id TEXT, reason TEXT NOT NULL, received_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY(device_id, seq));"
+	"CREATE TABLE device_counts(device_id TEXT PRIMARY KEY,"
+	"  taken_ms BIGINT NOT NULL, cells BYTEA NOT NULL);"),
+	("CREATE TABLE bundles(bundle_id BYTEA PRIMARY KEY,"
+	"  device_id TEXT NOT NULL, imported_ms BIGINT NOT NULL,"
+	"  first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL);"
+	"CREATE INDEX bundles_device ON bundles(device_id);"),
+	("ALTER TABLE records ADD COLUMN arrival BIGINT;"
+	"CREATE UNIQUE INDEX records_arrival ON records(arrival);"
+	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
+	"  token_hash BYTEA NOT NULL UNIQUE, added_ms BIGINT NOT NULL);"),
+};
+#define CSTORE_N_MIGRATIONS \
+	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
+
+struct cstore {
+	struct cdb *db;
+	int64_t arrival, corrected_ms;	/* of the record being visited */
+};
+
+const char *
+cstore_errmsg(struct cstore *cs)
+{
+	return cdb_errmsg(cs->db);
+}
+
+int
+cstore_open(const char *path, struct cstore **out, char *err, size_t errlen)
+{
+	struct cstore *cs = calloc(1, sizeof(*cs));
+
+	if (cs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	static const struct cdb_schema schema = { cstore_migrations,
+	    cstore_pg_migrations, CSTORE_N_MIGRATIONS };
+
+	if (cdb_open(path, "collector", 0, &schema, &cs->db, err,
+	    errlen) != 0) {
+		free(cs);
+		return -1;
+	}
+	*out = cs;
+	return 0;
+}
+
+void
+cstore_close(struct cstore *cs)
+{
+	if (cs == NULL)
+		return;
+	cdb_close(cs->db);
+	free(cs);
+}
+
+/* Steps a statement to completion and finalizes it: the rows it
+   changed, or -1. */
+static int64_t
+cs_change(struct cdb_stmt *s)
+{
+	int64_t n;
+
+	if (s == NULL)
+		return -1;
+	n = cdb_step(s) == CDB_DONE ? cdb_changes(s) : -1;
+	cdb_finalize(s);
+	return n;
+}
+
+/* The same: 0, or -1. */
+static int
+cs_done(struct cdb_stmt *s)
+{
+	return cs_change(s) < 0 ? -1 : 0;
+}
+
+/* The lock every writer of records takes inside its transaction
+   (cdb_lock): front-ends sharing a PostgreSQL database store one batch at
+   a time. */
+#define CS_WRITE_LOCK 7243051
+
+static void
+cs_device_row(struct cdb_stmt *s, struct cdevice *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->id, sizeof(d->id), "%s", cdb_col_text(s, 0));
+	snprintf(d->serial, sizeof(d->serial), "%s", cdb_col_text(s, 1));
+	d->enrolled_ms = cdb_col_int64(s, 2);
+	d->revoked_ms = cdb_col_int64(s, 3);
+	d->last_seen_ms = cdb_col_int64(s, 4);
+	d->acked_seq = (uint64_t)cdb_col_int64(s, 5);
+	d->pending = (uint64_t)cdb_col_int64(s, 6);
+	d->clock_offset_ms = cdb_col_int64(s, 7);
+	snprintf(d->last_error, sizeof(d->last_error), "%s",
+	    cdb_col_text(s, 8));
+}
+
+#define CS_DEVICE_COLS "id, serial, enrolled_ms, revoked_ms, last_seen_ms," \
+	" acked_seq, pending, clock_offset_ms, last_error"
+
+int
+cstore_device_get(struct cstore *cs, const char *id, struct cdevice *d)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT " CS_DEVICE_COLS " FROM devices"
+	    " WHERE id = ?1", "t", id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
+		cs_device_row(s, d);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_devices(struct cstore *cs,
+    int (*fn)(void *arg, const struct cdevice *d), void *arg)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT " CS_DEVICE_COLS " FROM devices"
+	    " ORDER BY id", "");
+	struct cdevice d;
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		cs_device_row(s, &d);
+		if ((ret = fn(arg, &d)) != 0)
+			break;
+	}
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_device_enroll(struct cstore *cs, const char *id, const char *serial,
+    int64_t now_ms)
+{
+	return cs_done(cdb_queryf(cs->db, "INSERT INTO devices(id, serial,"
+	    " enrolled_ms) VALUES(?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
+	    " serial = excluded.serial, enrolled_ms = excluded.enrolled_ms,"
+	    " revoked_ms = 0", "tti", id, serial, now_ms));
+}
+
+int
+cstore_device_revoke(struct cstore *cs, const char *id, int64_t now_ms)
+{
+	int64_t n = cs_change(cdb_queryf(cs->db, "UPDATE devices SET revoked_ms = ?2"
+	    " WHERE id = ?1 AND revoked_ms = 0", "ti", id, now_ms));
+
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+cstore_device_seen(struct cstore *cs, const char *id, int64_t now_ms,
+    uint64_t pending, int64_t clock_offset_ms, const char *last_error)
+{
+	return cs_done(cdb_queryf(cs->db, "UPDATE devices SET last_seen_ms = ?2,"
+	    " pending = ?3, clock_offset_ms = ?4, last_error = ?5 WHERE"
+	    " id = ?1", "tiiit", id, now_ms, (int64_t)pending, clock_offset_ms,
+	    last_error ? last_error : ""));
+}
+
+int
+cstore_token_add(struct cstore *cs, const unsigned char hash[32],
+    const char *device_id, int64_t expires_ms)
+{
+	return cs_done(cdb_queryf(cs->db, "INSERT INTO enroll_tokens(hash, device_id,"
+	    " expires_ms) VALUES(?1, ?2, ?3)", "hti", hash,
+	    device_id ? device_id : "", expires_ms));
+}
+
+int
+cstore_token_use(struct cstore *cs, const unsigned char hash[32],
+    const char *device_id, int64_t now_ms)
+{
+	int64_t n = cs_change(cdb_queryf(cs->db, "UPDATE enroll_tokens SET used_ms ="
+	    " ?3 WHERE hash = ?1 AND used_ms = 0 AND expires_ms > ?3 AND"
+	    " (device_id = '' OR device_id = ?2)", "hti", hash, device_id,
+	    now_ms));
+
+	return n < 0 ? -1 : n > 0;
+}
+
+/* Why a record cannot be stored as it is, or NULL. */
+static const char *
+cs_malformed(const Field__Sync__SealedRecord *r)
+{
+	if (r->seq == 0)
+		return "seq 0";
+	if (r->id == NULL || !util_is_uuid(r->id))
+		return "record id is not a UUID";
+	if (r->form_id == NULL || r->form_id[0] == '\0' ||
+	    strlen(r->form_id) > 64 || r->form_version == NULL ||
+	    r->form_version[0] == '\0' || strlen(r->form_version) > 32)
+		return "form id or version missing or too long";
+	if (r->epoch_pub.len != 32)
+		return "epoch key is not 32 bytes";
+	if (r->sealed.len < 28 || r->sealed.len > CSTORE_SEALED_MAX)
+		return "sealed payload of impossible size";
+	return NULL;
+}
+
+static int
+cs_seq_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Inserts one record with its arrival number: 1 stored, 0 not (a
+   conflict), -1 on failure. */
+static int
+cs_insert(struct cdb_stmt *ins, const char *device_id,
+    int64_t clock_offset_ms, const Field__Sync__SealedRecord *r,
+    int64_t now_ms, int64_t arrival)
+{
+	/* A stamp made before any trusted time in this boot is corrected
+	   by the offset the device's hello showed; one from an earlier
+	   boot cannot be (-1: unknown). */
+	int64_t corrected = r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ?
+	    r->created_ms :
+	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
+	    -1 : r->created_ms + clock_offset_ms;
+	int rc;
+
+	cdb_bind_text(ins, 1, device_id);
+	cdb_bind_int64(ins, 2, (int64_t)r->seq);
+	cdb_bind_text(ins, 3, r->id);
+	cdb_bind_text(ins, 4, r->form_id);
+	cdb_bind_text(ins, 5, r->form_version);
+	cdb_bind_int64(ins, 6, r->created_ms);
+	cdb_bind_int64(ins, 7, corrected);
+	cdb_bind_int64(ins, 8, (int64_t)r->clock);
+	cdb_bind_int64(ins, 9, (int64_t)r->epoch_id);
+	cdb_bind_blob(ins, 10, r->epoch_pub.data, 32);
+	cdb_bind_blob(ins, 11, r->sealed.data, r->sealed.len);
+	cdb_bind_int64(ins, 12, now_ms);
+	cdb_bind_int64(ins, 13, arrival);
+	rc = cdb_step(ins);
+	cdb_reset(ins);
+	if (rc != CDB_DONE)
+		return -1;
+	return cdb_changes(ins) > 0;
+}
+
+int
+cstore_ingest(struct cstore *cs, const char *device_id,
+    int64_t clock_offset_ms, Field__Sync__SealedRecord *const *recs,
+    size_t n, int64_t now_ms, uint64_t *acked,
+    void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg)
+{
+	struct cdb_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
+	Field__Sync__SealedRecord prev;
+	struct cdevice d;
+	uint64_t mark, *held = NULL;
+	size_t nheld = 0, h = 0;
+	int64_t arrival = 0;
+	int rc = -1;
+	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
+	int own = !cdb_in_tx(cs->db);
+
+	if (own && cdb_begin(cs->db) != 0)
+		return -1;
+	/* Front-ends sharing a PostgreSQL database store one batch at a
+	   time, so arrival numbers are committed in order and a device's
+	   watermark is read after the batch before it committed. */
+	if (cdb_lock(cs->db, CS_WRITE_LOCK) != 0)
+		goto out;
+	if (cstore_device_get(cs, device_id, &d) != 1)
+		goto out;
+	mark = d.acked_seq;
+	/* The seqs this batch stored, found stored or set aside: the
+	   watermark moves over them without asking the database again. */
+	if ((held = malloc((n ? n : 1) * sizeof(*held))) == NULL)
+		goto out;
+	/* Arrival numbers: after the highest, in the order stored (the
+	   write lock makes this batch the only writer). */
+	ins = cdb_queryf(cs->db, "SELECT coalesce(max(arrival), 0) FROM records", "");
+	if (ins == NULL || cdb_step(ins) != CDB_ROW)
+		goto out;
+	arrival = cdb_col_int64(ins, 0);
+	cdb_finalize(ins);
+	/* Any conflict -- this (device, seq), or this id under another --
+	   inserts nothing; only then is it worth asking which. */
+	ins = cdb_queryf(cs->db, "INSERT INTO records(device_id, seq, id, form_id,"
+	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
+	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
+	    "?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT DO NOTHING", "");
+	ref = cdb_queryf(cs->db, "INSERT INTO refused(device_id, seq, id, reason,"
+	    " received_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+	    "");
+	owner = cdb_queryf(cs->db, "SELECT device_id, seq FROM records WHERE id = ?1",
+	    "");
+	have = cdb_queryf(cs->db, "SELECT 1 FROM records WHERE device_id = ?1 AND"
+	    " seq = ?2 UNION ALL SELECT 1 FROM refused WHERE device_id = ?1"
+	    " AND seq = ?2", "");
+	if (!ins || !ref || !owner || !have)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		Field__Sync__SealedRecord view = *recs[i];
+		const Field__Sync__SealedRecord *r = &view;
+		const char *why;
+		char reason[160], idbuf[37];
+
+		if ((view.id == NULL || view.id[0] == '\0') &&
+		    view.id_bytes.len == 16) {
+			util_uuid_unpack(view.id_bytes.data, idbuf);
+			view.id = idbuf;
+		}
+
+		/* A batch on the wire leaves out the form, version and epoch
+		   a record shares with the one before it (outbox.h). */
+		if (i > 0) {
+			const Field__Sync__SealedRecord *p = &prev;
+
+			if (view.form_id == NULL || view.form_id[0] == '\0')
+				view.form_id = p->form_id;
+			if (view.form_version == NULL ||
+			    view.form_version[0] == '\0')
+				view.form_version = p->form_version;
+			if (view.epoch_pub.len == 0) {
+				view.epoch_pub = p->epoch_pub;
+				if (view.epoch_id == 0)
+					view.epoch_id = p->epoch_id;
+			}
+		}
+		prev = view;
+		why = cs_malformed(r);
+
+		if (r->seq <= mark)
+			continue;	/* durable already */
+		if (why == NULL) {
+			int stored = cs_insert(ins, device_id, clock_offset_ms,
+			    r, now_ms, ++arrival);
+
+			if (stored < 0) {
+				rc = -1;
+				goto out;
+			}
+			held[nheld++] = r->seq;
+			if (stored)
+				continue;
+			/* Stored before, or its id is another record's. */
+			cdb_bind_text(owner, 1, r->id);
+			if (cdb_step(owner) == CDB_ROW &&
+			    (strcmp(cdb_col_text(owner, 0), device_id) != 0 ||
+			    (uint64_t)cdb_col_int64(owner, 1) != r->seq)) {
+				snprintf(reason, sizeof(reason), "record id "
+				    "already stored as %.64s seq %lld",
+				    cdb_col_text(owner, 0),
+				    (long long)cdb_col_int64(owner, 1));
+				why = reason;
+				nheld--;
+			}
+			cdb_reset(owner);
+			if (why == NULL)
+				continue;
+		}
+		if (why) {
+			cdb_bind_text(ref, 1, device_id);
+			cdb_bind_int64(ref, 2, (int64_t)r->seq);
+			cdb_bind_text(ref, 3, r->id);
+			cdb_bind_text(ref, 4, why);
+			cdb_bind_int64(ref, 5, now_ms);
+			rc = cdb_step(ref);
+			cdb_reset(ref);
+			if (rc != CDB_DONE) {
+				rc = -1;
+				goto out;
+			}
+			held[nheld++] = r->seq;
+			if (refused)
+				refused(arg, r->seq, why);
+		}
+	}
+	/* The watermark covers every contiguous seq stored or set aside:
+	   this batch's first, then any the database holds beyond them. */
+	qsort(held, nheld, sizeof(*held), cs_seq_cmp);
+	for (h = 0; h < nheld && held[h] <= mark + 1; h++)
+		if (held[h] == mark + 1)
+			mark++;
+	for (;;) {
+		cdb_bind_text(have, 1, device_id);
+		cdb_bind_int64(have, 2, (int64_t)(mark + 1));
+		rc = cdb_step(have);
+		cdb_reset(have);
+		if (rc != CDB_ROW)
+			break;
+		mark++;
+	}
+	if (rc != CDB_DONE) {
+		rc = -1;
+		goto out;
+	}
+	if (cs_done(cdb_queryf(cs->db, "UPDATE devices SET acked_seq = ?2 WHERE"
+	    " id = ?1", "ti", device_id, (int64_t)mark)) != 0 ||
+	    (own && cdb_commit(cs->db) != 0)) {
+		rc = -1;
+		goto out;
+	}
+	*acked = mark;
+	rc = 0;
+out:
+	free(held);
+	cdb_finalize(ins);
+	cdb_finalize(ref);
+	cdb_finalize(owner);
+	cdb_finalize(have);
+	if (rc != 0 && own)
+		cdb_rollback(cs->db);
+	return rc;
+}
+
+/* 1 when cell's (form, place) is one of the n pairs of cells in v. */
+static int
+counts_place_in(const Field__Sync__CountCell *cell,
+    Field__Sync__CountCell *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->place, cell->place) == 0 &&
+		    strcmp(v[i]->form_id, cell->form_id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A partial snapshot replaces the places it carries in the one held:
+ * the held cells of other places are kept, in front of the new ones.
+ * *merged is then a snapshot borrowing cells from both (free only its
+ * cells array), or snap itself when nothing is held.
+ */
+static int
+counts_merge(struct cstore *cs, const char *device_id,
+    const Field__Sync__CountsSnapshot *snap,
+    Field__Sync__CountsSnapshot **held, Field__Sync__CountsSnapshot *merged)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT cells FROM device_counts WHERE"
+	    " device_id = ?1", "t", device_id);
+	Field__Sync__CountCell **distinct = NULL;
+	size_t nd = 0;
+	int rc;
+
+	*held = NULL;
+	*merged = *snap;
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		size_t n;
+		const void *p = cdb_col_blob(s, 0, &n);
+
+		*held = p ? field__sync__counts_snapshot__unpack(NULL, n, p) :
+		    NULL;
+	}
+	cdb_finalize(s);
+	if (rc != CDB_ROW)
+		return rc == CDB_DONE ? 0 : -1;
+	if (*held == NULL)
+		return 0;	/* unreadable: the new one replaces it */
+	merged->cells = calloc((*held)->n_cells + snap->n_cells + 1,
+	    sizeof(*merged->cells));
+	distinct = calloc(snap->n_cells + 1, sizeof(*distinct));
+	if (merged->cells == NULL || distinct == NULL) {
+		free(merged->cells);
+		free(distinct);
+		field__sync__counts_snapshot__free_unpacked(*held, NULL);
+		*held = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < snap->n_cells; i++)
+		if (!counts_place_in(snap->cells[i], distinct, nd))
+			distinct[nd++] = snap->cells[i];
+	merged->n_cells = 0;
+	for (size_t i = 0; i < (*held)->n_cells; i++)
+		if (!counts_place_in((*held)->cells[i], distinct, nd))
+			merged->cells[merged->n_cells++] = (*held)->cells[i];
+	for (size_t i = 0; i < snap->n_cells; i++)
+		merged->cells[merged->n_cells++] = snap->cells[i];
+	merged->partial = 0;
+	free(distinct);
+	return 0;
+}
+
+int
+cstore_counts_put(struct cstore *cs, const char *device_id,
+    const Field__Sync__CountsSnapshot *snap)
+{
+	Field__Sync__CountsSnapshot *held = NULL, merged;
+	unsigned char *buf;
+	struct cdb_stmt *s;
+	size_t len;
+	int rc;
+
+	if (!snap->partial)
+		merged = *snap;
+	else if (counts_merge(cs, device_id, snap, &held, &merged) != 0)
+		return -1;
+	len = field__sync__counts_snapshot__get_packed_size(&merged);
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	field__sync__counts_snapshot__pack(&merged, buf);
+	s = cdb_queryf(cs->db, "INSERT INTO device_counts(device_id, taken_ms, cells)"
+	    " VALUES(?1, ?2, ?3) ON CONFLICT(device_id) DO UPDATE SET"
+	    " taken_ms = excluded.taken_ms, cells = excluded.cells", "ti",
+	    device_id, snap->taken_ms);
+	if (s)
+		cdb_bind_blob(s, 3, buf, len);
+	rc = cs_done(s);
+	free(buf);
+out:
+	if (merged.cells != snap->cells)
+		free(merged.cells);
+	if (held)
+		field__sync__counts_snapshot__free_unpacked(held, NULL);
+	return rc;
+}
+
+int
+cstore_record_times(struct cstore *cs, const char *device_id, uint64_t seq,
+    int64_t *created_ms, int64_t *corrected_ms)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT created_ms, corrected_ms FROM"
+	    " records WHERE device_id = ?1 AND seq = ?2", "ti", device_id,
+	    (int64_t)seq);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		*created_ms = cdb_col_int64(s, 0);
+		*corrected_ms = cdb_col_int64(s, 1);
+	}
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_each_record(struct cstore *cs,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
+	return cstore_records_since(cs, -1, fn, arg);
+}
+
+#define CS_RECORD_COLS "SELECT device_id, seq, id, form_id, form_version," \
+	" created_ms, clock, epoch_id, epoch_pub, sealed, arrival," \
+	" corrected_ms FROM records "
+
+/* Rows a page of a scan holds: PostgreSQL fetches a whole result. */
+#define CS_PAGE 1000
+
+/* Calls fn for each row of s (CS_RECORD_COLS) and finalizes s; *rows is
+   how many there were (the page was full when it equals CS_PAGE), last_dev
+   and *last_seq the last row's.  fn's non-zero return stops it. */
+static int
+cs_records(struct cstore *cs, struct cdb_stmt *s,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg, int *rows,
+    char last_dev[CSTORE_DEVICE_MAX + 1], int64_t *last_seq)
+{
+	int rc, ret = 0;
+
+	*rows = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		Field__Sync__SealedRecord r = FIELD__SYNC__SEALED_RECORD__INIT;
+		size_t n;
+
+		r.seq = (uint64_t)cdb_col_int64(s, 1);
+		r.id = (char *)cdb_col_text(s, 2);
+		r.form_id = (char *)cdb_col_text(s, 3);
+		r.form_version = (char *)cdb_col_text(s, 4);
+		r.created_ms = cdb_col_int64(s, 5);
+		r.clock = (Field__ClockQuality)cdb_col_int64(s, 6);
+		r.epoch_id = (uint64_t)cdb_col_int64(s, 7);
+		r.epoch_pub.data = (uint8_t *)cdb_col_blob(s, 8, &n);
+		r.epoch_pub.len = n;
+		r.sealed.data = (uint8_t *)cdb_col_blob(s, 9, &n);
+		r.sealed.len = n;
+		if (r.epoch_pub.data == NULL || r.sealed.data == NULL) {
+			rc = -1;
+			break;
+		}
+		cs->arrival = cdb_col_int64(s, 10);
+		cs->corrected_ms = cdb_col_int64(s, 11);
+		snprintf(last_dev, CSTORE_DEVICE_MAX + 1, "%s",
+		    cdb_col_text(s, 0));
+		*last_seq = (int64_t)r.seq;
+		(*rows)++;
+		if ((ret = fn(arg, last_dev, &r)) != 0)
+			break;
+	}
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_records_since(struct cstore *cs, int64_t arrival,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
+	char dev[CSTORE_DEVICE_MAX + 1] = "";
+	int64_t seq = 0;
+	int rows, rc;
+
+	/* Page by page, so neither engine holds a whole scan, and fn may
+	   use the store between rows. */
+	do {
+		struct cdb_stmt *s = arrival < 0 ?
+		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE (device_id, seq) >"
+		    " (?1, ?2) ORDER BY device_id, seq LIMIT ?3", "tii", dev,
+		    seq, (int64_t)CS_PAGE) :
+		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY"
+		    " arrival LIMIT ?2", "ii", arrival, (int64_t)CS_PAGE);
+
+		rc = cs_records(cs, s, fn, arg, &rows, dev, &seq);
+		if (arrival >= 0 && rows > 0)
+			arrival = cs->arrival;
+	} while (rc == 0 && rows == CS_PAGE);
+	return rc;
+}
+
+int
+cstore_record_one(struct cstore *cs, const char *device_id, uint64_t seq,
+    int (*fn)(void *arg, const char *device_id,
+    const Field__Sync__SealedRecord *r), void *arg)
+{
+	char dev[CSTORE_DEVICE_MAX + 1];
+	int64_t last;
+	int rows;
+
+	return cs_records(cs, cdb_queryf(cs->db, CS_RECORD_COLS "WHERE device_id = ?1"
+	    " AND seq = ?2", "ti", device_id, (int64_t)seq), fn, arg, &rows,
+	    dev, &last);
+}
+
+int64_t
+cstore_cur_arrival(struct cstore *cs, int64_t *corrected_ms)
+{
+	if (corrected_ms)
+		*corrected_ms = cs->corrected_ms;
+	return cs->arrival;
+}
+
+int
+cstore_begin(struct cstore *cs)
+{
+	return cdb_begin(cs->db);
+}
+
+int
+cstore_commit(struct cstore *cs)
+{
+	return cdb_commit(cs->db);
+}
+
+void
+cstore_rollback(struct cstore *cs)
+{
+	cdb_rollback(cs->db);
+}
+
+/* Prepares sql with ?1 bound to a bundle id. */
+static struct cdb_stmt *
+cs_bundle_stmt(struct cstore *cs, const char *sql,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN])
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, sql, "");
+
+	if (s != NULL)
+		cdb_bind_blob(s, 1, id, CSTORE_BUNDLE_ID_LEN);
+	return s;
+}
+
+int
+cstore_bundle_seen(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], int64_t *imported_ms)
+{
+	struct cdb_stmt *s = cs_bundle_stmt(cs, "SELECT imported_ms FROM bundles"
+	    " WHERE bundle_id = ?1", id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW && imported_ms != NULL)
+		*imported_ms = cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_bundle_add(struct cstore *cs,
+    const unsigned char id[CSTORE_BUNDLE_ID_LEN], const char *device_id,
+    int64_t now_ms, uint64_t first_seq, uint64_t last_seq)
+{
+	struct cdb_stmt *s = cs_bundle_stmt(cs, "INSERT INTO bundles(bundle_id,"
+	    " device_id, imported_ms, first_seq, last_seq) VALUES(?1, ?2, ?3,"
+	    " ?4, ?5)", id);
+
+	if (s != NULL) {
+		cdb_bind_text(s, 2, device_id);
+		cdb_bind_int64(s, 3, now_ms);
+		cdb_bind_int64(s, 4, (int64_t)first_seq);
+		cdb_bind_int64(s, 5, (int64_t)last_seq);
+	}
+	return cs_done(s);
+}
+
+int
+cstore_bundle_last(struct cstore *cs, const char *device_id,
+    unsigned char id[CSTORE_BUNDLE_ID_LEN])
+{
+	/* A device's bundles carry rising seqs: the last one imported
+	   reaches furthest. */
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT bundle_id FROM bundles WHERE"
+	    " device_id = ?1 ORDER BY last_seq DESC, imported_ms DESC LIMIT 1",
+	    "t", device_id);
+	const void *p;
+	size_t n;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW) {
+		if ((p = cdb_col_blob(s, 0, &n)) == NULL ||
+		    n != CSTORE_BUNDLE_ID_LEN)
+			rc = -1;
+		else
+			memcpy(id, p, CSTORE_BUNDLE_ID_LEN);
+	}
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_record_count(struct cstore *cs, const char *device_id, uint64_t *n)
+{
+	struct cdb_stmt *s = device_id != NULL ?
+	    cdb_queryf(cs->db, "SELECT count(*) FROM records WHERE device_id = ?1",
+	    "t", device_id) : cdb_queryf(cs->db, "SELECT count(*) FROM records", "");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
+		*n = (uint64_t)cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 0 : -1;
+}
+
+int
+cstore_counts_taken(struct cstore *cs, const char *device_id,
+    int64_t *taken_ms)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT taken_ms FROM device_counts"
+	    " WHERE device_id = ?1", "t", device_id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = cdb_step(s);
+	if (rc == CDB_ROW)
+		*taken_ms = cdb_col_int64(s, 0);
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_coordinator_add(struct cstore *cs, const char *name,
+    const unsigned char hash[32], int64_t now_ms)
+{
+	/* Nothing inserted: the name is taken. */
+	int64_t n = cs_change(cdb_queryf(cs->db, "INSERT INTO coordinators(name,"
+	    " token_hash, added_ms) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING",
+	    "thi", name, hash, now_ms));
+
+	return n < 0 ? -1 : n == 0;
+}
+
+int
+cstore_coordinator_remove(struct cstore *cs, const char *name)
+{
+	int64_t n = cs_change(cdb_queryf(cs->db, "DELETE FROM coordinators WHERE"
+	    " name = ?1", "t", name));
+
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+cstore_coordinator_find(struct cstore *cs, const unsigned char hash[32],
+    char *name, size_t namelen)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT name FROM coordinators WHERE"
+	    " token_hash = ?1", "h", hash);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	if ((rc = cdb_step(s)) == CDB_ROW)
+		snprintf(name, namelen, "%s", cdb_col_text(s, 0));
+	cdb_finalize(s);
+	return rc == CDB_ROW ? 1 : rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_coordinators(struct cstore *cs,
+    int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT name, added_ms FROM coordinators"
+	    " ORDER BY name", "");
+	int rc, ret = 0;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW &&
+	    (ret = fn(arg, cdb_col_text(s, 0),
+	    cdb_col_int64(s, 1))) == 0)
+		;
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE || rc == CDB_ROW ? 0 : -1;
+}
+
+/*
+ * Copying a store (collectctl migrate-store).  Each table with its
+ * columns, their kinds ('t' text, 'i' integer, 'b' blob) and what a row
+ * already in the destination gets: rows keyed the same are left alone
+ * when they never change (records, refusals, bundles), else replaced by
+ * the source's, so a second run after the first brings what changed in
+ * between.
+ */
+static const struct cs_table {
+	const char *name, *cols, *kinds, *key, *update;
+} cs_tables[] = {
+	{ "devices", "id, serial, enrolled_ms, revoked_ms, last_seen_ms,"
+	    " acked_seq, pending, clock_offset_ms, last_error", "ttiiiiiit",
+	    "id", "serial = excluded.serial, enrolled_ms = excluded.enrolled_ms,"
+	    " revoked_ms = excluded.revoked_ms, last_seen_ms ="
+	    " excluded.last_seen_ms, acked_seq = excluded.acked_seq, pending ="
+	    " excluded.pending, clock_offset_ms = excluded.clock_offset_ms,"
+	    " last_error = excluded.last_error" },
+	{ "enroll_tokens", "hash, device_id, expires_ms, used_ms", "btii",
+	    "hash", "used_ms = excluded.used_ms" },
+	{ "records", "device_id, seq, id, form_id, form_version, created_ms,"
+	    " corrected_ms, clock, epoch_id, epoch_pub, sealed, received_ms,"
+	    " arrival", "titttiiiibbii", "device_id, seq", NULL },
+	{ "refused", "device_id, seq, id, reason, received_ms", "titti",
+	    "device_id, seq", NULL },
+	{ "device_counts", "device_id, taken_ms, cells", "tib", "device_id",
+	    "taken_ms = excluded.taken_ms, cells = excluded.cells" },
+	{ "bundles", "bundle_id, device_id, imported_ms, first_seq, last_seq",
+	    "btiii", "bundle_id", NULL },
+	{ "coordinators", "name, token_hash, added_ms", "tbi", "name",
+	    "token_hash = excluded.token_hash, added_ms = excluded.added_ms" },
+};
+
+/* Copies one table in one pass; *rows counts what was read. */
+static int
+cs_copy_table(struct cstore *from, struct cstore *to,
+    const struct cs_table *t, uint64_t *rows, char *err, size_t errlen)
+{
+	char sql[1024], marks[128] = "";
+	struct cdb_stmt *r, *w;
+	size_t n = strlen(t->kinds);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(marks + strlen(marks), sizeof(marks) - strlen(marks),
+		    "%s?%zu", i ? ", " : "", i + 1);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s", t->cols, t->name);
+	r = cdb_prepare(from->db, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s(%s) VALUES(%s) ON CONFLICT"
+	    "(%s) DO %s%s", t->name, t->cols, marks, t->key,
+	    t->update ? "UPDATE SET " : "NOTHING", t->update ? t->update : "");
+	w = cdb_prepare(to->db, sql);
+	if (r == NULL || w == NULL) {
+		snprintf(err, errlen, "%s: %s", t->name, cdb_errmsg(r ?
+		    to->db : from->db));
+		cdb_finalize(r);
+		cdb_finalize(w);
+		return -1;
+	}
+	while ((rc = cdb_step(r)) == CDB_ROW) {
+		for (size_t i = 0; i < n; i++) {
+			const void *p;
+			size_t len;
+
+			if (cdb_col_null(r, (int)i))
+				cdb_bind_null(w, (int)i + 1);
+			else if (t->kinds[i] == 'i')
+				cdb_bind_int64(w, (int)i + 1,
+				    cdb_col_int64(r, (int)i));
+			else if (t->kinds[i] == 't')
+				cdb_bind_text(w, (int)i + 1,
+				    cdb_col_text(r, (int)i));
+			else if ((p = cdb_col_blob(r, (int)i, &len)) != NULL)
+				cdb_bind_blob(w, (int)i + 1, p, len);
+		}
+		if (cdb_step(w) != CDB_DONE) {
+			snprintf(err, errlen, "%s: %s", t->name,
+			    cdb_errmsg(to->db));
+			rc = -1;
+			break;
+		}
+		cdb_reset(w);
+		(*rows)++;
+	}
+	if (rc == -1 && err[0] == '\0')
+		snprintf(err, errlen, "%s: %s", t->name, cdb_errmsg(from->db));
+	cdb_finalize(r);
+	cdb_finalize(w);
+	return rc == CDB_DONE ? 0 : -1;
+}
+
+int
+cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
+    char *err, size_t errlen)
+{
+	err[0] = '\0';
+	*rows = 0;
+	/* The source: a snapshot to read (SQLite: a deferred transaction,
+	   so a collectord still running there goes on writing). */
+	if (cdb_exec(from->db, "BEGIN") != 0 || cdb_begin(to->db) != 0) {
+		snprintf(err, errlen, "cannot begin: %s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	/* PostgreSQL: no ingest by a front-end while the copy runs. */
+	if (cdb_lock(to->db, CS_WRITE_LOCK) != 0) {
+		snprintf(err, errlen, "%s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(cs_tables) / sizeof(cs_tables[0]); i++)
+		if (cs_copy_table(from, to, &cs_tables[i], rows, err,
+		    errlen) != 0)
+			goto fail;
+	if (cdb_commit(to->db) != 0) {
+		snprintf(err, errlen, "commit: %s", cdb_errmsg(to->db));
+		goto fail;
+	}
+	cdb_rollback(from->db);
+	return 0;
+fail:
+	cdb_rollback(to->db);
+	cdb_rollback(from->db);
+	return -1;
+}

@@ -1,0 +1,850 @@
+/* dsync.c: see dsync.h. */
+#include "daemon/dsync.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/rng.h"
+#include "common/util.h"
+#include "sync/frame.h"
+#include "daemon/outbox.h"
+#include "sync/wire.h"
+
+#define DSYNC_CONNECT_MS 15000
+/* No byte from the collector for this long: the link is dead. */
+#define DSYNC_STALL_MS 120000
+/* Batches in flight, and their size: sized in bytes so an ack comes
+   back about every second whatever the link, which keeps a slow link
+   busy without putting much in the air for a cut to waste, and lets a
+   fast one carry big batches (fewer commits at the collector). */
+#define DSYNC_INFLIGHT 4
+#define DSYNC_COUNTS_CELLS_MIN 20
+#define DSYNC_BATCH_BYTES_START (8 * 1024)
+#define DSYNC_BATCH_BYTES_MIN 1024
+#define DSYNC_ACK_FAST_MS 400
+#define DSYNC_ACK_SLOW_MS 1000
+/* What a TLS handshake and its records cost beside our frames, roughly:
+   enough to keep a paid link's budget honest. */
+#define DSYNC_HANDSHAKE_BYTES 4096
+#define DSYNC_TLS_RECORD 16384
+#define DSYNC_TLS_OVERHEAD 29
+
+struct dsync {
+	uv_loop_t *loop;
+	struct device *dev;
+	struct dsync_state *state;
+	dsync_done_fn done;
+	void *arg;
+	struct tls_ctx *ctx;
+	struct tls_conn *c;
+	struct frame_reader fr;
+	uv_timer_t timer;		/* start failures and the stall watch */
+	int welcomed, decided, counts_pending, counts_done, refused;
+	enum dsync_result result;
+	char reason[256];
+	uint64_t sent_to, acked, counts_at;
+	struct {
+		uint64_t last;		/* the batch's last seq */
+		uint64_t sent_ms;	/* util_mono_ms when it went */
+		int counts;		/* a counts piece, not a batch */
+	} inflight[DSYNC_INFLIGHT + 1];
+	int ninflight;
+	uint32_t max_batch;
+	uint64_t budget_left, bytes;
+	int budget_stop;
+	uint64_t acked_records;
+};
+
+static void dsync_pump(struct dsync *s);
+static int dsync_counts(struct dsync *s);
+
+void
+dsync_state_fini(struct dsync_state *state)
+{
+	tls_session_free(state->session);
+	state->session = NULL;
+}
+
+int
+dsync_enrolled(const char *dir)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, DSYNC_KEY_FILE);
+	if (access(p, R_OK) != 0)
+		return 0;
+	snprintf(p, sizeof(p), "%s/%s", dir, DSYNC_CERT_FILE);
+	return access(p, R_OK) == 0;
+}
+
+uint64_t
+dsync_backoff_ms(uint32_t failures, uint32_t cap_s)
+{
+	uint64_t cap = (uint64_t)cap_s * 1000, d = 5000;
+	uint32_t r;
+
+	if (failures == 0)
+		d = 200;
+	else
+		d = 1000;
+	for (uint32_t i = 1; i < failures && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	/* Full jitter over the upper half: spread, never too eager. */
+	if (rng_bytes(&r, sizeof(r)) != 0)
+		r = 0;
+	return d / 2 + (d / 2 ? r % (d / 2 + 1) : 0);
+}
+
+static void
+meta_set_u64(struct store *st, const char *key, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	store_meta_set(st, key, buf);
+}
+
+static uint64_t
+meta_get_u64(struct store *st, const char *key)
+{
+	char buf[32];
+
+	return store_meta_get(st, key, buf, sizeof(buf)) == 1 ?
+	    strtoull(buf, NULL, 10) : 0;
+}
+
+/* Bytes the day's budget has left; UINT64_MAX without a budget. */
+static uint64_t
+budget_left(struct device *dev)
+{
+	uint64_t cap = dev->cfg.sync_budget_kb_day * 1024, used;
+	char day[11], have[16];
+
+	if (cap == 0)
+		return UINT64_MAX;
+	util_date(util_now_ms(), day);
+	if (store_meta_get(dev->st, DSYNC_META_BUDGET_DAY, have,
+	    sizeof(have)) != 1 || strcmp(have, day) != 0)
+		return cap;
+	used = meta_get_u64(dev->st, DSYNC_META_BUDGET_USED);
+	return used >= cap ? 0 : cap - used;
+}
+
+static void
+budget_spend(struct device *dev, uint64_t bytes)
+{
+	char day[11], have[16];
+	uint64_t used = 0;
+
+	if (dev->cfg.sync_budget_kb_day == 0)
+		return;
+	util_date(util_now_ms(), day);
+	if (store_meta_get(dev->st, DSYNC_META_BUDGET_DAY, have,
+	    sizeof(have)) == 1 && strcmp(have, day) == 0)
+		used = meta_get_u64(dev->st, DSYNC_META_BUDGET_USED);
+	else
+		store_meta_set(dev->st, DSYNC_META_BUDGET_DAY, day);
+	meta_set_u64(dev->st, DSYNC_META_BUDGET_USED, used + bytes);
+}
+
+static void
+dsync_freed(uv_handle_t *h)
+{
+	struct dsync *s = h->data;
+
+	frame_reader_free(&s->fr);
+	tls_ctx_free(s->ctx);
+	free(s);
+}
+
+/* The end of an attempt: the conn is gone (or never was). */
+static void
+dsync_finish(struct dsync *s)
+{
+	struct store *st = s->dev->st;
+	int64_t now = util_now_ms();
+
+	if (!s->decided) {
+		s->result = DSYNC_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "link closed");
+	}
+	if (s->result == DSYNC_FAILED && s->ninflight > 0 &&
+	    s->state->batch_bytes / 2 >= DSYNC_BATCH_BYTES_MIN)
+		s->state->batch_bytes /= 2;
+	/* A link that got as far as the collector's welcome and then
+	   dropped is worth trying again at once; refusals, and links that
+	   never get there, are tried less and less often. */
+	if (s->refused)		/* revoked, say: start afresh next time */
+		tls_session_forget(s->state->session);
+	if (s->result == DSYNC_FAILED && (s->refused || !s->welcomed))
+		s->state->failures++;
+	else
+		s->state->failures = 0;
+	/* One commit for the lot: an SD card is spared a sync per key. */
+	if (store_begin(st) == 0) {
+		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
+		if (s->result != DSYNC_FAILED)
+			meta_set_u64(st, DSYNC_META_LAST_OK, (uint64_t)now);
+		store_meta_set(st, DSYNC_META_LAST_ERROR,
+		    s->result == DSYNC_FAILED ? s->reason : "");
+		if (s->bytes)
+			budget_spend(s->dev, s->bytes);
+		if (store_commit(st) != 0)
+			store_rollback(st);
+	}
+	if (s->result == DSYNC_FAILED)
+		log_warn("sync: attempt failed: %s (%" PRIu64 " records "
+		    "acknowledged first)", s->reason, s->acked_records);
+	else
+		log_info("sync: %s; %" PRIu64 " records acknowledged, "
+		    "watermark %" PRIu64 ", %" PRIu64 " bytes",
+		    s->result == DSYNC_DONE ? "done" : "daily budget reached",
+		    s->acked_records, s->acked, s->bytes);
+	s->done(s->arg, s->result, s->reason);
+	uv_timer_stop(&s->timer);
+	uv_close((uv_handle_t *)&s->timer, dsync_freed);
+}
+
+static void
+dsync_fail(struct dsync *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+dsync_fail(struct dsync *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->decided) {
+		s->decided = 1;
+		s->result = DSYNC_FAILED;
+		va_start(ap, fmt);
+		vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+		va_end(ap);
+	}
+	if (s->c)
+		tls_conn_close(s->c, s->reason);
+}
+
+static int
+dsync_send(struct dsync *s, const Field__Sync__Envelope *env)
+{
+	long n = wire_send(s->c, env);
+
+	if (n < 0) {
+		dsync_fail(s, "link closed, or not taking data, while "
+		    "sending a %s frame", wire_kind_name(env->kind_case));
+		return -1;
+	}
+	s->bytes += (uint64_t)n + DSYNC_TLS_OVERHEAD *
+	    ((uint64_t)n / DSYNC_TLS_RECORD + 1);
+	return 0;
+}
+
+static void
+dsync_bye(struct dsync *s, enum dsync_result r)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Bye bye = FIELD__SYNC__BYE__INIT;
+
+	bye.reason = r == DSYNC_DONE ? "done" : "daily budget";
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_BYE;
+	env.bye = &bye;
+	s->decided = 1;
+	s->result = r;
+	s->reason[0] = '\0';
+	dsync_send(s, &env);
+	tls_conn_close(s->c, "bye");
+}
+
+/*
+ * Sends the next piece of the counts: the places changed since the last
+ * piece acknowledged, about a batch's worth at a time, so a board with
+ * months of counts never sends them all again, and a slow link still
+ * gets records through between pieces.  0, or -1 when the attempt ended.
+ */
+static int
+dsync_counts(struct dsync *s)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__CountsSnapshot *snap;
+	struct store *st = s->dev->st;
+	char v[32];
+	int64_t since = store_meta_get(st, DSYNC_META_COUNTS_AT, v,
+	    sizeof(v)) == 1 ? strtoll(v, NULL, 10) : -1;
+
+	if (s->counts_done || s->counts_pending)
+		return 0;
+	/* A piece about the size of a batch (a cell packs to ~50 bytes). */
+	if (outbox_counts_since(st, since, s->state->batch_bytes / 50 >
+	    DSYNC_COUNTS_CELLS_MIN ? s->state->batch_bytes / 50 :
+	    DSYNC_COUNTS_CELLS_MIN, util_now_ms(), &snap,
+	    &s->counts_at) != 0) {
+		dsync_fail(s, "cannot read the counts: %s", store_errmsg(st));
+		return -1;
+	}
+	if (snap->n_cells == 0) {
+		s->counts_done = 1;
+		outbox_counts_free(snap);
+		return 0;
+	}
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_COUNTS;
+	env.counts = snap;
+	s->counts_pending = dsync_send(s, &env) == 0;
+	outbox_counts_free(snap);
+	if (!s->counts_pending)
+		return -1;
+	/* The collector acks a counts piece as it acks a batch. */
+	s->inflight[s->ninflight].last = s->sent_to;
+	s->inflight[s->ninflight].sent_ms = util_mono_ms();
+	s->inflight[s->ninflight++].counts = 1;
+	return 0;
+}
+
+static void
+dsync_on_ready(struct tls_conn *c, void *arg)
+{
+	struct dsync *s = arg;
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__Hello h = FIELD__SYNC__HELLO__INIT;
+	struct store_stats stats;
+	uint64_t acked;
+	char ver[64];
+
+	(void)c;
+	if (store_stats(s->dev->st, &stats) != 0 ||
+	    outbox_acked(s->dev->st, &acked) != 0) {
+		dsync_fail(s, "cannot read the store: %s",
+		    store_errmsg(s->dev->st));
+		return;
+	}
+	form_catalog_version(s->dev->cat, ver, sizeof(ver));
+	h.device_id = (char *)s->dev->sub.device_id;
+	h.protocol_version = SYNC_PROTOCOL_VERSION;
+	h.highest_seq = stats.last_seq;
+	h.device_time_ms = util_now_ms();
+	h.pending = stats.last_seq > acked ? stats.last_seq - acked : 0;
+	h.catalogue_version = ver;
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_HELLO;
+	env.hello = &h;
+	s->bytes += DSYNC_HANDSHAKE_BYTES;
+	if (dsync_send(s, &env) != 0)
+		return;
+	/* No waiting for the welcome: counts and the first batches follow
+	   the hello at once, from our own watermark, which saves a round
+	   trip on every reconnect.  The collector takes them in order and
+	   skips what it holds already. */
+	s->acked = s->sent_to = acked;
+	s->max_batch = s->dev->cfg.sync_batch_max;
+	if (s->state->batch_bytes == 0)
+		s->state->batch_bytes = DSYNC_BATCH_BYTES_START;
+	if (dsync_counts(s) == 0)
+		dsync_pump(s);
+}
+
+static void
+dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
+{
+	struct store *st = s->dev->st;
+	char buf[32];
+
+	s->welcomed = 1;
+	/* The collector's clock is the one to trust: keep the offset so
+	   status shows it and untrusted stamps can be explained. */
+	snprintf(buf, sizeof(buf), "%" PRId64,
+	    w->collector_time_ms - util_now_ms());
+	store_meta_set(st, DSYNC_META_OFFSET, buf);
+	device_clock_offset(s->dev, w->collector_time_ms - util_now_ms());
+	if (w->max_batch_records && w->max_batch_records < s->max_batch)
+		s->max_batch = w->max_batch_records;
+	if (w->acked_seq > s->acked) {
+		/* A bundle got there first: skip what it carried. */
+		if (outbox_set_acked(st, w->acked_seq) != 0) {
+			dsync_fail(s, "cannot record the watermark: %s",
+			    store_errmsg(st));
+			return;
+		}
+		s->acked = w->acked_seq;
+		if (s->sent_to < s->acked)
+			s->sent_to = s->acked;
+	} else if (w->acked_seq < s->acked) {
+		/* The collector lost what it had acknowledged (a restore
+		   from backup): send it again from its watermark. */
+		log_warn("sync: the collector's watermark %" PRIu64 " is "
+		    "below ours (%" PRIu64 "); sending again from there",
+		    w->acked_seq, s->acked);
+		s->acked = s->sent_to = w->acked_seq;
+	}
+	dsync_pump(s);
+}
+
+static void
+dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
+{
+	struct store *st = s->dev->st;
+	uint64_t took;
+	int was_counts;
+
+	if (s->ninflight == 0) {
+		dsync_fail(s, "an ack with no batch in flight");
+		return;
+	}
+	if (a->acked_seq > s->acked) {
+		if (outbox_set_acked(st, a->acked_seq) != 0) {
+			dsync_fail(s, "cannot record the ack: %s",
+			    store_errmsg(st));
+			return;
+		}
+		s->acked_records += a->acked_seq - s->acked;
+		s->acked = a->acked_seq;
+	}
+	for (size_t i = 0; i < a->n_refused; i++)
+		log_warn("sync: the collector set record seq %" PRIu64 " aside:"
+		    " %.160s", a->refused[i]->seq, a->refused[i]->reason);
+	took = util_mono_ms() - s->inflight[0].sent_ms;
+	was_counts = s->inflight[0].counts;
+	memmove(s->inflight, s->inflight + 1,
+	    sizeof(s->inflight[0]) * DSYNC_INFLIGHT);
+	s->ninflight--;
+	if (was_counts) {
+		/* Acks come in order: this one covers the counts piece. */
+		meta_set_u64(st, DSYNC_META_COUNTS_AT, s->counts_at);
+		s->counts_pending = 0;
+		if (dsync_counts(s) == 0)
+			dsync_pump(s);
+		return;
+	}
+	/* Grow gently (an eighth per ack), halve on a cut: the size
+	   settles below what the link carries between cuts. */
+	if (took < DSYNC_ACK_FAST_MS &&
+	    s->state->batch_bytes < WIRE_MAX_BATCH_BYTES)
+		s->state->batch_bytes = s->state->batch_bytes / 8 * 9 >
+		    WIRE_MAX_BATCH_BYTES ? WIRE_MAX_BATCH_BYTES :
+		    s->state->batch_bytes / 8 * 9;
+	else if (took > DSYNC_ACK_SLOW_MS &&
+	    s->state->batch_bytes / 3 * 2 >= DSYNC_BATCH_BYTES_MIN)
+		s->state->batch_bytes = s->state->batch_bytes / 3 * 2;
+	dsync_pump(s);
+}
+
+/* Forms the collector hands down: new versions join the store and the
+   catalogue at once; old versions stay for records that name them. */
+static void
+dsync_catalogue(struct dsync *s, const Field__Sync__FormCatalogue *cat)
+{
+	unsigned added = 0;
+
+	for (size_t i = 0; i < cat->n_forms; i++) {
+		const Field__Sync__FormDefinition *d = cat->forms[i];
+		const struct form *f;
+		char err[512];
+
+		if (form_catalog_get(s->dev->cat, d->form_id, d->version))
+			continue;
+		f = form_catalog_add(s->dev->cat, d->definition_json,
+		    strlen(d->definition_json), err, sizeof(err));
+		if (f == NULL) {
+			log_warn("sync: form %.64s version %.32s from the "
+			    "collector not added: %s", d->form_id, d->version,
+			    err);
+			continue;
+		}
+		if (store_form_add(s->dev->st, form_id(f), form_version(f),
+		    d->definition_json) != 0) {
+			log_err("sync: storing form %s %s: %s", form_id(f),
+			    form_version(f), store_errmsg(s->dev->st));
+			continue;
+		}
+		log_info("sync: form %s version %s from the collector",
+		    form_id(f), form_version(f));
+		added++;
+	}
+	if (added == 0)
+		log_debug("sync: the collector's catalogue %s held nothing new",
+		    cat->version);
+}
+
+static int
+dsync_envelope(void *arg, Field__Sync__Envelope *env)
+{
+	struct dsync *s = arg;
+
+	if (s->decided) {
+		field__sync__envelope__free_unpacked(env, NULL);
+		return 1;
+	}
+	switch (env->kind_case) {
+	case FIELD__SYNC__ENVELOPE__KIND_WELCOME:
+		if (s->welcomed)
+			goto unexpected;
+		dsync_welcome(s, env->welcome);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_ACK:
+		if (!s->welcomed)	/* the collector welcomes first */
+			goto unexpected;
+		dsync_ack(s, env->ack);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE:
+		if (s->welcomed)	/* it comes before the welcome */
+			goto unexpected;
+		dsync_catalogue(s, env->form_catalogue);
+		break;
+	case FIELD__SYNC__ENVELOPE__KIND_ERROR: {
+		char msg[161];
+
+		/* The collector's words, made printable before they reach
+		   the log and the status. */
+		snprintf(msg, sizeof(msg), "%s", env->error->message);
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		s->refused = 1;
+		dsync_fail(s, "collector refused: %s", msg);
+		break;
+	}
+	case FIELD__SYNC__ENVELOPE__KIND_BYE:
+		dsync_fail(s, "collector said bye");
+		break;
+	default:
+		goto unexpected;
+	}
+	field__sync__envelope__free_unpacked(env, NULL);
+	return s->decided;
+unexpected:
+	dsync_fail(s, "unexpected %s from the collector",
+	    wire_kind_name(env->kind_case));
+	field__sync__envelope__free_unpacked(env, NULL);
+	return 1;
+}
+
+/* Sends batches while fewer than DSYNC_INFLIGHT are unacknowledged;
+   ends the attempt when everything sent has been acknowledged. */
+static void
+dsync_pump(struct dsync *s)
+{
+	struct store *st = s->dev->st;
+	struct store_stats stats;
+
+	if (s->decided)
+		return;
+	if (store_stats(st, &stats) != 0) {
+		dsync_fail(s, "cannot read the store: %s", store_errmsg(st));
+		return;
+	}
+	while (!s->budget_stop && s->ninflight < DSYNC_INFLIGHT &&
+	    s->sent_to < stats.last_seq) {
+		Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+		Field__Sync__RecordBatch *b;
+		uint64_t bytes = 0, last;
+		int rc;
+
+		if (outbox_batch(st, s->sent_to, s->max_batch,
+		    s->state->batch_bytes, &b) != 0) {
+			dsync_fail(s, "cannot read records: %s",
+			    store_errmsg(st));
+			return;
+		}
+		if (b->n_records == 0) {
+			/* Only purged records are left: acked already. */
+			s->sent_to = stats.last_seq;
+			outbox_batch_free(b);
+			break;
+		}
+		for (size_t i = 0; i < b->n_records; i++)
+			bytes += b->records[i]->sealed.len + 64;
+		if (bytes > s->budget_left - (s->bytes < s->budget_left ?
+		    s->bytes : s->budget_left)) {
+			s->budget_stop = 1;
+			outbox_batch_free(b);
+			break;
+		}
+		last = b->records[b->n_records - 1]->seq;
+		outbox_batch_compact(b);
+		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_BATCH;
+		env.batch = b;
+		rc = dsync_send(s, &env);
+		outbox_batch_free(b);
+		if (rc != 0)
+			return;
+		s->sent_to = last;
+		s->inflight[s->ninflight].last = last;
+		s->inflight[s->ninflight].counts = 0;
+		s->inflight[s->ninflight++].sent_ms = util_mono_ms();
+	}
+	/* Done only once the collector has answered: its welcome brings
+	   the clock and, before it, any new forms. */
+	if (s->ninflight > 0 || !s->welcomed || !s->counts_done)
+		return;
+	if (s->budget_stop)
+		dsync_bye(s, DSYNC_BUDGET);
+	else if (s->acked >= stats.last_seq)
+		dsync_bye(s, DSYNC_DONE);
+	else
+		dsync_fail(s, "the collector's watermark stays at %" PRIu64
+		    " below seq %" PRIu64, s->acked, stats.last_seq);
+}
+
+static void
+dsync_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
+    void *arg)
+{
+	struct dsync *s = arg;
+	char err[256];
+
+	(void)c;
+	uv_timer_again(&s->timer);
+	if (s->decided)
+		return;
+	if (frame_reader_feed(&s->fr, data, len, dsync_envelope, s, err,
+	    sizeof(err)) < 0)
+		dsync_fail(s, "from the collector: %s", err);
+}
+
+static void
+dsync_on_close(struct tls_conn *c, const char *reason, void *arg)
+{
+	struct dsync *s = arg;
+
+	(void)c;
+	s->c = NULL;
+	if (!s->decided) {
+		s->decided = 1;
+		s->result = DSYNC_FAILED;
+		snprintf(s->reason, sizeof(s->reason), "%s", reason);
+	}
+	dsync_finish(s);
+}
+
+static const struct tls_callbacks dsync_cb = {
+	.on_ready = dsync_on_ready,
+	.on_data = dsync_on_data,
+	.on_close = dsync_on_close,
+};
+
+static void
+dsync_on_timer(uv_timer_t *t)
+{
+	struct dsync *s = t->data;
+
+	if (s->c == NULL) {
+		dsync_finish(s);	/* it never started */
+		return;
+	}
+	dsync_fail(s, "no reply from the collector for %d s",
+	    DSYNC_STALL_MS / 1000);
+}
+
+struct dsync *
+dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
+    dsync_done_fn done, void *arg)
+{
+	struct dsync *s = calloc(1, sizeof(*s));
+	struct tls_config tc = { 0 };
+	char key[PATH_MAX + 32], crt[PATH_MAX + 32], ca[PATH_MAX + 32], port[8];
+
+	if (s == NULL)
+		return NULL;
+	s->loop = loop;
+	s->dev = dev;
+	s->state = state;
+	s->done = done;
+	s->arg = arg;
+	frame_reader_init(&s->fr, WIRE_MAX_FRAME);
+	uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	s->decided = 1;		/* until the conn is up, failing is final */
+	s->result = DSYNC_FAILED;
+	if (!dsync_enrolled(dev->dir)) {
+		snprintf(s->reason, sizeof(s->reason), "not enrolled: "
+		    "fieldctl enroll --collector HOST:PORT --token TOKEN");
+		goto later;
+	}
+	if (dev->cfg.collector_host[0] == '\0') {
+		snprintf(s->reason, sizeof(s->reason), "no collector set: "
+		    "fieldctl enroll, or fieldctl config set collector "
+		    "HOST:PORT");
+		goto later;
+	}
+	if ((s->budget_left = budget_left(dev)) == 0) {
+		s->result = DSYNC_BUDGET;
+		goto later;
+	}
+	snprintf(key, sizeof(key), "%s/%s", dev->dir, DSYNC_KEY_FILE);
+	snprintf(crt, sizeof(crt), "%s/%s", dev->dir, DSYNC_CERT_FILE);
+	snprintf(ca, sizeof(ca), "%s/%s", dev->dir, DSYNC_CA_FILE);
+	snprintf(port, sizeof(port), "%d", dev->cfg.collector_port);
+	tc.role = TLS_CLIENT;
+	tc.cert_file = crt;
+	tc.key_file = key;
+	tc.ca_file = ca;
+	tc.peer_auth = TLS_PEER_REQUIRED;
+	if ((s->ctx = tls_ctx_new(&tc, s->reason, sizeof(s->reason))) ==
+	    NULL)
+		goto later;
+	s->c = tls_connect(loop, s->ctx, dev->cfg.collector_host, port,
+	    DSYNC_CONNECT_MS, &dsync_cb, s, s->reason, sizeof(s->reason));
+	if (s->c == NULL)
+		goto later;
+	if (state->session == NULL)
+		state->session = tls_session_new();
+	if (state->session != NULL)
+		tls_conn_use_session(s->c, state->session);
+	s->decided = 0;
+	uv_timer_start(&s->timer, dsync_on_timer, DSYNC_STALL_MS,
+	    DSYNC_STALL_MS);
+	return s;
+later:
+	uv_timer_start(&s->timer, dsync_on_timer, 0, 0);
+	return s;
+}
+
+void
+dsync_cancel(struct dsync *s)
+{
+	dsync_fail(s, "cancelled");
+}
+
+int64_t
+dsync_purge(struct device *dev)
+{
+	uint64_t acked;
+	int64_t before = util_now_ms() -
+	    (int64_t)dev->cfg.retention_days * 86400 * 1000;
+
+	if (outbox_acked(dev->st, &acked) != 0)
+		return -1;
+	return store_purge(dev->st, acked, before);
+}
+
+/* --- fieldd's schedule ------------------------------------------------ */
+
+struct dsync_sched {
+	uv_loop_t *loop;
+	struct device *dev;
+	struct dsync_state state;
+	struct dsync *attempt;
+	uv_timer_t timer;
+	int stopping;
+	int forced;		/* kicked: try even with nothing waiting */
+	dsync_sched_fn observe;
+	void *observe_arg;
+};
+
+static void sched_arm(struct dsync_sched *sc, uint64_t ms);
+
+static void
+sched_freed(uv_handle_t *h)
+{
+	struct dsync_sched *sc = h->data;
+
+	dsync_state_fini(&sc->state);
+	free(sc);
+}
+
+static void
+sched_done(void *arg, enum dsync_result r, const char *reason)
+{
+	struct dsync_sched *sc = arg;
+	int64_t n;
+
+	sc->attempt = NULL;
+	if (sc->observe && !sc->stopping)
+		sc->observe(sc->observe_arg, 0, r, reason);
+	if (sc->stopping) {
+		uv_close((uv_handle_t *)&sc->timer, sched_freed);
+		return;
+	}
+	if (r == DSYNC_DONE && (n = dsync_purge(sc->dev)) > 0)
+		log_info("sync: %" PRId64 " acknowledged payloads past the "
+		    "retention window purged", n);
+	sched_arm(sc, r == DSYNC_FAILED ? dsync_backoff_ms(
+	    sc->state.failures, sc->dev->cfg.sync_retry_max_s) :
+	    (uint64_t)sc->dev->cfg.sync_interval_s * 1000);
+}
+
+static void
+sched_on_timer(uv_timer_t *t)
+{
+	struct dsync_sched *sc = t->data;
+	struct store_stats stats;
+	uint64_t acked;
+
+	int forced = sc->forced;
+
+	if (sc->attempt)
+		return;
+	sc->forced = 0;
+	if (sc->dev->cfg.collector_host[0] == '\0' ||
+	    !dsync_enrolled(sc->dev->dir) ||
+	    store_stats(sc->dev->st, &stats) != 0 ||
+	    outbox_acked(sc->dev->st, &acked) != 0 ||
+	    (stats.last_seq <= acked && !forced)) {
+		if (forced)
+			log_info("sync: asked for, but no collector is set or "
+			    "this device is not enrolled");
+		sched_arm(sc, (uint64_t)sc->dev->cfg.sync_interval_s * 1000);
+		return;
+	}
+	sc->attempt = dsync_start(sc->loop, sc->dev, &sc->state, sched_done,
+	    sc);
+	if (sc->attempt && sc->observe)
+		sc->observe(sc->observe_arg, 1, DSYNC_DONE, NULL);
+	if (sc->attempt == NULL)
+		sched_arm(sc, dsync_backoff_ms(++sc->state.failures,
+		    sc->dev->cfg.sync_retry_max_s));
+}
+
+static void
+sched_arm(struct dsync_sched *sc, uint64_t ms)
+{
+	uv_timer_start(&sc->timer, sched_on_timer, ms, 0);
+}
+
+struct dsync_sched *
+dsync_sched_start(uv_loop_t *loop, struct device *dev)
+{
+	struct dsync_sched *sc = calloc(1, sizeof(*sc));
+
+	if (sc == NULL)
+		return NULL;
+	sc->loop = loop;
+	sc->dev = dev;
+	uv_timer_init(loop, &sc->timer);
+	sc->timer.data = sc;
+	sched_arm(sc, 1000);	/* soon after start: a link may be up */
+	return sc;
+}
+
+void
+dsync_sched_kick(struct dsync_sched *sc)
+{
+	if (sc->attempt == NULL && !sc->stopping) {
+		sc->forced = 1;
+		sched_arm(sc, 0);
+	}
+}
+
+void
+dsync_sched_observe(struct dsync_sched *sc, dsync_sched_fn fn, void *arg)
+{
+	sc->observe = fn;
+	sc->observe_arg = arg;
+}
+
+void
+dsync_sched_stop(struct dsync_sched *sc)
+{
+	sc->stopping = 1;
+	uv_timer_stop(&sc->timer);
+	if (sc->attempt)
+		dsync_cancel(sc->attempt);
+	else
+		uv_close((uv_handle_t *)&sc->timer, sched_freed);
+}
