@@ -1,4 +1,34 @@
 /* csrv.c: see csrv.h. */
+/*
+ * A conn's states, one struct csess each; its frames are handled one at
+ * a time, in order, on the loop:
+ *
+ *   TLS handshake (tls.c, 10 s) --on_ready-->
+ *     no certificate: ENROL --enroll_request--> enroll_response, closed
+ *     certificate: enrolled here, not revoked, serial current? else Error
+ *       --> AWAIT HELLO --hello--> [form_catalogue] welcome --> SESSION
+ *   SESSION: counts and batches, each answered by one ack; bye: closed
+ *   sess_close with an error code: Error frame, then LINGER (reading and
+ *     dropping, CSRV_LINGER_MS) --sweep--> closed; without one (bye,
+ *     idle, acks not read, collector stopping): closed at once
+ *   closed --on_close--> after a hello, the devices row (last seen,
+ *     pending, last error) --> freed
+ *
+ * An ack is sent only after cstore_ingest has returned 0, that is after
+ * the commit that covers its acked_seq (collectord holds no transaction
+ * of its own around it).  Ingest blocks the loop, so acks leave in the
+ * order their batches came.  The welcome's acked_seq and a counts ack's
+ * are read from the committed devices row: they may lag the store, never
+ * lead it.  Resending is safe because the store dedups (cstore.c):
+ * batches sent before the welcome, after a cut or to two front-ends are
+ * stored once.
+ *
+ * A cut or a crash before the commit: the batch is rolled back whole and
+ * the device sends it again.  After the commit, before the ack arrives:
+ * the next welcome carries the watermark and resent records are skipped.
+ * An enrolment spends its token first: lost after cstore_device_enroll,
+ * the device needs a new token (an older certificate's serial is stale).
+ */
 #include "collector/csrv.h"
 
 #include <dirent.h>
@@ -446,9 +476,13 @@ sess_batch(struct csess *s, Field__Sync__RecordBatch *b)
 		    "out of memory");
 		return 1;
 	}
+	/* Synchronous: the batch is committed before its ack is queued
+	   below, and no later frame of this conn is read meanwhile. */
 	rc = cstore_ingest(s->srv->cs, s->device, s->offset_ms, b->records,
 	    b->n_records, util_now_ms(), &acked, sess_refused, &ack);
 	if (rc != 0) {
+		/* Rolled back, and no ack: the device still holds these
+		   records as unacknowledged and sends them again. */
 		log_err("collectord: device %s: storing a batch failed: %s",
 		    s->device, cstore_errmsg(s->srv->cs));
 		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
@@ -461,6 +495,8 @@ sess_batch(struct csess *s, Field__Sync__RecordBatch *b)
 		ack.acked_seq = acked;
 		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
 		env.ack = &ack;
+		/* The batch stays committed: the device learns of it from
+		   its next welcome. */
 		if (wire_send(s->c, &env) < 0)
 			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
 			    "device not reading its acks");
@@ -494,6 +530,8 @@ sess_counts(struct csess *s, const Field__Sync__CountsSnapshot *c)
 		    "the collector could not store the counts; try later");
 		return 1;
 	}
+	/* Counts move no watermark: the ack repeats the committed one,
+	   which may be above the device's (a bundle, another front-end). */
 	ack.acked_seq = d.acked_seq;
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
 	env.ack = &ack;
@@ -539,6 +577,9 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	cstore_device_seen(srv->cs, s->device, now, s->pending, s->offset_ms,
 	    "");
 	w.collector_time_ms = now;
+	/* Read outside ingest's lock: it may lag a batch being stored
+	   (another front-end's), never lead it, so the device never skips
+	   a record the store lacks. */
 	w.acked_seq = d.acked_seq;
 	w.catalogue_version = srv->catalogue.version;
 	w.max_batch_records = srv->lim.max_batch_records;
@@ -585,6 +626,8 @@ sess_enroll(struct csess *s, const Field__Sync__EnrollRequest *r)
 		    "enroll_request.device_id: 1-64 of A-Z a-z 0-9 . _ - : @");
 		return 1;
 	}
+	/* Spent by one conditional UPDATE: a token enrols once, even
+	   when two front-ends are handed it at once. */
 	if (token_parse(r->token, hash, pin) != 0 ||
 	    (rc = cstore_token_use(srv->cs, hash, r->device_id,
 	    util_now_ms())) == 0) {
@@ -616,6 +659,8 @@ sess_enroll(struct csess *s, const Field__Sync__EnrollRequest *r)
 	}
 	mbedtls_x509_crt_free(&crt);
 	snprintf(serial, sizeof(serial), "%" PRIu64, ser);
+	/* The new serial is what sess_on_ready checks: from here on, any
+	   earlier certificate of this device is refused. */
 	if (cstore_device_enroll(srv->cs, r->device_id, serial,
 	    util_now_ms()) != 0) {
 		free(der);
@@ -700,6 +745,8 @@ sess_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
 
 	(void)c;
 	s->last_activity = util_mono_ms();
+	/* Lingering after an Error: read, so the peer gets no reset, and
+	   dropped. */
 	if (s->closing)
 		return;
 	if (frame_reader_feed(&s->fr, data, len, sess_envelope, s, err,
@@ -740,6 +787,9 @@ sess_on_ready(struct tls_conn *c, void *arg)
 		return;
 	}
 	snprintf(ser, sizeof(ser), "%" PRIu64, serial);
+	/* The CA vouches for the certificate; only the store knows of a
+	   revocation or a later enrolment.  Checked once, at connect: a
+	   session already open goes on. */
 	rc = cstore_device_get(s->srv->cs, s->device, &d);
 	if (rc < 0)
 		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
@@ -764,6 +814,8 @@ sess_on_close(struct tls_conn *c, const char *reason, void *arg)
 	    strcmp(reason, "enrolled") == 0;
 
 	(void)c;
+	/* Every close, clean or not, so collectctl devices shows when a
+	   device was last here and why it left. */
 	if (s->said_hello) {
 		struct cdevice d;
 
