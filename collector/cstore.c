@@ -1,4 +1,36 @@
 /* cstore.c: see cstore.h. */
+/*
+ * What ingest changes: a device's row (acked_seq) and its records, keyed
+ * (device, seq), unique by id, numbered by arrival.  One batch is one
+ * transaction, in this order:
+ *
+ *   BEGIN (SQLite: IMMEDIATE, its one write lock)
+ *     -> cdb_lock(CS_WRITE_LOCK) (PostgreSQL: pg_advisory_xact_lock)
+ *     -> read acked_seq and max(arrival)
+ *     -> each record above acked_seq: inserted, found, or refused
+ *     -> acked_seq over every contiguous seq held
+ *   COMMIT (which ends the lock) -> *acked, for the caller to ack
+ *
+ * Why an ack is safe: *acked is set only after that commit (inside a
+ * caller's cstore_begin, it is durable only at cstore_commit).  The
+ * watermark never moves back: it starts from the stored one and only
+ * counts up.  A record is stored at most once: seqs at or below the
+ * watermark are skipped, a (device, seq) or id already there makes the
+ * insert do nothing, and an id held under another (device, seq) is
+ * refused.  Refused seqs count as held, so one bad record does not hold
+ * the watermark back for ever.
+ *
+ * Why the advisory lock is first, inside the transaction: at
+ * PostgreSQL's default READ COMMITTED each statement reads what was
+ * committed before it, so what is read after the lock includes the whole
+ * batch before this one; and the lock ends with the commit or rollback
+ * (also when a front-end dies), never before it.  So no batch reads a
+ * watermark or max(arrival) that another is about to change, and arrival
+ * numbers commit in order.
+ *
+ * A crash or a lost database connection before COMMIT undoes the whole
+ * batch: no record, no arrival number, no watermark; it is sent again.
+ */
 #include "collector/cstore.h"
 
 #include <stdio.h>
@@ -210,6 +242,8 @@ int
 cstore_device_enroll(struct cstore *cs, const char *id, const char *serial,
     int64_t now_ms)
 {
+	/* A new serial retires the device's older certificates (csrv.c);
+	   enrolling again also lifts a revocation. */
 	return cs_done(cdb_queryf(cs->db, "INSERT INTO devices(id, serial,"
 	    " enrolled_ms) VALUES(?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
 	    " serial = excluded.serial, enrolled_ms = excluded.enrolled_ms,"
@@ -248,6 +282,8 @@ int
 cstore_token_use(struct cstore *cs, const unsigned char hash[32],
     const char *device_id, int64_t now_ms)
 {
+	/* One UPDATE that needs used_ms = 0: of two uses at once (two
+	   front-ends included) one changes the row, the other nothing. */
 	int64_t n = cs_change(cdb_queryf(cs->db, "UPDATE enroll_tokens SET used_ms ="
 	    " ?3 WHERE hash = ?1 AND used_ms = 0 AND expires_ms > ?3 AND"
 	    " (device_id = '' OR device_id = ?2)", "hti", hash, device_id,
@@ -400,12 +436,16 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 					view.epoch_id = p->epoch_id;
 			}
 		}
+		/* Kept before the skip below: the next record may leave out
+		   what this one carries, stored already or not. */
 		prev = view;
 		why = cs_malformed(r);
 
 		if (r->seq <= mark)
 			continue;	/* durable already */
 		if (why == NULL) {
+			/* The number is used up even when nothing is inserted:
+			   arrivals rise, with gaps, which records_since allows. */
 			int stored = cs_insert(ins, device_id, clock_offset_ms,
 			    r, now_ms, ++arrival);
 
@@ -416,7 +456,9 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 			held[nheld++] = r->seq;
 			if (stored)
 				continue;
-			/* Stored before, or its id is another record's. */
+			/* Stored before, or its id is another record's.  The
+			   same (device, seq) is taken as this record without
+			   comparing ids: a device never reuses a seq. */
 			cdb_bind_text(owner, 1, r->id);
 			if (cdb_step(owner) == CDB_ROW &&
 			    (strcmp(cdb_col_text(owner, 0), device_id) != 0 ||
@@ -468,6 +510,8 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		rc = -1;
 		goto out;
 	}
+	/* In the records' transaction: the watermark can never cover a
+	   record that did not commit. */
 	if (cs_done(cdb_queryf(cs->db, "UPDATE devices SET acked_seq = ?2 WHERE"
 	    " id = ?1", "ti", device_id, (int64_t)mark)) != 0 ||
 	    (own && cdb_commit(cs->db) != 0)) {

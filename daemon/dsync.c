@@ -1,4 +1,36 @@
 /* dsync.c: see dsync.h. */
+/*
+ * One attempt, a struct dsync:
+ *
+ *   start --not enrolled, no collector, budget spent, no conn-->
+ *     dsync_finish, from the timer
+ *   CONNECTING --on_ready--> hello, a counts piece, batches from the
+ *     stored watermark, without waiting
+ *   BEFORE WELCOME --[form_catalogue]-- welcome --> SENDING
+ *   SENDING: at most DSYNC_INFLIGHT batches and counts pieces unacked;
+ *     each ack (in order) retires the oldest and the pump refills
+ *   nothing in flight, counts done --> bye (DONE when all is acked,
+ *     BUDGET when the day's bytes ran out), else FAILED
+ *   Error, bad frame, stall, cut, cancel --> FAILED
+ *   closed --on_close--> dsync_finish: status in one commit, done()
+ * "decided" is set once, by the first of these ends; after it nothing
+ * changes but the conn closing.
+ *
+ * Safe to resume: the stored watermark rises here only on an ack or a
+ * welcome, each read from the collector's committed store; a record
+ * stays in the store after its ack (purged only past retention_days),
+ * so a cut at any step loses nothing: the next hello starts from the
+ * stored watermark and the collector skips what it holds.  The counts'
+ * place (DSYNC_META_COUNTS_AT) is kept only on its ack, so a piece cut
+ * off is sent again.  A crash loses only this attempt's status, its
+ * bytes against the budget, and the batch size and failures in state.
+ *
+ * Schedule: a success or the budget: sync_interval_s; a failure: 0.1 to
+ * 0.2 s after an attempt welcomed and not refused, else 1 s doubling up
+ * to sync_retry_max_s, each drawn from its upper half.  Batch bytes: 9/8
+ * after an ack within DSYNC_ACK_FAST_MS, 2/3 after one over
+ * DSYNC_ACK_SLOW_MS, halved when an attempt fails with batches in flight.
+ */
 #include "daemon/dsync.h"
 
 #include <inttypes.h>
@@ -89,6 +121,7 @@ dsync_backoff_ms(uint32_t failures, uint32_t cap_s)
 	uint64_t cap = (uint64_t)cap_s * 1000, d = 5000;
 	uint32_t r;
 
+	/* 0: welcomed, then cut: back at once, but not in a tight loop. */
 	if (failures == 0)
 		d = 200;
 	else
@@ -176,6 +209,8 @@ dsync_finish(struct dsync *s)
 		s->result = DSYNC_FAILED;
 		snprintf(s->reason, sizeof(s->reason), "link closed");
 	}
+	/* Batches were in the air when it failed: a cut wasted them, so
+	   the next attempt starts smaller. */
 	if (s->result == DSYNC_FAILED && s->ninflight > 0 &&
 	    s->state->batch_bytes / 2 >= DSYNC_BATCH_BYTES_MIN)
 		s->state->batch_bytes /= 2;
@@ -365,7 +400,8 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 	if (w->max_batch_records && w->max_batch_records < s->max_batch)
 		s->max_batch = w->max_batch_records;
 	if (w->acked_seq > s->acked) {
-		/* A bundle got there first: skip what it carried. */
+		/* A bundle got there first: skip what it carried.  The
+		   collector read this from its committed store. */
 		if (outbox_set_acked(st, w->acked_seq) != 0) {
 			dsync_fail(s, "cannot record the watermark: %s",
 			    store_errmsg(st));
@@ -380,6 +416,8 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 		log_warn("sync: the collector's watermark %" PRIu64 " is "
 		    "below ours (%" PRIu64 "); sending again from there",
 		    w->acked_seq, s->acked);
+		/* For this attempt only: the stored watermark is never
+		   lowered (outbox_set_acked), and what is purged is gone. */
 		s->acked = s->sent_to = w->acked_seq;
 	}
 	dsync_pump(s);
@@ -396,6 +434,9 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		dsync_fail(s, "an ack with no batch in flight");
 		return;
 	}
+	/* Kept at once, in its own commit: the collector committed it
+	   before it acked, so after a crash those records are not sent
+	   again. */
 	if (a->acked_seq > s->acked) {
 		if (outbox_set_acked(st, a->acked_seq) != 0) {
 			dsync_fail(s, "cannot record the ack: %s",
@@ -408,6 +449,8 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 	for (size_t i = 0; i < a->n_refused; i++)
 		log_warn("sync: the collector set record seq %" PRIu64 " aside:"
 		    " %.160s", a->refused[i]->seq, a->refused[i]->reason);
+	/* One ack per batch or counts piece, in the order sent: this one
+	   answers inflight[0], whatever its acked_seq says. */
 	took = util_mono_ms() - s->inflight[0].sent_ms;
 	was_counts = s->inflight[0].counts;
 	memmove(s->inflight, s->inflight + 1,
@@ -559,6 +602,8 @@ dsync_pump(struct dsync *s)
 		}
 		for (size_t i = 0; i < b->n_records; i++)
 			bytes += b->records[i]->sealed.len + 64;
+		/* Stop before the batch that would pass the day's budget;
+		   what is in flight still gets its ack before the bye. */
 		if (bytes > s->budget_left - (s->bytes < s->budget_left ?
 		    s->bytes : s->budget_left)) {
 			s->budget_stop = 1;
@@ -599,6 +644,8 @@ dsync_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
 	char err[256];
 
 	(void)c;
+	/* Any byte from the collector shows the link alive: the stall
+	   watch starts over, even while closing. */
 	uv_timer_again(&s->timer);
 	if (s->decided)
 		return;
@@ -761,6 +808,8 @@ sched_done(void *arg, enum dsync_result r, const char *reason)
 		uv_close((uv_handle_t *)&sc->timer, sched_freed);
 		return;
 	}
+	/* Purge only payloads at or below the stored watermark, after
+	   an attempt that brought everything up to it. */
 	if (r == DSYNC_DONE && (n = dsync_purge(sc->dev)) > 0)
 		log_info("sync: %" PRId64 " acknowledged payloads past the "
 		    "retention window purged", n);

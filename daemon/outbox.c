@@ -1,4 +1,30 @@
 /* outbox.c: see outbox.h. */
+/*
+ * The outbox is not a queue of its own: it is the records table above
+ * one meta row, "acked_seq", the highest seq the collector has said is
+ * durable there (0 before any).  Its transitions:
+ *
+ *   a submit (store.c)   a record joins above the watermark
+ *   outbox_batch         copies records after a seq; changes nothing
+ *   outbox_set_acked     acked_seq rises (an ack, a welcome, a receipt);
+ *                        a lower value is ignored
+ *   store_purge          payloads at or below acked_seq, past the
+ *                        retention window, become NULL; batches skip them
+ *
+ * Why an ack is safe to keep: a record is never deleted or moved on its
+ * ack, only purged later, so nothing here can lose one; seqs are
+ * gap-free and never reused (store.c), so "every seq up to N" names the
+ * same records on both ends; and acked_seq only rises.  outbox_set_acked
+ * is its own commit unless the caller holds a transaction; a crash before
+ * that commit keeps the old watermark: those records go again and the
+ * collector skips them.  Its read and its write are two statements: the
+ * rise holds for one process at a time, not for two interleaving (fieldd
+ * syncing while fieldctl imports a receipt).
+ *
+ * On the wire, outbox_batch_compact leaves out what a record shares with
+ * the one before it, and cstore_ingest puts it back in the same order:
+ * a batch means something only whole (it is one frame).
+ */
 #include "daemon/outbox.h"
 
 #include <inttypes.h>
@@ -34,8 +60,12 @@ batch_add(void *arg, const struct store_record *r,
 	struct batch_ctx *c = arg;
 	Field__Sync__SealedRecord *s;
 
+	/* Such a row still counts against the LIMIT of
+	   store_records_after: a window of purged rows is an empty batch. */
 	if (r->sealed == NULL)
 		return 0;	/* purged after its ack: nothing to send */
+	/* The first record goes whatever its size, so one big record
+	   cannot stall the outbox. */
 	if (c->b->n_records > 0 && c->bytes + r->sealed_len > c->max_bytes)
 		return 1;	/* full: stop here */
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -103,6 +133,8 @@ outbox_batch_compact(Field__Sync__RecordBatch *b)
 		Field__Sync__SealedRecord *s = b->records[i];
 		unsigned char raw[16], *dup;
 
+		/* Packed only when it unpacks to the same text (lower
+		   case): the collector stores the very id this store has. */
 		if (util_uuid_pack(s->id, raw) == 0 &&
 		    (dup = dup_bytes(raw, 16)) != NULL) {
 			free(s->id);
@@ -175,6 +207,8 @@ outbox_set_acked(struct store *st, uint64_t seq)
 
 	if (outbox_acked(st, &have) != 0)
 		return -1;
+	/* A late ack, an older receipt or a collector restored from a
+	   backup never lowers it: what lies at or below may be purged. */
 	if (seq <= have)
 		return 0;
 	snprintf(v, sizeof(v), "%" PRIu64, seq);
@@ -217,6 +251,8 @@ outbox_counts_since(struct store *st, int64_t since, size_t max_cells,
 	}
 	field__sync__counts_snapshot__init(c);
 	c->taken_ms = now_ms;
+	/* Whole places only (store_counts_since): the collector replaces
+	   those it gets and keeps the others. */
 	c->partial = 1;
 	n = json_array_size(arr);
 	if (n > 0 && (c->cells = calloc(n,

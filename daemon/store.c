@@ -1,4 +1,33 @@
 /* store.c: see store.h. */
+/*
+ * How the state changes:
+ *
+ *   submit (submit.c), one transaction begun with BEGIN IMMEDIATE:
+ *     store_next_seq -> [store_epoch_add] -> store_record_add
+ *     -> store_counts_add -> COMMIT; the caller answers only after it
+ *   sync: meta acked_seq rises (outbox.c); store_purge nulls payloads
+ *   open: store_clock_boot marks the boot before's untrusted stamps
+ *
+ * Invariants:
+ *   - seqs are gap-free from 1 and never reused: a seq is max(seq) + 1,
+ *     read inside the write transaction that inserts it (BEGIN IMMEDIATE
+ *     takes the write lock first, so fieldd and fieldctl never read the
+ *     same max), a rollback gives it back, and no row is ever deleted
+ *     (a purge keeps the row).  Sync's watermark and store_stats rely on
+ *     it.
+ *   - a record id is stored once (UNIQUE): a resubmission is found by its
+ *     insert failing, and keeps its first seq.
+ *   - an epoch row holds only the public key; the epoch's secret stays in
+ *     the submitter's memory (submit.c), so the board cannot open what
+ *     it sealed.  A rolled-back epoch row takes its id with it, and the
+ *     submitter drops that epoch, so an id never names two keys.
+ *   - a payload is purged only at or below the acknowledged watermark.
+ *
+ * A crash: WAL with synchronous=FULL, so a submit is there whole (record,
+ * seq, epoch, counts) or not at all; store_meta_set outside a transaction
+ * is its own durable commit; the boot marking and the new boot_id commit
+ * together, so a crash before that commit marks at the next open.
+ */
 #include "daemon/store.h"
 
 #include "board/board.h"
@@ -266,6 +295,8 @@ store_commit(struct store *st)
 {
 	int rc = store_step(st, Q_COMMIT);
 
+	/* A failed COMMIT can leave the transaction open: undo it, so
+	   a submit that was not answered left nothing behind. */
 	if (rc != 0)
 		store_rollback(st);
 	st->in_tx = 0;
@@ -275,6 +306,8 @@ store_commit(struct store *st)
 void
 store_rollback(struct store *st)
 {
+	/* SQLite rolls back by itself after some errors (a full disk,
+	   I/O): only what is still open is rolled back here. */
 	if (sqlite3_get_autocommit(st->db) == 0)
 		store_exec(st, "ROLLBACK");
 	st->in_tx = 0;
@@ -294,6 +327,8 @@ store_find_id(struct store *st, const char *id, uint64_t *seq)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Only inside store_begin's BEGIN IMMEDIATE: the write lock is held
+   before max(seq) is read, so no other process takes the same seq. */
 int
 store_next_seq(struct store *st, uint64_t *seq)
 {
@@ -339,6 +374,8 @@ store_record_add(struct store *st, const struct store_record *r)
 	sqlite3_bind_blob(s, 8, r->sealed, (int)r->sealed_len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
+	/* The id's UNIQUE (extended codes are on, common/db.c; a seq
+	   taken would be SQLITE_CONSTRAINT_PRIMARYKEY): a resubmission. */
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -532,6 +569,8 @@ store_form_add(struct store *st, const char *form_id, const char *version,
 	sqlite3_stmt *s;
 	int rc;
 
+	/* added = max + 1: store_forms_load gives the forms back in the
+	   order they came, the shipped ones and the collector's. */
 	rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO forms(form_id,"
 	    " version, added, definition) VALUES(?1, ?2, (SELECT"
 	    " coalesce(max(added), 0) + 1 FROM forms), ?3)", -1, &s, NULL);
@@ -599,6 +638,9 @@ store_purge(struct store *st, uint64_t acked_seq, int64_t before_ms)
 	sqlite3_stmt *s;
 	int rc;
 
+	/* Never above the watermark: nothing the collector lacks is lost.
+	   The row stays, so its seq and id stay taken.  The window runs
+	   from the record's own stamp, not from its ack. */
 	if (sqlite3_prepare_v2(st->db, "UPDATE records SET sealed = NULL"
 	    " WHERE seq <= ?1 AND created_ms < ?2 AND sealed IS NOT NULL", -1,
 	    &s, NULL) != SQLITE_OK)
@@ -680,6 +722,9 @@ store_counts_since(struct store *st, int64_t since, size_t max_cells,
 			rc = SQLITE_DONE;
 			break;
 		}
+		/* Rows come by gmax, a place's rows together: every place up
+		   to this one goes out whole, and the piece's ack lets the
+		   device skip them next time. */
 		if (upto)
 			*upto = gmax;
 
@@ -790,8 +835,12 @@ store_clock_boot(struct store *st, const char *boot_id, int64_t *marked,
 		return 0;
 	if (store_meta_get(st, "boot_id", was, sizeof(was)) < 0)
 		return -1;
+	/* Same boot: its untrusted stamps can still be corrected by the
+	   offset of a sync in this boot. */
 	if (strcmp(was, boot_id) == 0)
 		return 0;
+	/* The marking and the new boot_id commit together: a crash before
+	   the commit leaves both for the next open. */
 	if (store_begin(st) != 0)
 		return -1;
 	if (sqlite3_prepare_v2(st->db, "UPDATE records SET clock = 3"
