@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "common/embedded.h"
 #include "common/log.h"
@@ -53,8 +54,7 @@
 #include "sync/pki.h"
 #include "sync/wire.h"
 
-#define CSRV_FORM_FILE_MAX (256 * 1024)
-#define CSRV_FORMS_MAX 64
+#define CSRV_FORM_FILE_MAX FORM_MAX_DEF_BYTES
 #define CSRV_LINGER_MS 1500
 #define CSRV_ENROL_FRAME_MAX (16 * 1024)
 
@@ -276,6 +276,34 @@ csrv_store_open(const char *dir, struct cstore **cs, char *err,
 
 /* --- The form catalogue ------------------------------------------------ */
 
+/*
+ * The zstd copy devices that list their forms are sent: made once per
+ * load, not per device.  It must fit a frame, or the form could never
+ * reach a board (collectctl form add says so before it is added).
+ */
+static int
+catalogue_compress(Field__Sync__FormDefinition *d, const char *name,
+    char *err, size_t errlen)
+{
+	size_t len = strlen(d->definition_json);
+	size_t cap = ZSTD_compressBound(len), n;
+
+	if ((d->definition_zstd.data = malloc(cap)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = ZSTD_compress(d->definition_zstd.data, cap, d->definition_json,
+	    len, WIRE_FORM_ZSTD_LEVEL);
+	if (ZSTD_isError(n) || n > WIRE_MAX_FORM_BYTES) {
+		snprintf(err, errlen, "%s: form %s version %s compresses to "
+		    "%zu bytes; at most %d reach a board", name, d->form_id,
+		    d->version, ZSTD_isError(n) ? len : n, WIRE_MAX_FORM_BYTES);
+		return -1;
+	}
+	d->definition_zstd.len = n;
+	return 0;
+}
+
 static int
 catalogue_add(Field__Sync__FormCatalogue *cat, const char *json, size_t len,
     const char *name, char *err, size_t errlen)
@@ -319,8 +347,10 @@ catalogue_add(Field__Sync__FormCatalogue *cat, const char *json, size_t len,
 	d->version = strdup(form_version(f));
 	d->definition_json = strndup(json, len);
 	cat->forms[cat->n_forms++] = d;
-	if (!d->form_id || !d->version || !d->definition_json) {
-		snprintf(err, errlen, "out of memory");
+	if (!d->form_id || !d->version || !d->definition_json ||
+	    catalogue_compress(d, name, err, errlen) != 0) {
+		if (!d->definition_json)
+			snprintf(err, errlen, "out of memory");
 		form_free(f);
 		return -1;
 	}
@@ -339,6 +369,7 @@ csrv_catalogue_free(Field__Sync__FormCatalogue *cat)
 		free(cat->forms[i]->form_id);
 		free(cat->forms[i]->version);
 		free(cat->forms[i]->definition_json);
+		free(cat->forms[i]->definition_zstd.data);
 		free(cat->forms[i]);
 	}
 	free(cat->forms);
@@ -411,6 +442,71 @@ csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
 	if (rc != 0)
 		csrv_catalogue_free(cat);
 	return rc;
+}
+
+/*
+ * What dir/forms holds, as one number: every .json file's name, size and
+ * modification time hashed, combined without regard to order (readdir's
+ * order is the file system's), and the count.  Cheap enough for every
+ * hello: a stat a file.
+ */
+static uint64_t
+forms_stamp(const char *dir)
+{
+	char path[4096], file[4352];
+	struct dirent *de;
+	struct stat sb;
+	uint64_t stamp = 0, n = 0;
+	DIR *dp;
+
+	if (collector_path(path, sizeof(path), dir, "forms") != 0 ||
+	    (dp = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		size_t len = strlen(de->d_name);
+		uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if (stat(file, &sb) != 0)
+			continue;
+		for (const char *p = de->d_name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ (uint64_t)sb.st_size) * 1099511628211ULL;
+		h = (h ^ (uint64_t)sb.st_mtim.tv_sec) * 1099511628211ULL;
+		h = (h ^ (uint64_t)sb.st_mtim.tv_nsec) * 1099511628211ULL;
+		stamp += h;
+		n++;
+	}
+	closedir(dp);
+	return stamp ^ (n * 0x9e3779b97f4a7c15ULL);
+}
+
+int
+csrv_forms_refresh(struct csrv *srv)
+{
+	Field__Sync__FormCatalogue cat;
+	uint64_t stamp = forms_stamp(srv->dir);
+	char err[1024];
+
+	if (stamp == srv->forms_stamp)
+		return 0;
+	/* Taken even when the load fails, so a broken file is reported
+	   once, not at every hello, and the old catalogue goes on. */
+	srv->forms_stamp = stamp;
+	if (csrv_catalogue_load(srv->dir, &cat, err, sizeof(err)) != 0) {
+		log_err("collectord: forms changed but not reloaded, devices "
+		    "get the catalogue as it was: %s", err);
+		return -1;
+	}
+	csrv_catalogue_free(&srv->catalogue);
+	srv->catalogue = cat;
+	log_info("collectord: forms reloaded: %zu forms and versions",
+	    cat.n_forms);
+	if (srv->forms_changed)
+		srv->forms_changed(srv->forms_changed_arg);
+	return 1;
 }
 
 /* --- Sessions ---------------------------------------------------------- */
@@ -541,6 +637,89 @@ sess_counts(struct csess *s, const Field__Sync__CountsSnapshot *c)
 	return 0;
 }
 
+/* 1 when the device listed form_id/version as held or refused. */
+static int
+hello_has(const Field__Sync__Hello *h, const char *form_id,
+    const char *version)
+{
+	for (size_t i = 0; i < h->n_held; i++)
+		if (strcmp(h->held[i]->form_id, form_id) == 0 &&
+		    strcmp(h->held[i]->version, version) == 0)
+			return 1;
+	for (size_t i = 0; i < h->n_refused; i++)
+		if (strcmp(h->refused[i]->form_id, form_id) == 0 &&
+		    strcmp(h->refused[i]->version, version) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The forms the device lacks.  A device that lists its forms gets each
+ * form it neither holds nor refused, one a frame, compressed: a form
+ * added at the collector goes down once, whatever its version string,
+ * and a form a board cannot take is not sent again and again over a
+ * paid link.  An older device gets the whole catalogue, uncompressed,
+ * when the catalogue's highest version is above the one it has.
+ */
+static int
+sess_send_forms(struct csess *s, const Field__Sync__Hello *h)
+{
+	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+	Field__Sync__FormCatalogue one = FIELD__SYNC__FORM_CATALOGUE__INIT;
+	const Field__Sync__FormCatalogue *cat = &s->srv->catalogue;
+	Field__Sync__FormDefinition d, *dp = &d;
+	Field__Sync__FormDefinition **plain;
+	int rc = 0;
+
+	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE;
+	if (h->lists_forms) {
+		one.version = cat->version;
+		one.n_forms = 1;
+		one.forms = &dp;
+		env.form_catalogue = &one;
+		for (size_t i = 0; i < cat->n_forms && rc == 0; i++) {
+			const Field__Sync__FormDefinition *f = cat->forms[i];
+
+			if (hello_has(h, f->form_id, f->version))
+				continue;
+			field__sync__form_definition__init(&d);
+			d.form_id = f->form_id;
+			d.version = f->version;
+			d.definition_zstd = f->definition_zstd;
+			if (wire_send(s->c, &env) < 0)
+				rc = -1;
+			else
+				log_info("collectord: device %s: form %s "
+				    "version %s sent", s->device, f->form_id,
+				    f->version);
+		}
+		return rc;
+	}
+	if (form_version_cmp(cat->version, h->catalogue_version) <= 0)
+		return 0;
+	if ((plain = calloc(cat->n_forms ? cat->n_forms : 1,
+	    sizeof(*plain))) == NULL)
+		return -1;
+	for (size_t i = 0; i < cat->n_forms && rc == 0; i++) {
+		if ((plain[i] = malloc(sizeof(**plain))) == NULL) {
+			rc = -1;
+			break;
+		}
+		*plain[i] = *cat->forms[i];
+		plain[i]->definition_zstd.data = NULL;
+		plain[i]->definition_zstd.len = 0;
+	}
+	one = *cat;
+	one.forms = plain;
+	env.form_catalogue = &one;
+	if (rc == 0 && wire_send(s->c, &env) < 0)
+		rc = -1;
+	for (size_t i = 0; i < cat->n_forms; i++)
+		free(plain[i]);
+	free(plain);
+	return rc;
+}
+
 static int
 sess_hello(struct csess *s, const Field__Sync__Hello *h)
 {
@@ -568,6 +747,22 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 		    "the collector could not read the device's state");
 		return 1;
 	}
+	if (h->n_held > WIRE_MAX_FORMS_LISTED ||
+	    h->n_refused > WIRE_MAX_FORMS_LISTED) {
+		sess_close(s, FIELD__SYNC__ERROR__CODE__TOO_LARGE,
+		    "hello: too many forms listed");
+		return 1;
+	}
+	/* A form added since the last hello reaches this device now. */
+	csrv_forms_refresh(srv);
+	if (h->lists_forms && cstore_form_refusals_set(srv->cs, s->device,
+	    h->refused, h->n_refused, now) != 0)
+		log_err("collectord: device %s: form refusals not kept: %s",
+		    s->device, cstore_errmsg(srv->cs));
+	for (size_t i = 0; i < h->n_refused; i++)
+		log_warn("collectord: device %s refused form %.64s version "
+		    "%.32s: %.300s", s->device, h->refused[i]->form_id,
+		    h->refused[i]->version, h->refused[i]->reason);
 	s->said_hello = 1;
 	s->pending = h->pending;
 	s->highest = h->highest_seq;
@@ -586,13 +781,8 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	w.max_frame_bytes = (uint32_t)srv->lim.max_frame;
 	/* New forms first: a device that has what it needs when the
 	   welcome comes can finish as soon as its records are acked. */
-	if (form_version_cmp(srv->catalogue.version, h->catalogue_version) >
-	    0) {
-		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE;
-		env.form_catalogue = &srv->catalogue;
-		if (wire_send(s->c, &env) < 0)
-			goto fail;
-	}
+	if (sess_send_forms(s, h) != 0)
+		goto fail;
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_WELCOME;
 	env.welcome = &w;
 	if (wire_send(s->c, &env) < 0)
@@ -963,6 +1153,9 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 	tc.ca_file = ca;
 	tc.peer_auth = TLS_PEER_OPTIONAL;
 	tc.handshake_timeout_ms = 10000;
+	/* Read before the forms are loaded: a file added in between
+	   changes the stamp, so the first hello loads it. */
+	srv->forms_stamp = forms_stamp(dir);
 	if (pki_cert_read(&srv->ca, ca, err, errlen) != 0 ||
 	    collector_path(cakey, sizeof(cakey), dir, "ca.key") != 0 ||
 	    pki_key_read(&srv->ca_key, cakey, err, errlen) != 0 ||

@@ -59,6 +59,11 @@ struct csrv {
 	unsigned char *ca_der;
 	size_t ca_der_len;
 	Field__Sync__FormCatalogue catalogue;
+	uint64_t forms_stamp;		/* what CDIR/forms held when loaded */
+	/* Called after the catalogue changed (collectord reloads the
+	   coordinators' forms with it), or NULL. */
+	void (*forms_changed)(void *arg);
+	void *forms_changed_arg;
 	struct csrv_limits lim;
 	struct csess *sessions;		/* a list, for the sweep */
 	unsigned nconns;
@@ -124,13 +129,27 @@ void csrv_close_all(struct csrv *srv);
 /* Frees what csrv_open made; after the loop has finished. */
 void csrv_close(struct csrv *srv);
 
+/* Forms and versions in a catalogue: the shipped ones and dir/forms/. */
+#define CSRV_FORMS_MAX 512
+
 /*
  * Loads the shipped forms and dir/forms/ *.json into cat (whose version is
- * the highest of theirs).  0 or -1 with err naming the file.  Also used by
- * collectctl to check a form before it is added.
+ * the highest of theirs), each with its zstd copy for devices that list
+ * their forms.  A form that does not compress to WIRE_MAX_FORM_BYTES is
+ * refused: it could never reach a board.  0 or -1 with err naming the
+ * file.  Also used by collectctl to check a form before it is added.
  */
 int csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
     char *err, size_t errlen);
 void csrv_catalogue_free(Field__Sync__FormCatalogue *cat);
+
+/*
+ * Reloads srv's catalogue when dir/forms changed since it was loaded (a
+ * file added, removed or rewritten), so `collectctl form add` reaches
+ * devices at their next hello without a restart.  1 reloaded, 0
+ * unchanged, -1 the new files do not load (the old catalogue stays; the
+ * reason is logged once per change).
+ */
+int csrv_forms_refresh(struct csrv *srv);
 
 #endif

@@ -79,6 +79,11 @@ static const char *const cstore_migrations[] = {
 	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
 	"  token_hash BLOB NOT NULL UNIQUE, added_ms INTEGER NOT NULL)"
 	"  WITHOUT ROWID;"),
+	/* 4: forms devices could not take, as each last said in a hello */
+	("CREATE TABLE form_refusals(device_id TEXT NOT NULL,"
+	"  form_id TEXT NOT NULL, version TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  first_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(device_id, form_id, version)) WITHOUT ROWID;"),
 };
 
 /* The same schema in PostgreSQL's types: BIGINT (times are ms), BYTEA. */
@@ -112,6 +117,10 @@ static const char *const cstore_pg_migrations[] = {
 	"CREATE UNIQUE INDEX records_arrival ON records(arrival);"
 	"CREATE TABLE coordinators(name TEXT PRIMARY KEY,"
 	"  token_hash BYTEA NOT NULL UNIQUE, added_ms BIGINT NOT NULL);"),
+	("CREATE TABLE form_refusals(device_id TEXT NOT NULL,"
+	"  form_id TEXT NOT NULL, version TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  first_ms BIGINT NOT NULL, seen_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY(device_id, form_id, version));"),
 };
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
@@ -947,6 +956,64 @@ cstore_coordinators(struct cstore *cs,
 	return ret ? ret : rc == CDB_DONE || rc == CDB_ROW ? 0 : -1;
 }
 
+/* A device's words are kept to this many bytes. */
+#define CSTORE_FORM_REASON_MAX 300
+
+/*
+ * A device's refusals are replaced by what its latest hello lists: the
+ * ones it lists again keep the time they were first seen, the others
+ * (taken since, by a newer build) go.  One transaction, so `form list`
+ * never shows half a hello.
+ */
+int
+cstore_form_refusals_set(struct cstore *cs, const char *device_id,
+    Field__Sync__FormRefusal *const *r, size_t n, int64_t now_ms)
+{
+	int rc = 0;
+
+	if (cstore_begin(cs) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char reason[CSTORE_FORM_REASON_MAX + 1];
+
+		snprintf(reason, sizeof(reason), "%s", r[i]->reason);
+		rc = cs_change(cdb_queryf(cs->db, "INSERT INTO form_refusals("
+		    "device_id, form_id, version, reason, first_ms, seen_ms)"
+		    " VALUES(?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(device_id,"
+		    " form_id, version) DO UPDATE SET reason = excluded.reason,"
+		    " seen_ms = excluded.seen_ms", "tttti", device_id,
+		    r[i]->form_id, r[i]->version, reason, now_ms)) < 0 ? -1 : 0;
+	}
+	if (rc == 0)
+		rc = cs_change(cdb_queryf(cs->db, "DELETE FROM form_refusals"
+		    " WHERE device_id = ?1 AND seen_ms < ?2", "ti", device_id,
+		    now_ms)) < 0 ? -1 : 0;
+	if (rc != 0) {
+		cstore_rollback(cs);
+		return -1;
+	}
+	return cstore_commit(cs);
+}
+
+int
+cstore_form_refusals(struct cstore *cs,
+    void (*fn)(void *arg, const char *device_id, const char *form_id,
+    const char *version, const char *reason, int64_t first_ms), void *arg)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT device_id, form_id,"
+	    " version, reason, first_ms FROM form_refusals ORDER BY form_id,"
+	    " version, device_id", "");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW)
+		fn(arg, cdb_col_text(s, 0), cdb_col_text(s, 1),
+		    cdb_col_text(s, 2), cdb_col_text(s, 3), cdb_col_int64(s, 4));
+	cdb_finalize(s);
+	return rc == CDB_DONE ? 0 : -1;
+}
+
 /*
  * Copying a store (collectctl migrate-store).  Each table with its
  * columns, their kinds ('t' text, 'i' integer, 'b' blob) and what a row
@@ -978,6 +1045,9 @@ static const struct cs_table {
 	    "btiii", "bundle_id", NULL },
 	{ "coordinators", "name, token_hash, added_ms", "tbi", "name",
 	    "token_hash = excluded.token_hash, added_ms = excluded.added_ms" },
+	{ "form_refusals", "device_id, form_id, version, reason, first_ms,"
+	    " seen_ms", "ttttii", "device_id, form_id, version",
+	    "reason = excluded.reason, seen_ms = excluded.seen_ms" },
 };
 
 /* Copies one table in one pass; *rows counts what was read. */

@@ -127,6 +127,17 @@ int cstore_coordinators(struct cstore *cs,
     int (*fn)(void *arg, const char *name, int64_t added_ms), void *arg);
 
 /*
+ * Forms devices could not take (sync.proto FormRefusal): a device's list
+ * is replaced by the one its latest hello carries.  0 or -1.
+ */
+int cstore_form_refusals_set(struct cstore *cs, const char *device_id,
+    Field__Sync__FormRefusal *const *r, size_t n, int64_t now_ms);
+/* Every refusal, by form and version; 0 or -1. */
+int cstore_form_refusals(struct cstore *cs,
+    void (*fn)(void *arg, const char *device_id, const char *form_id,
+    const char *version, const char *reason, int64_t first_ms), void *arg);
+
+/*
  * Bundles (sync/bundle.h) and all-or-nothing imports.
  *
  *   bundles   every bundle imported from a USB stick: its 16-byte id

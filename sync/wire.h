@@ -19,6 +19,16 @@
 #define WIRE_MAX_COUNT_CELLS 50000
 /* A batch's sealed bytes: half a frame leaves room for the metadata. */
 #define WIRE_MAX_BATCH_BYTES (WIRE_MAX_FRAME / 2)
+/*
+ * A form goes to a board one a frame, its definition compressed with zstd
+ * (JSON of repeated column names shrinks 10 to 30 times): a definition of
+ * up to FORM_MAX_DEF_BYTES fits when it compresses to this.  `collectctl
+ * form add` refuses one that does not, with the sizes.
+ */
+#define WIRE_MAX_FORM_BYTES (WIRE_MAX_FRAME - 64 * 1024)
+#define WIRE_FORM_ZSTD_LEVEL 9
+/* Forms a hello may list as held or refused. */
+#define WIRE_MAX_FORMS_LISTED 1024
 
 /* Encodes env as a frame and queues it on c.  Returns the frame's size,
    or -1 (too large, out of memory, or the conn cannot take it). */
