@@ -1,7 +1,16 @@
 # fieldd, fieldctl, collectctl: see README.md.
 #
 #   make            release build into build/
-#   make run        install what is missing, build, start fieldd on defaults
+#   make run        install what is missing, build, start collectord and
+#                   fieldd (tools/run.sh); its ports, each on 127.0.0.1:
+#                     FIELD_PORT=8080      fieldd's HTTP; when set it wins
+#                                          over listen in var/device/
+#                                          fieldd.conf (unset: that, or 8080)
+#                     COLLECTOR_PORT=7443  collectord's TLS for devices
+#                     COORD_PORT=7480      collectord's HTTP for coordinators
+#                   e.g. make run FIELD_PORT=8081 COLLECTOR_PORT=7444
+#                   COORD_PORT=7481 beside another checkout's make run;
+#                   FIELD_VAR=DIR moves var/
 #   make test       sanitizer build (build/san), unit, fuzz-smoke, integration
 #   make bench      benchmarks (release build)
 #   make fuzz       libFuzzer targets (build/fuzz), FUZZ_SECONDS each
@@ -149,8 +158,14 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Empty: tools/run.sh's defaults (above).
+FIELD_PORT ?=
+COLLECTOR_PORT ?=
+COORD_PORT ?=
+
 run: deps all
-	@sh tools/run.sh $(B)
+	@FIELD_PORT='$(FIELD_PORT)' COLLECTOR_PORT='$(COLLECTOR_PORT)' \
+	    COORD_PORT='$(COORD_PORT)' exec sh tools/run.sh $(B)
 
 # Every test runs on the sanitizer build.
 JOBS ?= 2
