@@ -185,6 +185,13 @@ cli_operands(int argc, char **argv, int first, int min, int max,
 	char f[80];
 	int n = argc - first;
 
+	if (n >= min && n <= max)
+		return;
+	/* Wrong count: an option this command does not know, perhaps. */
+	for (int i = first; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			cli_fail("unknown option '%s'%s", argv[i], cli_for(f,
+			    sizeof(f)));
 	if (n < min)
 		cli_fail("%s needs %s", cli_cmd_name[0] ? cli_cmd_name :
 		    cli->prog, needs);

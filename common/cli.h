@@ -72,8 +72,8 @@ const char *cli_current(void);
 
 /*
  * The operands argv[first..argc): cli_fail() unless there are min to
- * max of them, naming what is missing ("CMD needs NEEDS") or the first
- * one too many.
+ * max of them, naming an option among them, what is missing ("CMD needs
+ * NEEDS") or the first one too many.
  */
 void cli_operands(int argc, char **argv, int first, int min, int max,
     const char *needs);
