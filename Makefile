@@ -1,6 +1,6 @@
 # fieldd, fieldctl, collectctl: see README.md.
 #
-#   make            release build into build/
+#   make            release build into build/ (programs, manual pages)
 #   make run        install what is missing, build, start fieldd on defaults
 #   make test       sanitizer build (build/san), unit, fuzz-smoke, integration
 #   make bench      benchmarks (release build)
@@ -82,7 +82,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 .PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps
 .SECONDARY:
 
-all: $(BINS)
+all: $(BINS) man
 
 deps:
 	@sh tools/deps.sh
@@ -147,6 +147,19 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(OPENER_OBJ) $(LIB)
 $(B)/bench/%: $(B)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Manual pages: docs/man/NAME.SECTION.scd (scdoc) into $(B)/man/NAME.SECTION,
+# dated by the build's date so that builds of one commit are the same.
+MAN_SRC := $(sort $(wildcard docs/man/*.scd))
+MAN := $(MAN_SRC:docs/man/%.scd=$(B)/man/%)
+
+.PHONY: man
+man: $(MAN)
+
+$(B)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	SOURCE_DATE_EPOCH=$(BUILD_EPOCH) scdoc <$< >$@.tmp
+	@mv $@.tmp $@
 
 run: deps all
 	@sh tools/run.sh $(B)
