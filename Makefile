@@ -1,6 +1,6 @@
 # fieldd, fieldctl, collectctl: see README.md.
 #
-#   make            release build into build/
+#   make            release build into build/ (programs, manual pages)
 #   make run        install what is missing, build, start collectord and
 #                   fieldd (tools/run.sh); its ports, each on 127.0.0.1:
 #                     FIELD_PORT=8080      fieldd's HTTP; when set it wins
@@ -92,7 +92,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 .PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps
 .SECONDARY:
 
-all: $(BINS)
+all: $(BINS) man
 
 deps:
 	@sh tools/deps.sh
@@ -162,6 +162,19 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(LIB)
 FIELD_PORT ?=
 COLLECTOR_PORT ?=
 COORD_PORT ?=
+
+# Manual pages: docs/man/NAME.SECTION.scd (scdoc) into $(B)/man/NAME.SECTION,
+# dated by the build's date so that builds of one commit are the same.
+MAN_SRC := $(sort $(wildcard docs/man/*.scd))
+MAN := $(MAN_SRC:docs/man/%.scd=$(B)/man/%)
+
+.PHONY: man
+man: $(MAN)
+
+$(B)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	SOURCE_DATE_EPOCH=$(BUILD_EPOCH) scdoc <$< >$@.tmp
+	@mv $@.tmp $@
 
 run: deps all
 	@FIELD_PORT='$(FIELD_PORT)' COLLECTOR_PORT='$(COLLECTOR_PORT)' \

@@ -31,8 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "daemon/store.h"
 #include "form/form.h"
 #include "form/recpack.h"
@@ -49,32 +51,52 @@
 #include "collector/open/export.h"
 #include "collector/open/counts_cmd.h"
 
-static void
+static const struct cli_cmd collectctl_cmds[] = {
+	{ "keygen", "keygen DIR", "a sealing key pair alone: DIR/seal.pub, "
+	    "DIR/seal.key" },
+	{ "open", "open --key FILE DBFILE", "a device database, opened" },
+	{ "open", "-d CDIR open --key FILE",
+	    "every record the collector holds, opened" },
+	{ "init", "-d CDIR init [--host NAME] [--store postgresql://...]",
+	    "a collector: CA, TLS certificate, sealing key pair" },
+	{ "migrate-store", "-d CDIR migrate-store --from sqlite:PATH "
+	    "--to postgresql://...", "copies the store, then names the new "
+	    "one in collectord.conf" },
+	{ "enroll-token", "-d CDIR enroll-token [--device-id ID] [--hours N]",
+	    "a one-time enrolment token (the last line)" },
+	{ "devices", "-d CDIR devices [--json]", NULL },
+	{ "revoke", "-d CDIR revoke DEVICE", NULL },
+	{ "sign-csr", "-d CDIR sign-csr CSR OUT [--days N] "
+	    "[--not-before YYYY-MM-DD]", "offline enrolment" },
+	{ "import", "-d CDIR import BUNDLE", "a device's USB bundle" },
+	{ "receipt", "-d CDIR receipt DEVICE OUT",
+	    "the receipt for the device's bundles" },
+	{ "export", "-d CDIR export --key FILE --form F --out DIR",
+	    "F.csv, a CSV per repeat group, F.jsonl" },
+	{ "analyse", "-d CDIR analyse --key FILE",
+	    "opens what arrived into the analysis tables" },
+	{ "counts", "-d CDIR counts --form F [--by DIM[,DIM...]] "
+	    "[--from DATE] [--to DATE] [--where DIM=VALUE]... "
+	    "[--format table|csv|json|hxl] [--threshold N] [--key FILE]",
+	    "suppressed unless --key (an analyst)" },
+	{ "coordinator", "-d CDIR coordinator add NAME | remove NAME | list",
+	    "add prints the coordinator's token once" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cli collectctl_cli = {
+	.prog = "collectctl",
+	.version = FIELD_VERSION,
+	.synopsis = "[-d CDIR] COMMAND ...",
+	.more = "See collectctl(8).\n",
+	.cmds = collectctl_cmds,
+};
+
+/* A use no more precise message fits. */
+static _Noreturn void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: collectctl keygen DIR\n"
-	    "       collectctl open --key FILE DBFILE\n"
-	    "       collectctl -d CDIR open --key FILE\n"
-	    "       collectctl -d CDIR init [--host NAME] [--store postgresql://...]\n"
-	    "       collectctl -d CDIR migrate-store --from sqlite:PATH --to postgresql://...\n"
-	    "       collectctl -d CDIR enroll-token [--device-id ID] "
-	    "[--hours N]\n"
-	    "       collectctl -d CDIR devices [--json]\n"
-	    "       collectctl -d CDIR revoke DEVICE\n"
-	    "       collectctl -d CDIR sign-csr CSR OUT [--days N] "
-	    "[--not-before YYYY-MM-DD]\n"
-	    "       collectctl -d CDIR import BUNDLE\n"
-	    "       collectctl -d CDIR receipt DEVICE OUT\n"
-	    "       collectctl -d CDIR export --key FILE --form F --out DIR\n"
-	    "       collectctl -d CDIR analyse --key FILE\n"
-	    "       collectctl -d CDIR counts --form F [--by DIM[,DIM...]] "
-	    "[--from DATE] [--to DATE]\n"
-	    "                 [--where DIM=VALUE]... "
-	    "[--format table|csv|json|hxl] [--threshold N] [--key FILE]\n"
-	    "       collectctl -d CDIR coordinator add NAME | remove NAME | "
-	    "list\n");
-	exit(2);
+	cli_fail("wrong use of %s", cli_current());
 }
 
 static int
@@ -85,8 +107,7 @@ cmd_keygen(int argc, char **argv)
 	struct stat sb;
 	int rc = 1;
 
-	if (argc != 2)
-		usage();
+	cli_operands(argc, argv, 1, 1, 1, "DIR");
 	snprintf(pubpath, sizeof(pubpath), "%s/seal.pub", argv[1]);
 	snprintf(keypath, sizeof(keypath), "%s/seal.key", argv[1]);
 	if (stat(keypath, &sb) == 0) {
@@ -213,13 +234,15 @@ cmd_open(const char *dir, int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 0;	/* GNU getopt: start afresh for the command */
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch != 'k')
 			usage();
 		key = optarg;
 	}
-	if (key == NULL || argc - optind != (dir ? 0 : 1))
-		usage();
+	cli_operands(argc, argv, optind, dir ? 0 : 1, dir ? 0 : 1,
+	    "DBFILE, or -d CDIR");
+	if (key == NULL)
+		cli_fail("open needs --key FILE");
 	memset(&ctx, 0, sizeof(ctx));
 	if (ropen_new(key, &c->ro, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl open: %s\n", err);
@@ -279,7 +302,7 @@ cmd_migrate_store(const char *dir, int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'f')
 			from = optarg;
 		else if (ch == 't')
@@ -287,8 +310,10 @@ cmd_migrate_store(const char *dir, int argc, char **argv)
 		else
 			usage();
 	}
-	if (optind != argc || from == NULL || to == NULL)
-		usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (from == NULL || to == NULL)
+		cli_fail("migrate-store needs --from sqlite:PATH and --to "
+		    "postgresql://...");
 	if (strncmp(from, "sqlite:", 7) != 0 || !cdb_is_pg(to)) {
 		fprintf(stderr, "collectctl migrate-store: expected --from "
 		    "sqlite:PATH --to postgresql://...\n");
@@ -343,7 +368,7 @@ cmd_init(const char *dir, int argc, char **argv)
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'h')
 			host = optarg;
 		else if (ch == 's')
@@ -351,8 +376,7 @@ cmd_init(const char *dir, int argc, char **argv)
 		else
 			usage();
 	}
-	if (optind != argc)
-		usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
 	if (store[0] && !cdb_is_pg(store)) {
 		fprintf(stderr, "collectctl init: --store: expected a PostgreSQL "
 		    "URL, postgresql://...\n");
@@ -381,7 +405,7 @@ cmd_enroll_token(const char *dir, int argc, char **argv)
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'i')
 			id = optarg;
 		else if (ch == 'h') {
@@ -394,8 +418,7 @@ cmd_enroll_token(const char *dir, int argc, char **argv)
 		} else
 			usage();
 	}
-	if (optind != argc)
-		usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
 	if (collector_enroll_token(dir, id, (int)hours, token, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl enroll-token: %s\n", err);
@@ -425,7 +448,7 @@ cmd_sign_csr(const char *dir, int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'D') {
 			days = strtol(optarg, &end, 10);
 			if (*end || days < 1 || days > 20 * 365) {
@@ -445,8 +468,7 @@ cmd_sign_csr(const char *dir, int argc, char **argv)
 		} else
 			usage();
 	}
-	if (argc - optind != 2)
-		usage();
+	cli_operands(argc, argv, optind, 2, 2, "CSR and OUT");
 	if ((csr = (unsigned char *)util_read_file(argv[optind], 64 * 1024,
 	    &len)) == NULL) {
 		fprintf(stderr, "collectctl sign-csr: %s: %s\n", argv[optind],
@@ -530,8 +552,9 @@ cmd_devices(const char *dir, int argc, char **argv)
 	struct cstore *cs;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0, rc;
 
-	if (argc > 2 || (argc == 2 && !json))
-		usage();
+	cli_operands(argc, argv, 1, 0, 1, "");
+	if (argc == 2 && !json)
+		cli_fail("unknown option '%s' for devices", argv[1]);
 	if (open_cstore(dir, &cs) != 0)
 		return 1;
 	if (!json)
@@ -550,8 +573,7 @@ cmd_revoke(const char *dir, int argc, char **argv)
 	struct cstore *cs;
 	int rc;
 
-	if (argc != 2)
-		usage();
+	cli_operands(argc, argv, 1, 1, 1, "DEVICE");
 	if (open_cstore(dir, &cs) != 0)
 		return 1;
 	rc = cstore_device_revoke(cs, argv[1], util_now_ms());
@@ -570,26 +592,30 @@ cmd_revoke(const char *dir, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		CLI_STD_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *dir = NULL;
 	int ch;
 
 	log_init("collectctl", LOG_WARN);
-	while ((ch = getopt(argc, argv, "+d:")) != -1) {
+	cli_init(&collectctl_cli);
+	while ((ch = cli_getopt(argc, argv, "+hd:", lo)) != -1) {
 		if (ch == 'd')
 			dir = optarg;
 		else
-			usage();
+			cli_help();
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		usage();
+	cli_command(argc, argv);
 	if (strcmp(argv[0], "keygen") == 0)
 		return cmd_keygen(argc, argv);
 	if (strcmp(argv[0], "open") == 0)
 		return cmd_open(dir, argc, argv);
 	if (dir == NULL)
-		usage();
+		cli_fail("%s needs -d CDIR", argv[0]);
 	if (strcmp(argv[0], "init") == 0)
 		return cmd_init(dir, argc, argv);
 	if (strcmp(argv[0], "migrate-store") == 0)

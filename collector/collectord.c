@@ -28,8 +28,10 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/config_file.h"
+#include "common/version.h"
 #include "collector/chttp.h"
 #include "collector/csrv.h"
 
@@ -39,13 +41,26 @@ static uv_tcp_t listener;
 static uv_signal_t sigs[3];
 static uv_timer_t watchdog;	/* systemd's WatchdogSec, kicked from the loop */
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: collectord -d CDIR [--listen ADDR:PORT] "
-	    "[--http ADDR:PORT] [--max-conns N] [--idle-timeout S] [-v]\n");
-	exit(2);
-}
+static const struct cli collectord_cli = {
+	.prog = "collectord",
+	.version = FIELD_VERSION,
+	.synopsis = "-d CDIR [--listen ADDR:PORT] [--http ADDR:PORT] "
+	    "[--max-conns N] [--idle-timeout S] [-v]",
+	.more =
+	    "  -d CDIR             the collector, made by collectctl init; "
+	    "settings from\n"
+	    "                      CDIR/collectord.conf, which the options "
+	    "override\n"
+	    "  --listen ADDR:PORT  devices' TLS (default 127.0.0.1:7443)\n"
+	    "  --http ADDR:PORT    coordinators' counts and page (plain "
+	    "HTTP)\n"
+	    "  --max-conns N       device connections at once (1 to 65536)\n"
+	    "  --idle-timeout S    closes a silent device after S seconds "
+	    "(1 to 86400)\n"
+	    "  -v                  debug logging\n"
+	    "SIGTERM, SIGINT: stop; SIGHUP: reload CDIR/forms.\n"
+	    "See collectord(8), collectord.conf(5).\n",
+};
 
 static void
 on_connection(uv_stream_t *l, int status)
@@ -118,6 +133,7 @@ main(int argc, char **argv)
 		{ "http", required_argument, NULL, 'H' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *listen_opt = NULL, *http_opt = NULL;
@@ -133,7 +149,8 @@ main(int argc, char **argv)
 
 	log_init("collectord", LOG_INFO);
 	csrv_limits_default(&lim);
-	while ((ch = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
+	cli_init(&collectord_cli);
+	while ((ch = cli_getopt(argc, argv, "hd:v", longopts)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'l': listen_opt = optarg; break;
@@ -143,11 +160,12 @@ main(int argc, char **argv)
 		case 'i': idle_s = number(optarg, "--idle-timeout", 1, 86400);
 		    break;
 		case 'v': verbose = 1; break;
-		default: usage();
+		case 'h': cli_help();
 		}
 	}
-	if (dir == NULL || optind != argc)
-		usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (dir == NULL)
+		cli_fail("missing -d CDIR");
 	if (verbose)
 		log_set_level(LOG_DEBUG);
 	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,

@@ -12,6 +12,7 @@
 #include "collector/collector.h"
 #include "collector/csrv.h"
 #include "collector/cstore.h"
+#include "common/cli.h"
 #include "common/util.h"
 #include "sync/bundle.h"
 #include "sync/pki.h"
@@ -154,10 +155,7 @@ import_cmd_bundle(const char *cdir, int argc, char **argv)
 	uint64_t before, after, fresh, held;
 	int rc = 1, in_tx = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: collectctl -d CDIR import BUNDLE\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 1, 1, "BUNDLE");
 	memset(&b, 0, sizeof(b));
 	mbedtls_x509_crt_init(&ca);
 	if (cmd_path(path, sizeof(path), cmd, cdir, "ca.crt") != 0)
@@ -255,10 +253,7 @@ import_cmd_receipt(const char *cdir, int argc, char **argv)
 	size_t len;
 	int rc = 1, have;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: collectctl -d CDIR receipt DEVICE OUT\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 2, 2, "DEVICE and OUT");
 	id = argv[1];
 	mbedtls_pk_init(&key);
 	mbedtls_x509_crt_init(&ca);

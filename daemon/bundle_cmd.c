@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/util.h"
 #include "daemon/store.h"
 #include "sync/bundle.h"
@@ -120,10 +121,7 @@ bundle_cmd_export(const char *datadir, int argc, char **argv)
 	uint64_t acked = 0;
 	int fd = -1, sfd = -1, rc = 1, made = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR export DIR\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 1, 1, "DIR");
 	dir = argv[1];
 	mbedtls_pk_init(&key);
 	mbedtls_x509_crt_init(&crt);
@@ -231,11 +229,7 @@ bundle_cmd_import_receipt(const char *datadir, int argc, char **argv)
 	size_t len;
 	int rc = 1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR import-receipt "
-		    "FILE\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 1, 1, "FILE");
 	mbedtls_x509_crt_init(&ca);
 	if (cmd_device(datadir, cmd, &st, id) != 0)
 		goto out;

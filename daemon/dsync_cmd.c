@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cli.h"
 #include "common/util.h"
 #include "daemon/dsync.h"
 #include "daemon/enroll.h"
@@ -42,17 +43,23 @@ dsync_cmd_enroll(const char *dir, int argc, char **argv)
 	struct device d;
 	int p, rc;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--collector") == 0)
-			collector = argv[i + 1];
-		else if (strcmp(argv[i], "--token") == 0)
-			token = argv[i + 1];
+	static const struct option lo[] = {
+		{ "collector", required_argument, NULL, 'c' },
+		{ "token", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 0;	/* GNU getopt: start afresh for the command */
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
+		if (ch == 'c')
+			collector = optarg;
+		else
+			token = optarg;
 	}
-	if (collector == NULL || token == NULL || argc != 5) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR enroll --collector "
-		    "HOST:PORT --token TOKEN\n");
-		return 2;
-	}
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (collector == NULL || token == NULL)
+		cli_fail("enroll needs --collector HOST:PORT and --token TOKEN");
 	if (config_parse_listen(collector, host, sizeof(host), &p) != 0 ||
 	    p == 0) {
 		fprintf(stderr, "fieldctl enroll: --collector: expected "
@@ -86,10 +93,7 @@ dsync_cmd_csr(const char *dir, int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR csr OUT\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 1, 1, "OUT");
 	if (open_dev(&d, dir, "csr") != 0)
 		return 1;
 	rc = enroll_csr_write(dir, d.sub.device_id, argv[1], err,
@@ -111,11 +115,7 @@ dsync_cmd_install_cert(const char *dir, int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR install-cert CERT "
-		    "CA\n");
-		return 2;
-	}
+	cli_operands(argc, argv, 1, 2, 2, "CERT and CA");
 	if (open_dev(&d, dir, "install-cert") != 0)
 		return 1;
 	rc = enroll_install(dir, d.sub.device_id, argv[1], argv[2], err,
@@ -133,11 +133,9 @@ dsync_cmd_config(const char *dir, int argc, char **argv)
 {
 	char conf[PATH_MAX], err[1024];
 
-	if (argc != 4 || strcmp(argv[1], "set") != 0) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR config set KEY "
-		    "VALUE\n");
-		return 2;
-	}
+	if (argc >= 2 && strcmp(argv[1], "set") != 0)
+		cli_fail("unknown command 'config %s'", argv[1]);
+	cli_operands(argc, argv, 1, 3, 3, "set KEY VALUE");
 	if (conf_path(conf, sizeof(conf), dir) != 0 ||
 	    config_file_set(conf, argv[2], argv[3], err, sizeof(err)) != 0) {
 		fprintf(stderr, "fieldctl config set: %s\n", err);
@@ -190,14 +188,18 @@ dsync_cmd_sync(const char *dir, int argc, char **argv)
 	uv_loop_t loop;
 	uint64_t acked = 0;
 	long attempts = 1;
+	static const struct option lo[] = {
+		{ "attempts", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	if (argc == 3 && strcmp(argv[1], "--attempts") == 0)
-		attempts = strtol(argv[2], NULL, 10);
-	if ((argc != 1 && argc != 3) || attempts < 1 || attempts > 100000) {
-		fprintf(stderr, "usage: fieldctl -d DATADIR sync [--attempts "
-		    "N]\n");
-		return 2;
+	optind = 0;	/* GNU getopt: start afresh for the command */
+	while (cli_getopt(argc, argv, "", lo) != -1) {
+		attempts = strtol(optarg, NULL, 10);
+		if (attempts < 1 || attempts > 100000)
+			cli_fail("sync: --attempts: expected 1 to 100000");
 	}
+	cli_operands(argc, argv, optind, 0, 0, "");
 	if (open_dev(&d, dir, "sync") != 0)
 		return 1;
 	uv_loop_init(&loop);

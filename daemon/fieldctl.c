@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "daemon/csvin.h"
 #include "daemon/device.h"
 #include "daemon/users.h"
@@ -24,27 +26,53 @@
 
 #define FIELDCTL_MAX_RECORD (1024 * 1024)
 
-static void
+static const struct cli_cmd fieldctl_cmds[] = {
+	{ "init", "-d DATADIR init --collector-key FILE [--device-id ID]",
+	    "a new device in DATADIR, sealing to the collector's seal.pub" },
+	{ "submit", "-d DATADIR submit FORM_ID [FILE]",
+	    "one JSON record (stdin without FILE); prints \"_id seq\"" },
+	{ "import", "-d DATADIR import FORM_ID FILE.csv "
+	    "[--repeat GROUP=FILE.csv ...]", "records from CSV, all or none" },
+	{ "counts", "-d DATADIR counts [--json|--csv]", NULL },
+	{ "status", "-d DATADIR status [--json]", NULL },
+	{ "user", "-d DATADIR user add NAME | user remove NAME",
+	    "add prints the enumerator's token once" },
+	{ "user", "-d DATADIR user pin NAME",
+	    "sets a PIN read on stdin (4-12 digits)" },
+	{ "enroll", "-d DATADIR enroll --collector HOST:PORT --token TOKEN",
+	    NULL },
+	{ "csr", "-d DATADIR csr OUT", "offline enrolment: a request" },
+	{ "install-cert", "-d DATADIR install-cert CERT CA",
+	    "offline enrolment: the signed certificate" },
+	{ "config", "-d DATADIR config set KEY VALUE",
+	    "in DATADIR/fieldd.conf" },
+	{ "sync", "-d DATADIR sync [--attempts N]",
+	    "exit 0 when everything is acknowledged" },
+	{ "export", "-d DATADIR export DIR",
+	    "unacknowledged records to a bundle" },
+	{ "import-receipt", "-d DATADIR import-receipt FILE",
+	    "the collector's receipt for bundles" },
+	{ "update", "update verify BUNDLE [--root DIR] [--key FILE]",
+	    "checks a signed release bundle" },
+	{ "update", "update apply BUNDLE [--root DIR] [--key FILE] "
+	    "[--restart CMD] [--health URL] [--timeout S]",
+	    "installs it, switches to it; back when it does not answer" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cli fieldctl_cli = {
+	.prog = "fieldctl",
+	.version = FIELD_VERSION,
+	.synopsis = "-d DATADIR COMMAND ...",
+	.more = "See fieldctl(8).\n",
+	.cmds = fieldctl_cmds,
+};
+
+/* A use no more precise message fits. */
+static _Noreturn void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: fieldctl -d DATADIR COMMAND ...\n"
-	    "       fieldctl update verify|apply BUNDLE [--root DIR] [--key FILE]\n"
-	    "                [--restart CMD] [--health URL] [--timeout S]\n"
-	    "  init --collector-key FILE [--device-id ID]\n"
-	    "  submit FORM_ID [FILE]          one JSON record (stdin without FILE)\n"
-	    "  import FORM_ID FILE.csv [--repeat GROUP=FILE.csv ...]\n"
-	    "  counts [--json|--csv]\n"
-	    "  status [--json]\n"
-	    "  user add NAME | user remove NAME\n"
-	    "  user pin NAME                  sets a PIN read on stdin (4-12 digits)\n"
-	    "  enroll --collector HOST:PORT --token TOKEN\n"
-	    "  csr OUT | install-cert CERT CA   offline enrolment\n"
-	    "  config set KEY VALUE\n"
-	    "  sync [--attempts N]            0 when everything is acknowledged\n"
-	    "  export DIR                     unacknowledged records to a bundle\n"
-	    "  import-receipt FILE            the collector's receipt for bundles\n");
-	exit(2);
+	cli_fail("wrong use of %s", cli_current());
 }
 
 static void
@@ -76,16 +104,15 @@ cmd_init(const char *dir, int argc, char **argv)
 	int ch;
 
 	optind = 0;	/* GNU getopt: start afresh for the command */
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'k')
 			key = optarg;
 		else if (ch == 'i')
 			id = optarg;
-		else
-			usage();
 	}
-	if (key == NULL || optind != argc)
-		usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (key == NULL)
+		cli_fail("init needs --collector-key FILE");
 	if (device_create(dir, key, id, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fieldctl init: %s\n", err);
 		return 1;
@@ -117,8 +144,7 @@ cmd_submit(const char *dir, int argc, char **argv)
 	size_t len;
 	int rc = 1;
 
-	if (argc < 2 || argc > 3)
-		usage();
+	cli_operands(argc, argv, 1, 1, 2, "FORM_ID");
 	if (argc == 3) {
 		if ((text = util_read_file(argv[2], FIELDCTL_MAX_RECORD,
 		    &len)) == NULL) {
@@ -218,18 +244,19 @@ cmd_import(const char *dir, int argc, char **argv)
 	int ch, rc = 1;
 
 	optind = 0;	/* GNU getopt: start afresh for the command */
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		char *eq;
 
-		if (ch != 'r' || n_reps == 8 || (eq = strchr(optarg,
-		    '=')) == NULL)
-			usage();
+		if ((eq = strchr(optarg, '=')) == NULL)
+			cli_fail("--repeat: expected GROUP=FILE.csv, not '%s'",
+			    optarg);
+		if (n_reps == 8)
+			cli_fail("--repeat: at most 8");
 		*eq = '\0';
 		reps[n_reps].group = optarg;
 		reps[n_reps++].path = eq + 1;
 	}
-	if (argc - optind != 2)
-		usage();
+	cli_operands(argc, argv, optind, 2, 2, "FORM_ID and FILE.csv");
 	const char *form = argv[optind], *csv = argv[optind + 1];
 	if (open_device(&d, dir) != 0)
 		return 1;
@@ -295,9 +322,10 @@ cmd_counts(const char *dir, int argc, char **argv)
 	json_t *counts, *c;
 	size_t i;
 
-	if (argc > 2 || (strcmp(fmt, "--json") && strcmp(fmt, "--csv") &&
-	    strcmp(fmt, "--table")))
-		usage();
+	cli_operands(argc, argv, 1, 0, 1, "");
+	if (strcmp(fmt, "--json") && strcmp(fmt, "--csv") &&
+	    strcmp(fmt, "--table"))
+		cli_fail("unknown option '%s' for counts", fmt);
 	if (open_device(&d, dir) != 0)
 		return 1;
 	if (store_counts_json(d.st, &counts) != 0) {
@@ -352,8 +380,9 @@ cmd_status(const char *dir, int argc, char **argv)
 	uint64_t avail = 0, sealed = 0;
 	char last[256] = "";
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
-		usage();
+	cli_operands(argc, argv, 1, 0, 1, "");
+	if (argc == 2 && strcmp(argv[1], "--json"))
+		cli_fail("unknown option '%s' for status", argv[1]);
 	if (open_device(&d, dir) != 0)
 		return 1;
 	if (store_stats(d.st, &s) != 0 ||
@@ -428,9 +457,14 @@ cmd_user(const char *dir, int argc, char **argv)
 	struct device d;
 	int rc = 1;
 
-	if (argc != 3 || (strcmp(argv[1], "add") && strcmp(argv[1], "remove") &&
-	    strcmp(argv[1], "pin")))
-		usage();
+	if (argc < 2)
+		cli_fail("user needs add, remove or pin");
+	if (strcmp(argv[1], "add") && strcmp(argv[1], "remove") &&
+	    strcmp(argv[1], "pin"))
+		cli_fail("unknown command 'user %s'", argv[1]);
+	if (argc < 3)
+		cli_fail("user %s needs NAME", argv[1]);
+	cli_operands(argc, argv, 2, 1, 1, "NAME");
 	if (open_device(&d, dir) != 0)
 		return 1;
 	if (strcmp(argv[1], "add") == 0) {
@@ -467,24 +501,30 @@ cmd_user(const char *dir, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		CLI_STD_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *dir = NULL;
 	int ch;
 
 	log_init("fieldctl", LOG_WARN);
+	cli_init(&fieldctl_cli);
 	/* sync writes to sockets: a peer gone is an error, not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "+d:")) != -1) {
+	while ((ch = cli_getopt(argc, argv, "+hd:", lo)) != -1) {
 		if (ch == 'd')
 			dir = optarg;
 		else
-			usage();
+			cli_help();
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc >= 1 && strcmp(argv[0], "update") == 0)
+	cli_command(argc, argv);
+	if (strcmp(argv[0], "update") == 0)
 		return update_cmd(argc, argv);	/* a board's releases, no DATADIR */
-	if (dir == NULL || argc < 1)
-		usage();
+	if (dir == NULL)
+		cli_fail("%s needs -d DATADIR", argv[0]);
 	if (strcmp(argv[0], "init") == 0)
 		return cmd_init(dir, argc, argv);
 	if (strcmp(argv[0], "submit") == 0)

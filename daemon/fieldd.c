@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "daemon/api.h"
@@ -35,13 +36,22 @@ static struct dsync_sched *fieldd_sync;
 static struct boardmon *fieldd_board;
 static uv_signal_t fieldd_sigs[4];
 
-static void
-fieldd_usage(void)
-{
-	fprintf(stderr, "usage: fieldd -d DATADIR [-c CONFIG] "
-	    "[--listen ADDR:PORT] [-v] | --version\n");
-	exit(2);
-}
+static const struct cli fieldd_cli = {
+	.prog = "fieldd",
+	.version = FIELD_VERSION,
+	.synopsis = "-d DATADIR [-c CONFIG] [--listen ADDR:PORT] [-v]",
+	.more =
+	    "  -d DATADIR          the device's store, made by fieldctl init\n"
+	    "  -c CONFIG           settings read first (a board's: "
+	    "/etc/fieldd/fieldd.conf);\n"
+	    "                      DATADIR/fieldd.conf, when there, over them\n"
+	    "  --listen ADDR:PORT  the HTTP API's address (default "
+	    "127.0.0.1:8080)\n"
+	    "  -v                  debug logging\n"
+	    "SIGTERM, SIGINT: stop; SIGUSR1: sync now; SIGUSR2: look at the "
+	    "board now.\n"
+	    "See fieldd(8), fieldd.conf(5).\n",
+};
 
 static void
 fieldd_stopped(void *arg)
@@ -95,7 +105,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *conf = NULL, *listen = NULL;
@@ -108,18 +118,19 @@ main(int argc, char **argv)
 	int ch, verbose = 0, rc;
 
 	log_init("fieldd", LOG_INFO);
-	while ((ch = getopt_long(argc, argv, "d:c:v", longopts, NULL)) != -1) {
+	cli_init(&fieldd_cli);
+	while ((ch = cli_getopt(argc, argv, "hd:c:v", longopts)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'c': conf = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'v': verbose = 1; break;
-		case 'V': printf("fieldd %s\n", FIELD_VERSION); return 0;
-		default: fieldd_usage();
+		case 'h': cli_help();
 		}
 	}
-	if (dir == NULL || optind != argc)
-		fieldd_usage();
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (dir == NULL)
+		cli_fail("missing -d DATADIR");
 	fieldd_no_core();
 	signal(SIGPIPE, SIG_IGN);
 	if (device_open(&dev, dir, conf, err, sizeof(err)) != 0)

@@ -40,7 +40,7 @@ deb: deb-bins
 deb-bins:
 	@$(MAKE) --no-print-directory MODE=release ARCH=$(DEB_MAKE_ARCH) \
 		$(DEB_BIN)/fieldd $(DEB_BIN)/fieldctl $(DEB_BIN)/collectord \
-		$(DEB_BIN)/collectctl
+		$(DEB_BIN)/collectctl man
 
 # make test: the package test (tests/integration/test_package.py) runs
 # "make deb" on the release build; build it here with the rest.

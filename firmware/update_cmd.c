@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "common/cli.h"
 #include "common/util.h"
 #include "daemon/config.h"
 #include "firmware/update.h"
@@ -68,6 +69,12 @@ upd_usage(void)
 	    "       fieldctl update apply BUNDLE [--root DIR] [--key FILE]\n"
 	    "                [--restart CMD] [--health URL] [--timeout S]\n");
 	exit(2);
+}
+
+static _Noreturn void
+upd_apply_only(const char *opt)
+{
+	cli_fail("option '%s' is for update apply only", opt);
 }
 
 static void
@@ -708,15 +715,17 @@ upd_options(struct upd *o, int apply, int argc, char **argv)
 	o->restart = UPD_DEFAULT_RESTART;
 	o->timeout_s = UPD_DEFAULT_TIMEOUT;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		switch (ch) {
 		case 'r': root = optarg; break;
 		case 'k': key = optarg; break;
-		case 's': if (!apply) upd_usage(); o->restart = optarg; break;
-		case 'h': if (!apply) upd_usage(); health = optarg; break;
+		case 's': if (!apply) upd_apply_only("--restart");
+			o->restart = optarg; break;
+		case 'h': if (!apply) upd_apply_only("--health");
+			health = optarg; break;
 		case 't':
 			if (!apply)
-				upd_usage();
+				upd_apply_only("--timeout");
 			errno = 0;
 			t = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || t < 1 ||
@@ -730,8 +739,9 @@ upd_options(struct upd *o, int apply, int argc, char **argv)
 		default: upd_usage();
 		}
 	}
-	if (optind + 1 != argc)
-		upd_usage();
+	if (optind >= argc)
+		cli_fail("update %s needs BUNDLE", apply ? "apply" : "verify");
+	cli_operands(argc, argv, optind, 1, 1, "BUNDLE");
 	o->bundle = argv[optind];
 	/* ROOT without its trailing slashes; "/" becomes "". */
 	rl = strlen(root);
@@ -897,11 +907,10 @@ int
 update_cmd(int argc, char **argv)
 {
 	if (argc < 2)
-		upd_usage();
+		cli_fail("update needs verify or apply");
 	if (strcmp(argv[1], "verify") == 0)
 		return upd_cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "apply") == 0)
 		return upd_cmd_apply(argc - 1, argv + 1);
-	upd_usage();
-	return 2;
+	cli_fail("unknown command 'update %s'", argv[1]);
 }

@@ -20,20 +20,28 @@
 
 #include <mbedtls/pk.h>
 
+#include "common/cli.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "firmware/update.h"
 #include "sync/pki.h"
 
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: fieldrelease keygen OUT.key OUT.pub\n"
-	    "       fieldrelease bundle --key KEY --version V --arch A "
-	    "--out FILE\n"
-	    "                    [--any-file] FIELDD FIELDCTL\n");
-	exit(2);
-}
+static const struct cli_cmd fieldrelease_cmds[] = {
+	{ "keygen", "keygen OUT.key OUT.pub",
+	    "a release key pair (ECDSA P-256); never overwrites one" },
+	{ "bundle", "bundle --key KEY --version V --arch A --out FILE "
+	    "[--any-file] FIELDD FIELDCTL",
+	    "a signed update bundle of the two programs" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cli fieldrelease_cli = {
+	.prog = "fieldrelease",
+	.version = FIELD_VERSION,
+	.synopsis = "COMMAND ...",
+	.more = "See fieldrelease(1).\n",
+	.cmds = fieldrelease_cmds,
+};
 
 static int
 keygen(const char *keypath, const char *pubpath)
@@ -117,18 +125,19 @@ bundle(int argc, char **argv)
 	int ch, any = 0, rc = 1;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		switch (ch) {
 		case 'k': keypath = optarg; break;
 		case 'v': version = optarg; break;
 		case 'a': arch = optarg; break;
 		case 'o': out = optarg; break;
 		case 'y': any = 1; break;
-		default: usage();
 		}
 	}
-	if (!keypath || !version || !arch || !out || optind + 2 != argc)
-		usage();
+	if (!keypath || !version || !arch || !out)
+		cli_fail("bundle needs --key KEY, --version V, --arch A and "
+		    "--out FILE");
+	cli_operands(argc, argv, optind, 2, 2, "FIELDD and FIELDCTL");
 	if (update_version_parse(version, (uint32_t[3]){ 0 }) != 0 ||
 	    !update_arch_ok(arch)) {
 		fprintf(stderr, "fieldrelease: --version must be X.Y.Z and "
@@ -183,15 +192,21 @@ out:
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
-		usage();
-	if (strcmp(argv[1], "keygen") == 0) {
-		if (argc != 4)
-			usage();
-		return keygen(argv[2], argv[3]);
+	static const struct option lo[] = {
+		CLI_STD_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	cli_init(&fieldrelease_cli);
+	while ((ch = cli_getopt(argc, argv, "+h", lo)) != -1)
+		cli_help();
+	argc -= optind;
+	argv += optind;
+	cli_command(argc, argv);
+	if (strcmp(argv[0], "keygen") == 0) {
+		cli_operands(argc, argv, 1, 2, 2, "OUT.key and OUT.pub");
+		return keygen(argv[1], argv[2]);
 	}
-	if (strcmp(argv[1], "bundle") == 0)
-		return bundle(argc - 1, argv + 1);
-	usage();
-	return 2;
+	return bundle(argc, argv);
 }

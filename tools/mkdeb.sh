@@ -13,6 +13,8 @@
 #   /etc/fieldd/{fieldd.conf,release.pub}         conffiles
 #   /lib/systemd/system/fieldd.service, fieldd-poweroff.{path,service}
 #   /usr/lib/systemd/journald.conf.d/fieldd.conf, /usr/lib/sysusers.d/
+#   /usr/share/man/man8/{fieldd,fieldctl}.8.gz, man5/fieldd.conf.5.gz
+# The manual pages come from BINDIR/man (the Makefile's man target).
 # Environment: STRIP (default: strip natively, else ARCH's cross strip
 # or llvm-strip), MAINTAINER, SOURCE_DATE_EPOCH (default: the last
 # commit's time, so that two builds of one tree are the same bytes).
@@ -50,6 +52,10 @@ fi
 
 for f in fieldd fieldctl collectord collectctl; do
 	[ -x "$BIN/$f" ] || { echo "mkdeb: no $BIN/$f" >&2; exit 1; }
+done
+for f in fieldd.8 fieldctl.8 fieldd.conf.5 collectord.8 collectctl.8 \
+    collectord.conf.5; do
+	[ -f "$BIN/man/$f" ] || { echo "mkdeb: no $BIN/man/$f" >&2; exit 1; }
 done
 if ! grep -q -- "-----BEGIN PUBLIC KEY-----" "$PUB"; then
 	echo "mkdeb: $PUB is not a PEM public key" >&2
@@ -136,6 +142,17 @@ docs() {	# PKG ROOT
 	touch -d "@$SOURCE_DATE_EPOCH" "$d/changelog.gz"
 }
 
+manpages() {	# ROOT PAGE...: gzip -9n into usr/share/man/manN/
+	r=$1
+	shift
+	for m in "$@"; do
+		d=$r/usr/share/man/man${m##*.}
+		mkdir -p "$d"
+		gzip -9n <"$BIN/man/$m" >"$d/$m.gz"
+		chmod 0644 "$d/$m.gz"
+	done
+}
+
 scripts() {	# PKG ROOT
 	for s in postinst prerm postrm; do
 		sed "s/@VERSION@/$VERSION/g" "$FW/debian/$1.$s" \
@@ -195,6 +212,7 @@ install -m 0644 "$FW/journald/fieldd.conf" \
     "$R/usr/lib/systemd/journald.conf.d/fieldd.conf"
 install -m 0644 "$FW/debian/fieldd.sysusers" "$R/usr/lib/sysusers.d/fieldd.conf"
 docs fieldd "$R"
+manpages "$R" fieldd.8 fieldctl.8 fieldd.conf.5
 scripts fieldd "$R"
 deps=$(depends "$REL/fieldd" "$REL/fieldctl")
 control fieldd "$R" "$deps, adduser" \
@@ -223,6 +241,7 @@ install -m 0644 "$FW/systemd/collectord.service" \
 install -m 0644 "$FW/debian/collectord.sysusers" \
     "$R/usr/lib/sysusers.d/collectord.conf"
 docs collectord "$R"
+manpages "$R" collectord.8 collectctl.8 collectord.conf.5
 scripts collectord "$R"
 deps=$(depends "$R/usr/bin/collectord" "$R/usr/bin/collectctl")
 control collectord "$R" "$deps, adduser" \

@@ -16,6 +16,7 @@
 #include "analysis/query.h"
 #include "analysis/render.h"
 #include "common/rng.h"
+#include "common/cli.h"
 #include "common/util.h"
 #include "collector/collector.h"
 #include "collector/csrv.h"
@@ -45,13 +46,14 @@ counts_cmd_analyse(const char *dir, int argc, char **argv)
 	int ch;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch != 'k')
 			return cmd_usage("analyse --key FILE");
 		key = optarg;
 	}
-	if (dir == NULL || key == NULL || optind != argc)
-		return cmd_usage("analyse --key FILE");
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (dir == NULL || key == NULL)
+		cli_fail("analyse needs --key FILE");
 	if (analyse_run(dir, key, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "collectctl analyse: %s\n", err);
 		return 1;
@@ -122,7 +124,7 @@ counts_cmd_counts(const char *dir, int argc, char **argv)
 
 	memset(&q, 0, sizeof(q));
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		switch (ch) {
 		case 'f':
 			if (strlen(optarg) > FORM_ID_MAX) {
@@ -173,8 +175,9 @@ counts_cmd_counts(const char *dir, int argc, char **argv)
 			return cmd_usage(use);
 		}
 	}
-	if (dir == NULL || q.form[0] == '\0' || optind != argc)
-		return cmd_usage(use);
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (dir == NULL || q.form[0] == '\0')
+		cli_fail("counts needs --form F");
 	csrv_limits_default(&lim);
 	if (csrv_config_load(dir, &lim, listen, sizeof(listen), err,
 	    sizeof(err)) != 0)
@@ -248,8 +251,18 @@ counts_cmd_coordinator(const char *dir, int argc, char **argv)
 	struct cstore *cs;
 	int rc = 1, r;
 
-	if (dir == NULL || argc < 2 || (strcmp(argv[1], "list") == 0 ?
-	    argc != 2 : argc != 3))
+	if (argc < 2)
+		cli_fail("coordinator needs add, remove or list");
+	if (strcmp(argv[1], "add") && strcmp(argv[1], "remove") &&
+	    strcmp(argv[1], "list"))
+		cli_fail("unknown command 'coordinator %s'", argv[1]);
+	if (strcmp(argv[1], "list") == 0)
+		cli_operands(argc, argv, 2, 0, 0, "");
+	else if (argc < 3)
+		cli_fail("coordinator %s needs NAME", argv[1]);
+	else
+		cli_operands(argc, argv, 2, 1, 1, "NAME");
+	if (dir == NULL)
 		return cmd_usage(use);
 	if (argc == 3 && !coord_name_ok(argv[2])) {
 		fprintf(stderr, "collectctl coordinator: name: 1 to %d of "

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cli.h"
 #include "common/util.h"
 #include "form/form.h"
 #include "collector/collector.h"
@@ -762,7 +763,7 @@ export_cmd(const char *cdir, int argc, char **argv)
 
 	memset(&x, 0, sizeof(x));
 	optind = 0;	/* GNU getopt: start afresh for the command */
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch == 'k')
 			key = optarg;
 		else if (ch == 'f')
@@ -774,7 +775,8 @@ export_cmd(const char *cdir, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (cdir == NULL || optind != argc) {
+	cli_operands(argc, argv, optind, 0, 0, "");
+	if (cdir == NULL) {
 		x_usage();
 		return 2;
 	}
