@@ -14,8 +14,10 @@
  *
  * SIGTERM and SIGINT stop it: no new connections, sessions closed (a
  * batch being stored has committed, as handlers run to completion), the
- * store closed.  SIGHUP reloads the form catalogue from CDIR/forms, so a
- * new form version reaches devices without a restart.  Under systemd it
+ * store closed.  The form catalogue follows CDIR/forms: a form `collectctl
+ * form add` wrote is loaded at the next device's hello, or within two
+ * seconds (a poll of the folder, which also updates the coordinators'
+ * forms), and SIGHUP reloads it at once.  Under systemd it
  * says READY=1 once listening, and WATCHDOG=1 at half of WatchdogSec.
  */
 #include <getopt.h>
@@ -40,6 +42,8 @@ static struct chttp web;
 static uv_tcp_t listener;
 static uv_signal_t sigs[3];
 static uv_timer_t watchdog;	/* systemd's WatchdogSec, kicked from the loop */
+static uv_fs_poll_t forms_poll;	/* CDIR/forms, for the coordinators' forms */
+static int web_on;
 
 static const struct cli collectord_cli = {
 	.prog = "collectord",
@@ -79,31 +83,37 @@ on_watchdog(uv_timer_t *t)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* The catalogue changed: the coordinators' /forms and page follow. */
 static void
-on_signal(uv_signal_t *h, int signum)
+on_forms_changed(void *arg)
 {
 	char err[512];
 
-	if (signum == SIGHUP) {
-		Field__Sync__FormCatalogue cat;
+	(void)arg;
+	if (web_on && chttp_reload(&web, err, sizeof(err)) != 0)
+		log_err("collectord: http: forms not reloaded: %s", err);
+}
 
-		if (csrv_catalogue_load(srv.dir, &cat, err, sizeof(err)) != 0) {
-			log_err("collectord: forms not reloaded: %s", err);
-			return;
-		}
-		csrv_catalogue_free(&srv.catalogue);
-		srv.catalogue = cat;
-		if (chttp_reload(&web, err, sizeof(err)) != 0)
-			log_err("collectord: http: forms not reloaded: %s",
-			    err);
-		log_info("collectord: forms reloaded: catalogue %s, %zu forms",
-		    cat.version, cat.n_forms);
+static void
+on_forms_poll(uv_fs_poll_t *h, int status, const uv_stat_t *prev,
+    const uv_stat_t *cur)
+{
+	(void)h, (void)status, (void)prev, (void)cur;
+	csrv_forms_refresh(&srv, 0);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	if (signum == SIGHUP) {
+		csrv_forms_refresh(&srv, 1);
 		return;
 	}
 	(void)h;
 	log_info("collectord: signal %d, stopping", signum);
 	sd_notify(0, "STOPPING=1");
 	uv_close((uv_handle_t *)&watchdog, NULL);
+	uv_close((uv_handle_t *)&forms_poll, NULL);
 	for (int i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
 	uv_close((uv_handle_t *)&listener, NULL);
@@ -137,6 +147,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *listen_opt = NULL, *http_opt = NULL;
+	static char forms_dir[4200];
 	char listen[80] = "127.0.0.1:7443";
 	unsigned max_conns = 0, idle_s = 0;
 	struct csrv_limits lim;
@@ -229,7 +240,12 @@ main(int argc, char **argv)
 		config_parse_listen(lim.http_listen, haddr, sizeof(haddr),
 		    &rc);
 		log_info("collectord: http listening on %s:%d", haddr, hport);
+		web_on = 1;
 	}
+	srv.forms_changed = on_forms_changed;
+	snprintf(forms_dir, sizeof(forms_dir), "%s/forms", dir);
+	uv_fs_poll_init(loop, &forms_poll);
+	uv_fs_poll_start(&forms_poll, on_forms_poll, forms_dir, 2000);
 	log_info("collectord: %s: catalogue %s; listening on %s:%d", dir,
 	    srv.catalogue.version, addr, port);
 	uv_timer_init(loop, &watchdog);

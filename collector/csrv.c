@@ -484,26 +484,26 @@ forms_stamp(const char *dir)
 }
 
 int
-csrv_forms_refresh(struct csrv *srv)
+csrv_forms_refresh(struct csrv *srv, int force)
 {
 	Field__Sync__FormCatalogue cat;
 	uint64_t stamp = forms_stamp(srv->dir);
 	char err[1024];
 
-	if (stamp == srv->forms_stamp)
+	if (stamp == srv->forms_stamp && !force)
 		return 0;
 	/* Taken even when the load fails, so a broken file is reported
 	   once, not at every hello, and the old catalogue goes on. */
 	srv->forms_stamp = stamp;
 	if (csrv_catalogue_load(srv->dir, &cat, err, sizeof(err)) != 0) {
-		log_err("collectord: forms changed but not reloaded, devices "
-		    "get the catalogue as it was: %s", err);
+		log_err("collectord: forms not reloaded (devices get them as "
+		    "they were): %s", err);
 		return -1;
 	}
 	csrv_catalogue_free(&srv->catalogue);
 	srv->catalogue = cat;
-	log_info("collectord: forms reloaded: %zu forms and versions",
-	    cat.n_forms);
+	log_info("collectord: forms reloaded: catalogue %s, %zu forms",
+	    cat.version, cat.n_forms);
 	if (srv->forms_changed)
 		srv->forms_changed(srv->forms_changed_arg);
 	return 1;
@@ -754,7 +754,7 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 		return 1;
 	}
 	/* A form added since the last hello reaches this device now. */
-	csrv_forms_refresh(srv);
+	csrv_forms_refresh(srv, 0);
 	if (h->lists_forms && cstore_form_refusals_set(srv->cs, s->device,
 	    h->refused, h->n_refused, now) != 0)
 		log_err("collectord: device %s: form refusals not kept: %s",

@@ -145,11 +145,11 @@ void csrv_catalogue_free(Field__Sync__FormCatalogue *cat);
 
 /*
  * Reloads srv's catalogue when dir/forms changed since it was loaded (a
- * file added, removed or rewritten), so `collectctl form add` reaches
- * devices at their next hello without a restart.  1 reloaded, 0
- * unchanged, -1 the new files do not load (the old catalogue stays; the
- * reason is logged once per change).
+ * file added, removed or rewritten), or always with force (SIGHUP), so
+ * `collectctl form add` reaches devices at their next hello without a
+ * restart.  1 reloaded, 0 unchanged, -1 the files do not load (the old
+ * catalogue stays; the reason is logged once per change).
  */
-int csrv_forms_refresh(struct csrv *srv);
+int csrv_forms_refresh(struct csrv *srv, int force);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "form/form.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 
@@ -35,6 +36,7 @@ config_defaults(struct config *c)
 	snprintf(c->board.shutdown_flag, sizeof(c->board.shutdown_flag),
 	    "/run/fieldd/ready-for-shutdown");
 	c->battery_low_percent = 10;
+	c->form_max_kb = FORM_MAX_DEF_BYTES / 1024;
 }
 
 /* The numeric keys, their ranges, and where they go. */
@@ -70,6 +72,8 @@ static const struct config_num config_nums[] = {
 	    offsetof(struct config, suppress_threshold), 0 },
 	{ "battery_low_percent", 0, 90,
 	    offsetof(struct config, battery_low_percent), 0 },
+	{ "form_max_kb", 1, FORM_MAX_DEF_BYTES / 1024,
+	    offsetof(struct config, form_max_kb), 0 },
 };
 
 /* Keys whose value is a string kept as it is ("" allowed but for board). */

@@ -34,6 +34,9 @@
  *                        ready to be shut down ("" none)
  *   battery_low_percent  at or below this charge on battery, refuse new
  *                        records and get ready for shutdown (0: never)
+ *   form_max_kb          the largest form definition this board takes from
+ *                        its collector (a larger one is refused, and the
+ *                        collector told why); up to FORM_MAX_DEF_BYTES
  *   clock                board: trust the clock when the board's RTC or NTP
  *                        vouches, or the collector agrees (clock.h); host:
  *                        a host keeps this machine's clock right (a VM or a
@@ -71,6 +74,7 @@ struct config {
 	uint32_t suppress_threshold;
 	struct board_conf board;
 	uint32_t battery_low_percent;
+	uint32_t form_max_kb;
 	int clock_host;			/* clock = host */
 };
 

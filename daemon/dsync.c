@@ -45,6 +45,7 @@
 #include "common/rng.h"
 #include "common/util.h"
 #include "sync/frame.h"
+#include "daemon/formsync.h"
 #include "daemon/outbox.h"
 #include "sync/wire.h"
 
@@ -349,9 +350,11 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	struct dsync *s = arg;
 	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
 	Field__Sync__Hello h = FIELD__SYNC__HELLO__INIT;
+	struct formsync_hello forms;
 	struct store_stats stats;
 	uint64_t acked;
 	char ver[64];
+	int sent;
 
 	(void)c;
 	if (store_stats(s->dev->st, &stats) != 0 ||
@@ -367,10 +370,16 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	h.device_time_ms = util_now_ms();
 	h.pending = stats.last_seq > acked ? stats.last_seq - acked : 0;
 	h.catalogue_version = ver;
+	if (formsync_hello(s->dev, &h, &forms) != 0) {
+		dsync_fail(s, "out of memory");
+		return;
+	}
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_HELLO;
 	env.hello = &h;
 	s->bytes += DSYNC_HANDSHAKE_BYTES;
-	if (dsync_send(s, &env) != 0)
+	sent = dsync_send(s, &env);
+	formsync_hello_free(&forms);
+	if (sent != 0)
 		return;
 	/* No waiting for the welcome: counts and the first batches follow
 	   the hello at once, from our own watermark, which saves a round
@@ -477,43 +486,6 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 	dsync_pump(s);
 }
 
-/* Forms the collector hands down: new versions join the store and the
-   catalogue at once; old versions stay for records that name them. */
-static void
-dsync_catalogue(struct dsync *s, const Field__Sync__FormCatalogue *cat)
-{
-	unsigned added = 0;
-
-	for (size_t i = 0; i < cat->n_forms; i++) {
-		const Field__Sync__FormDefinition *d = cat->forms[i];
-		const struct form *f;
-		char err[512];
-
-		if (form_catalog_get(s->dev->cat, d->form_id, d->version))
-			continue;
-		f = form_catalog_add(s->dev->cat, d->definition_json,
-		    strlen(d->definition_json), err, sizeof(err));
-		if (f == NULL) {
-			log_warn("sync: form %.64s version %.32s from the "
-			    "collector not added: %s", d->form_id, d->version,
-			    err);
-			continue;
-		}
-		if (store_form_add(s->dev->st, form_id(f), form_version(f),
-		    d->definition_json) != 0) {
-			log_err("sync: storing form %s %s: %s", form_id(f),
-			    form_version(f), store_errmsg(s->dev->st));
-			continue;
-		}
-		log_info("sync: form %s version %s from the collector",
-		    form_id(f), form_version(f));
-		added++;
-	}
-	if (added == 0)
-		log_debug("sync: the collector's catalogue %s held nothing new",
-		    cat->version);
-}
-
 static int
 dsync_envelope(void *arg, Field__Sync__Envelope *env)
 {
@@ -537,7 +509,7 @@ dsync_envelope(void *arg, Field__Sync__Envelope *env)
 	case FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE:
 		if (s->welcomed)	/* it comes before the welcome */
 			goto unexpected;
-		dsync_catalogue(s, env->form_catalogue);
+		formsync_take(s->dev, env->form_catalogue);
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_ERROR: {
 		char msg[161];

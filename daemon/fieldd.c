@@ -11,6 +11,7 @@
  * SIGUSR1 starts a sync attempt now (dsync.h); otherwise fieldd syncs
  * by itself whenever records wait and a collector is set.  SIGUSR2 looks
  * at the board (power, storage, clock) now rather than within a minute.
+ * SIGHUP takes the forms `fieldctl form add` stored since the start.
  * The board -- LED, button, battery, watchdog -- is boardmon.h's.
  */
 #include <getopt.h>
@@ -34,7 +35,9 @@
 static struct http_server *fieldd_http;
 static struct dsync_sched *fieldd_sync;
 static struct boardmon *fieldd_board;
-static uv_signal_t fieldd_sigs[4];
+#define FIELDD_NSIGS 5
+static struct device *fieldd_dev;
+static uv_signal_t fieldd_sigs[FIELDD_NSIGS];
 
 static const struct cli fieldd_cli = {
 	.prog = "fieldd",
@@ -49,7 +52,7 @@ static const struct cli fieldd_cli = {
 	    "127.0.0.1:8080)\n"
 	    "  -v                  debug logging\n"
 	    "SIGTERM, SIGINT: stop; SIGUSR1: sync now; SIGUSR2: look at the "
-	    "board now.\n"
+	    "board now;\nSIGHUP: take the forms fieldctl form add stored.\n"
 	    "See fieldd(8), fieldd.conf(5).\n",
 };
 
@@ -58,7 +61,7 @@ fieldd_stopped(void *arg)
 {
 	(void)arg;
 	fieldd_http = NULL;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < FIELDD_NSIGS; i++)
 		uv_close((uv_handle_t *)&fieldd_sigs[i], NULL);
 }
 
@@ -76,8 +79,21 @@ fieldd_on_signal(uv_signal_t *h, int signum)
 			boardmon_poll(fieldd_board);
 		return;
 	}
+	if (signum == SIGHUP) {
+		char err[512];
+
+		/* Forms `fieldctl form add` stored since the start: the
+		   ones already loaded are a no-op to add again. */
+		if (store_forms_load(fieldd_dev->st, fieldd_dev->cat, err,
+		    sizeof(err)) != 0)
+			log_err("fieldd: SIGHUP: forms not reloaded: %s", err);
+		else
+			log_info("fieldd: SIGHUP: forms reloaded, %zu form "
+			    "versions", form_catalog_count(fieldd_dev->cat));
+		return;
+	}
 	log_info("fieldd: signal %d, stopping", signum);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < FIELDD_NSIGS; i++)
 		uv_signal_stop(&fieldd_sigs[i]);
 	if (fieldd_board)
 		boardmon_stop(fieldd_board);
@@ -135,6 +151,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (device_open(&dev, dir, conf, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	fieldd_dev = &dev;
 	log_set_level(verbose ? LOG_DEBUG : (enum log_level)dev.cfg.log_level);
 	if (listen && config_parse_listen(listen, dev.cfg.listen_addr,
 	    sizeof(dev.cfg.listen_addr), &dev.cfg.listen_port) != 0)
@@ -150,9 +167,9 @@ main(int argc, char **argv)
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
-	for (int i = 0; i < 4; i++) {
-		static const int signums[4] = { SIGTERM, SIGINT, SIGUSR1,
-		    SIGUSR2 };
+	for (int i = 0; i < FIELDD_NSIGS; i++) {
+		static const int signums[FIELDD_NSIGS] = { SIGTERM, SIGINT,
+		    SIGUSR1, SIGUSR2, SIGHUP };
 		uv_signal_init(loop, &fieldd_sigs[i]);
 		uv_signal_start(&fieldd_sigs[i], fieldd_on_signal, signums[i]);
 	}

@@ -146,3 +146,15 @@ form_catalog_nth(const struct form_catalog *cat, size_t i)
 	}
 	return NULL;
 }
+
+size_t
+form_catalog_count(const struct form_catalog *cat)
+{
+	return cat->n;
+}
+
+const struct form *
+form_catalog_at(const struct form_catalog *cat, size_t i)
+{
+	return i < cat->n ? cat->forms[i] : NULL;
+}

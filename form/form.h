@@ -210,5 +210,8 @@ const struct form *form_catalog_get(const struct form_catalog *cat,
 /* The current version of the i-th form id (in order first added), or NULL
    past the end. */
 const struct form *form_catalog_nth(const struct form_catalog *cat, size_t i);
+/* Every form version in the catalogue, in the order added. */
+size_t form_catalog_count(const struct form_catalog *cat);
+const struct form *form_catalog_at(const struct form_catalog *cat, size_t i);
 
 #endif

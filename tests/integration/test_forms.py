@@ -1,0 +1,151 @@
+"""Forms from a person to every board: collectctl form check, add and
+list; collectord handing an added form to devices at their next sync with
+no restart, once; a form a board cannot take refused there, the reason
+recorded at the collector and shown by form list, and not sent again;
+fieldctl form add on a board with no collector, taken by a running fieldd
+on SIGHUP."""
+import json
+import os
+import re
+import signal
+import unittest
+
+import fieldlib as fl
+import synclib as sl
+
+
+def small_form(form_id="site_check", version="1", fields=3):
+    """A form of our own, its version below the shipped ones' (2026.11.1):
+    a catalogue that hands down only versions above the device's highest
+    would never send it."""
+    survey = [{"type": "text", "name": "site", "label": "Site",
+               "required": "yes"}]
+    for i in range(fields - 1):
+        survey.append({"type": "integer", "name": "n%d" % i,
+                       "label": "Number %d" % i,
+                       "constraint": ". >= 0 and . <= 1000"})
+    return {"form_id": form_id, "version": version,
+            "title": "Site check", "survey": survey}
+
+
+class Forms(unittest.TestCase):
+
+    def setUp(self):
+        self.c = sl.Collector()
+        self.c.start()
+        self.files = []
+
+    def tearDown(self):
+        self.c.cleanup()
+
+    def write(self, name, obj):
+        path = os.path.join(self.c.root, name)
+        with open(path, "w") as f:
+            json.dump(obj, f)
+        return path
+
+    def sent(self, form_id, device):
+        return len(re.findall(r"device %s: form %s version \S+ sent" % (
+            device, form_id), self.c.log()))
+
+    def test_check(self):
+        p = self.c.ctl("form", "check", self.write("f.json", small_form()))
+        self.assertIn("form site_check, version 1: 3 fields, 0 groups, "
+                      "0 repeats", p.stdout)
+        bad = small_form()
+        bad["survey"][1]["constraint"] = ". >= "
+        p = self.c.ctl("form", "check", self.write("bad.json", bad),
+                       check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("n0", p.stderr)
+        p = self.c.ctl("form", "check", self.write("f.txt", {}),
+                       check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("expected an XLSForm workbook (.xlsx) or a JSON",
+                      p.stderr)
+
+    def test_added_form_reaches_device_once_without_restart(self):
+        d = sl.SyncDevice(self.c, "board-1")
+        self.assertEqual(d.sync().returncode, 0)
+        rec = {"site": "S-1", "n0": 4}
+        p = d.ctl("submit", "site_check", input=json.dumps(rec),
+                  check=False)
+        self.assertNotEqual(p.returncode, 0)
+        p = self.c.ctl("form", "add", self.write("f.json", small_form()))
+        self.assertIn("devices get it at their next sync", p.stdout)
+        self.assertIn("site_check", self.c.ctl("form", "list").stdout)
+        self.assertEqual(d.sync().returncode, 0)
+        self.assertTrue(self.c.alive())
+        self.assertEqual(self.sent("site_check", "board-1"), 1)
+        p = d.ctl("submit", "site_check", input=json.dumps(rec))
+        self.assertEqual(p.stdout.split()[1], "1")
+        # held now: not sent again
+        self.assertEqual(d.sync().returncode, 0)
+        self.assertEqual(self.sent("site_check", "board-1"), 1)
+        opened = self.c.open_records()
+        self.assertEqual([(r["_form"], r["site"]) for r in opened],
+                         [("site_check", "S-1")])
+
+    def test_add_refuses_a_changed_definition_under_a_version(self):
+        path = self.write("f.json", small_form())
+        self.c.ctl("form", "add", path)
+        p = self.c.ctl("form", "add", path)
+        self.assertIn("already there: nothing to do", p.stdout)
+        changed = small_form()
+        changed["title"] = "Another title"
+        p = self.c.ctl("form", "add", self.write("g.json", changed),
+                       check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("a change needs a new version", p.stderr)
+        self.assertEqual(len(os.listdir(os.path.join(self.c.dir, "forms"))),
+                         1)
+
+    def test_refused_on_the_board_recorded_and_not_resent(self):
+        d = sl.SyncDevice(self.c, "small-board")
+        with open(os.path.join(d.dir, "fieldd.conf"), "a") as f:
+            f.write("form_max_kb = 1\n")
+        self.c.ctl("form", "add", self.write("big.json",
+                                             small_form(fields=40)))
+        self.assertEqual(d.sync().returncode, 0)
+        self.assertEqual(self.sent("site_check", "small-board"), 1)
+        out = self.c.ctl("form", "list").stdout
+        self.assertRegex(out, r"refused by small-board \([0-9T:-]+Z\): the "
+                         r"definition is \d+ KiB; this board takes forms "
+                         r"up to 1 KiB \(form_max_kb\)")
+        self.assertIn("refused form site_check", self.c.log())
+        # remembered on the board: not sent again
+        self.assertEqual(d.sync().returncode, 0)
+        self.assertEqual(self.sent("site_check", "small-board"), 1)
+        # a board that takes it gets it, and the other's refusal stays
+        d2 = sl.SyncDevice(self.c, "big-board")
+        self.assertEqual(d2.sync().returncode, 0)
+        self.assertEqual(self.sent("site_check", "big-board"), 1)
+        out = self.c.ctl("form", "list").stdout
+        self.assertIn("refused by small-board", out)
+        self.assertNotIn("refused by big-board", out)
+
+    def test_fieldctl_form_add_taken_by_running_fieldd_on_sighup(self):
+        dev = fl.Device()
+        try:
+            dev.start()
+            path = os.path.join(dev.root, "f.json")
+            with open(path, "w") as f:
+                json.dump(small_form(), f)
+            p = dev.ctl("form", "add", path)
+            self.assertIn("site_check", p.stdout)
+            st, _, _ = dev.request("GET", "/api/forms/site_check")
+            self.assertEqual(st, 404)
+            dev.proc.send_signal(signal.SIGHUP)
+            sl.wait_for_line(dev.log_path, r"forms reloaded", dev.proc,
+                             "fieldd")
+            st, _, _ = dev.request("GET", "/api/forms/site_check")
+            self.assertEqual(st, 200)
+            st, _, _ = dev.submit("site_check", {"site": "S-9"})
+            self.assertEqual(st, 201)
+            self.assertIn("site_check", dev.ctl("form", "list").stdout)
+        finally:
+            dev.cleanup()
+
+
+if __name__ == "__main__":
+    fl.main()
