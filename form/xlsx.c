@@ -46,10 +46,10 @@ enum sheet_kind { SK_WORKSHEET, SK_OTHER };
 struct sheet {
 	char *name;			/* in the workbook's arena */
 	char *rid;			/* r:id, until the rels are read */
-	char part[256];			/* the zip entry of a worksheet */
+	char part[256];			/* a worksheet's zip entry */
 	enum sheet_kind kind;
 	int state;			/* 0 unread, 1 read, -1 failed */
-	char err[512];			/* why it failed, for later calls */
+	char err[512];			/* why it failed, for later */
 	struct xlsx_row *rows;
 	size_t n_rows;
 	struct xlsx_cell *cells;
@@ -69,23 +69,7 @@ struct xlsx {
 	struct blk *arena;
 };
 
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* --- arenas ------------------------------------------------------------ */
+/* --- arenas --- */
 
 static char *
 arena_dup(struct blk **a, const char *s, size_t n)
@@ -121,7 +105,7 @@ arena_free(struct blk *b)
 	}
 }
 
-/* --- text helpers -------------------------------------------------------- */
+/* --- text helpers --- */
 
 /* Hostile text fit for a one-line message: at most 20 bytes, printable
    ASCII only. */
@@ -307,7 +291,7 @@ trim_zero_fraction(char *s, size_t n)
 	return dot;
 }
 
-/* --- streaming a part through expat ------------------------------------- */
+/* --- streaming a part through expat --- */
 
 struct xp {
 	XML_Parser p;
@@ -324,7 +308,7 @@ struct xp {
 	int collect;			/* character data goes to text */
 	char *text;
 	size_t tlen, tcap;
-	const char *what;		/* whose text, for the bound's message */
+	const char *what;		/* whose text, for messages */
 };
 
 static void
@@ -476,8 +460,8 @@ xp_xml_error(struct xp *xp)
 	if (xp->failed)
 		return;
 	xp->failed = 1;
-	fail(xp->err, xp->errlen, "%s: XML error at line %lu: %s", xp->where,
-	    (unsigned long)XML_GetCurrentLineNumber(xp->p),
+	util_fail(xp->err, xp->errlen, "%s: XML error at line %lu: %s",
+	    xp->where, (unsigned long)XML_GetCurrentLineNumber(xp->p),
 	    XML_ErrorString(XML_GetErrorCode(xp->p)));
 }
 
@@ -498,13 +482,13 @@ xp_run(struct xp *xp, zip_int64_t idx)
 
 	zip_stat_init(&st);
 	if (zip_stat_index(x->za, (zip_uint64_t)idx, 0, &st) != 0) {
-		fail(xp->err, xp->errlen, "the zip entry %s cannot be read: "
-		    "%s", xp->entry, zip_strerror(x->za));
+		util_fail(xp->err, xp->errlen, "the zip entry %s cannot be "
+		    "read: %s", xp->entry, zip_strerror(x->za));
 		return -1;
 	}
 	if ((st.valid & ZIP_STAT_SIZE) && st.size > XLSX_MAX_PART) {
-		fail(xp->err, xp->errlen, "the zip entry %s expands to more "
-		    "than %u MiB", xp->entry, MIB(XLSX_MAX_PART));
+		util_fail(xp->err, xp->errlen, "the zip entry %s expands to "
+		    "more than %u MiB", xp->entry, MIB(XLSX_MAX_PART));
 		return -1;
 	}
 	/* Excel, LibreOffice and openpyxl store or deflate: no other
@@ -512,7 +496,7 @@ xp_run(struct xp *xp, zip_int64_t idx)
 	if ((st.valid & ZIP_STAT_COMP_METHOD) &&
 	    st.comp_method != ZIP_CM_STORE &&
 	    st.comp_method != ZIP_CM_DEFLATE) {
-		fail(xp->err, xp->errlen, "the zip entry %s is compressed "
+		util_fail(xp->err, xp->errlen, "the zip entry %s is compressed "
 		    "with method %u; a workbook uses deflate", xp->entry,
 		    (unsigned)st.comp_method);
 		return -1;
@@ -520,15 +504,15 @@ xp_run(struct xp *xp, zip_int64_t idx)
 	if (st.valid & ZIP_STAT_COMP_SIZE)
 		comp = st.comp_size;
 	if ((zf = zip_fopen_index(x->za, (zip_uint64_t)idx, 0)) == NULL) {
-		fail(xp->err, xp->errlen, "the zip entry %s cannot be read: "
-		    "%s", xp->entry, zip_strerror(x->za));
+		util_fail(xp->err, xp->errlen, "the zip entry %s cannot be "
+		    "read: %s", xp->entry, zip_strerror(x->za));
 		return -1;
 	}
 	if ((piece = malloc(65536)) == NULL ||
 	    (xp->p = XML_ParserCreate(NULL)) == NULL) {
 		free(piece);
 		zip_fclose(zf);
-		fail(xp->err, xp->errlen, "out of memory");
+		util_fail(xp->err, xp->errlen, "out of memory");
 		return -1;
 	}
 	XML_SetUserData(xp->p, xp);
@@ -542,8 +526,8 @@ xp_run(struct xp *xp, zip_int64_t idx)
 		zip_int64_t n = zip_fread(zf, piece, 65536);
 
 		if (n < 0) {
-			fail(xp->err, xp->errlen, "the zip entry %s is damaged "
-			    "(%s)", xp->entry, zip_file_strerror(zf));
+			util_fail(xp->err, xp->errlen, "the zip entry %s is "
+			    "damaged (%s)", xp->entry, zip_file_strerror(zf));
 			goto out;
 		}
 		if (n == 0)
@@ -551,21 +535,22 @@ xp_run(struct xp *xp, zip_int64_t idx)
 		got += (zip_uint64_t)n;
 		x->inflated += (size_t)n;
 		if (got > XLSX_MAX_PART) {
-			fail(xp->err, xp->errlen, "the zip entry %s expands "
-			    "to more than %u MiB", xp->entry,
+			util_fail(xp->err, xp->errlen, "the zip entry %s "
+			    "expands to more than %u MiB", xp->entry,
 			    MIB(XLSX_MAX_PART));
 			goto out;
 		}
 		if (x->inflated > XLSX_MAX_TOTAL) {
-			fail(xp->err, xp->errlen, "the workbook expands to "
-			    "more than %u MiB of XML in all (at the zip entry "
-			    "%s)", MIB(XLSX_MAX_TOTAL), xp->entry);
+			util_fail(xp->err, xp->errlen, "the workbook expands "
+			    "to more than %u MiB of XML in all (at the zip "
+			    "entry %s)", MIB(XLSX_MAX_TOTAL), xp->entry);
 			goto out;
 		}
 		if (got > XLSX_RATIO_GRACE && got / XLSX_MAX_RATIO > comp) {
-			fail(xp->err, xp->errlen, "the zip entry %s expands "
-			    "more than %d times its compressed size: a zip "
-			    "bomb, not a workbook", xp->entry, XLSX_MAX_RATIO);
+			util_fail(xp->err, xp->errlen, "the zip entry %s "
+			    "expands more than %d times its compressed size: "
+			    "a zip bomb, not a workbook", xp->entry,
+			    XLSX_MAX_RATIO);
 			goto out;
 		}
 		if (XML_Parse(xp->p, piece, (int)n, XML_FALSE) !=
@@ -605,7 +590,7 @@ xp_text_begin(struct xp *xp)
 	xp->text[0] = '\0';
 }
 
-/* --- xl/workbook.xml ------------------------------------------------------ */
+/* --- xl/workbook.xml --- */
 
 static void
 wb_start(struct xp *xp, const char *name, const XML_Char **atts)
@@ -666,11 +651,11 @@ nothing_end(struct xp *xp, const char *name)
 	(void)name;
 }
 
-/* --- xl/_rels/workbook.xml.rels ------------------------------------------ */
+/* --- xl/_rels/workbook.xml.rels --- */
 
 struct rels {
 	size_t count;
-	char sst[256];			/* the shared strings' part, or "" */
+	char sst[256];			/* the shared strings, or "" */
 };
 
 /*
@@ -785,7 +770,7 @@ rels_start(struct xp *xp, const char *name, const XML_Char **atts)
 	}
 }
 
-/* --- shared strings ----------------------------------------------------- */
+/* --- shared strings --- */
 
 struct sst_state {
 	int in_si, in_r;
@@ -850,7 +835,7 @@ sst_end(struct xp *xp, const char *name)
 	}
 }
 
-/* --- a worksheet ---------------------------------------------------------- */
+/* --- a worksheet --- */
 
 enum ctype { CT_N, CT_S, CT_STR, CT_INLINE, CT_B, CT_E, CT_D };
 
@@ -862,7 +847,7 @@ struct ws {
 	unsigned long prev_row;		/* the last row seen, 0 before */
 	char cell[32];			/* "cell B3", for xp->what */
 	size_t row_first;		/* its first cell's index */
-	long col;			/* the cell open, or the last in the row */
+	long col;			/* the cell open, or the last */
 	enum ctype type;
 	int want_v;			/* the cell's value is <v>'s text */
 };
@@ -1142,15 +1127,15 @@ xlsx_sheet_read(struct xlsx *x, size_t i, char *err, size_t errlen)
 	zip_int64_t idx;
 
 	if (i >= x->n_sheets) {
-		fail(err, errlen, "no sheet %zu (the workbook has %zu)", i + 1,
-		    x->n_sheets);
+		util_fail(err, errlen, "no sheet %zu (the workbook has %zu)",
+		    i + 1, x->n_sheets);
 		return -1;
 	}
 	s = &x->sheets[i];
 	if (s->state == 1)
 		return 0;
 	if (s->state == -1) {
-		fail(err, errlen, "%s", s->err);
+		util_fail(err, errlen, "%s", s->err);
 		return -1;
 	}
 	if (s->kind != SK_WORKSHEET) {
@@ -1189,11 +1174,11 @@ xlsx_sheet_read(struct xlsx *x, size_t i, char *err, size_t errlen)
 	s->arena = NULL;
 	s->n_rows = s->n_cells = 0;
 	s->state = -1;
-	fail(err, errlen, "%s", s->err);
+	util_fail(err, errlen, "%s", s->err);
 	return -1;
 }
 
-/* --- opening -------------------------------------------------------------- */
+/* --- opening --- */
 
 static int
 read_part(struct xlsx *x, const char *entry, struct xp *xp, char *err,
@@ -1202,7 +1187,7 @@ read_part(struct xlsx *x, const char *entry, struct xp *xp, char *err,
 	zip_int64_t idx = zip_name_locate(x->za, entry, ZIP_FL_NOCASE);
 
 	if (idx < 0) {
-		fail(err, errlen, "not an .xlsx workbook (no %s)", entry);
+		util_fail(err, errlen, "not an .xlsx workbook (no %s)", entry);
 		return -1;
 	}
 	xp->x = x;
@@ -1226,19 +1211,19 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 	zip_int64_t n;
 
 	if (len == 0) {
-		fail(err, errlen, "the file is empty");
+		util_fail(err, errlen, "the file is empty");
 		return NULL;
 	}
 	if (len >= 4 && b[0] == 0xD0 && b[1] == 0xCF && b[2] == 0x11 &&
 	    b[3] == 0xE0) {
 		/* OLE2: .xls, and also Excel's password-protected .xlsx */
-		fail(err, errlen, "this is an old .xls workbook (or one with "
-		    "a password); save it as .xlsx (Excel Workbook), without "
-		    "a password");
+		util_fail(err, errlen, "this is an old .xls workbook (or one "
+		    "with a password); save it as .xlsx (Excel Workbook), "
+		    "without a password");
 		return NULL;
 	}
 	if (len > XLSX_MAX_FILE) {
-		fail(err, errlen, "the workbook is more than %u MiB",
+		util_fail(err, errlen, "the workbook is more than %u MiB",
 		    MIB(XLSX_MAX_FILE));
 		return NULL;
 	}
@@ -1249,7 +1234,7 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 		if (x)
 			free(x->buf);
 		free(x);
-		fail(err, errlen, "out of memory");
+		util_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	memcpy(x->buf, buf, len);
@@ -1260,13 +1245,13 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 		int code = zip_error_code_zip(&ze);
 
 		if (code == ZIP_ER_NOZIP)
-			fail(err, errlen, "not an .xlsx workbook (not a zip "
-			    "file)");
+			util_fail(err, errlen, "not an .xlsx workbook (not a "
+			    "zip file)");
 		else if (code == ZIP_ER_MEMORY)
-			fail(err, errlen, "out of memory");
+			util_fail(err, errlen, "out of memory");
 		else
-			fail(err, errlen, "the workbook's zip is damaged, or "
-			    "cut short (%s)", zip_error_strerror(&ze));
+			util_fail(err, errlen, "the workbook's zip is damaged, "
+			    "or cut short (%s)", zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		if (src)
 			zip_source_free(src);
@@ -1276,14 +1261,14 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 	zip_error_fini(&ze);
 	n = zip_get_num_entries(x->za, 0);
 	if (n > XLSX_MAX_ENTRIES) {
-		fail(err, errlen, "the zip holds more than %d entries; no "
+		util_fail(err, errlen, "the zip holds more than %d entries; no "
 		    "workbook has that many", XLSX_MAX_ENTRIES);
 		goto bad;
 	}
 	if (zip_name_locate(x->za, "xl/workbook.xml", ZIP_FL_NOCASE) < 0 &&
 	    zip_name_locate(x->za, "content.xml", 0) >= 0) {
-		fail(err, errlen, "this is an OpenDocument spreadsheet (.ods);"
-		    " save it as .xlsx (Excel Workbook)");
+		util_fail(err, errlen, "this is an OpenDocument spreadsheet "
+		    "(.ods); save it as .xlsx (Excel Workbook)");
 		goto bad;
 	}
 
@@ -1293,7 +1278,7 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 	if (read_part(x, "xl/workbook.xml", &xp, err, errlen) != 0)
 		goto bad;
 	if (x->n_sheets == 0) {
-		fail(err, errlen, "xl/workbook.xml: the workbook has no "
+		util_fail(err, errlen, "xl/workbook.xml: the workbook has no "
 		    "sheets");
 		goto bad;
 	}
@@ -1310,8 +1295,8 @@ xlsx_open_mem(const void *buf, size_t len, char *err, size_t errlen)
 		if (x->sheets[i].rid) {
 			char sh[24];
 
-			fail(err, errlen, "sheet '%s': no relationship %s in "
-			    "xl/_rels/workbook.xml.rels", x->sheets[i].name,
+			util_fail(err, errlen, "sheet '%s': no relationship %s "
+			    "in xl/_rels/workbook.xml.rels", x->sheets[i].name,
 			    shown(x->sheets[i].rid, sh));
 			goto bad;
 		}
@@ -1346,10 +1331,10 @@ xlsx_open_file(const char *path, char *err, size_t errlen)
 
 	if (buf == NULL) {
 		if (errno == EFBIG)
-			fail(err, errlen, "%s: the workbook is more than %u "
-			    "MiB", path, MIB(XLSX_MAX_FILE));
+			util_fail(err, errlen, "%s: the workbook is more than "
+			    "%u MiB", path, MIB(XLSX_MAX_FILE));
 		else
-			fail(err, errlen, "%s: %s", path, strerror(errno));
+			util_fail(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	x = xlsx_open_mem(buf, len, err, errlen);
@@ -1376,7 +1361,7 @@ xlsx_free(struct xlsx *x)
 	free(x);
 }
 
-/* --- access --------------------------------------------------------------- */
+/* --- access --- */
 
 size_t
 xlsx_sheet_count(const struct xlsx *x)

@@ -25,7 +25,7 @@
 
 static char err[512];
 
-/* --- making zips ---------------------------------------------------------- */
+/* --- making zips --- */
 
 struct part {
 	const char *name;
@@ -87,7 +87,8 @@ open_parts(const struct part *p, size_t n)
 }
 
 #define WB_ONE "<workbook xmlns:r=\"urn:r\"><sheets>" \
-	"<sheet name=\"survey\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
+	"<sheet name=\"survey\" sheetId=\"1\" r:id=\"rId1\"/></sheets>" \
+	"</workbook>"
 #define RELS_ONE "<Relationships><Relationship Id=\"rId1\" Type=\"" \
 	"http://schemas.openxmlformats.org/officeDocument/2006/relationships/" \
 	"worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>"
@@ -132,7 +133,7 @@ assert_has(const char *s, const char *part)
 
 #define SD(rows) "<worksheet><sheetData>" rows "</sheetData></worksheet>"
 
-/* --- the workbooks made with openpyxl -------------------------------------- */
+/* --- the workbooks made with openpyxl --- */
 
 static const struct xlsx_row *
 row_num(const struct xlsx *x, size_t sheet, unsigned long num)
@@ -323,8 +324,9 @@ test_one_sheet_fails(void **state)
 {
 	struct part p[] = {
 		{ "xl/workbook.xml", "<workbook xmlns:r=\"urn:r\"><sheets>"
-		    "<sheet name=\"README\" r:id=\"rId2\"/><sheet name=\"chart\""
-		    " r:id=\"rId3\"/><sheet name=\"survey\" r:id=\"rId1\"/>"
+		    "<sheet name=\"README\" r:id=\"rId2\"/><sheet "
+		    "name=\"chart\" r:id=\"rId3\"/><sheet name=\"survey\" "
+		    "r:id=\"rId1\"/>"
 		    "</sheets></workbook>", 0, 0 },
 		{ "xl/_rels/workbook.xml.rels", "<Relationships>"
 		    "<Relationship Id=\"rId1\" Type=\"x/worksheet\" Target=\""
@@ -335,8 +337,8 @@ test_one_sheet_fails(void **state)
 		    "</Relationships>", 0, 0 },
 		{ "xl/worksheets/sheet1.xml", SD("<row r=\"4\"><c r=\"B4\" "
 		    "t=\"inlineStr\"><is><t>ok</t></is></c></row>"), 0, 0 },
-		{ "xl/worksheets/sheet2.xml", SD("<row r=\"2\"/><row r=\"1\"/>"),
-		    0, 0 },
+		{ "xl/worksheets/sheet2.xml",
+		    SD("<row r=\"2\"/><row r=\"1\"/>"), 0, 0 },
 	};
 	struct xlsx *x = open_parts(p, 4);
 
@@ -354,7 +356,7 @@ test_one_sheet_fails(void **state)
 	xlsx_free(x);
 }
 
-/* --- hostile input ---------------------------------------------------------- */
+/* --- hostile input --- */
 
 static void
 test_bombs(void **state)
