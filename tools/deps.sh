@@ -14,8 +14,8 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3
 libsqlite3-dev libuv1-dev libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler
 libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev libzstd-dev
-libexpat1-dev libsystemd-dev libpq-dev postgresql valgrind chromium lintian systemd
-scdoc man-db"
+libexpat1-dev libzip-dev libsystemd-dev libpq-dev postgresql valgrind chromium lintian systemd
+scdoc man-db python3-openpyxl"
 
 missing=""
 for p in $PKGS; do
