@@ -39,6 +39,7 @@
 #include "form/form.h"
 #include "form/recpack.h"
 #include "collector/csrv.h"
+#include "collector/form_admin.h"
 #include "collector/import_cmd.h"
 #include "sync/pki.h"
 #include "sync/seal.h"
@@ -81,6 +82,11 @@ static const struct cli_cmd collectctl_cmds[] = {
 	    "suppressed unless --key (an analyst)" },
 	{ "coordinator", "-d CDIR coordinator add NAME | remove NAME | list",
 	    "add prints the coordinator's token once" },
+	{ "form", "form check FILE.xlsx|FILE.json",
+	    "a form checked as a whole: its size, or every error" },
+	{ "form", "-d CDIR form add FILE.xlsx|FILE.json",
+	    "checked, then handed to devices at their next sync" },
+	{ "form", "-d CDIR form list", "what devices get, and who refused what" },
 	{ NULL, NULL, NULL },
 };
 
@@ -614,6 +620,8 @@ main(int argc, char **argv)
 		return cmd_keygen(argc, argv);
 	if (strcmp(argv[0], "open") == 0)
 		return cmd_open(dir, argc, argv);
+	if (strcmp(argv[0], "form") == 0)
+		return form_admin(dir, argc, argv);
 	if (dir == NULL)
 		cli_fail("%s needs -d CDIR", argv[0]);
 	if (strcmp(argv[0], "init") == 0)

@@ -496,8 +496,8 @@ csrv_forms_refresh(struct csrv *srv, int force)
 	   once, not at every hello, and the old catalogue goes on. */
 	srv->forms_stamp = stamp;
 	if (csrv_catalogue_load(srv->dir, &cat, err, sizeof(err)) != 0) {
-		log_err("collectord: forms not reloaded (devices get them as "
-		    "they were): %s", err);
+		log_err("collectord: forms not reloaded: %s (devices get the "
+		    "forms as they were)", err);
 		return -1;
 	}
 	csrv_catalogue_free(&srv->catalogue);

@@ -22,6 +22,7 @@
 #include "daemon/users.h"
 #include "firmware/update_cmd.h"
 #include "daemon/bundle_cmd.h"
+#include "daemon/form_cmd.h"
 #include "daemon/dsync_cmd.h"
 
 #define FIELDCTL_MAX_RECORD (1024 * 1024)
@@ -52,6 +53,9 @@ static const struct cli_cmd fieldctl_cmds[] = {
 	    "unacknowledged records to a bundle" },
 	{ "import-receipt", "-d DATADIR import-receipt FILE",
 	    "the collector's receipt for bundles" },
+	{ "form", "-d DATADIR form add FILE.xlsx|FILE.json",
+	    "a form for this board, checked by its own rules" },
+	{ "form", "-d DATADIR form list", "the board's forms, and refusals" },
 	{ "update", "update verify BUNDLE [--root DIR] [--key FILE]",
 	    "checks a signed release bundle" },
 	{ "update", "update apply BUNDLE [--root DIR] [--key FILE] "
@@ -551,5 +555,7 @@ main(int argc, char **argv)
 		return bundle_cmd_import_receipt(dir, argc, argv);
 	if (strcmp(argv[0], "sync") == 0)
 		return dsync_cmd_sync(dir, argc, argv);
+	if (strcmp(argv[0], "form") == 0)
+		return form_cmd(dir, argc, argv);
 	usage();
 }

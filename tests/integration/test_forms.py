@@ -108,14 +108,16 @@ class Forms(unittest.TestCase):
                                              small_form(fields=40)))
         self.assertEqual(d.sync().returncode, 0)
         self.assertEqual(self.sent("site_check", "small-board"), 1)
+        self.assertIn("refused from the collector: site_check version 1",
+                      d.ctl("form", "list").stdout)
+        # the board says so at its next hello, and is not sent it again
+        self.assertEqual(d.sync().returncode, 0)
+        self.assertEqual(self.sent("site_check", "small-board"), 1)
         out = self.c.ctl("form", "list").stdout
         self.assertRegex(out, r"refused by small-board \([0-9T:-]+Z\): the "
                          r"definition is \d+ KiB; this board takes forms "
                          r"up to 1 KiB \(form_max_kb\)")
         self.assertIn("refused form site_check", self.c.log())
-        # remembered on the board: not sent again
-        self.assertEqual(d.sync().returncode, 0)
-        self.assertEqual(self.sent("site_check", "small-board"), 1)
         # a board that takes it gets it, and the other's refusal stays
         d2 = sl.SyncDevice(self.c, "big-board")
         self.assertEqual(d2.sync().returncode, 0)
