@@ -55,6 +55,10 @@
 #include "sync/wire.h"
 
 #define CSRV_FORM_FILE_MAX FORM_MAX_DEF_BYTES
+/* What a connection queues: a form frame and a batch's ack with room. */
+#define CSRV_MAX_QUEUED (4 * WIRE_MAX_FRAME)
+/* Forms queued at one hello; the first goes whatever its size. */
+#define CSRV_FORMS_QUEUED (2 * WIRE_MAX_FRAME)
 #define CSRV_LINGER_MS 1500
 #define CSRV_ENROL_FRAME_MAX (16 * 1024)
 
@@ -673,6 +677,8 @@ sess_send_forms(struct csess *s, const Field__Sync__Hello *h)
 
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE;
 	if (h->lists_forms) {
+		size_t queued = 0, n;
+
 		one.version = cat->version;
 		one.n_forms = 1;
 		one.forms = &dp;
@@ -686,17 +692,29 @@ sess_send_forms(struct csess *s, const Field__Sync__Hello *h)
 			d.form_id = f->form_id;
 			d.version = f->version;
 			d.definition_zstd = f->definition_zstd;
+			/* Within what the connection queues, with room for
+			   the welcome and acks: what does not fit goes at the
+			   next hello, which still lacks it. */
+			n = field__sync__envelope__get_packed_size(&env);
+			if (queued > 0 && queued + n > CSRV_FORMS_QUEUED) {
+				log_info("collectord: device %s: more forms at "
+				    "its next sync", s->device);
+				break;
+			}
 			if (wire_send(s->c, &env) < 0)
 				rc = -1;
-			else
+			else {
+				queued += n;
 				log_info("collectord: device %s: form %s "
 				    "version %s sent", s->device, f->form_id,
 				    f->version);
+			}
 		}
 		return rc;
 	}
 	if (form_version_cmp(cat->version, h->catalogue_version) <= 0)
 		return 0;
+
 	if ((plain = calloc(cat->n_forms ? cat->n_forms : 1,
 	    sizeof(*plain))) == NULL)
 		return -1;
@@ -712,7 +730,13 @@ sess_send_forms(struct csess *s, const Field__Sync__Hello *h)
 	one = *cat;
 	one.forms = plain;
 	env.form_catalogue = &one;
-	if (rc == 0 && wire_send(s->c, &env) < 0)
+	/* An older board reads frames of WIRE_MAX_FRAME only. */
+	if (rc == 0 && field__sync__envelope__get_packed_size(&env) + 16 >
+	    WIRE_MAX_FRAME)
+		log_warn("collectord: device %s: its fieldd predates forms "
+		    "sent one by one, and the catalogue is too large for it; "
+		    "update the board", s->device);
+	else if (rc == 0 && wire_send(s->c, &env) < 0)
 		rc = -1;
 	for (size_t i = 0; i < cat->n_forms; i++)
 		free(plain[i]);
@@ -1148,6 +1172,7 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 		return -1;
 	}
 	tc.role = TLS_SERVER;
+	tc.max_queued = CSRV_MAX_QUEUED;
 	tc.cert_file = crt;
 	tc.key_file = key;
 	tc.ca_file = ca;
