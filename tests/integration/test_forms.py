@@ -14,6 +14,10 @@ import fieldlib as fl
 import synclib as sl
 
 
+# Real workbooks this board refuses, and why (a regular expression).
+REAL_REFUSED = {}
+
+
 def small_form(form_id="site_check", version="1", fields=3):
     """A form of our own, its version below the shipped ones' (2026.11.1):
     a catalogue that hands down only versions above the device's highest
@@ -26,6 +30,26 @@ def small_form(form_id="site_check", version="1", fields=3):
                        "constraint": ". >= 0 and . <= 1000"})
     return {"form_id": form_id, "version": version,
             "title": "Site check", "survey": survey}
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                    "data", "xlsform")
+
+
+def rapid_needs_record():
+    """A valid record of tests/data/xlsform/rapid_needs.xlsx: group fields
+    flat, as ODK flattens them too; calculations as the form computes."""
+    return {
+        "start": "2026-12-06T09:00:00.000+03:00",
+        "end": "2026-12-06T09:20:00.000+03:00",
+        "today": fl.today(), "deviceid": "board-xlsx",
+        "enumerator": "E-7", "admin1": "SS01", "admin2": "SS0102",
+        "site": "2_5", "hh_size": 2,
+        "members": [{"position": 1, "age": 34, "sex": "female"},
+                    {"position": 2, "age": 3, "sex": "male"}],
+        "adults": 1, "needs": ["water", "food"], "water_ok": "0",
+        "visit_time": "09:05", "next_visit": "2026-12-20T10:00:00+03:00",
+    }
 
 
 class Forms(unittest.TestCase):
@@ -125,6 +149,96 @@ class Forms(unittest.TestCase):
         out = self.c.ctl("form", "list").stdout
         self.assertIn("refused by small-board", out)
         self.assertNotIn("refused by big-board", out)
+
+    def check(self, name, rc=0):
+        p = self.c.ctl("form", "check", os.path.join(DATA, name),
+                       check=False)
+        self.assertEqual(p.returncode, rc, p.stdout + p.stderr)
+        return p
+
+    def test_workbook_taken_with_notes(self):
+        p = self.check("rapid_needs.xlsx")
+        self.assertIn("form rapid_needs, version 2026120601: 19 fields, "
+                      "2 groups, 1 repeats, 1 notes, 6 lists (16 choices)",
+                      p.stdout)
+        self.assertIn('note: sheet "README" is not an XLSForm sheet we '
+                      'read: skipped', p.stdout)
+        self.assertIn("note: settings: public_key is not used here "
+                      "(records are sealed to the collector's own key)",
+                      p.stdout)
+        self.assertRegex(p.stdout, r"note: survey column R has no name in "
+                         r"row 1: its cells \(from row 3\) are not read")
+        p = self.check("no_settings.xlsx")
+        self.assertRegex(p.stdout, r"form no_settings, version \d{12}:")
+        self.assertIn("note: no form_id in settings: the file's name, "
+                      "no_settings", p.stdout)
+
+    def test_workbook_mistakes_named_by_sheet_row_and_column(self):
+        for name, want in (
+                ("bad_constraint.xlsx", r"survey row 14, column H "
+                 r"\(hh_size\): constraint: "),
+                ("bad_type.xlsx", r"survey row 23 \(water_ok\): unknown "
+                 r"type \"colour\""),
+                ("bad_list.xlsx", r"survey row 9 \(admin1\): .*states"),
+                ("bad_pulldata.xlsx", r"survey row 21 \(adults\).*"
+                 r"pulldata"),
+                ("bad_header.xlsx", r"survey row 1, column O \(relevant\): "
+                 r"the column is named twice \(also column G\)")):
+            with self.subTest(name):
+                p = self.check(name, rc=1)
+                self.assertRegex(p.stderr, want)
+                self.assertEqual(p.stdout, "")
+
+    def test_workbook_to_board_and_back(self):
+        """Added as a workbook, it reaches a board by sync; a record made
+        there is validated by the board, sealed, synced, and opened and
+        validated again at the collector against the same version."""
+        self.c.ctl("form", "add", os.path.join(DATA, "rapid_needs.xlsx"))
+        d = sl.SyncDevice(self.c, "board-xlsx")
+        self.assertEqual(d.sync().returncode, 0)
+        bad = dict(rapid_needs_record(), adults=2)
+        p = d.ctl("submit", "rapid_needs", input=json.dumps(bad),
+                  check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("adults", p.stderr)
+        bad = dict(rapid_needs_record(), site="-99")   # not in SS0102
+        p = d.ctl("submit", "rapid_needs", input=json.dumps(bad),
+                  check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("site", p.stderr)
+        d.ctl("submit", "rapid_needs",
+              input=json.dumps(rapid_needs_record()))
+        self.assertEqual(d.sync().returncode, 0)
+        [rec] = self.c.open_records()
+        self.assertEqual((rec["_form"], rec["_version"], rec["site"]),
+                         ("rapid_needs", "2026120601", "2_5"))
+        p = self.c.ctl("analyse", "--key",
+                       os.path.join(self.c.dir, "seal.key"))
+        self.assertNotIn("failed", p.stdout + p.stderr)
+        p = self.c.ctl("counts", "--form", "rapid_needs", "--by", "admin1",
+                       "--key", os.path.join(self.c.dir, "seal.key"),
+                       "--format", "csv")
+        self.assertIn("SS01", p.stdout)
+
+    def test_real_humanitarian_workbooks(self):
+        """Published needs assessments (tests/data/xlsform/real/), taken
+        as they are, or refused for a stated reason this board cannot
+        meet."""
+        real = os.path.join(DATA, "real")
+        for name in sorted(os.listdir(real)):
+            if not name.endswith(".xlsx"):
+                continue
+            with self.subTest(name):
+                p = self.c.ctl("form", "check", os.path.join(real, name),
+                               check=False)
+                why = REAL_REFUSED.get(name)
+                if why is None:
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertRegex(p.stdout, r"^form \S+, version \S+: "
+                                     r"\d+ fields")
+                else:
+                    self.assertEqual(p.returncode, 1)
+                    self.assertRegex(p.stderr, why)
 
     def test_fieldctl_form_add_taken_by_running_fieldd_on_sighup(self):
         dev = fl.Device()

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Makes the XLSForm workbooks tests/integration/test_forms.py reads: one
+that uses the language as real humanitarian forms do (taken), and one per
+mistake (refused with the sheet, row and column at fault).  Run with
+Debian's python3-openpyxl (/usr/bin/python3 tests/data/xlsform/make.py);
+the workbooks are committed, so the tests do not need openpyxl.
+
+Each bad workbook is the good one with one change, listed in BAD with the
+message form check must print."""
+import copy
+import datetime
+import os
+
+import openpyxl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXED = datetime.datetime(2026, 12, 6)
+
+SURVEY_HEAD = ["type", "name", "label::English", "label::Français", "hint",
+               "required", "relevant", "constraint", "constraint_message",
+               "calculation", "choice_filter", "repeat_count", "appearance",
+               "default", "read_only"]
+
+SURVEY = [
+    ["start", "start"],
+    ["end", "end"],
+    ["today", "today"],
+    ["deviceid", "deviceid"],
+    ["note", "intro", "Welcome, ${enumerator}", "Bienvenue"],
+    ["text", "enumerator", "Enumerator", "Enquêteur", None, "TRUE"],
+    ["begin_group", "location", "Location", "Lieu", None, None, None, None,
+     None, None, None, None, "field-list"],
+    ["select_one admin1", "admin1", "State", "État", None, "yes"],
+    ["select_one admin2", "admin2", "County", "Comté", None, "1", None,
+     None, None, None, "admin1 = ${admin1}"],
+    ["select_one site", "site", "Site", "Site", None, "T", None, None, None,
+     None, "admin2 = ${admin2}"],
+    ["end_group", "location"],
+    ["gps", "where", "Where", "Où"],
+    ["integer", "hh_size", "People in the household", "Personnes", None,
+     "yes", None, ". >= 1 and . <= 30", "1 to 30"],
+    ["begin_repeat", "members", "Member ${position}", "Membre", None, None,
+     None, None, None, None, None, "${hh_size}"],
+    ["calculate", "position", None, None, None, None, None, None, None,
+     "position(..)"],
+    ["integer", "age", "Age of member ${position}", "Âge", None, "yes",
+     None, ". >= 0 and . <= 120"],
+    ["select_one sex", "sex", "Sex", "Sexe", None, "yes"],
+    ["end_repeat", "members"],
+    ["calculate", "adults", None, None, None, None, None, None, None,
+     "count-if(${members}, ${age} >= 18)"],
+    ["begin group", "needs_group", "Needs", "Besoins", None, None,
+     "${hh_size} > 0"],
+    ["select_multiple need", "needs", "Needs", "Besoins", None, "yes", None,
+     "count-selected(.) <= 3"],
+    ["select_one yes_no", "water_ok", "Enough water?", "Assez d'eau ?"],
+    ["time", "visit_time", "Time", "Heure"],
+    ["dateTime", "next_visit", "Next visit", "Prochaine visite"],
+    ["text", "comment", "Comment", "Commentaire", None, "no", None, None,
+     None, None, None, None, None, "none", "false"],
+    ["end group", "needs_group"],
+]
+
+CHOICES_HEAD = ["list_name", "name", "label::English", "label::Français",
+                "admin1", "admin2"]
+CHOICES = [
+    ["admin1", "SS01", "Central Equatoria", "Équatoria-Central"],
+    ["admin1", "SS02", "Jonglei", "Jonglei"],
+    ["admin2", "SS0101", "Juba", "Djouba", "SS01"],
+    ["admin2", "SS0102", "Terekeka", "Terekeka", "SS01"],
+    ["admin2", "SS0201", "Bor South", "Bor Sud", "SS02"],
+    ["site", "1", "Site one", "Site un", "SS01", "SS0101"],
+    ["site", "2_5", "Site two", "Site deux", "SS01", "SS0102"],
+    ["site", "-99", "Other site", "Autre site", "SS02", "SS0201"],
+    ["sex", "female", "Female", "Femme"],
+    ["sex", "male", "Male", "Homme"],
+    ["need", "food", "Food", "Nourriture"],
+    ["need", "water", "Water", "Eau"],
+    ["need", "shelter", "Shelter", "Abri"],
+    ["need", "health", "Health", "Santé"],
+    ["yes_no", "1", "Yes", "Oui"],
+    ["yes_no", "0", "No", "Non"],
+]
+
+SETTINGS_HEAD = ["form_id", "version", "form_title", "default_language",
+                 "instance_name", "public_key", "style"]
+SETTINGS = ["rapid_needs", "2026120601", "Rapid needs assessment",
+            "English", "concat(${site}, '-', ${today})", "MIIBIjANBgkqhki",
+            "pages"]
+
+
+def workbook(survey=SURVEY, choices=CHOICES, settings=SETTINGS,
+             survey_head=SURVEY_HEAD, extra=None):
+    wb = openpyxl.Workbook()
+    readme = wb.active
+    readme.title = "README"
+    readme.append(["A workbook as field teams write them: a README first."])
+    ws = wb.create_sheet("survey")
+    ws.append(survey_head)
+    for row in survey:
+        ws.append(row)
+    # a column with no name, as real workbooks carry
+    ws.cell(row=3, column=len(survey_head) + 3, value="a stray note")
+    ws = wb.create_sheet("choices")
+    ws.append(CHOICES_HEAD)
+    for row in choices:
+        ws.append(row)
+    if settings is not None:
+        ws = wb.create_sheet("settings")
+        ws.append(SETTINGS_HEAD)
+        ws.append(settings)
+    if extra:
+        extra(wb)
+    return wb
+
+
+def counts_sheet(wb):
+    ws = wb.create_sheet("counts")
+    ws.append(["kind", "name", "field", "bands", "count", "sum", "min",
+               "max"])
+    ws.append(["date", None, "today"])
+    ws.append(["place", None, "site"])
+    ws.append(["dimension", "admin1", "admin1"])
+    ws.append(["dimension", "need", "needs"])
+    ws.append(["measure", "households", None, None, "records"])
+    ws.append(["measure", "people", None, None, None, "hh_size"])
+
+
+def changed(row_index, col, value):
+    """SURVEY with one cell changed (row_index into SURVEY, col a name)."""
+    s = copy.deepcopy(SURVEY)
+    row = s[row_index]
+    i = SURVEY_HEAD.index(col)
+    row.extend([None] * (i + 1 - len(row)))
+    row[i] = value
+    return s
+
+
+def save(wb, name):
+    # a fixed time, so a run makes the same bytes as the last
+    wb.properties.created = wb.properties.modified = FIXED
+    wb.save(os.path.join(HERE, name))
+
+
+def main():
+    save(workbook(extra=counts_sheet), "rapid_needs.xlsx")
+    save(workbook(settings=None), "no_settings.xlsx")
+    # survey rows are SURVEY's index + 2 in the sheet (the header is row 1)
+    bad = {
+        # a constraint that does not parse: row 14, column H (constraint)
+        "bad_constraint.xlsx": workbook(
+            survey=changed(12, "constraint", ". >= 1 and")),
+        # a type that does not exist: row 23, column A
+        "bad_type.xlsx": workbook(survey=changed(21, "type", "colour")),
+        # a select over a list the choices sheet lacks: row 9
+        "bad_list.xlsx": workbook(survey=changed(7, "type",
+                                                 "select_one states")),
+        # pulldata needs a CSV attached to the form
+        "bad_pulldata.xlsx": workbook(
+            survey=changed(19, "calculation",
+                           "pulldata('sites', 'name', 'id', ${site})")),
+        # a column named twice
+        "bad_header.xlsx": workbook(
+            survey_head=SURVEY_HEAD[:-1] + ["relevant"]),
+    }
+    for name, wb in bad.items():
+        save(wb, name)
+
+
+if __name__ == "__main__":
+    main()
