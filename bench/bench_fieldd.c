@@ -5,6 +5,10 @@
  *      against the store's own durable single submits in the same run.
  *   2. fieldd's resident memory (peak, VmHWM) serving requests over a
  *      store of 1,000,000 records.
+ *   3. With LARGE.json and its RECORD.json (bench_forms writes them):
+ *      fieldd's peak resident memory with that 550-field form loaded
+ *      beside the shipped ones, serving its records, against the same
+ *      fieldd without it.  Budget: under 8 MiB.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -80,18 +84,19 @@ connect_local(void)
 	return fd;
 }
 
-/* One request on fd, returns the status code (or -1). */
+/* One request on fd, returns the status code (or -1).  The response's
+   body is read and dropped. */
 static int
 request(int fd, const char *method, const char *path, const char *b)
 {
-	char req[8192], resp[8192];
+	static char req[65536], resp[8192];
 	size_t blen = b ? strlen(b) : 0, got = 0;
 	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: b\r\n"
 	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", method, path, token, blen,
 	    b ? b : "");
 
-	if (write(fd, req, (size_t)n) != n)
+	if (n >= (int)sizeof(req) || write(fd, req, (size_t)n) != n)
 		return -1;
 	/* Read headers, then exactly Content-Length bytes. */
 	for (;;) {
@@ -106,13 +111,18 @@ request(int fd, const char *method, const char *path, const char *b)
 		cl = strcasestr(resp, "Content-Length:");
 		size_t want = (size_t)(end + 4 - resp) + (cl ? strtoul(cl + 15,
 		    NULL, 10) : 0);
+		int status = atoi(resp + 9);
 		while (got < want) {
-			r = read(fd, resp + got, sizeof(resp) - 1 - got);
+			char drop[8192];
+			size_t ask = want - got < sizeof(drop) ? want - got :
+			    sizeof(drop);
+
+			r = read(fd, drop, ask);
 			if (r <= 0)
 				return -1;
 			got += (size_t)r;
 		}
-		return atoi(resp + 9);
+		return status;
 	}
 }
 
@@ -166,6 +176,59 @@ stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/*
+ * fieldd's peak memory on a fresh device serving records, with the large
+ * form stored (with = 1) or not: the same requests on the shipped forms
+ * either way, and the large form's own when it is there.
+ */
+static long
+large_peak(const char *bin, const char *def, size_t deflen, const char *rec,
+    int with)
+{
+	struct device d;
+	struct form *f;
+	char dir[64], ddir[128], err[512], path[160];
+	long hwm;
+	pid_t pid;
+	int fd;
+
+	if (bench_device(dir, &d) != 0 ||
+	    users_add(d.st, "bench", token, err, sizeof(err)) != 0)
+		return -1;
+	if (with) {
+		if (form_parse(def, deflen, &f, err, sizeof(err)) != 0 ||
+		    store_form_add(d.st, form_id(f), form_version(f), def) != 0)
+			return -1;
+		snprintf(path, sizeof(path), "/api/records/%s", form_id(f));
+		form_free(f);
+	}
+	device_close(&d);
+	snprintf(ddir, sizeof(ddir), "%s/device", dir);
+	if ((pid = spawn_fieldd(bin, ddir)) < 0 || (fd = connect_local()) < 0)
+		return -1;
+	for (int i = 0; i < 200; i++)
+		request(fd, "POST", "/api/records/dtm_household", body);
+	for (int i = 0; i < 20; i++) {
+		request(fd, "GET", "/api/forms", NULL);
+		request(fd, "GET", "/api/status", NULL);
+	}
+	if (with) {
+		int ok = 0;
+
+		request(fd, "GET", "/api/forms/bench_large", NULL);
+		for (int i = 0; i < 200; i++)
+			ok += request(fd, "POST", path, rec) == 201;
+		if (ok == 0)
+			fprintf(stderr, "bench: the large form's records were "
+			    "refused\n");
+	}
+	close(fd);
+	hwm = rss_kib(pid, "VmHWM:");
+	stop(pid);
+	bench_rmdir(dir);
+	return hwm;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -178,8 +241,9 @@ main(int argc, char **argv)
 	pid_t pid;
 	double t0, single;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: bench_fieldd PATH/TO/fieldd\n");
+	if (argc != 2 && argc != 4) {
+		fprintf(stderr, "usage: bench_fieldd PATH/TO/fieldd [LARGE.json "
+		    "RECORD.json]\n");
 		return 2;
 	}
 	body = json_dumps(rec, JSON_COMPACT);
@@ -252,6 +316,27 @@ main(int argc, char **argv)
 	    "records/s)\n", hwm / 1024.0, rss / 1024.0,
 	    (unsigned long long)s.records, (s.records) / tfill);
 
+	if (argc == 4) {
+		size_t dlen, rlen;
+		char *def = util_read_file(argv[2], FORM_MAX_DEF_BYTES, &dlen);
+		char *lrec = util_read_file(argv[3], 1 << 20, &rlen);
+		long without = def && lrec ? large_peak(argv[1], def, dlen, lrec,
+		    0) : -1;
+		long with = without > 0 ? large_peak(argv[1], def, dlen, lrec,
+		    1) : -1;
+
+		if (with < 0) {
+			fprintf(stderr, "bench: the large form's figure failed\n");
+			return 1;
+		}
+		printf("fieldd memory with the large form (%zu KiB of "
+		    "definition) loaded beside the shipped ones, serving its "
+		    "records: peak resident %.2f MiB, %.2fx the same fieldd "
+		    "without it (%.2f MiB; budget 8 MiB)\n", dlen / 1024,
+		    with / 1024.0, (double)with / without, without / 1024.0);
+		free(def);
+		free(lrec);
+	}
 	for (int i = 0; i < BATCH; i++)
 		json_decref(many[i]);
 	free(many);
