@@ -20,8 +20,8 @@
 
 #include "proto/record.pb-c.h"
 
-#define FORM_MAX_DEF_BYTES (256 * 1024)	/* a definition's JSON */
-#define FORM_MAX_FIELDS 256
+#define FORM_MAX_DEF_BYTES (8 * 1024 * 1024)	/* a definition's JSON */
+#define FORM_MAX_FIELDS 2000		/* rows with a name: fields, groups, notes */
 #define FORM_MAX_REPEAT_ITEMS 100	/* hard cap before any form rule */
 #define FORM_MAX_TEXT 2000		/* bytes of any one text value */
 #define FORM_MAX_ERRORS 64

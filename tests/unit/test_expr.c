@@ -151,7 +151,8 @@ eval_with(const char *src, struct fv dot, const struct item *items,
     size_t nitems)
 {
 	struct rec r = { record, dot, items, nitems, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 	int rc;
@@ -563,7 +564,8 @@ static void
 test_count_env(void **state)
 {
 	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -597,7 +599,8 @@ test_members_constraint(void **state)
 	static const char src[] = "count(.) >= 1 and count(.) <= 30 and "
 	    "count-if(., ${relationship} = 'head') = 1";
 	struct rec r = { record, E(NULL), household, 3, 1, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -723,7 +726,8 @@ test_shipped_population(void **state)
 		N("males_60_plus", 10), END
 	};
 	struct rec r = { cells, N(NULL, 340), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -742,7 +746,8 @@ static void
 test_eval_errors(void **state)
 {
 	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, NULL };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r };
 	struct expr *e;
 	char err[128];
 
@@ -790,7 +795,7 @@ test_parse_errors(void **state)
 	bad(". = yes", "offset 4: expected a value, not 'yes' "
 	    "(strings need quotes)");
 	bad("foo(1)", "offset 0: unknown function 'foo'");
-	bad("1 + concat('a', 'b')", "offset 4: unknown function 'concat'");
+	bad("1 + concatenate('a', 'b')", "offset 4: unknown function 'concatenate'");
 	bad("count-selected", "offset 14: expected '('");
 	bad("selected(.)", "offset 0: selected() takes 2 arguments");
 	bad("selected(., 'a', 'b')", "offset 0: selected() takes 2 arguments");
@@ -966,7 +971,8 @@ static void
 test_reuse(void **state)
 {
 	struct rec r = { record, S(NULL, "AB-1"), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *a, *b;
 	char err[128];
 
