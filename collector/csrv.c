@@ -23,7 +23,7 @@
 #include "sync/pki.h"
 #include "sync/wire.h"
 
-#define CSRV_FORM_FILE_MAX (256 * 1024)
+#define CSRV_FORM_FILE_MAX FORM_MAX_DEF_BYTES
 #define CSRV_FORMS_MAX 64
 #define CSRV_LINGER_MS 1500
 #define CSRV_ENROL_FRAME_MAX (16 * 1024)
@@ -378,6 +378,18 @@ csrv_catalogue_load(const char *dir, Field__Sync__FormCatalogue *cat,
 		free(text);
 	}
 	closedir(dp);
+	if (rc == 0) {
+		/* the catalogue goes down in one frame: it must fit */
+		size_t total = 0;
+		for (size_t i = 0; i < cat->n_forms; i++)
+			total += strlen(cat->forms[i]->definition_json) + 128;
+		if (total > WIRE_MAX_FORMS_FRAME) {
+			snprintf(err, errlen, "%s: the forms come to more than "
+			    "the %d MiB a catalogue frame holds; remove old "
+			    "versions", path, WIRE_MAX_FORMS_FRAME >> 20);
+			rc = -1;
+		}
+	}
 	if (rc != 0)
 		csrv_catalogue_free(cat);
 	return rc;
@@ -906,6 +918,8 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 		return -1;
 	}
 	tc.role = TLS_SERVER;
+	/* the form catalogue is queued whole, in one frame (wire.h) */
+	tc.max_queued = WIRE_MAX_FORMS_FRAME + 64 * 1024;
 	tc.cert_file = crt;
 	tc.key_file = key;
 	tc.ca_file = ca;

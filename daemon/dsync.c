@@ -656,7 +656,9 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	s->state = state;
 	s->done = done;
 	s->arg = arg;
-	frame_reader_init(&s->fr, WIRE_MAX_FRAME);
+	/* the collector's frames: a form catalogue may be larger than the
+	   rest (wire.h) */
+	frame_reader_init(&s->fr, WIRE_MAX_FORMS_FRAME);
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
 	s->decided = 1;		/* until the conn is up, failing is final */

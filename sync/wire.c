@@ -12,7 +12,9 @@ wire_send(struct tls_conn *c, const Field__Sync__Envelope *env)
 	size_t len;
 	int rc;
 
-	if (frame_encode(env, WIRE_MAX_FRAME, &buf, &len) != 0)
+	if (frame_encode(env, env->kind_case ==
+	    FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE ? WIRE_MAX_FORMS_FRAME :
+	    WIRE_MAX_FRAME, &buf, &len) != 0)
 		return -1;
 	rc = tls_conn_write(c, buf, len);
 	free(buf);
