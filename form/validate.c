@@ -286,8 +286,8 @@ v_digits(const char *s, int n)
 }
 
 /*
- * A time as ODK writes it: "HH:MM", or "HH:MM:SS" with optional
- * fractions of a second and an optional offset (Z or +-HH:MM).
+ * A time as ODK writes it: "HH:MM" or "HH:MM:SS", with optional
+ * fractions of a second, and an optional offset (Z or +-HH:MM).
  */
 static int
 v_time_ok(const char *s)
@@ -296,16 +296,16 @@ v_time_ok(const char *s)
 	    atoi(s) > 23 || atoi(s + 3) > 59)
 		return 0;
 	s += 5;
-	if (*s == '\0')
-		return 1;
-	if (*s != ':' || !v_digits(s + 1, 2) || atoi(s + 1) > 59)
-		return 0;
-	s += 3;
-	if (*s == '.') {
-		if (!isdigit((unsigned char)s[1]))
+	if (*s == ':') {
+		if (!v_digits(s + 1, 2) || atoi(s + 1) > 59)
 			return 0;
-		for (s++; isdigit((unsigned char)*s); s++)
-			;
+		s += 3;
+		if (*s == '.') {
+			if (!isdigit((unsigned char)s[1]))
+				return 0;
+			for (s++; isdigit((unsigned char)*s); s++)
+				;
+		}
 	}
 	if (*s == 'Z')
 		return s[1] == '\0';

@@ -941,6 +941,229 @@ test_long_select_multiple(void **state)
 	form_free(f);
 }
 
+/*
+ * The XLSForm language: one form using every feature a field team's
+ * workbook brings (metadata, notes, nested groups with relevance, a
+ * roster repeat sized by repeat_count, calculations over it, cascading
+ * selects by choice_filter, jr:choice-name), a valid record, and patches
+ * that each break or keep one rule.
+ */
+#define Q(...) #__VA_ARGS__
+
+static const char lang_def[] = Q({"form_id": "lang", "version": "1",
+    "default_language": "English",
+    "survey": [
+    {"type": "start", "name": "start"}, {"type": "end", "name": "end"},
+    {"type": "today", "name": "today"},
+    {"type": "deviceid", "name": "deviceid"},
+    {"type": "audit", "name": "audit"},
+    {"type": "note", "name": "intro", "label": "Hello ${hh_name}"},
+    {"type": "string", "name": "hh_name", "required": "TRUE"},
+    {"type": "select1 yn", "name": "consent", "required": "T"},
+    {"type": "begin group", "name": "g_main",
+     "relevant": "${consent} = 'yes'", "appearance": "field-list"},
+    {"type": "int", "name": "hh_size", "required": "1",
+     "constraint": ". >= 1 and . <= 30"},
+    {"type": "begin_group", "name": "g_inner", "relevant": "${hh_size} > 1"},
+    {"type": "integer", "name": "n_children"},
+    {"type": "end_group"},
+    {"type": "time", "name": "visit_time"},
+    {"type": "datetime", "name": "visit_at"},
+    {"type": "gps", "name": "loc"},
+    {"type": "end group"},
+    {"type": "begin repeat", "name": "members", "repeat_count": "${hh_size}"},
+    {"type": "text", "name": "m_name"},
+    {"type": "integer", "name": "m_age", "required": "yes"},
+    {"type": "calculate", "name": "m_pos", "calculation": "position(..)"},
+    {"type": "calculate", "name": "m_label",
+     "calculation": "concat(${m_name}, ' (', ${m_age}, ')')"},
+    {"type": "end repeat"},
+    {"type": "calculate", "name": "total_age", "calculation": "sum(${m_age})"},
+    {"type": "calculate", "name": "oldest", "calculation": "max(${m_age})"},
+    {"type": "calculate", "name": "first_name",
+     "calculation": "indexed-repeat(${m_name}, ${members}, 1)"},
+    {"type": "calculate", "name": "names",
+     "calculation": "join(', ', ${m_name})"},
+    {"type": "calculate", "name": "iid", "calculation": "once(uuid())"},
+    {"type": "select_one admin1", "name": "admin1"},
+    {"type": "select_one admin2", "name": "admin2",
+     "choice_filter": "admin1 = ${admin1}"},
+    {"type": "select_multiple site", "name": "sites",
+     "choice_filter": "filter_admin2=${admin2}"},
+    {"type": "calculate", "name": "admin2_label",
+     "calculation": "jr:choice-name(${admin2}, '${admin2}')"},
+    {"type": "decimal", "name": "score"},
+    {"type": "calculate", "name": "rounded",
+     "calculation": "round(${score}, 1)"}],
+    "choices": [
+    {"list_name": "yn", "name": "yes"}, {"list_name": "yn", "name": "no"},
+    {"list_name": "admin1", "name": "1"}, {"list_name": "admin1", "name": "2"},
+    {"list_name": "admin2", "name": "11", "admin1": "1",
+     "label::English": "Eleven"},
+    {"list_name": "admin2", "name": "12", "admin1": "1",
+     "label::English": "Twelve", "label::Français": "Douze"},
+    {"list_name": "admin2", "name": "21", "admin1": "2",
+     "label::English": "Twenty-one"},
+    {"list_name": "site", "name": "-99", "filter_admin2": "11"},
+    {"list_name": "site", "name": "4_or_more", "filter_admin2": "12"},
+    {"list_name": "site", "name": "0", "filter_admin2": "21"},
+    {"list_name": "site", "name": "2_5", "filter_admin2": "12"}]});
+
+static const char lang_record[] = Q({
+    "start": "2026-12-01T09:00:00.000+03:00",
+    "end": "2026-12-01T09:30:12.5+03:00", "today": "2026-12-01",
+    "deviceid": "collect:abc", "audit": "audit.csv",
+    "hh_name": "Amina", "consent": "yes", "hh_size": 2, "n_children": 1,
+    "visit_time": "09:15", "visit_at": "2026-12-01T09:15:00Z",
+    "loc": "4.85 31.6 0 10",
+    "members": [{"m_name": "Amina", "m_age": 34, "m_pos": 1,
+                 "m_label": "Amina (34)"},
+                {"m_name": "Ali", "m_age": 5, "m_pos": "2",
+                 "m_label": "Ali (5)"}],
+    "total_age": 39, "oldest": "34", "first_name": "Amina",
+    "names": "Amina, Ali", "iid": "uuid:0b7e2a4c",
+    "admin1": "1", "admin2": "12", "sites": ["4_or_more", "2_5"],
+    "admin2_label": "Twelve", "score": 2.25, "rounded": 2.3});
+
+/* Validates rec; want_path NULL: no error; else an error at that path
+   whose reason holds want. */
+static void
+lang_check(const struct form *f, json_t *rec, const char *want_path,
+    const char *want, const char *what)
+{
+	struct form_errors errs = { 0 };
+	int rc = form_validate(f, rec, "2026-12-06", &errs);
+
+	if (want_path == NULL) {
+		if (rc != 0)
+			fail_msg("%s: %s: %s", what, errs.e[0].path,
+			    errs.e[0].reason);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	for (size_t i = 0; i < errs.n; i++)
+		if (strcmp(errs.e[i].path, want_path) == 0 &&
+		    strstr(errs.e[i].reason, want) != NULL)
+			return;
+	fail_msg("%s: want %s: %s; first %s: %s", what, want_path, want,
+	    errs.e[0].path, errs.e[0].reason);
+}
+
+static void
+test_language_records(void **state)
+{
+	static const struct {
+		const char *patch, *path, *reason;
+	} cases[] = {
+		{ "{}", NULL, NULL },
+		/* notes and groups hold nothing */
+		{ "{\"intro\": \"x\"}", "intro", "a note holds no value" },
+		{ "{\"intro\": \"\"}", NULL, NULL },
+		{ "{\"g_main\": {\"hh_size\": 2}}", "g_main", "a group holds" },
+		/* a group's relevance reaches every field inside it, nested */
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"n_children\": null,"
+		  " \"visit_time\": null, \"visit_at\": null, \"loc\": null}",
+		  NULL, NULL },
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"visit_time\": null,"
+		  " \"visit_at\": null, \"loc\": null}", "n_children",
+		  "not relevant here" },
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"n_children\": null,"
+		  " \"visit_time\": null, \"visit_at\": null}", "loc",
+		  "not relevant here" },
+		{ "{\"hh_size\": 1, \"members[2].m_age\": null}", "n_children",
+		  "not relevant here" },
+		/* a required field in a relevant group */
+		{ "{\"hh_size\": null}", "hh_size", "required" },
+		/* repeat_count */
+		{ "{\"hh_size\": 3}", "members", "as many items as its "
+		  "repeat_count" },
+		/* calculations, recomputed */
+		{ "{\"members[2].m_pos\": 3}", "members[2].m_pos",
+		  "does not match its calculation" },
+		{ "{\"members[1].m_label\": \"Amina(34)\"}", "members[1].m_label",
+		  "does not match its calculation" },
+		{ "{\"total_age\": 40}", "total_age", "does not match" },
+		{ "{\"total_age\": \"39.0\"}", NULL, NULL },
+		{ "{\"total_age\": null}", "total_age", "does not match" },
+		{ "{\"oldest\": 34}", NULL, NULL },
+		{ "{\"first_name\": \"Ali\"}", "first_name", "does not match" },
+		{ "{\"names\": \"Amina,Ali\"}", "names", "does not match" },
+		{ "{\"rounded\": 2.2}", "rounded", "does not match" },
+		{ "{\"score\": null, \"rounded\": null}", NULL, NULL },
+		{ "{\"score\": null}", "rounded", "does not match" },
+		/* a calculation with uuid(): stored value stands, type only */
+		{ "{\"iid\": 5}", NULL, NULL },
+		{ "{\"iid\": {\"a\": 1}}", "iid", "must be text or a number" },
+		/* choice filters: each choice made must be allowed */
+		{ "{\"admin2\": \"21\", \"admin2_label\": \"Twenty-one\"}",
+		  "admin2", "choice_filter allows" },
+		{ "{\"sites\": [\"4_or_more\", \"0\"]}", "sites",
+		  "choice_filter allows" },
+		{ "{\"sites\": \"2_5 4_or_more\"}", NULL, NULL },
+		{ "{\"sites\": \"2_5 -99\"}", "sites", "choice_filter allows" },
+		{ "{\"admin2_label\": \"Douze\"}", "admin2_label",
+		  "does not match" },
+		/* time, dateTime, metadata */
+		{ "{\"visit_time\": \"9:15\"}", "visit_time", "must be a time" },
+		{ "{\"visit_time\": \"24:00\"}", "visit_time", "must be a time" },
+		{ "{\"visit_time\": \"09:15:30.123+03:00\"}", NULL, NULL },
+		{ "{\"visit_time\": \"23:59:59Z\"}", NULL, NULL },
+		{ "{\"visit_at\": \"2026-12-01T09:15:00\"}", "visit_at",
+		  "must be a date and time" },
+		{ "{\"visit_at\": \"2026-02-30T09:15:00Z\"}", "visit_at",
+		  "must be a date and time" },
+		{ "{\"visit_at\": \"2026-12-01T09:15+03:00\"}", NULL, NULL },
+		{ "{\"start\": \"2026-12-01\"}", "start", "date and time" },
+		{ "{\"today\": \"2026-12-01T00:00:00Z\"}", "today",
+		  "must be a date" },
+		{ "{\"deviceid\": 5}", "deviceid", "must be text" },
+		{ "{\"audit\": {\"events\": 3}}", NULL, NULL },
+		{ "{\"loc\": \"91 31.6\"}", "loc", "latitude" },
+	};
+
+	struct form *f;
+	char err[256];
+
+	assert_int_equal(form_parse(lang_def, strlen(lang_def), &f, err,
+	    sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *rec = samples_load(lang_record);
+
+		apply_patch(rec, cases[i].patch);
+		lang_check(f, rec, cases[i].path, cases[i].reason,
+		    cases[i].patch);
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
+/* With allow_choice_duplicates, a name may stand in several places of a
+   cascade: a choice is allowed when any of its rows passes the filter. */
+static void
+test_language_duplicates(void **state)
+{
+	static const char def[] = Q({"form_id": "d", "version": "1",
+	    "allow_choice_duplicates": "true", "survey": [
+	    {"type": "select_one a", "name": "a"},
+	    {"type": "select_one s", "name": "s", "choice_filter": "a = ${a}"}],
+	    "choices": [{"list_name": "a", "name": "1"},
+	    {"list_name": "a", "name": "2"}, {"list_name": "a", "name": "3"},
+	    {"list_name": "s", "name": "x", "a": "1"},
+	    {"list_name": "s", "name": "x", "a": "2"}]});
+	struct form *f;
+	char err[256];
+	json_t *rec;
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	rec = samples_load("{\"a\": \"2\", \"s\": \"x\"}");
+	lang_check(f, rec, NULL, NULL, "second row");
+	json_decref(rec);
+	rec = samples_load("{\"a\": \"3\", \"s\": \"x\"}");
+	lang_check(f, rec, "s", "choice_filter allows", "no row");
+	json_decref(rec);
+	form_free(f);
+}
+
 int
 main(void)
 {
@@ -963,6 +1186,8 @@ main(void)
 		cmocka_unit_test(test_long_unknown_key),
 		cmocka_unit_test(test_long_select_multiple),
 		cmocka_unit_test(test_required_when_relevant),
+		cmocka_unit_test(test_language_records),
+		cmocka_unit_test(test_language_duplicates),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
