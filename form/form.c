@@ -7,11 +7,15 @@
 #include "form/form_impl.h"
 
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 void
 form_error_add(struct form_errors *errs, const char *path, const char *fmt,
@@ -43,10 +47,35 @@ form_version(const struct form *f)
 	return f->version;
 }
 
-const json_t *
+json_t *
 form_definition(const struct form *f)
 {
-	return f->def;
+	char *text = malloc(f->json_len + 1);
+	json_t *def = NULL;
+
+	if (text != NULL && ZSTD_decompress(text, f->json_len, f->json_z,
+	    f->json_zlen) == f->json_len)
+		def = json_loadb(text, f->json_len, 0, NULL);
+	free(text);
+	return def;
+}
+
+int
+form_same(const struct form *a, const struct form *b)
+{
+	json_t *x, *y;
+	int same;
+
+	/* zstd is deterministic: the same text compresses the same */
+	if (a->json_zlen == b->json_zlen && a->json_len == b->json_len &&
+	    memcmp(a->json_z, b->json_z, a->json_zlen) == 0)
+		return 1;
+	x = form_definition(a);
+	y = form_definition(b);
+	same = x != NULL && y != NULL && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
 }
 
 const char *
@@ -225,6 +254,51 @@ form_geopoint_text(const char *s, double v[4], int *has_alt, int *has_acc)
 	return 0;
 }
 
+/* A definition this large gives its parse's free memory back to the
+   system (form_parse). */
+#define FORM_TRIM_BYTES (256 * 1024)
+
+/* Strings a form keeps, in chunks of the arena. */
+struct form_chunk {
+	struct form_chunk *next;
+	char data[];
+};
+
+#define FORM_CHUNK 16384
+
+static const char *
+form_intern(struct form *f, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d;
+
+	if (f->arena.chunk == NULL || n > f->arena.cap - f->arena.used) {
+		size_t cap = n > FORM_CHUNK ? n : FORM_CHUNK;
+		struct form_chunk *c = malloc(sizeof(*c) + cap);
+
+		if (c == NULL)
+			return NULL;
+		c->next = f->arena.chunk;
+		f->arena.chunk = c;
+		f->arena.used = 0;
+		f->arena.cap = cap;
+	}
+	d = f->arena.chunk->data + f->arena.used;
+	memcpy(d, s, n);
+	f->arena.used += n;
+	return d;
+}
+
+const char *
+form_choice_col(const struct form_list *l, const struct form_choice *ch,
+    const char *col)
+{
+	for (size_t i = 0; i < l->n_cols; i++)
+		if (strcmp(l->colnames[i], col) == 0)
+			return ch->cols ? ch->cols[i] : NULL;
+	return NULL;
+}
+
 /* Definition parsing. */
 
 struct parse {
@@ -247,6 +321,20 @@ def_fail(struct parse *p, const char *fmt, ...)
 	}
 	p->failed = 1;
 	return -1;
+}
+
+/* s kept by the form (NULL stays NULL); NULL and a failure when out of
+   memory. */
+static const char *
+p_intern(struct parse *p, const char *s)
+{
+	const char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = form_intern(p->f, s)) == NULL)
+		def_fail(p, "out of memory");
+	return d;
 }
 
 static int
@@ -299,11 +387,6 @@ def_text(const json_t *row, const char *col, const char *lang)
 	return NULL;
 }
 
-const char *
-form_row_text(const struct form *f, const json_t *row, const char *col)
-{
-	return def_text(row, col, f->lang);
-}
 
 /*
  * XLSForm's yes/no cells, as pyxform reads them: yes/no, true/false,
@@ -372,7 +455,8 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 			}
 			l = (int)f->n_lists++;
 			memset(&f->lists[l], 0, sizeof(f->lists[l]));
-			f->lists[l].name = list;
+			if ((f->lists[l].name = p_intern(p, list)) == NULL)
+				return -1;
 		}
 		if (f->lists[l].n == FORM_MAX_CHOICES)
 			return def_fail(p, "choices: list %s has more than %d "
@@ -383,6 +467,7 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 		struct form_list *l = &f->lists[k];
 
 		if ((l->choices = calloc(l->n, sizeof(*l->choices))) == NULL ||
+		    (l->rows = calloc(l->n, sizeof(*l->rows))) == NULL ||
 		    index_init(&l->index, l->n) != 0)
 			return def_fail(p, "out of memory");
 		l->n = 0;
@@ -396,8 +481,12 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 		if (!dups_ok && form_list_has(l, name))
 			return def_fail(p, "choices row %zu: %s repeats a "
 			    "choice of %s", i + 1, name, l->name);
-		l->choices[l->n].name = name;
-		l->choices[l->n].row = c;
+		if ((l->choices[l->n].name = p_intern(p, name)) == NULL)
+			return -1;
+		if ((l->choices[l->n].label = p_intern(p, def_text(c, "label",
+		    p->lang))) == NULL && p->failed)
+			return -1;
+		l->rows[l->n] = c;
 		index_add(&l->index, name, l->n);
 		l->n++;
 	}
@@ -634,7 +723,7 @@ def_column_exists(void *arg, const char *col)
 	const struct form_list *l = &c->p->f->lists[c->list];
 
 	for (size_t i = 0; i < l->n; i++)
-		if (json_object_get(l->choices[i].row, col) != NULL)
+		if (json_object_get(l->rows[i], col) != NULL)
 			return;
 	def_fail(c->p, "survey row %zu (%s): choice_filter names \"%.40s\", "
 	    "which is not a column of list %s", c->row, c->field, col,
@@ -751,7 +840,8 @@ def_survey(struct parse *p, const json_t *survey)
 			return def_fail(p, "survey: more than %d fields",
 			    FORM_MAX_FIELDS);
 		fd = &f->fields[f->n_fields];
-		fd->name = name;
+		if ((fd->name = p_intern(p, name)) == NULL)
+			return -1;
 		fd->parent = repeat;
 		fd->group = group;
 		if (def_type(p, i + 1, fd, type) != 0)
@@ -799,7 +889,10 @@ def_survey(struct parse *p, const json_t *survey)
 		    "repeat_count")) > 0)
 			return def_fail(p, "survey row %zu (%s): repeat_count "
 			    "is for begin_repeat", i + 1, name);
-		fd->message = def_text(r, "constraint_message", p->lang);
+		fd->message = p_intern(p, def_text(r, "constraint_message",
+		    p->lang));
+		if (p->failed)
+			return -1;
 		index_add(&f->index, name, f->n_fields);
 		f->n_fields++;
 		if (fd->type == FT_REPEAT || fd->type == FT_GROUP) {
@@ -843,6 +936,77 @@ def_survey(struct parse *p, const json_t *survey)
 			expr_columns(fd->choice_filter, def_column_exists, &c);
 		if (rr)
 			def_piped(p, c.row, fd->name, rr);
+	}
+	return p->failed ? -1 : 0;
+}
+
+/* A column a filter of list l reads: kept with each choice. */
+static void
+def_filter_column(void *arg, const char *col)
+{
+	struct name_check *c = arg;
+	struct form_list *l = &c->p->f->lists[c->list];
+	const char **n;
+
+	for (size_t i = 0; i < l->n_cols; i++)
+		if (strcmp(l->colnames[i], col) == 0)
+			return;
+	if ((n = realloc(l->colnames, (l->n_cols + 1) * sizeof(*n))) == NULL) {
+		def_fail(c->p, "out of memory");
+		return;
+	}
+	l->colnames = n;
+	if ((n[l->n_cols] = p_intern(c->p, col)) != NULL)
+		l->n_cols++;
+}
+
+/*
+ * What choice filters read of each choice, kept as text (a number in a
+ * cell as JSON writes it); then the choice rows are let go.
+ */
+static int
+def_choice_columns(struct parse *p)
+{
+	struct form *f = p->f;
+
+	for (size_t k = 0; k < f->n_fields && !p->failed; k++) {
+		struct name_check c = { p, 0, NULL, NULL, f->fields[k].list };
+		if (f->fields[k].choice_filter)
+			expr_columns(f->fields[k].choice_filter,
+			    def_filter_column, &c);
+	}
+	for (size_t i = 0; i < f->n_lists && !p->failed; i++) {
+		struct form_list *l = &f->lists[i];
+
+		if (l->n_cols == 0)
+			continue;
+		if ((l->colvals = calloc(l->n * l->n_cols,
+		    sizeof(*l->colvals))) == NULL)
+			return def_fail(p, "out of memory");
+		for (size_t k = 0; k < l->n; k++) {
+			l->choices[k].cols = &l->colvals[k * l->n_cols];
+			for (size_t j = 0; j < l->n_cols; j++) {
+				const json_t *v = json_object_get(l->rows[k],
+				    l->colnames[j]);
+				char num[40];
+
+				if (json_is_integer(v)) {
+					snprintf(num, sizeof(num), "%lld",
+					    (long long)json_integer_value(v));
+					l->choices[k].cols[j] = p_intern(p, num);
+				} else if (json_is_real(v)) {
+					snprintf(num, sizeof(num), "%.17g",
+					    json_real_value(v));
+					l->choices[k].cols[j] = p_intern(p, num);
+				} else
+					l->choices[k].cols[j] = p_intern(p,
+					    json_string_value(v));
+			}
+		}
+	}
+	for (size_t i = 0; i < f->n_lists; i++) {
+		free(f->lists[i].rows);
+		f->lists[i].rows = NULL;
 	}
 	return p->failed ? -1 : 0;
 }
@@ -1029,6 +1193,30 @@ def_instance_name(struct parse *p, const json_t *v)
 
 static int form_dict_make(struct form *f);
 
+/* The definition as compact JSON, compressed: a few KiB where its tree
+   would take MiBs. */
+static int
+form_keep_text(struct form *f)
+{
+	char *text = json_dumps(f->def, JSON_COMPACT);
+	size_t cap, n;
+
+	if (text == NULL)
+		return -1;
+	f->json_len = strlen(text);
+	cap = ZSTD_compressBound(f->json_len);
+	if ((f->json_z = malloc(cap)) == NULL) {
+		free(text);
+		return -1;
+	}
+	n = ZSTD_compress(f->json_z, cap, text, f->json_len, 3);
+	free(text);
+	if (ZSTD_isError(n))
+		return -1;
+	f->json_zlen = n;
+	return 0;
+}
+
 int
 form_parse(const char *json, size_t len, struct form **out, char *err,
     size_t errlen)
@@ -1077,6 +1265,8 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 	if ((v = json_object_get(p.f->def, "default_language")) != NULL &&
 	    json_is_string(v))
 		p.lang = json_string_value(v);
+	if ((p.lang = p_intern(&p, p.lang)) == NULL)
+		p.lang = "English";
 	p.f->lang = p.lang;
 	title = def_text(p.f->def, "title", p.lang);
 	if (id == NULL || !name_ok(id) || strlen(id) > FORM_ID_MAX)
@@ -1106,6 +1296,8 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		def_instance_name(&p, json_object_get(p.f->def,
 		    "instance_name"));
 	if (!p.failed)
+		def_choice_columns(&p);
+	if (!p.failed)
 		def_bands(&p, json_object_get(p.f->def, "settings"));
 	if (!p.failed)
 		def_counts(&p, json_object_get(p.f->def, "counts"));
@@ -1113,11 +1305,20 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		form_free(p.f);
 		return -1;
 	}
-	if (form_dict_make(p.f) != 0) {
+	/* The tree goes; the text stays, compressed, for form_definition(). */
+	if (form_keep_text(p.f) != 0 || form_dict_make(p.f) != 0) {
 		snprintf(err, errlen, "out of memory");
 		form_free(p.f);
 		return -1;
 	}
+	json_decref(p.f->def);
+	p.f->def = NULL;
+#ifdef __GLIBC__
+	/* A large definition's tree leaves MiBs of small free blocks all
+	   over the heap, which glibc keeps resident: give them back. */
+	if (len > FORM_TRIM_BYTES)
+		malloc_trim(0);
+#endif
 	*out = p.f;
 	return 0;
 }
@@ -1179,7 +1380,16 @@ form_free(struct form *f)
 	for (size_t i = 0; i < f->n_lists; i++) {
 		free(f->lists[i].choices);
 		free(f->lists[i].index.slot);
+		free(f->lists[i].rows);
+		free(f->lists[i].colnames);
+		free(f->lists[i].colvals);
 	}
+	while (f->arena.chunk != NULL) {
+		struct form_chunk *c = f->arena.chunk;
+		f->arena.chunk = c->next;
+		free(c);
+	}
+	free(f->json_z);
 	free(f->lists);
 	json_decref(f->def);
 	free(f);

@@ -57,8 +57,13 @@ void form_free(struct form *f);
 
 const char *form_id(const struct form *f);
 const char *form_version(const struct form *f);
-/* The definition as parsed JSON (borrowed), served to clients as is. */
-const json_t *form_definition(const struct form *f);
+/*
+ * The definition as JSON, served to clients as is: a new reference (the
+ * caller json_decref()s it), parsed from the text the form keeps -- a
+ * form holds no JSON tree, which would take several times the text's
+ * size for as long as the form is loaded.  NULL when out of memory.
+ */
+json_t *form_definition(const struct form *f);
 /* The definition's title in its default language (borrowed). */
 const char *form_title(const struct form *f);
 

@@ -11,9 +11,12 @@
  * level of its repeat; they carry the innermost enclosing group below
  * their repeat in `group` (-1 for none), and a group carries its own.
  *
- * Lean by design (a form may have thousands of rows and choices): names,
- * messages and choice rows point into the parsed definition (`def`),
- * which the form owns and never changes.
+ * Lean by design (a form may have thousands of rows and choices, and a
+ * board has a few MiB): the parsed JSON tree is dropped once the form is
+ * built -- it takes several times the text's size -- and the form keeps
+ * the definition as compact text (form_definition parses it again for
+ * whoever asks), the strings it reads in one arena, and of each choice
+ * only its name, its label and the columns choice filters read.
  */
 #ifndef FORM_IMPL_H
 #define FORM_IMPL_H
@@ -40,10 +43,11 @@ enum ftype {
 	FT_AUDIT		/* ODK's audit log: any value, ignored */
 };
 
-/* A choice: its name and its row (extra columns for choice filters). */
+/* A choice: its name, its label, the columns its list's filters read. */
 struct form_choice {
-	const char *name;		/* in def */
-	const json_t *row;		/* in def */
+	const char *name;
+	const char *label;		/* default language, or NULL */
+	const char **cols;		/* per list column, NULL when absent */
 };
 
 /* A name index: open addressing, slots a power of two, >= 2 * entries. */
@@ -53,16 +57,20 @@ struct form_index {
 };
 
 struct form_list {
-	const char *name;		/* in def */
+	const char *name;
 	size_t n;
 	struct form_choice *choices;
 	struct form_index index;	/* by choice name; the first of equals */
+	const char **colnames;		/* columns choice filters read */
+	size_t n_cols;
+	const char **colvals;		/* n * n_cols: each choice's cols */
+	const json_t **rows;		/* while parsing only: each choice's */
 };
 
 struct form_field {
-	const char *name;		/* in def */
+	const char *name;
 	const char *message;		/* constraint_message (default
-					   language), in def, or NULL */
+					   language), or NULL */
 	struct expr *constraint;	/* each expression or NULL */
 	struct expr *relevant;
 	struct expr *calculation;	/* FT_CALCULATE */
@@ -95,12 +103,22 @@ struct form_measure {
 	int field;			/* M_REPEAT: the repeat; M_SUM: numeric */
 };
 
+/* Strings of a form, copied into chunks freed together. */
+struct form_arena {
+	struct form_chunk *chunk;
+	size_t used, cap;
+};
+
 struct form {
-	json_t *def;
+	void *json_z;			/* the definition, compact JSON,
+					   zstd-compressed (a tenth of it) */
+	size_t json_zlen, json_len;
+	json_t *def;			/* while parsing only */
+	struct form_arena arena;
 	char *dict;			/* form_dict */
 	size_t dict_len;
 	struct form_index index;	/* fields by name */
-	const char *lang;		/* default language, in def or static */
+	const char *lang;		/* default language */
 	char id[FORM_ID_MAX + 1];
 	char version[FORM_VERSION_MAX + 1];
 	char title[160];
@@ -131,10 +149,12 @@ const struct form_choice *form_list_find(const struct form_list *l,
    a list with duplicates has several. */
 const struct form_choice *form_list_find_from(const struct form_list *l,
     const char *name, const struct form_choice *after);
-/* A translated column of a row in the default language (col::LANG), else
-   the plain column; NULL when neither is text. */
-const char *form_row_text(const struct form *f, const json_t *row,
-    const char *col);
+/* The value of choice ch's column col (a column a filter of its list
+   reads), or NULL. */
+const char *form_choice_col(const struct form_list *l,
+    const struct form_choice *ch, const char *col);
+/* 1 when a and b are the same definition (the same JSON). */
+int form_same(const struct form *a, const struct form *b);
 /* Whether a field of this type holds a value in records. */
 int form_type_has_value(int type);
 

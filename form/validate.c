@@ -37,7 +37,8 @@ struct vctx {
 	size_t n_joins, cap_joins;
 	int oom;
 	size_t position;		/* the current repeat item, from 1 */
-	const json_t *choice;		/* the choice row a filter reads */
+	const struct form_list *list;	/* the choice a filter reads, */
+	const struct form_choice *choice;	/* in its list */
 	unsigned char *grel;		/* per group: relevant here */
 	char now[40];			/* now(), UTC */
 };
@@ -203,15 +204,13 @@ static int
 v_column(void *ctx, const char *name, struct expr_value *out)
 {
 	struct vctx *c = ctx;
-	const json_t *v = c->choice ? json_object_get(c->choice, name) : NULL;
+	const char *v = c->choice ? form_choice_col(c->list, c->choice, name) :
+	    NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (json_is_string(v)) {
+	if (v != NULL) {
 		out->kind = EXPR_STR;
-		out->str = json_string_value(v);
-	} else if (json_is_number(v)) {
-		out->kind = EXPR_NUM;
-		out->num = json_number_value(v);
+		out->str = v;
 	}
 	return 0;
 }
@@ -226,7 +225,7 @@ v_choice_label(void *ctx, const char *field, const char *value)
 	if (i < 0 || c->f->fields[i].list < 0 || (ch = form_list_find(
 	    &c->f->lists[c->f->fields[i].list], value)) == NULL)
 		return "";
-	return form_row_text(c->f, ch->row, "label");
+	return ch->label;
 }
 
 static void
@@ -641,7 +640,8 @@ v_filter(struct vctx *c, const struct form_field *fd, const json_t *v,
 			s += len;
 		}
 		while (!ok && (ch = form_list_find_from(l, names[0], ch))) {
-			c->choice = ch->row;
+			c->list = l;
+			c->choice = ch;
 			ok = v_eval(c, fd->choice_filter, fd, v, item, today);
 			c->choice = NULL;
 			if (ok < 0) {

@@ -42,15 +42,18 @@ test_shipped(void **state)
 		const struct embedded_file *e = embedded(want[i].file);
 		struct form *f;
 		char err[256] = "";
+		json_t *def;
 
 		if (form_parse(e->data, e->len, &f, err, sizeof(err)) != 0)
 			fail_msg("%s: %s", e->name, err);
 		assert_string_equal(form_id(f), want[i].id);
 		assert_string_equal(form_version(f), "2026.11.1");
 		assert_non_null(strstr(form_title(f), want[i].title_word));
-		assert_true(json_is_object(form_definition(f)));
-		assert_string_equal(json_string_value(json_object_get(
-		    form_definition(f), "form_id")), want[i].id);
+		def = form_definition(f);
+		assert_true(json_is_object(def));
+		assert_string_equal(json_string_value(json_object_get(def,
+		    "form_id")), want[i].id);
+		json_decref(def);
 		form_free(f);
 	}
 }
