@@ -480,6 +480,25 @@ test_catalog(void **state)
 	/* the same again: the same form */
 	assert_ptr_equal(form_catalog_add(cat, e->data, e->len, err,
 	    sizeof(err)), v1);
+	/* the same JSON written otherwise (compact, keys sorted): the same */
+	d = json_loadb(e->data, e->len, 0, NULL);
+	text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_ptr_equal(form_catalog_add(cat, text, strlen(text), err,
+	    sizeof(err)), v1);
+	free(text);
+	json_decref(d);
+	/* the definition handed out is the one given, a copy of its own */
+	d = json_loadb(e->data, e->len, 0, NULL);
+	{
+		json_t *got = form_definition(v1);
+		assert_true(json_equal(got, d));
+		json_object_set_new(got, "form_id", json_string("changed"));
+		json_decref(got);
+		got = form_definition(v1);
+		assert_true(json_equal(got, d));
+		json_decref(got);
+	}
+	json_decref(d);
 
 	/* same version, different content: refused */
 	d = json_loadb(e->data, e->len, 0, NULL);

@@ -1137,6 +1137,58 @@ test_language_records(void **state)
 	form_free(f);
 }
 
+/* Groups around a repeat and a calculation: what they hide is empty. */
+static void
+test_language_groups(void **state)
+{
+	static const char def[] = Q({"form_id": "g", "version": "1", "survey": [
+	    {"type": "integer", "name": "n", "required": "yes"},
+	    {"type": "begin_group", "name": "outer", "relevant": "${n} > 0"},
+	    {"type": "calculate", "name": "twice", "calculation": "${n} * 2"},
+	    {"type": "begin repeat", "name": "r", "jr:count": "${n}"},
+	    {"type": "begin_group", "name": "inner",
+	     "relevant": "position(..) = 2"},
+	    {"type": "text", "name": "second_only", "required": "yes"},
+	    {"type": "end_group"},
+	    {"type": "text", "name": "any"},
+	    {"type": "end_repeat"},
+	    {"type": "end_group"},
+	    {"type": "begin_group", "name": "broken", "relevant": "${n} > 'x'"},
+	    {"type": "note", "name": "nb", "label": "n is ${n}"},
+	    {"type": "end_group"}]});
+	static const struct {
+		const char *rec, *path, *reason;
+	} cases[] = {
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{\"any\": \"a\"}, "
+		  "{\"second_only\": \"b\"}]}", NULL, NULL },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{\"second_only\": \"a\"}, "
+		  "{\"second_only\": \"b\"}]}", "r[1].second_only",
+		  "not relevant here" },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{}, {}]}",
+		  "r[2].second_only", "required" },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{}]}", "r",
+		  "as many items" },
+		/* outer not relevant: the calculation and the repeat empty */
+		{ "{\"n\": 0}", NULL, NULL },
+		{ "{\"n\": 0, \"twice\": 0}", "twice", "not relevant here" },
+		{ "{\"n\": 0, \"r\": [{\"any\": \"a\"}]}", "r",
+		  "not relevant here" },
+		{ "{\"n\": 1, \"r\": [{}]}", "twice", "does not match" },
+		{ "{\"n\": 1, \"twice\": \"2\", \"r\": [{}], \"nb\": \"x\"}",
+		  "nb", "a note holds no value" },
+	};
+	struct form *f;
+	char err[256];
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *rec = samples_load(cases[i].rec);
+		lang_check(f, rec, cases[i].path, cases[i].reason, cases[i].rec);
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
 /* With allow_choice_duplicates, a name may stand in several places of a
    cascade: a choice is allowed when any of its rows passes the filter. */
 static void
@@ -1574,6 +1626,7 @@ main(void)
 		cmocka_unit_test(test_long_select_multiple),
 		cmocka_unit_test(test_required_when_relevant),
 		cmocka_unit_test(test_language_records),
+		cmocka_unit_test(test_language_groups),
 		cmocka_unit_test(test_language_duplicates),
 		cmocka_unit_test(test_language_property),
 		cmocka_unit_test(test_language_big_form),
