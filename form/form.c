@@ -47,15 +47,28 @@ form_version(const struct form *f)
 	return f->version;
 }
 
+char *
+form_definition_text(const struct form *f, size_t *len)
+{
+	char *text = malloc(f->json_len + 1);
+
+	if (text == NULL || ZSTD_decompress(text, f->json_len, f->json_z,
+	    f->json_zlen) != f->json_len) {
+		free(text);
+		return NULL;
+	}
+	text[f->json_len] = '\0';
+	*len = f->json_len;
+	return text;
+}
+
 json_t *
 form_definition(const struct form *f)
 {
-	char *text = malloc(f->json_len + 1);
-	json_t *def = NULL;
+	size_t len;
+	char *text = form_definition_text(f, &len);
+	json_t *def = text ? json_loadb(text, len, 0, NULL) : NULL;
 
-	if (text != NULL && ZSTD_decompress(text, f->json_len, f->json_z,
-	    f->json_zlen) == f->json_len)
-		def = json_loadb(text, f->json_len, 0, NULL);
 	free(text);
 	return def;
 }

@@ -64,6 +64,9 @@ const char *form_version(const struct form *f);
  * size for as long as the form is loaded.  NULL when out of memory.
  */
 json_t *form_definition(const struct form *f);
+/* The same as compact JSON text, to serve without a tree: malloc'd
+   (the caller frees it), *len its length; NULL when out of memory. */
+char *form_definition_text(const struct form *f, size_t *len);
 /* The definition's title in its default language (borrowed). */
 const char *form_title(const struct form *f);
 

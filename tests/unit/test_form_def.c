@@ -496,6 +496,17 @@ test_catalog(void **state)
 		json_decref(got);
 		got = form_definition(v1);
 		assert_true(json_equal(got, d));
+		/* and as text, the same JSON compact */
+		{
+			size_t n;
+			char *t = form_definition_text(v1, &n);
+			char *want = json_dumps(got, JSON_COMPACT);
+			assert_non_null(t);
+			assert_int_equal(n, strlen(want));
+			assert_string_equal(t, want);
+			free(t);
+			free(want);
+		}
 		json_decref(got);
 	}
 	json_decref(d);
