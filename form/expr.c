@@ -1015,10 +1015,13 @@ str_num(const char *s, double *out)
 	return 1;
 }
 
+static int parse_datetime(const char *s, double *days, int part[6]);
+
 static double
 v_num(const struct expr_value *v)
 {
 	double d;
+	int part[6];
 
 	switch (v->kind) {
 	case EXPR_NUM:
@@ -1026,6 +1029,8 @@ v_num(const struct expr_value *v)
 	case EXPR_BOOL:
 		return v->boolean ? 1 : 0;
 	case EXPR_STR:
+		if (v->is_date)
+			return parse_datetime(v->str, &d, part) == 0 ? d : NAN;
 		return str_num(v->str, &d) ? d : NAN;
 	default:
 		return NAN;
@@ -1762,6 +1767,7 @@ eval_call_more(const struct node *n, const struct expr_env *env,
 		if (env->now == NULL)
 			return -1;
 		v_set_str(out, env->now);
+		out->is_date = 1;
 		return 0;
 	case F_UUID:
 	case F_RANDOM:
@@ -1774,9 +1780,10 @@ eval_call_more(const struct node *n, const struct expr_env *env,
 		if (eval_scalar(n->kid[0], env, &a) != 0)
 			return -1;
 		if (a.kind == EXPR_STR && parse_datetime(a.str, &d, p) == 0) {
-			if (n->fn == F_DATE)
+			if (n->fn == F_DATE) {
 				*out = a;
-			else
+				out->is_date = 1;
+			} else
 				v_set_num(out, d);
 			return 0;
 		}
@@ -1793,6 +1800,7 @@ eval_call_more(const struct node *n, const struct expr_env *env,
 			civil_from_days((long)floor(d), &y0, &m0, &d0);
 			snprintf(t, 64, "%04ld-%02ld-%02ld", y0, m0, d0);
 			v_set_str(out, t);
+			out->is_date = 1;
 		}
 		return 0;
 	}
@@ -1863,6 +1871,7 @@ eval_call(const struct node *n, const struct expr_env *env,
 		memset(out, 0, sizeof(*out));
 		out->kind = EXPR_STR;
 		out->str = env->today;
+		out->is_date = 1;
 		return 0;
 	case F_COUNT: {
 		const void *rep;

@@ -69,6 +69,11 @@ struct expr_value {
 	int boolean;		/* EXPR_BOOL */
 	const void *repeat;	/* EXPR_REPEAT: resolver's handle for the items */
 	size_t count;		/* EXPR_REPEAT: number of items */
+	int is_date;		/* EXPR_STR holding a date or a date and
+				   time (a date field, today(), now(),
+				   date()): in arithmetic and against a
+				   number it is days since 1970-01-01, as
+				   in ODK -- (today() - ${dob}) div 365.25 */
 	int is_multi;		/* EXPR_STR holding a select_multiple answer:
 				   space-separated choice names */
 };

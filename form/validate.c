@@ -125,6 +125,7 @@ v_value(struct vctx *c, const struct form_field *fd, const json_t *v,
 		out->kind = EXPR_STR;
 		out->str = json_string_value(v);
 		out->is_multi = fd->type == FT_SELECT_MULTIPLE;
+		out->is_date = fd->type == FT_DATE || fd->type == FT_DATETIME;
 	} else if (json_is_boolean(v)) {
 		out->kind = EXPR_BOOL;
 		out->boolean = json_is_true(v);

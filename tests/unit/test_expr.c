@@ -1106,6 +1106,15 @@ test_functions(void **state)
 		{ "decimal-date-time(today()) - decimal-date-time("
 		  "${visit_date})", "9" },
 		{ "format-date('2026-03-05', '%d/%m/%Y')", "05/03/2026" },
+		/* dates in arithmetic are days, as in ODK; a string that
+		   only looks like one is not a date */
+		{ "today() - date('2026-11-20')", "9" },
+		{ "int((today() - date('1990-06-15')) div 365.25)", "36" },
+		{ "date(today() - 7)", "2026-11-22" },
+		{ "today() > 20000", "true" },
+		{ "round((now() - today()) * 24)", "7" },
+		{ "'2026-11-20' - 1", "NaN" },
+		{ "today() = '2026-11-29'", "true" },
 		{ "format-date('2026-03-05T07:08:09Z', '%e %n %y %H:%M:%S')",
 		  "5 3 26 07:08:09" },
 		{ "format-date('not a date', '%Y')", "" },

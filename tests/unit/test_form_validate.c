@@ -1189,6 +1189,35 @@ test_language_groups(void **state)
 	form_free(f);
 }
 
+/* An age worked out from a date of birth, as forms do: dates in
+   arithmetic are days. */
+static void
+test_language_age(void **state)
+{
+	static const char def[] = Q({"form_id": "a", "version": "1", "survey": [
+	    {"type": "date", "name": "dob", "constraint": ". <= today()"},
+	    {"type": "calculate", "name": "age",
+	     "calculation": "int((today() - ${dob}) div 365.25)"},
+	    {"type": "integer", "name": "years",
+	     "constraint": ". = int((today() - ${dob}) div 365.25)"}]});
+	struct form *f;
+	char err[256];
+	json_t *rec;
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	rec = samples_load("{\"dob\": \"1990-06-15\", \"age\": \"36\", "
+	    "\"years\": 36}");
+	lang_check(f, rec, NULL, NULL, "age 36");
+	json_decref(rec);
+	rec = samples_load("{\"dob\": \"1990-12-07\", \"age\": 36}");
+	lang_check(f, rec, "age", "does not match", "35 on 2026-12-06");
+	json_decref(rec);
+	rec = samples_load("{}");
+	lang_check(f, rec, NULL, NULL, "no date, no age");
+	json_decref(rec);
+	form_free(f);
+}
+
 /* With allow_choice_duplicates, a name may stand in several places of a
    cascade: a choice is allowed when any of its rows passes the filter. */
 static void
@@ -1627,6 +1656,7 @@ main(void)
 		cmocka_unit_test(test_required_when_relevant),
 		cmocka_unit_test(test_language_records),
 		cmocka_unit_test(test_language_groups),
+		cmocka_unit_test(test_language_age),
 		cmocka_unit_test(test_language_duplicates),
 		cmocka_unit_test(test_language_property),
 		cmocka_unit_test(test_language_big_form),
