@@ -316,6 +316,7 @@ form_choice_col(const struct form_list *l, const struct form_choice *ch,
 
 struct parse {
 	struct form *f;
+	size_t *row_of;			/* def_survey: each field's row */
 	char *err;
 	size_t errlen;
 	int failed;
@@ -614,7 +615,7 @@ static const char *const def_row_keys[] = { "type", "name", "label", "hint",
     "repeat_count", "jr:count", "default", "read_only", "parameters",
     "guidance_hint", "media", "image", "big-image", "audio", "video",
     "autoplay", "trigger", "rows", "intent", "save_to", "body", "bind",
-    "instance", NULL };
+    "instance", "disabled", NULL };
 
 /* Edit distance of a and b, case-insensitive, stopping past 2. */
 static int
@@ -791,7 +792,7 @@ def_survey(struct parse *p, const json_t *survey)
 {
 	struct form *f = p->f;
 	int open[FORM_MAX_NESTING], depth = 0, repeat = -1, group = -1;
-	size_t i, rows;
+	size_t i, rows, *row_of;
 	json_t *r;
 
 	if (!json_is_array(survey) || json_array_size(survey) == 0)
@@ -801,8 +802,10 @@ def_survey(struct parse *p, const json_t *survey)
 		return def_fail(p, "survey: more than %d rows", FORM_MAX_ROWS);
 	f->cap_fields = rows < FORM_MAX_FIELDS ? rows : FORM_MAX_FIELDS;
 	if ((f->fields = calloc(f->cap_fields, sizeof(*f->fields))) == NULL ||
+	    (p->row_of = calloc(f->cap_fields, sizeof(*p->row_of))) == NULL ||
 	    index_init(&f->index, f->cap_fields) != 0)
 		return def_fail(p, "out of memory");
+	row_of = p->row_of;
 	json_array_foreach(survey, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));
 		const char *name = json_string_value(json_object_get(r, "name"));
@@ -816,6 +819,10 @@ def_survey(struct parse *p, const json_t *survey)
 			    i + 1);
 		if (def_row_keys_ok(p, i + 1, r) != 0)
 			return -1;
+		/* pyxform leaves out a row whose `disabled` says yes */
+		if (json_object_get(r, "disabled") != NULL &&
+		    def_yes_no(json_object_get(r, "disabled")) == 1)
+			continue;
 		if ((end = def_end(type)) != 0) {
 			int top = depth ? open[depth - 1] : -1;
 			int is_repeat = top >= 0 &&
@@ -855,6 +862,7 @@ def_survey(struct parse *p, const json_t *survey)
 		fd = &f->fields[f->n_fields];
 		if ((fd->name = p_intern(p, name)) == NULL)
 			return -1;
+		row_of[f->n_fields] = i;
 		fd->parent = repeat;
 		fd->group = group;
 		if (def_type(p, i + 1, fd, type) != 0)
@@ -928,18 +936,12 @@ def_survey(struct parse *p, const json_t *survey)
 		    f->fields[open[depth - 1]].name);
 	/* Expressions and labels may name fields defined after them: check
 	   at the end. */
-	for (size_t k = 0, row = 0; k < f->n_fields && !p->failed; k++) {
+	for (size_t k = 0; k < f->n_fields && !p->failed; k++) {
 		const struct form_field *fd = &f->fields[k];
-		struct name_check c = { p, 0, fd->name, NULL, fd->list };
-		const json_t *rr;
+		struct name_check c = { p, row_of[k] + 1, fd->name, NULL,
+		    fd->list };
+		const json_t *rr = json_array_get(survey, row_of[k]);
 
-		/* the row of field k: rows hold end_* rows too */
-		while ((rr = json_array_get(survey, row)) != NULL &&
-		    strcmp(json_string_value(json_object_get(rr, "name")) ?
-		    json_string_value(json_object_get(rr, "name")) : "",
-		    fd->name) != 0)
-			row++;
-		c.row = ++row;
 		expr_names(fd->constraint, def_name_exists, &c);
 		expr_names(fd->relevant, def_name_exists, &c);
 		expr_names(fd->calculation, def_name_exists, &c);
@@ -1234,7 +1236,7 @@ int
 form_parse(const char *json, size_t len, struct form **out, char *err,
     size_t errlen)
 {
-	struct parse p = { NULL, err, errlen, 0, "English" };
+	struct parse p = { NULL, NULL, err, errlen, 0, "English" };
 	json_error_t jerr;
 	const char *id, *ver, *title, *key;
 	json_t *v;
@@ -1305,6 +1307,7 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		    v != NULL && def_yes_no(v) == 1);
 	if (!p.failed)
 		def_survey(&p, json_object_get(p.f->def, "survey"));
+	free(p.row_of);
 	if (!p.failed)
 		def_instance_name(&p, json_object_get(p.f->def,
 		    "instance_name"));

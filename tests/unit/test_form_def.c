@@ -646,6 +646,13 @@ test_language_taken(void **state)
 	    "guidance_hint": "g", "media::image": "a.png", "image": "b.png",
 	    "audio": "c.mp3", "video": "d.mp4", "required_message": "!",
 	    "bind::jr:preload": "x"}]}), NULL);
+	/* a disabled row is left out, as pyxform does: its broken
+	   expression and its duplicate name do not count */
+	def_case(Q({"form_id": "t", "version": "1", "survey": [
+	    {"type": "text", "name": "a"},
+	    {"type": "text", "name": "a", "relevant": "${gone",
+	     "disabled": "yes"},
+	    {"type": "text", "name": "b", "disabled": "no"}]}), NULL);
 	/* ${field} in labels, hints and messages, in every language */
 	def_case(Q({"form_id": "t", "version": "1", "survey": [
 	    {"type": "integer", "name": "age"},
@@ -733,6 +740,11 @@ test_language_refused(void **state)
 		    {"type": "begin_repeat", "name": "s"}, {"type": "end_repeat"},
 		    {"type": "end_group"}, {"type": "end_repeat"}]}),
 		    "survey row 3 (s): repeats inside repeats are not supported" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a"},
+		    {"type": "note", "name": "n", "disabled": "yes"},
+		    {"type": "integer", "name": "b", "label": "${n}"}]}),
+		    "survey row 3 (b): label names unknown field ${n}" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "text", "name": "a", "read_only": "sometimes"}]}),
 		    "survey row 1 (a): read_only must be yes or no" },
