@@ -338,14 +338,15 @@ ch_forms(struct chttp *h, const struct http_request *req,
 	for (size_t i = 0; forms; i++) {
 		const struct form *f = form_catalog_nth(h->cat, i);
 		struct form_cschema sch;
-		const json_t *decl;
+		json_t *def, *decl;
 		json_t *dims, *items, *ms;
 
 		if (f == NULL)
 			break;
 		if (form_cschema(f, &sch) != 0)
 			continue;
-		decl = json_object_get(form_definition(f), "counts");
+		def = form_definition(f);
+		decl = json_object_get(def, "counts");
 		dims = json_array();
 		items = json_array();
 		ms = json_array();
@@ -371,6 +372,7 @@ ch_forms(struct chttp *h, const struct http_request *req,
 		    "place"), "date", json_object_get(decl, "date"), "latest_by",
 		    sch.latest ? json_string(sch.dims[0].name) : json_null(),
 		    "dims", dims, "item_dims", items, "measures", ms));
+		json_decref(def);
 	}
 	o = json_pack("{s:o,s:I,s:I}", "forms", forms, "threshold",
 	    (json_int_t)h->threshold, "generation", (json_int_t)gen);

@@ -197,7 +197,13 @@ api_form(struct api *a, const struct http_request *req, const char *id,
 		api_error(res, 404, "unknown form or version");
 		return;
 	}
-	api_json(res, 200, json_deep_copy(form_definition(f)));
+	/* the text as kept: no tree of a large definition on the way */
+	if ((res->body = form_definition_text(f, &res->body_len)) == NULL) {
+		api_error(res, 500, "out of memory");
+		return;
+	}
+	res->status = 200;
+	res->content_type = "application/json";
 }
 
 static json_t *

@@ -142,7 +142,7 @@ struct xf_field {
 
 struct xf {
 	const char *id;
-	const json_t *def;
+	json_t *def;			/* owned */
 	const char *deflang;
 	const char *langs[XF_MAX_LANGS];
 	size_t n_langs;
@@ -812,7 +812,8 @@ xform_build(const struct form *f, size_t *len)
 	x->id = form_id(f);
 	x->def = form_definition(f);
 	x->b = &b;
-	if (xf_schema(x) != 0) {
+	if (x->def == NULL || xf_schema(x) != 0) {
+		json_decref(x->def);
 		free(x);
 		return NULL;
 	}
@@ -837,6 +838,7 @@ xform_build(const struct form *f, size_t *len)
 	xform_buf_str(&b, "    </model>\n  </h:head>\n");
 	xf_body(x);
 	xform_buf_str(&b, "</h:html>\n");
+	json_decref(x->def);
 	free(x);
 	out = xform_buf_take(&b, len);
 	return out;

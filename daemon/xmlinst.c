@@ -34,6 +34,7 @@ struct xi {
 	XML_Parser p;
 	const struct form_catalog *cat;
 	struct xmlinst_result *res;
+	json_t *def;			/* the form's; fields point into it */
 	struct xi_field fields[FORM_MAX_FIELDS];
 	size_t n_fields;
 	int stopped;			/* our own stop: res says why */
@@ -89,12 +90,15 @@ xi_stop(struct xi *x, enum xmlinst_status st, const char *fmt, ...)
 static int
 xi_schema(struct xi *x, const struct form *f)
 {
-	const json_t *survey = json_object_get(form_definition(f), "survey");
-	const json_t *row;
+	const json_t *survey, *row;
 	int repeat = -1;
 	size_t i;
 
 	x->n_fields = 0;
+	json_decref(x->def);
+	if ((x->def = form_definition(f)) == NULL)
+		return -1;
+	survey = json_object_get(x->def, "survey");
 	json_array_foreach(survey, i, row) {
 		const char *type = json_string_value(json_object_get(row,
 		    "type"));
@@ -564,6 +568,7 @@ xmlinst_parse(const char *xml, size_t len, const struct form_catalog *cat,
 		xi_finish(x);
 	}
 	json_decref(x->rec);
+	json_decref(x->def);
 	XML_ParserFree(x->p);
 	free(x);
 	return res->status;

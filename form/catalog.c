@@ -46,7 +46,7 @@ form_catalog_add(struct form_catalog *cat, const char *json, size_t len,
 
 		if (strcmp(o->id, f->id) || strcmp(o->version, f->version))
 			continue;
-		if (json_equal(o->def, f->def)) {
+		if (form_same(o, f)) {
 			form_free(f);
 			return o;
 		}

@@ -296,10 +296,12 @@ form_cdim_rank(const struct form *f, const char *dim, const char *value)
 	fd = &f->fields[d->field];
 	if (fd->list < 0)
 		return -1;
-	for (size_t i = 0; i < f->lists[fd->list].n; i++)
-		if (strcmp(f->lists[fd->list].choices[i], value) == 0)
-			return (int)i;
-	return -1;
+	{
+		const struct form_list *l = &f->lists[fd->list];
+		const struct form_choice *ch = form_list_find(l, value);
+
+		return ch ? (int)(ch - l->choices) : -1;
+	}
 }
 
 struct fact_ctx {

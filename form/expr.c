@@ -20,18 +20,24 @@
  *	N_OR .. N_MOD  kid[0] op kid[1]		binary operators
  *	N_CALL	fn, nargs, kid[0..nargs-1]	function call; re holds the
  *						compiled pattern of regex()
- *						when kid[1] is a literal
+ *						when kid[1] is a literal; str
+ *						the field of jr:choice-name()
+ *	N_COL	str				a choice's column (filters)
+ *	N_PARENT				`..`, only in position(..)
  *
  * Evaluation walks the tree and allocates nothing: a value is a number, a
  * boolean, or a string borrowed from the tree, from the resolver or from a
- * small buffer in the caller's frame (numbers turned into text).  The only
- * strings built are a dynamic regex() pattern and number text, both in
- * fixed buffers no larger than EXPR_MAX_STR.  The tree is never written
- * after parsing, so one parsed expression may be evaluated by several
- * threads at once (POSIX regexec() is thread-safe).
+ * small buffer in the caller's frame (numbers turned into text).  Strings
+ * that functions build (concat, substr, ...) go into the evaluation's
+ * scratch (struct expr_scratch, append-only, EXPR_SCRATCH bytes: running
+ * out is an evaluation error), which the entry points hand down through a
+ * thread-local pointer.  The tree is never written after parsing, so one
+ * parsed expression may be evaluated by several threads at once (POSIX
+ * regexec() is thread-safe).
  */
 #include "form/expr.h"
 
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -43,44 +49,80 @@ enum node_type {
 	N_NUM, N_STR, N_DOT, N_REF, N_NEG,
 	N_OR, N_AND, N_EQ, N_NE, N_LT, N_LE, N_GT, N_GE,
 	N_ADD, N_SUB, N_MUL, N_DIV, N_MOD,
-	N_CALL
+	N_CALL, N_COL, N_PARENT
 };
 
 enum fn {
 	F_SELECTED, F_COUNT_SELECTED, F_STRING_LENGTH, F_REGEX, F_TODAY,
 	F_COUNT, F_COUNT_IF, F_COALESCE, F_NUMBER, F_NOT, F_IF, F_TRUE,
-	F_FALSE
+	F_FALSE, F_SUM, F_MAX, F_MIN, F_JOIN, F_INDEXED_REPEAT, F_POSITION,
+	F_INT, F_ROUND, F_FLOOR, F_CEILING, F_ABS, F_POW, F_CONCAT, F_STRING,
+	F_BOOLEAN, F_SUBSTR, F_CONTAINS, F_STARTS_WITH, F_ENDS_WITH,
+	F_TRANSLATE, F_SELECTED_AT, F_BOOLEAN_FROM_STRING, F_ONCE, F_NOW,
+	F_UUID, F_RANDOM, F_DATE, F_DECIMAL_DATE_TIME, F_FORMAT_DATE,
+	F_FORMAT_DATE_TIME, F_CHOICE_NAME
 };
 
-#define FN_MAX_ARGS 3
-
+/* Arguments: min to max (-1: any number). */
 static const struct {
 	const char *name;
-	int nargs;
+	int min, max;
 } expr_fns[] = {
-	[F_SELECTED] = { "selected", 2 },
-	[F_COUNT_SELECTED] = { "count-selected", 1 },
-	[F_STRING_LENGTH] = { "string-length", 1 },
-	[F_REGEX] = { "regex", 2 },
-	[F_TODAY] = { "today", 0 },
-	[F_COUNT] = { "count", 1 },
-	[F_COUNT_IF] = { "count-if", 2 },
-	[F_COALESCE] = { "coalesce", 2 },
-	[F_NUMBER] = { "number", 1 },
-	[F_NOT] = { "not", 1 },
-	[F_IF] = { "if", 3 },
-	[F_TRUE] = { "true", 0 },
-	[F_FALSE] = { "false", 0 },
+	[F_SELECTED] = { "selected", 2, 2 },
+	[F_COUNT_SELECTED] = { "count-selected", 1, 1 },
+	[F_STRING_LENGTH] = { "string-length", 1, 1 },
+	[F_REGEX] = { "regex", 2, 2 },
+	[F_TODAY] = { "today", 0, 0 },
+	[F_COUNT] = { "count", 1, 1 },
+	[F_COUNT_IF] = { "count-if", 2, 2 },
+	[F_COALESCE] = { "coalesce", 2, 2 },
+	[F_NUMBER] = { "number", 1, 1 },
+	[F_NOT] = { "not", 1, 1 },
+	[F_IF] = { "if", 3, 3 },
+	[F_TRUE] = { "true", 0, 0 },
+	[F_FALSE] = { "false", 0, 0 },
+	[F_SUM] = { "sum", 1, 1 },
+	[F_MAX] = { "max", 1, -1 },
+	[F_MIN] = { "min", 1, -1 },
+	[F_JOIN] = { "join", 2, -1 },
+	[F_INDEXED_REPEAT] = { "indexed-repeat", 3, 3 },
+	[F_POSITION] = { "position", 0, 1 },
+	[F_INT] = { "int", 1, 1 },
+	[F_ROUND] = { "round", 1, 2 },
+	[F_FLOOR] = { "floor", 1, 1 },
+	[F_CEILING] = { "ceiling", 1, 1 },
+	[F_ABS] = { "abs", 1, 1 },
+	[F_POW] = { "pow", 2, 2 },
+	[F_CONCAT] = { "concat", 0, -1 },
+	[F_STRING] = { "string", 1, 1 },
+	[F_BOOLEAN] = { "boolean", 1, 1 },
+	[F_SUBSTR] = { "substr", 2, 3 },
+	[F_CONTAINS] = { "contains", 2, 2 },
+	[F_STARTS_WITH] = { "starts-with", 2, 2 },
+	[F_ENDS_WITH] = { "ends-with", 2, 2 },
+	[F_TRANSLATE] = { "translate", 3, 3 },
+	[F_SELECTED_AT] = { "selected-at", 2, 2 },
+	[F_BOOLEAN_FROM_STRING] = { "boolean-from-string", 1, 1 },
+	[F_ONCE] = { "once", 1, 1 },
+	[F_NOW] = { "now", 0, 0 },
+	[F_UUID] = { "uuid", 0, 1 },
+	[F_RANDOM] = { "random", 0, 0 },
+	[F_DATE] = { "date", 1, 1 },
+	[F_DECIMAL_DATE_TIME] = { "decimal-date-time", 1, 1 },
+	[F_FORMAT_DATE] = { "format-date", 2, 2 },
+	[F_FORMAT_DATE_TIME] = { "format-date-time", 2, 2 },
+	[F_CHOICE_NAME] = { "jr:choice-name", 2, 2 },
 };
 #define EXPR_NFNS (sizeof(expr_fns) / sizeof(expr_fns[0]))
 
 struct node {
 	enum node_type type;
 	enum fn fn;			/* N_CALL */
-	int nargs;			/* N_CALL */
-	struct node *kid[FN_MAX_ARGS];
+	int nkid;			/* operands or arguments in kid[] */
+	struct node **kid;
 	double num;			/* N_NUM */
-	char *str;			/* N_STR text, N_REF name */
+	char *str;			/* N_STR text, N_REF name, N_COL column,
+					   jr:choice-name's field */
 	regex_t *re;			/* N_CALL regex() with a literal */
 };
 
@@ -91,7 +133,7 @@ struct expr {
 /* Lexer. */
 
 enum tok_type {
-	T_END, T_BAD, T_NUM, T_STR, T_DOT, T_REF, T_WORD,
+	T_END, T_BAD, T_NUM, T_STR, T_DOT, T_DOTDOT, T_REF, T_WORD,
 	T_LPAREN, T_RPAREN, T_COMMA,
 	T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_PLUS, T_MINUS, T_STAR,
 	T_AND, T_OR, T_DIV, T_MOD
@@ -110,6 +152,7 @@ struct parser {
 	size_t pos;			/* where the next token starts */
 	struct tok tok;			/* the current token */
 	int depth;
+	int columns;			/* bare names are columns (filters) */
 	int failed;
 	char *err;
 	size_t errlen;
@@ -269,13 +312,18 @@ lex(struct parser *ps)
 		if ((n = num_span(s + i)) > 0) {
 			t->type = T_NUM;
 			t->len = n;
+		} else if (s[i] == '.' && s[i + 1] == '.') {
+			t->type = T_DOTDOT;
+			t->len = 2;
 		} else if (s[i] == '.') {
 			t->type = T_DOT;
 		} else if (p_isalpha((unsigned char)s[i]) || s[i] == '_') {
-			/* A '-' joins words only between letters: count-if. */
+			/* A '-' joins words only between letters: count-if;
+			   a ':' before a letter makes a prefixed name:
+			   jr:choice-name. */
 			for (n = i; p_isword((unsigned char)s[n]) ||
-			    (s[n] == '-' && p_isalpha((unsigned char)s[n + 1]) &&
-			    n > i); n++)
+			    ((s[n] == '-' || s[n] == ':') &&
+			    p_isalpha((unsigned char)s[n + 1]) && n > i); n++)
 				;
 			t->type = T_WORD;
 			t->text = s + i;
@@ -304,8 +352,9 @@ node_free(struct node *n)
 
 	if (n == NULL)
 		return;
-	for (i = 0; i < FN_MAX_ARGS; i++)
+	for (i = 0; i < n->nkid; i++)
 		node_free(n->kid[i]);
+	free(n->kid);
 	if (n->re != NULL) {
 		regfree(n->re);
 		free(n->re);
@@ -325,6 +374,31 @@ node_new(struct parser *ps, enum node_type type)
 	}
 	n->type = type;
 	return n;
+}
+
+/* Appends kid to n's operands; on failure kid is freed. */
+static int
+node_add(struct parser *ps, struct node *n, struct node *kid)
+{
+	struct node **k;
+
+	/* operands come one at a time: grow by doubling from 2 */
+	if ((n->nkid & (n->nkid - 1)) == 0 && n->nkid >= 2) {
+		k = realloc(n->kid, (size_t)n->nkid * 2 * sizeof(*k));
+	} else if (n->nkid == 0) {
+		k = malloc(2 * sizeof(*k));
+	} else {
+		n->kid[n->nkid++] = kid;
+		return 0;
+	}
+	if (k == NULL) {
+		node_free(kid);
+		p_error(ps, ps->tok.off, "out of memory");
+		return -1;
+	}
+	n->kid = k;
+	n->kid[n->nkid++] = kid;
+	return 0;
 }
 
 static char *
@@ -558,19 +632,44 @@ fn_lookup(const char *name, size_t len)
 	return -1;
 }
 
+static void
+p_arity_error(struct parser *ps, size_t off, int f)
+{
+	int lo = expr_fns[f].min, hi = expr_fns[f].max;
+
+	if (lo == hi)
+		p_error(ps, off, "%s() takes %d argument%s", expr_fns[f].name,
+		    lo, lo == 1 ? "" : "s");
+	else if (hi < 0)
+		p_error(ps, off, "%s() takes at least %d argument%s",
+		    expr_fns[f].name, lo, lo == 1 ? "" : "s");
+	else
+		p_error(ps, off, "%s() takes %d to %d arguments",
+		    expr_fns[f].name, lo, hi);
+}
+
 /* At the '(' after a function name; name is the T_WORD token. */
 static struct node *
 p_call(struct parser *ps, const struct tok *name)
 {
-	size_t argoff[FN_MAX_ARGS];
-	struct node *n;
-	int f;
+	size_t argoff[2] = { 0, 0 };
+	struct node *n, *a;
+	int f, limit;
 
+	if (name->tlen == 8 && memcmp(name->text, "pulldata", 8) == 0) {
+		p_error(ps, name->off, "pulldata needs a CSV attached to the "
+		    "form; not supported");
+		return NULL;
+	}
 	if ((f = fn_lookup(name->text, name->tlen)) < 0) {
 		p_error(ps, name->off, "unknown function '%.*s'",
 		    name->tlen > 32 ? 32 : (int)name->tlen, name->text);
 		return NULL;
 	}
+	/* Past its maximum, a call is refused at the next comma; below 3 it
+	   reads 3 arguments first, as it always has. */
+	limit = expr_fns[f].max < 0 ? INT_MAX : expr_fns[f].max < 3 ? 3 :
+	    expr_fns[f].max;
 	if (p_enter(ps) != 0)
 		return NULL;
 	if ((n = node_new(ps, N_CALL)) == NULL)
@@ -579,15 +678,18 @@ p_call(struct parser *ps, const struct tok *name)
 	lex(ps);			/* past '(' */
 	if (ps->tok.type != T_RPAREN) {
 		for (;;) {
-			if (n->nargs == FN_MAX_ARGS) {
-				p_error(ps, name->off, "%s() takes %d "
-				    "argument%s", expr_fns[f].name,
-				    expr_fns[f].nargs,
-				    expr_fns[f].nargs == 1 ? "" : "s");
+			if (n->nkid == limit) {
+				p_arity_error(ps, name->off, f);
 				goto fail;
 			}
-			argoff[n->nargs] = ps->tok.off;
-			if ((n->kid[n->nargs++] = p_or(ps)) == NULL)
+			if (n->nkid < 2)
+				argoff[n->nkid] = ps->tok.off;
+			if (ps->tok.type == T_DOTDOT && n->fn == F_POSITION) {
+				lex(ps);
+				a = node_new(ps, N_PARENT);
+			} else
+				a = p_or(ps);
+			if (a == NULL || node_add(ps, n, a) != 0)
 				goto fail;
 			if (ps->tok.type != T_COMMA)
 				break;
@@ -600,11 +702,27 @@ p_call(struct parser *ps, const struct tok *name)
 	}
 	lex(ps);			/* past ')' */
 	ps->depth--;
-	if (n->nargs != expr_fns[f].nargs) {
-		p_error(ps, name->off, "%s() takes %d argument%s",
-		    expr_fns[f].name, expr_fns[f].nargs,
-		    expr_fns[f].nargs == 1 ? "" : "s");
+	if (n->nkid < expr_fns[f].min || (expr_fns[f].max >= 0 &&
+	    n->nkid > expr_fns[f].max)) {
+		p_arity_error(ps, name->off, f);
 		goto fail;
+	}
+	if (n->fn == F_POSITION && n->nkid == 1 &&
+	    n->kid[0]->type != N_PARENT) {
+		p_error(ps, argoff[0], "position() takes .. (the repeat item)");
+		goto fail;
+	}
+	if (n->fn == F_CHOICE_NAME) {
+		/* jr:choice-name(v, '${field}'): the field is a literal */
+		const char *q = n->kid[1]->type == N_STR ? n->kid[1]->str : "";
+		size_t len = strlen(q);
+
+		if (len < 4 || strncmp(q, "${", 2) != 0 || q[len - 1] != '}' ||
+		    (n->str = p_strdup(ps, q + 2, len - 3)) == NULL) {
+			p_error(ps, argoff[1], "jr:choice-name() takes "
+			    "'${field}' as its second argument");
+			goto fail;
+		}
 	}
 	if (n->fn == F_REGEX && n->kid[1]->type == N_STR) {
 		size_t bufsz = strlen(n->kid[1]->str) + 5;
@@ -680,6 +798,17 @@ p_primary(struct parser *ps)
 		return n;
 	case T_WORD:
 		lex(ps);
+		if (ps->tok.type != T_LPAREN && ps->columns &&
+		    fn_lookup(t.text, t.tlen) < 0) {
+			/* a choice filter's bare name: the choice's column */
+			if ((n = node_new(ps, N_COL)) == NULL)
+				return NULL;
+			if ((n->str = p_strdup(ps, t.text, t.tlen)) == NULL) {
+				node_free(n);
+				return NULL;
+			}
+			return n;
+		}
 		if (ps->tok.type != T_LPAREN) {
 			if (fn_lookup(t.text, t.tlen) >= 0)
 				p_error(ps, ps->tok.off, "expected '('");
@@ -713,7 +842,10 @@ p_unary(struct parser *ps)
 		node_free(a);
 		return NULL;
 	}
-	n->kid[0] = a;
+	if (node_add(ps, n, a) != 0) {
+		node_free(n);
+		return NULL;
+	}
 	return n;
 }
 
@@ -768,8 +900,15 @@ p_level(struct parser *ps, int level)
 			node_free(r);
 			return NULL;
 		}
-		n->kid[0] = l;
-		n->kid[1] = r;
+		if (node_add(ps, n, l) != 0) {
+			node_free(n);
+			node_free(r);
+			return NULL;
+		}
+		if (node_add(ps, n, r) != 0) {
+			node_free(n);
+			return NULL;
+		}
 		l = n;
 	}
 	return l;
@@ -781,14 +920,32 @@ p_or(struct parser *ps)
 	return p_level(ps, 0);
 }
 
+static int parse(const char *src, struct expr **out, char *err,
+    size_t errlen, int columns);
+
 int
 expr_parse(const char *src, struct expr **out, char *err, size_t errlen)
+{
+	return parse(src, out, err, errlen, 0);
+}
+
+int
+expr_parse_filter(const char *src, struct expr **out, char *err,
+    size_t errlen)
+{
+	return parse(src, out, err, errlen, 1);
+}
+
+static int
+parse(const char *src, struct expr **out, char *err, size_t errlen,
+    int columns)
 {
 	struct parser ps;
 	struct node *root;
 
 	*out = NULL;
 	memset(&ps, 0, sizeof(ps));
+	ps.columns = columns;
 	ps.src = src;
 	ps.err = err;
 	ps.errlen = errlen;
@@ -858,10 +1015,13 @@ str_num(const char *s, double *out)
 	return 1;
 }
 
+static int parse_datetime(const char *s, double *days, int part[6]);
+
 static double
 v_num(const struct expr_value *v)
 {
 	double d;
+	int part[6];
 
 	switch (v->kind) {
 	case EXPR_NUM:
@@ -869,6 +1029,8 @@ v_num(const struct expr_value *v)
 	case EXPR_BOOL:
 		return v->boolean ? 1 : 0;
 	case EXPR_STR:
+		if (v->is_date)
+			return parse_datetime(v->str, &d, part) == 0 ? d : NAN;
 		return str_num(v->str, &d) ? d : NAN;
 	default:
 		return NAN;
@@ -1092,11 +1254,574 @@ eval_count_if(const struct expr_value *r, const struct node *n,
 	for (i = 0; i < r->count; i++) {
 		if ((inner.item = env->enter(env->ctx, r->repeat, i)) == NULL)
 			return -1;
+		inner.position = i + 1;
 		if (eval_scalar(n, &inner, &v) != 0)
 			return -1;
 		*count += (size_t)v_bool(&v);
 	}
 	return 0;
+}
+
+/* Scratch of the running evaluation (expr_eval_bool, expr_eval_value). */
+static _Thread_local struct expr_scratch *scratch;
+
+/* n bytes of the scratch, or NULL when it is full. */
+static char *
+s_alloc(size_t n)
+{
+	char *p;
+
+	if (scratch == NULL || n > EXPR_SCRATCH - scratch->used)
+		return NULL;
+	p = scratch->buf + scratch->used;
+	scratch->used += n;
+	return p;
+}
+
+/*
+ * A string being built in the scratch: appends go in place while it is
+ * the scratch's last allocation, else it is copied once to the end.
+ */
+struct sbuild {
+	char *s;
+	size_t len;
+};
+
+static int
+s_append(struct sbuild *b, const char *t, size_t tlen)
+{
+	char *p;
+
+	if (b->s != NULL && b->s + b->len + 1 == scratch->buf + scratch->used) {
+		if (s_alloc(tlen) == NULL)
+			return -1;
+		memmove(b->s + b->len, t, tlen);
+	} else {
+		if ((p = s_alloc(b->len + tlen + 1)) == NULL)
+			return -1;
+		if (b->len)
+			memcpy(p, b->s, b->len);
+		memcpy(p + b->len, t, tlen);
+		b->s = p;
+	}
+	b->len += tlen;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+static int
+s_start(struct sbuild *b)
+{
+	if ((b->s = s_alloc(1)) == NULL)
+		return -1;
+	b->s[0] = '\0';
+	b->len = 0;
+	return 0;
+}
+
+static void
+v_set_str(struct expr_value *v, const char *s)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = EXPR_STR;
+	v->str = s;
+}
+
+/*
+ * When n names a repeat's field from outside the repeat, its items (a
+ * node-set, in XPath's words): 1 with *rep and *count, else 0.
+ * `absolute` asks for every item even from inside one (indexed-repeat).
+ */
+static int
+eval_nodes(const struct node *n, const struct expr_env *env, int absolute,
+    const void **rep, size_t *count)
+{
+	if (n->type != N_REF || env->nodes == NULL)
+		return 0;
+	return env->nodes(env->ctx, absolute ? NULL : env->item, n->str, rep,
+	    count) == 0;
+}
+
+/* The value of the field n names in item i of rep. */
+static int
+node_value(const struct node *n, const struct expr_env *env,
+    const void *rep, size_t i, struct expr_value *out)
+{
+	const void *it;
+
+	memset(out, 0, sizeof(*out));
+	if (env->enter == NULL || (it = env->enter(env->ctx, rep, i)) == NULL ||
+	    env->resolve(env->ctx, it, n->str, out) != 0)
+		return -1;
+	if (out->kind == EXPR_STR && out->str == NULL)
+		out->kind = EXPR_EMPTY;
+	return out->kind == EXPR_REPEAT ? -1 : 0;
+}
+
+/* Calls fn with each value of argument n: every item's for a node-set. */
+static int
+each_value(const struct node *n, const struct expr_env *env,
+    int (*fn)(void *, const struct expr_value *), void *acc)
+{
+	const void *rep;
+	size_t count, i;
+	struct expr_value v;
+
+	if (eval_nodes(n, env, 0, &rep, &count)) {
+		for (i = 0; i < count; i++)
+			if (node_value(n, env, rep, i, &v) != 0 ||
+			    fn(acc, &v) != 0)
+				return -1;
+		return 0;
+	}
+	if (eval_scalar(n, env, &v) != 0)
+		return -1;
+	return fn(acc, &v);
+}
+
+struct agg {
+	double x;
+	size_t n;
+	enum fn fn;
+};
+
+static int
+agg_add(void *arg, const struct expr_value *v)
+{
+	struct agg *a = arg;
+	double d = v_num(v);
+
+	if (a->fn == F_SUM || a->n == 0 || isnan(d) || isnan(a->x))
+		a->x = a->fn == F_SUM && a->n ? a->x + d : d;
+	else if (a->fn == F_MAX ? d > a->x : d < a->x)
+		a->x = d;
+	a->n++;
+	return 0;
+}
+
+struct cat {
+	struct sbuild b;
+	const char *sep;	/* join(): between values */
+	size_t n;
+};
+
+static int
+cat_add(void *arg, const struct expr_value *v)
+{
+	struct cat *c = arg;
+	char buf[NUM_BUF];
+	const char *t = v_text(v, buf);
+
+	if (c->sep && c->n++ && s_append(&c->b, c->sep, strlen(c->sep)) != 0)
+		return -1;
+	return s_append(&c->b, t, strlen(t));
+}
+
+/* Byte offset of UTF-8 character k of s (its length when past the end). */
+static size_t
+utf8_off(const char *s, double k)
+{
+	size_t i = 0;
+
+	if (!(k > 0))
+		return 0;
+	for (; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && k-- <= 0)
+			break;
+	return i;
+}
+
+/* The next UTF-8 character of *s as a code point; advances *s. */
+static unsigned
+utf8_next(const char **s)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	unsigned c = *p++;
+	int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+	if (more)
+		c &= 0x3f >> more;
+	while (more-- && (*p & 0xc0) == 0x80)
+		c = (c << 6) | (*p++ & 0x3f);
+	*s = (const char *)p;
+	return c;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static long
+days_from_civil(long y, long m, long d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(long z, long *y, long *m, long *d)
+{
+	long era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp + (mp < 10 ? 3 : -9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * A date "YYYY-MM-DD" or date and time "YYYY-MM-DDTHH:MM[:SS[.s]][Z|+-HH:MM]"
+ * as days since 1970-01-01 (UTC, with the time as a fraction), and its
+ * parts; 0, or -1 when s is neither.
+ */
+static int
+parse_datetime(const char *s, double *days, int part[6])
+{
+	int y, mo, d, h = 0, mi = 0, n = 0, off = 0;
+	double sec = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31)
+		return -1;
+	s += 10;
+	if (*s == 'T') {
+		if (sscanf(s, "T%2d:%2d%n", &h, &mi, &n) != 2 || n != 6)
+			return -1;
+		s += n;
+		if (*s == ':') {
+			char *end;
+			sec = strtod(s + 1, &end);
+			s = end;
+		}
+		if (*s == '+' || *s == '-') {
+			int oh, om;
+			if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+				return -1;
+			off = (oh * 60 + om) * (*s == '-' ? -1 : 1);
+			s += 6;
+		} else if (*s == 'Z')
+			s++;
+	}
+	if (*s != '\0')
+		return -1;
+	*days = (double)days_from_civil(y, mo, d) +
+	    ((h * 60 + mi - off) * 60 + sec) / 86400.0;
+	part[0] = y; part[1] = mo; part[2] = d;
+	part[3] = h; part[4] = mi; part[5] = (int)sec;
+	return 0;
+}
+
+/* format-date(): %Y %y %m %n %d %e %H %h %M %S, others as written. */
+static const char *
+format_date(const char *d, const char *fmt)
+{
+	struct sbuild b;
+	double days;
+	int p[6];
+	char t[16];
+
+	if (parse_datetime(d, &days, p) != 0)
+		return "";
+	if (s_start(&b) != 0)
+		return NULL;
+	for (; *fmt; fmt++) {
+		if (*fmt != '%' || fmt[1] == '\0') {
+			if (s_append(&b, fmt, 1) != 0)
+				return NULL;
+			continue;
+		}
+		switch (*++fmt) {
+		case 'Y': snprintf(t, sizeof(t), "%04d", p[0]); break;
+		case 'y': snprintf(t, sizeof(t), "%02d", p[0] % 100); break;
+		case 'm': snprintf(t, sizeof(t), "%02d", p[1]); break;
+		case 'n': snprintf(t, sizeof(t), "%d", p[1]); break;
+		case 'd': snprintf(t, sizeof(t), "%02d", p[2]); break;
+		case 'e': snprintf(t, sizeof(t), "%d", p[2]); break;
+		case 'H': snprintf(t, sizeof(t), "%02d", p[3]); break;
+		case 'h': snprintf(t, sizeof(t), "%d", p[3]); break;
+		case 'M': snprintf(t, sizeof(t), "%02d", p[4]); break;
+		case 'S': snprintf(t, sizeof(t), "%02d", p[5]); break;
+		default: snprintf(t, sizeof(t), "%%%c", *fmt); break;
+		}
+		if (s_append(&b, t, strlen(t)) != 0)
+			return NULL;
+	}
+	return b.s;
+}
+
+/* The text of argument k of n. */
+static int
+arg_text(const struct node *n, int k, const struct expr_env *env,
+    struct expr_value *v, char *buf, const char **out)
+{
+	if (eval_scalar(n->kid[k], env, v) != 0)
+		return -1;
+	*out = v_text(v, buf);
+	return 0;
+}
+
+/* Functions of ODK's that build strings or read node-sets. */
+static int
+eval_call_more(const struct node *n, const struct expr_env *env,
+    struct expr_value *out)
+{
+	struct expr_value a, b, c;
+	char abuf[NUM_BUF], bbuf[NUM_BUF], cbuf[NUM_BUF];
+	const char *x, *y, *z;
+	const void *rep;
+	size_t count;
+	double d;
+
+	switch (n->fn) {
+	case F_SUM:
+	case F_MAX:
+	case F_MIN: {
+		struct agg g = { 0, 0, n->fn };
+		for (int i = 0; i < n->nkid; i++)
+			if (each_value(n->kid[i], env, agg_add, &g) != 0)
+				return -1;
+		v_set_num(out, g.n || n->fn == F_SUM ? g.x : NAN);
+		return 0;
+	}
+	case F_CONCAT:
+	case F_JOIN: {
+		struct cat k = { { NULL, 0 }, NULL, 0 };
+		int i = 0;
+		if (n->fn == F_JOIN) {
+			if (arg_text(n, 0, env, &a, abuf, &x) != 0)
+				return -1;
+			/* the separator may live in abuf: keep a copy */
+			if ((k.sep = s_alloc(strlen(x) + 1)) == NULL)
+				return -1;
+			memcpy((char *)k.sep, x, strlen(x) + 1);
+			i = 1;
+		}
+		if (s_start(&k.b) != 0)
+			return -1;
+		for (; i < n->nkid; i++)
+			if (each_value(n->kid[i], env, cat_add, &k) != 0)
+				return -1;
+		v_set_str(out, k.b.s);
+		return 0;
+	}
+	case F_INDEXED_REPEAT:
+		if (eval_scalar(n->kid[2], env, &c) != 0)
+			return -1;
+		d = v_num(&c);
+		if (!eval_nodes(n->kid[0], env, 1, &rep, &count))
+			return -1;
+		if (!(d >= 1 && d <= (double)count)) {
+			memset(out, 0, sizeof(*out));
+			return 0;
+		}
+		return node_value(n->kid[0], env, rep, (size_t)d - 1, out);
+	case F_POSITION:
+		v_set_num(out, env->position ? (double)env->position : 1);
+		return 0;
+	case F_INT:
+	case F_FLOOR:
+	case F_CEILING:
+	case F_ABS:
+		if (eval_scalar(n->kid[0], env, &a) != 0)
+			return -1;
+		d = v_num(&a);
+		v_set_num(out, n->fn == F_INT ? trunc(d) : n->fn == F_FLOOR ?
+		    floor(d) : n->fn == F_CEILING ? ceil(d) : fabs(d));
+		return 0;
+	case F_ROUND:
+		if (eval_scalar(n->kid[0], env, &a) != 0)
+			return -1;
+		d = v_num(&a);
+		if (n->nkid == 2) {
+			double p;
+			if (eval_scalar(n->kid[1], env, &b) != 0)
+				return -1;
+			p = pow(10, trunc(v_num(&b)));
+			v_set_num(out, floor(d * p + 0.5) / p);
+		} else
+			v_set_num(out, floor(d + 0.5));
+		return 0;
+	case F_POW:
+		if (eval_scalar(n->kid[0], env, &a) != 0 ||
+		    eval_scalar(n->kid[1], env, &b) != 0)
+			return -1;
+		v_set_num(out, pow(v_num(&a), v_num(&b)));
+		return 0;
+	case F_STRING:
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0)
+			return -1;
+		if (x == abuf) {	/* a number's text: keep it */
+			struct sbuild k;
+			if (s_start(&k) != 0 || s_append(&k, x, strlen(x)) != 0)
+				return -1;
+			x = k.s;
+		}
+		v_set_str(out, x);
+		return 0;
+	case F_BOOLEAN:
+		if (eval_scalar(n->kid[0], env, &a) != 0)
+			return -1;
+		v_set_bool(out, v_bool(&a));
+		return 0;
+	case F_BOOLEAN_FROM_STRING:
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0)
+			return -1;
+		v_set_bool(out, strcmp(x, "true") == 0 || strcmp(x, "1") == 0);
+		return 0;
+	case F_SUBSTR: {
+		struct sbuild k;
+		size_t from, to;
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0 ||
+		    eval_scalar(n->kid[1], env, &b) != 0)
+			return -1;
+		from = utf8_off(x, v_num(&b));
+		to = strlen(x);
+		if (n->nkid == 3) {
+			if (eval_scalar(n->kid[2], env, &c) != 0)
+				return -1;
+			to = utf8_off(x, v_num(&c));
+		}
+		if (s_start(&k) != 0 || (to > from &&
+		    s_append(&k, x + from, to - from) != 0))
+			return -1;
+		v_set_str(out, k.s);
+		return 0;
+	}
+	case F_CONTAINS:
+	case F_STARTS_WITH:
+	case F_ENDS_WITH: {
+		size_t lx, ly;
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0 ||
+		    arg_text(n, 1, env, &b, bbuf, &y) != 0)
+			return -1;
+		lx = strlen(x);
+		ly = strlen(y);
+		v_set_bool(out, n->fn == F_CONTAINS ? strstr(x, y) != NULL :
+		    n->fn == F_STARTS_WITH ? strncmp(x, y, ly) == 0 :
+		    lx >= ly && strcmp(x + lx - ly, y) == 0);
+		return 0;
+	}
+	case F_TRANSLATE: {
+		struct sbuild k;
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0 ||
+		    arg_text(n, 1, env, &b, bbuf, &y) != 0 ||
+		    arg_text(n, 2, env, &c, cbuf, &z) != 0 || s_start(&k) != 0)
+			return -1;
+		while (*x) {
+			const char *start = x, *f = y, *t = z, *tc = NULL;
+			unsigned ch = utf8_next(&x);
+			int found = 0;
+			/* the first match in from, and the character of to at
+			   its place (none past to's end: deleted) */
+			while (*f) {
+				unsigned fc = utf8_next(&f);
+				tc = *t ? t : NULL;
+				if (*t)
+					utf8_next(&t);
+				if (fc == ch) {
+					found = 1;
+					break;
+				}
+			}
+			if (!found) {
+				if (s_append(&k, start, (size_t)(x - start)))
+					return -1;
+			} else if (tc != NULL) {
+				const char *e = tc;
+				utf8_next(&e);
+				if (s_append(&k, tc, (size_t)(e - tc)) != 0)
+					return -1;
+			}
+		}
+		v_set_str(out, k.s);
+		return 0;
+	}
+	case F_SELECTED_AT: {
+		struct sbuild k;
+		size_t len = 0;
+		double i;
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0 ||
+		    eval_scalar(n->kid[1], env, &b) != 0)
+			return -1;
+		i = v_num(&b);
+		y = NULL;
+		if (i >= 0)
+			for (y = word_next(x, &len); y != NULL && i >= 1; i--)
+				y = word_next(y + len, &len);
+		if (s_start(&k) != 0 || (y && s_append(&k, y, len) != 0))
+			return -1;
+		v_set_str(out, k.s);
+		return 0;
+	}
+	case F_ONCE:
+		return eval_scalar(n->kid[0], env, out);
+	case F_NOW:
+		if (env->now == NULL)
+			return -1;
+		v_set_str(out, env->now);
+		out->is_date = 1;
+		return 0;
+	case F_UUID:
+	case F_RANDOM:
+		/* Calculations that call them are never recomputed (their
+		   stored value stands) and form.c allows them nowhere else. */
+		return -1;
+	case F_DATE:
+	case F_DECIMAL_DATE_TIME: {
+		int p[6];
+		if (eval_scalar(n->kid[0], env, &a) != 0)
+			return -1;
+		if (a.kind == EXPR_STR && parse_datetime(a.str, &d, p) == 0) {
+			if (n->fn == F_DATE) {
+				*out = a;
+				out->is_date = 1;
+			} else
+				v_set_num(out, d);
+			return 0;
+		}
+		d = v_num(&a);
+		if (n->fn == F_DECIMAL_DATE_TIME || isnan(d)) {
+			v_set_num(out, d);
+			return 0;
+		}
+		{
+			long y0, m0, d0;
+			char *t = s_alloc(64);
+			if (t == NULL || !(fabs(d) < 1e8))
+				return -1;
+			civil_from_days((long)floor(d), &y0, &m0, &d0);
+			snprintf(t, 64, "%04ld-%02ld-%02ld", y0, m0, d0);
+			v_set_str(out, t);
+			out->is_date = 1;
+		}
+		return 0;
+	}
+	case F_FORMAT_DATE:
+	case F_FORMAT_DATE_TIME:
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0 ||
+		    arg_text(n, 1, env, &b, bbuf, &y) != 0 ||
+		    (z = format_date(x, y)) == NULL)
+			return -1;
+		v_set_str(out, z);
+		return 0;
+	case F_CHOICE_NAME:
+		if (arg_text(n, 0, env, &a, abuf, &x) != 0)
+			return -1;
+		y = env->choice_label ? env->choice_label(env->ctx, n->str, x) :
+		    NULL;
+		v_set_str(out, y ? y : "");
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 static int
@@ -1146,8 +1871,14 @@ eval_call(const struct node *n, const struct expr_env *env,
 		memset(out, 0, sizeof(*out));
 		out->kind = EXPR_STR;
 		out->str = env->today;
+		out->is_date = 1;
 		return 0;
-	case F_COUNT:
+	case F_COUNT: {
+		const void *rep;
+		if (eval_nodes(n->kid[0], env, 0, &rep, &k)) {
+			v_set_num(out, (double)k);
+			return 0;
+		}
 		if (eval(n->kid[0], env, &a) != 0)
 			return -1;
 		if (a.kind == EXPR_EMPTY)
@@ -1157,6 +1888,7 @@ eval_call(const struct node *n, const struct expr_env *env,
 		else
 			return -1;
 		return 0;
+	}
 	case F_COUNT_IF:
 		if (eval(n->kid[0], env, &a) != 0 ||
 		    eval_count_if(&a, n->kid[1], env, &k) != 0)
@@ -1188,8 +1920,9 @@ eval_call(const struct node *n, const struct expr_env *env,
 	case F_FALSE:
 		v_set_bool(out, n->fn == F_TRUE);
 		return 0;
+	default:
+		return eval_call_more(n, env, out);
 	}
-	return -1;
 }
 
 static int
@@ -1226,6 +1959,14 @@ eval(const struct node *n, const struct expr_env *env, struct expr_value *out)
 		return -1;		/* a kind the resolver made up */
 	case N_CALL:
 		return eval_call(n, env, out);
+	case N_COL:
+		if (env->column == NULL || env->column(env->ctx, n->str, out))
+			return -1;
+		if (out->kind == EXPR_STR && out->str == NULL)
+			out->kind = EXPR_EMPTY;
+		return out->kind == EXPR_REPEAT ? -1 : 0;
+	case N_PARENT:
+		return -1;		/* only position(..) reads it */
 	case N_NEG:
 		if (eval_scalar(n->kid[0], env, &a) != 0)
 			return -1;
@@ -1277,11 +2018,46 @@ eval(const struct node *n, const struct expr_env *env, struct expr_value *out)
 int
 expr_eval_bool(const struct expr *e, const struct expr_env *env)
 {
+	struct expr_scratch *outer = scratch, mine;
 	struct expr_value v;
+	int rc;
 
-	if (e == NULL || env == NULL || eval_scalar(e->root, env, &v) != 0)
+	if (e == NULL || env == NULL)
 		return -1;
-	return v_bool(&v);
+	/* a scratch of its own (EXPR_SCRATCH bytes of stack): it may run
+	   inside another evaluation's resolver, which still reads that one */
+	mine.used = 0;
+	scratch = &mine;
+	rc = eval_scalar(e->root, env, &v) != 0 ? -1 : v_bool(&v);
+	scratch = outer;
+	return rc;
+}
+
+int
+expr_eval_value(const struct expr *e, const struct expr_env *env,
+    struct expr_value *out, struct expr_scratch *s)
+{
+	struct expr_scratch *outer = scratch;
+	int rc;
+
+	if (e == NULL || env == NULL || s == NULL)
+		return -1;
+	scratch = s;
+	rc = eval_scalar(e->root, env, out);
+	scratch = outer;
+	return rc;
+}
+
+const char *
+expr_value_text(const struct expr_value *v, char buf[32])
+{
+	return v_text(v, buf);
+}
+
+int
+expr_str_number(const char *s, double *out)
+{
+	return str_num(s, out);
 }
 
 static void
@@ -1291,9 +2067,9 @@ names_walk(const struct node *n, void (*fn)(void *, const char *), void *arg)
 
 	if (n == NULL)
 		return;
-	if (n->type == N_REF)
+	if (n->type == N_REF || (n->type == N_CALL && n->fn == F_CHOICE_NAME))
 		fn(arg, n->str);
-	for (i = 0; i < FN_MAX_ARGS; i++)
+	for (i = 0; i < n->nkid; i++)
 		names_walk(n->kid[i], fn, arg);
 }
 
@@ -1302,4 +2078,42 @@ expr_names(const struct expr *e, void (*fn)(void *, const char *), void *arg)
 {
 	if (e != NULL)
 		names_walk(e->root, fn, arg);
+}
+
+static void
+columns_walk(const struct node *n, void (*fn)(void *, const char *),
+    void *arg)
+{
+	if (n->type == N_COL)
+		fn(arg, n->str);
+	for (int i = 0; i < n->nkid; i++)
+		columns_walk(n->kid[i], fn, arg);
+}
+
+void
+expr_columns(const struct expr *e, void (*fn)(void *, const char *),
+    void *arg)
+{
+	if (e != NULL)
+		columns_walk(e->root, fn, arg);
+}
+
+static int
+uses_walk(const struct node *n)
+{
+	int u = 0;
+
+	if (n->type == N_CALL)
+		u = n->fn == F_UUID || n->fn == F_RANDOM ? EXPR_USES_RANDOM :
+		    n->fn == F_NOW ? EXPR_USES_NOW : n->fn == F_ONCE ?
+		    EXPR_USES_ONCE : 0;
+	for (int i = 0; i < n->nkid; i++)
+		u |= uses_walk(n->kid[i]);
+	return u;
+}
+
+int
+expr_uses(const struct expr *e)
+{
+	return e != NULL ? uses_walk(e->root) : 0;
 }

@@ -1,7 +1,8 @@
 /*
- * expr.h: the XLSForm expression language of `constraint` and `relevant`
- * columns, the subset our forms use, parsed once when a form is loaded and
- * evaluated per record.  The web app (web/field/rules.js) implements the same grammar.
+ * expr.h: the XLSForm expression language of `constraint`, `relevant`,
+ * `calculation`, `choice_filter` and `repeat_count` columns, parsed once
+ * when a form is loaded and evaluated per record.  The web app
+ * (web/field/rules.js) implements the grammar of constraint and relevant.
  *
  * Grammar (precedence low to high):
  *   or  |  and  |  = != < <= > >=  |  + -  |  * div mod  |  unary -  |  primary
@@ -56,6 +57,11 @@ struct expr;			/* opaque parsed expression */
 
 enum expr_kind { EXPR_EMPTY, EXPR_STR, EXPR_NUM, EXPR_BOOL, EXPR_REPEAT };
 
+/* What an expression calls that gives a new value each time it runs. */
+#define EXPR_USES_RANDOM 1	/* uuid(), random() */
+#define EXPR_USES_NOW 2		/* now() */
+#define EXPR_USES_ONCE 4	/* once() */
+
 struct expr_value {
 	enum expr_kind kind;
 	const char *str;	/* EXPR_STR: borrowed, valid during the call */
@@ -63,6 +69,11 @@ struct expr_value {
 	int boolean;		/* EXPR_BOOL */
 	const void *repeat;	/* EXPR_REPEAT: resolver's handle for the items */
 	size_t count;		/* EXPR_REPEAT: number of items */
+	int is_date;		/* EXPR_STR holding a date or a date and
+				   time (a date field, today(), now(),
+				   date()): in arithmetic and against a
+				   number it is days since 1970-01-01, as
+				   in ODK -- (today() - ${dob}) div 365.25 */
 	int is_multi;		/* EXPR_STR holding a select_multiple answer:
 				   space-separated choice names */
 };
@@ -80,10 +91,36 @@ struct expr_env {
 	void *ctx;
 	const void *item;
 	const char *today;	/* YYYY-MM-DD */
+	/* The members below are optional (NULL or 0 when not given). */
+	/*
+	 * A field of a repeat named from outside its items: the repeat's
+	 * handle and number of items, so sum(), max(), join() and the like
+	 * read the field in every item (enter() then resolve()).  -1 when
+	 * name is not such a field here.
+	 */
+	int (*nodes)(void *ctx, const void *item, const char *name,
+	    const void **repeat, size_t *count);
+	/* A bare column name in a choice filter: the current choice's. */
+	int (*column)(void *ctx, const char *name, struct expr_value *out);
+	/* jr:choice-name(): the label of choice value of field's list. */
+	const char *(*choice_label)(void *ctx, const char *field,
+	    const char *value);
+	size_t position;	/* position(..): 1-based item, 0 outside */
+	const char *now;	/* now(): ISO 8601 date and time */
+};
+
+/* Room for the strings an evaluation builds (concat, substr, ...). */
+#define EXPR_SCRATCH 8192
+struct expr_scratch {
+	size_t used;
+	char buf[EXPR_SCRATCH];
 };
 
 /* Parses src.  0 and *out, or -1 and a message naming the offset in err. */
 int expr_parse(const char *src, struct expr **out, char *err, size_t errlen);
+/* The same, for a choice_filter: bare names are the choice's columns. */
+int expr_parse_filter(const char *src, struct expr **out, char *err,
+    size_t errlen);
 void expr_free(struct expr *e);
 
 /*
@@ -92,8 +129,27 @@ void expr_free(struct expr *e);
  */
 int expr_eval_bool(const struct expr *e, const struct expr_env *env);
 
-/* Calls fn for every ${name} the expression mentions (to check forms). */
+/*
+ * Evaluates e to a value (a calculation).  Strings it builds live in s,
+ * which the caller provides (s->used = 0 first) and keeps while it reads
+ * out.  0, or -1 on an evaluation error.
+ */
+int expr_eval_value(const struct expr *e, const struct expr_env *env,
+    struct expr_value *out, struct expr_scratch *s);
+
+/* A value as XPath's string() writes it; buf has 32 bytes for numbers. */
+const char *expr_value_text(const struct expr_value *v, char buf[32]);
+/* A string as XPath's number() reads it: 1 and *out, or 0 (NaN). */
+int expr_str_number(const char *s, double *out);
+
+/* Calls fn for every ${name} the expression mentions (to check forms),
+   including the field of jr:choice-name(v, '${name}'). */
 void expr_names(const struct expr *e, void (*fn)(void *, const char *),
     void *arg);
+/* Calls fn for every bare column name of a choice filter. */
+void expr_columns(const struct expr *e, void (*fn)(void *, const char *),
+    void *arg);
+/* EXPR_USES_* of the functions e calls. */
+int expr_uses(const struct expr *e);
 
 #endif

@@ -7,11 +7,15 @@
 #include "form/form_impl.h"
 
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 void
 form_error_add(struct form_errors *errs, const char *path, const char *fmt,
@@ -43,10 +47,48 @@ form_version(const struct form *f)
 	return f->version;
 }
 
-const json_t *
+char *
+form_definition_text(const struct form *f, size_t *len)
+{
+	char *text = malloc(f->json_len + 1);
+
+	if (text == NULL || ZSTD_decompress(text, f->json_len, f->json_z,
+	    f->json_zlen) != f->json_len) {
+		free(text);
+		return NULL;
+	}
+	text[f->json_len] = '\0';
+	*len = f->json_len;
+	return text;
+}
+
+json_t *
 form_definition(const struct form *f)
 {
-	return f->def;
+	size_t len;
+	char *text = form_definition_text(f, &len);
+	json_t *def = text ? json_loadb(text, len, 0, NULL) : NULL;
+
+	free(text);
+	return def;
+}
+
+int
+form_same(const struct form *a, const struct form *b)
+{
+	json_t *x, *y;
+	int same;
+
+	/* zstd is deterministic: the same text compresses the same */
+	if (a->json_zlen == b->json_zlen && a->json_len == b->json_len &&
+	    memcmp(a->json_z, b->json_z, a->json_zlen) == 0)
+		return 1;
+	x = form_definition(a);
+	y = form_definition(b);
+	same = x != NULL && y != NULL && json_equal(x, y);
+	json_decref(x);
+	json_decref(y);
+	return same;
 }
 
 const char *
@@ -71,15 +113,46 @@ form_hash(const char *name)
 	return h;
 }
 
-/* Every record looks fields up by name many times: a small open-addressed
-   table, filled as fields are parsed (form_field_hash_add). */
+/* An index for up to n names: at least twice as many slots. */
+static int
+index_init(struct form_index *x, size_t n)
+{
+	size_t slots = 16;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	if ((x->slot = calloc(slots, sizeof(*x->slot))) == NULL)
+		return -1;
+	x->mask = (unsigned)slots - 1;
+	return 0;
+}
+
+/* Entry i under name; a name already there keeps its first entry. */
+static void
+index_add(struct form_index *x, const char *name, size_t i)
+{
+	unsigned h = form_hash(name);
+
+	for (unsigned k = 0; k <= x->mask; k++) {
+		unsigned *slot = &x->slot[(h + k) & x->mask];
+		if (*slot == 0) {
+			*slot = (unsigned)i + 1;
+			return;
+		}
+	}
+}
+
+/* Every record looks fields up by name many times: the index finds one in
+   a probe or two whatever the size of the form. */
 int
 form_field_index(const struct form *f, const char *name)
 {
 	unsigned h = form_hash(name);
 
-	for (unsigned k = 0; k < FORM_HASH_SLOTS; k++) {
-		int i = f->hash[(h + k) & (FORM_HASH_SLOTS - 1)] - 1;
+	if (f->index.slot == NULL)
+		return -1;
+	for (unsigned k = 0; k <= f->index.mask; k++) {
+		int i = (int)f->index.slot[(h + k) & f->index.mask] - 1;
 
 		if (i < 0)
 			return -1;
@@ -89,27 +162,54 @@ form_field_index(const struct form *f, const char *name)
 	return -1;
 }
 
-static void
-form_field_hash_add(struct form *f, int i)
+const struct form_choice *
+form_list_find(const struct form_list *l, const char *name)
 {
-	unsigned h = form_hash(f->fields[i].name);
+	unsigned h = form_hash(name);
 
-	for (unsigned k = 0; k < FORM_HASH_SLOTS; k++) {
-		short *slot = &f->hash[(h + k) & (FORM_HASH_SLOTS - 1)];
-		if (*slot == 0) {
-			*slot = (short)(i + 1);
-			return;
-		}
+	for (unsigned k = 0; k <= l->index.mask; k++) {
+		int i = (int)l->index.slot[(h + k) & l->index.mask] - 1;
+
+		if (i < 0)
+			return NULL;
+		if (strcmp(l->choices[i].name, name) == 0)
+			return &l->choices[i];
 	}
+	return NULL;
+}
+
+const struct form_choice *
+form_list_find_from(const struct form_list *l, const char *name,
+    const struct form_choice *after)
+{
+	unsigned h = form_hash(name);
+
+	/* equal names sit along one probe chain in the order they came */
+	for (unsigned k = 0; k <= l->index.mask; k++) {
+		int i = (int)l->index.slot[(h + k) & l->index.mask] - 1;
+
+		if (i < 0)
+			return NULL;
+		if (strcmp(l->choices[i].name, name) != 0)
+			continue;
+		if (after == NULL)
+			return &l->choices[i];
+		if (after == &l->choices[i])
+			after = NULL;
+	}
+	return NULL;
 }
 
 int
 form_list_has(const struct form_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->choices[i], name) == 0)
-			return 1;
-	return 0;
+	return form_list_find(l, name) != NULL;
+}
+
+int
+form_type_has_value(int type)
+{
+	return type != FT_NOTE && type != FT_GROUP;
 }
 
 int
@@ -167,10 +267,56 @@ form_geopoint_text(const char *s, double v[4], int *has_alt, int *has_acc)
 	return 0;
 }
 
+/* A definition this large gives its parse's free memory back to the
+   system (form_parse). */
+#define FORM_TRIM_BYTES (256 * 1024)
+
+/* Strings a form keeps, in chunks of the arena. */
+struct form_chunk {
+	struct form_chunk *next;
+	char data[];
+};
+
+#define FORM_CHUNK 16384
+
+static const char *
+form_intern(struct form *f, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d;
+
+	if (f->arena.chunk == NULL || n > f->arena.cap - f->arena.used) {
+		size_t cap = n > FORM_CHUNK ? n : FORM_CHUNK;
+		struct form_chunk *c = malloc(sizeof(*c) + cap);
+
+		if (c == NULL)
+			return NULL;
+		c->next = f->arena.chunk;
+		f->arena.chunk = c;
+		f->arena.used = 0;
+		f->arena.cap = cap;
+	}
+	d = f->arena.chunk->data + f->arena.used;
+	memcpy(d, s, n);
+	f->arena.used += n;
+	return d;
+}
+
+const char *
+form_choice_col(const struct form_list *l, const struct form_choice *ch,
+    const char *col)
+{
+	for (size_t i = 0; i < l->n_cols; i++)
+		if (strcmp(l->colnames[i], col) == 0)
+			return ch->cols ? ch->cols[i] : NULL;
+	return NULL;
+}
+
 /* Definition parsing. */
 
 struct parse {
 	struct form *f;
+	size_t *row_of;			/* def_survey: each field's row */
 	char *err;
 	size_t errlen;
 	int failed;
@@ -191,6 +337,20 @@ def_fail(struct parse *p, const char *fmt, ...)
 	return -1;
 }
 
+/* s kept by the form (NULL stays NULL); NULL and a failure when out of
+   memory. */
+static const char *
+p_intern(struct parse *p, const char *s)
+{
+	const char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = form_intern(p->f, s)) == NULL)
+		def_fail(p, "out of memory");
+	return d;
+}
+
 static int
 name_ok(const char *s)
 {
@@ -202,6 +362,26 @@ name_ok(const char *s)
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
 		    s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/*
+ * A choice or list name, as XLSForm allows: any text of 1 to 63 bytes
+ * without blanks or control characters (`1`, `-99`, `4_or_more`, `sí`).
+ * No spaces even where xlsform.org would take them (a select_one's own
+ * list): a space separates the names of a select_multiple answer, and one
+ * rule for every list is the one a field team can keep to.
+ */
+static int
+choice_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= FORM_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
 			return 0;
 	return 1;
 }
@@ -221,51 +401,108 @@ def_text(const json_t *row, const char *col, const char *lang)
 	return NULL;
 }
 
+
+/*
+ * XLSForm's yes/no cells, as pyxform reads them: yes/no, true/false,
+ * 1/0, T/F in any case, true()/false(), or empty (no); a JSON boolean
+ * too.  1 yes, 0 no, -1 neither.
+ */
 static int
-def_lists(struct parse *p, const json_t *choices)
+def_yes_no(const json_t *v)
+{
+	static const char *const yes[] = { "yes", "true", "1", "t", "true()",
+	    NULL }, *const no[] = { "no", "false", "0", "f", "false()", "",
+	    NULL };
+	const char *s;
+
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if ((s = json_string_value(v)) == NULL)
+		return -1;
+	for (int i = 0; yes[i]; i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+	for (int i = 0; no[i]; i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+static int def_list_index(const struct form *f, const char *name);
+
+static int
+def_lists(struct parse *p, const json_t *choices, int dups_ok)
 {
 	struct form *f = p->f;
-	size_t i;
+	size_t i, n_rows;
 	json_t *c;
 
 	if (choices == NULL)
 		return 0;
 	if (!json_is_array(choices))
 		return def_fail(p, "choices: must be an array");
-	f->lists = calloc(FORM_MAX_LISTS, sizeof(*f->lists));
-	if (f->lists == NULL)
-		return def_fail(p, "out of memory");
+	n_rows = json_array_size(choices);
+	/* First pass: the lists and their sizes, so each gets its array and
+	   index at once. */
 	json_array_foreach(choices, i, c) {
 		const char *list = json_string_value(json_object_get(c,
 		    "list_name"));
 		const char *name = json_string_value(json_object_get(c, "name"));
-		struct form_list *l = NULL;
+		int l;
 
-		if (list == NULL || name == NULL || !name_ok(list) ||
-		    !name_ok(name))
+		if (list == NULL || name == NULL || !choice_name_ok(list) ||
+		    !choice_name_ok(name))
 			return def_fail(p, "choices row %zu: needs list_name and "
 			    "name, letters, digits, _ - . only", i + 1);
-		for (size_t k = 0; k < f->n_lists; k++)
-			if (strcmp(f->lists[k].name, list) == 0)
-				l = &f->lists[k];
-		if (l == NULL) {
+		if ((l = def_list_index(f, list)) < 0) {
+			struct form_list *nl;
+
 			if (f->n_lists == FORM_MAX_LISTS)
 				return def_fail(p, "choices: more than %d "
 				    "lists", FORM_MAX_LISTS);
-			l = &f->lists[f->n_lists++];
-			snprintf(l->name, sizeof(l->name), "%s", list);
-			l->choices = calloc(FORM_MAX_CHOICES,
-			    sizeof(*l->choices));
-			if (l->choices == NULL)
-				return def_fail(p, "out of memory");
+			if ((f->n_lists & (f->n_lists + 1)) == 0) {
+				nl = realloc(f->lists, (f->n_lists * 2 + 2) *
+				    sizeof(*nl));
+				if (nl == NULL)
+					return def_fail(p, "out of memory");
+				f->lists = nl;
+			}
+			l = (int)f->n_lists++;
+			memset(&f->lists[l], 0, sizeof(f->lists[l]));
+			if ((f->lists[l].name = p_intern(p, list)) == NULL)
+				return -1;
 		}
-		if (form_list_has(l, name))
-			return def_fail(p, "choices row %zu: %s repeats a "
-			    "choice of %s", i + 1, name, list);
-		if (l->n == FORM_MAX_CHOICES)
+		if (f->lists[l].n == FORM_MAX_CHOICES)
 			return def_fail(p, "choices: list %s has more than %d "
 			    "choices", list, FORM_MAX_CHOICES);
-		snprintf(l->choices[l->n++], FORM_NAME_MAX, "%s", name);
+		f->lists[l].n++;
+	}
+	for (size_t k = 0; k < f->n_lists; k++) {
+		struct form_list *l = &f->lists[k];
+
+		if ((l->choices = calloc(l->n, sizeof(*l->choices))) == NULL ||
+		    (l->rows = calloc(l->n, sizeof(*l->rows))) == NULL ||
+		    index_init(&l->index, l->n) != 0)
+			return def_fail(p, "out of memory");
+		l->n = 0;
+	}
+	(void)n_rows;
+	json_array_foreach(choices, i, c) {
+		struct form_list *l = &f->lists[def_list_index(f,
+		    json_string_value(json_object_get(c, "list_name")))];
+		const char *name = json_string_value(json_object_get(c, "name"));
+
+		if (!dups_ok && form_list_has(l, name))
+			return def_fail(p, "choices row %zu: %s repeats a "
+			    "choice of %s", i + 1, name, l->name);
+		if ((l->choices[l->n].name = p_intern(p, name)) == NULL)
+			return -1;
+		if ((l->choices[l->n].label = p_intern(p, def_text(c, "label",
+		    p->lang))) == NULL && p->failed)
+			return -1;
+		l->rows[l->n] = c;
+		index_add(&l->index, name, l->n);
+		l->n++;
 	}
 	return 0;
 }
@@ -279,31 +516,68 @@ def_list_index(const struct form *f, const char *name)
 	return -1;
 }
 
+/*
+ * Types, as pyxform names them, aliases included.  Metadata rows are
+ * fields of the type their value has: start and end the date and time
+ * the interview began and ended, today its date, deviceid and the like
+ * text.
+ */
+static const struct {
+	const char *name;
+	enum ftype t;
+} def_types[] = {
+	{ "text", FT_TEXT }, { "string", FT_TEXT },
+	{ "integer", FT_INTEGER }, { "int", FT_INTEGER },
+	{ "decimal", FT_DECIMAL },
+	{ "date", FT_DATE }, { "time", FT_TIME },
+	{ "dateTime", FT_DATETIME }, { "datetime", FT_DATETIME },
+	{ "geopoint", FT_GEOPOINT }, { "gps", FT_GEOPOINT },
+	{ "location", FT_GEOPOINT },
+	{ "note", FT_NOTE }, { "calculate", FT_CALCULATE },
+	{ "begin_repeat", FT_REPEAT }, { "begin repeat", FT_REPEAT },
+	{ "begin_group", FT_GROUP }, { "begin group", FT_GROUP },
+	{ "start", FT_DATETIME }, { "end", FT_DATETIME },
+	{ "today", FT_DATE },
+	{ "deviceid", FT_TEXT }, { "imei", FT_TEXT },
+	{ "username", FT_TEXT }, { "phonenumber", FT_TEXT },
+	{ "email", FT_TEXT }, { "simserial", FT_TEXT },
+	{ "subscriberid", FT_TEXT },
+	{ "audit", FT_AUDIT },
+};
+
+static const char *const def_select_one[] = { "select_one ", "select1 ",
+    "select one ", NULL };
+static const char *const def_select_multiple[] = { "select_multiple ",
+    "select all that apply ", "select multiple ", NULL };
+
+static size_t
+def_prefix(const char *type, const char *const *prefixes)
+{
+	for (int i = 0; prefixes[i]; i++)
+		if (strncmp(type, prefixes[i], strlen(prefixes[i])) == 0)
+			return strlen(prefixes[i]);
+	return 0;
+}
+
 static int
 def_type(struct parse *p, size_t row, struct form_field *fd,
     const char *type)
 {
-	static const struct {
-		const char *name;
-		enum ftype t;
-	} plain[] = { { "text", FT_TEXT }, { "integer", FT_INTEGER },
-	    { "decimal", FT_DECIMAL }, { "date", FT_DATE },
-	    { "geopoint", FT_GEOPOINT }, { "begin_repeat", FT_REPEAT },
-	    { "begin repeat", FT_REPEAT } };
 	const char *list = NULL;
+	size_t n;
 
 	fd->list = -1;
-	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-		if (strcmp(type, plain[i].name) == 0) {
-			fd->type = plain[i].t;
+	for (size_t i = 0; i < sizeof(def_types) / sizeof(def_types[0]); i++)
+		if (strcmp(type, def_types[i].name) == 0) {
+			fd->type = def_types[i].t;
 			return 0;
 		}
-	if (strncmp(type, "select_one ", 11) == 0) {
+	if ((n = def_prefix(type, def_select_one)) > 0) {
 		fd->type = FT_SELECT_ONE;
-		list = type + 11;
-	} else if (strncmp(type, "select_multiple ", 16) == 0) {
+		list = type + n;
+	} else if ((n = def_prefix(type, def_select_multiple)) > 0) {
 		fd->type = FT_SELECT_MULTIPLE;
-		list = type + 16;
+		list = type + n;
 	} else {
 		return def_fail(p, "survey row %zu (%s): unknown type \"%.40s\"",
 		    row, fd->name, type);
@@ -316,9 +590,57 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	return 0;
 }
 
+/* 1 when type closes a group (2) or a repeat (1), else 0. */
+static int
+def_end(const char *type)
+{
+	if (strcmp(type, "end_repeat") == 0 || strcmp(type, "end repeat") == 0)
+		return 1;
+	if (strcmp(type, "end_group") == 0 || strcmp(type, "end group") == 0)
+		return 2;
+	return 0;
+}
+
+/*
+ * Survey columns.  The XLSForm columns this module reads or knows to
+ * ignore (media, rendering, other tools' columns) are taken; a column
+ * that is none of them is taken too -- real workbooks carry notes to
+ * translators, comments, a column per reviewer -- unless it is a near
+ * miss of one of them ("relevance", "Constraint", "label:English"): a
+ * misspelt known column would otherwise drop its rule without a word.
+ */
 static const char *const def_row_keys[] = { "type", "name", "label", "hint",
     "required", "required_message", "constraint", "constraint_message",
-    "relevant", "appearance", NULL };
+    "relevant", "appearance", "calculation", "choice_filter",
+    "repeat_count", "jr:count", "default", "read_only", "parameters",
+    "guidance_hint", "media", "image", "big-image", "audio", "video",
+    "autoplay", "trigger", "rows", "intent", "save_to", "body", "bind",
+    "instance", "disabled", NULL };
+
+/* Edit distance of a and b, case-insensitive, stopping past 2. */
+static int
+def_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int prev[48], cur[48];
+
+	if (la >= 47 || lb >= 47 || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1])
+			    != tolower((unsigned char)b[j - 1]));
+			int del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) :
+			    (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(int));
+	}
+	return prev[lb];
+}
 
 static int
 def_row_keys_ok(struct parse *p, size_t row, const json_t *r)
@@ -327,14 +649,27 @@ def_row_keys_ok(struct parse *p, size_t row, const json_t *r)
 	json_t *v;
 
 	json_object_foreach((json_t *)r, key, v) {
+		char base[48];
 		size_t n = strcspn(key, ":");
-		int known = 0;
+		int known = 0, near = 0;
 
-		for (int i = 0; def_row_keys[i]; i++)
-			if (strlen(def_row_keys[i]) == n &&
-			    strncmp(def_row_keys[i], key, n) == 0)
+		if (n >= sizeof(base))
+			continue;	/* long: no XLSForm column */
+		memcpy(base, key, n);
+		base[n] = '\0';
+		if (strcmp(key, "jr:count") == 0)
+			continue;
+		for (int i = 0; def_row_keys[i]; i++) {
+			if (strcmp(def_row_keys[i], base) == 0)
 				known = 1;
-		if (!known || (key[n] != '\0' && strncmp(key + n, "::", 2)))
+			else if (strlen(base) >= 4 &&
+			    def_distance(def_row_keys[i], base) <= 2)
+				near = 1;
+		}
+		/* a known column with a malformed language ("label:English")
+		   or a near miss of one is refused */
+		if ((known && key[n] != '\0' && strncmp(key + n, "::", 2)) ||
+		    (!known && near))
 			return def_fail(p, "survey row %zu: unknown column "
 			    "\"%.40s\"", row, key);
 	}
@@ -348,14 +683,23 @@ def_expr(struct parse *p, size_t row, const char *name, const char *col,
 	const json_t *v = json_object_get(r, col);
 	char err[160];
 
+	if (v == NULL && strcmp(col, "repeat_count") == 0)
+		v = json_object_get(r, "jr:count");
 	if (v == NULL || (json_is_string(v) && json_string_length(v) == 0))
 		return 0;
 	if (!json_is_string(v))
 		return def_fail(p, "survey row %zu (%s): %s must be text", row,
 		    name, col);
-	if (expr_parse(json_string_value(v), out, err, sizeof(err)) != 0)
+	if ((strcmp(col, "choice_filter") == 0 ? expr_parse_filter :
+	    expr_parse)(json_string_value(v), out, err, sizeof(err)) != 0)
 		return def_fail(p, "survey row %zu (%s): %s: %s", row, name, col,
 		    err);
+	/* a value that changes at each run is only for calculations,
+	   whose stored value then stands */
+	if (strcmp(col, "calculation") != 0 &&
+	    (expr_uses(*out) & EXPR_USES_RANDOM))
+		return def_fail(p, "survey row %zu (%s): %s: uuid() and "
+		    "random() belong in a calculation", row, name, col);
 	return 0;
 }
 
@@ -363,6 +707,8 @@ struct name_check {
 	struct parse *p;
 	size_t row;
 	const char *field;
+	const char *what;	/* NULL: an expression */
+	int list;		/* choice_filter: its list */
 };
 
 static void
@@ -370,45 +716,137 @@ def_name_exists(void *arg, const char *name)
 {
 	struct name_check *c = arg;
 
-	if (form_field_index(c->p->f, name) < 0)
-		def_fail(c->p, "survey row %zu (%s): expression names unknown "
-		    "field ${%s}", c->row, c->field, name);
+	if (form_field_index(c->p->f, name) < 0) {
+		if (c->row == 0)	/* not a row's: instance_name */
+			def_fail(c->p, "%s names unknown field ${%s}", c->what,
+			    name);
+		else if (c->what)
+			def_fail(c->p, "survey row %zu (%s): %s names unknown "
+			    "field ${%s}", c->row, c->field, c->what, name);
+		else
+			def_fail(c->p, "survey row %zu (%s): expression names "
+			    "unknown field ${%s}", c->row, c->field, name);
+	}
+}
+
+/* A choice filter's bare name must be a column of its list's rows. */
+static void
+def_column_exists(void *arg, const char *col)
+{
+	struct name_check *c = arg;
+	const struct form_list *l = &c->p->f->lists[c->list];
+
+	for (size_t i = 0; i < l->n; i++)
+		if (json_object_get(l->rows[i], col) != NULL)
+			return;
+	def_fail(c->p, "survey row %zu (%s): choice_filter names \"%.40s\", "
+	    "which is not a column of list %s", c->row, c->field, col,
+	    l->name);
+}
+
+/*
+ * `${field}` in a text column (a label, a hint, a message: "You said
+ * ${age} years") must name a field of the form.
+ */
+static void
+def_piped(struct parse *p, size_t row, const char *field, const json_t *r)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)r, key, v) {
+		const char *s = json_string_value(v), *q;
+		size_t n = strcspn(key, ":");
+
+		if (s == NULL || !((n == 5 && strncmp(key, "label", 5) == 0) ||
+		    (n == 4 && strncmp(key, "hint", 4) == 0) ||
+		    (n == 18 && strncmp(key, "constraint_message", 18) == 0) ||
+		    (n == 16 && strncmp(key, "required_message", 16) == 0) ||
+		    (n == 13 && strncmp(key, "guidance_hint", 13) == 0)))
+			continue;
+		while ((q = strstr(s, "${")) != NULL) {
+			char name[FORM_NAME_MAX + 1];
+			size_t len = strcspn(q + 2, "}");
+
+			if (q[2 + len] != '}' || len == 0 || len > FORM_NAME_MAX) {
+				def_fail(p, "survey row %zu (%s): %.40s: ${ "
+				    "without a field name and }", row, field,
+				    key);
+				return;
+			}
+			memcpy(name, q + 2, len);
+			name[len] = '\0';
+			if (form_field_index(p->f, name) < 0) {
+				def_fail(p, "survey row %zu (%s): %.40s names "
+				    "unknown field ${%s}", row, field, key,
+				    name);
+				return;
+			}
+			s = q + 3 + len;
+		}
+	}
 }
 
 static int
 def_survey(struct parse *p, const json_t *survey)
 {
 	struct form *f = p->f;
-	int repeat = -1;
-	size_t i;
+	int open[FORM_MAX_NESTING], depth = 0, repeat = -1, group = -1;
+	size_t i, rows, *row_of;
 	json_t *r;
 
 	if (!json_is_array(survey) || json_array_size(survey) == 0)
 		return def_fail(p, "survey: must be a non-empty array");
-	if (json_array_size(survey) > FORM_MAX_FIELDS * 2)
-		return def_fail(p, "survey: more than %d rows",
-		    FORM_MAX_FIELDS * 2);
-	f->fields = calloc(FORM_MAX_FIELDS, sizeof(*f->fields));
-	if (f->fields == NULL)
+	rows = json_array_size(survey);
+	if (rows > FORM_MAX_ROWS)
+		return def_fail(p, "survey: more than %d rows", FORM_MAX_ROWS);
+	f->cap_fields = rows < FORM_MAX_FIELDS ? rows : FORM_MAX_FIELDS;
+	if ((f->fields = calloc(f->cap_fields, sizeof(*f->fields))) == NULL ||
+	    (p->row_of = calloc(f->cap_fields, sizeof(*p->row_of))) == NULL ||
+	    index_init(&f->index, f->cap_fields) != 0)
 		return def_fail(p, "out of memory");
+	row_of = p->row_of;
 	json_array_foreach(survey, i, r) {
 		const char *type = json_string_value(json_object_get(r, "type"));
 		const char *name = json_string_value(json_object_get(r, "name"));
 		const json_t *req = json_object_get(r, "required");
+		const json_t *ro = json_object_get(r, "read_only");
 		struct form_field *fd;
-		const char *msg;
+		int end;
 
 		if (!json_is_object(r) || type == NULL)
 			return def_fail(p, "survey row %zu: needs a type",
 			    i + 1);
 		if (def_row_keys_ok(p, i + 1, r) != 0)
 			return -1;
-		if (strcmp(type, "end_repeat") == 0 ||
-		    strcmp(type, "end repeat") == 0) {
-			if (repeat < 0)
-				return def_fail(p, "survey row %zu: end_repeat "
-				    "without begin_repeat", i + 1);
-			repeat = -1;
+		/* pyxform leaves out a row whose `disabled` says yes */
+		if (json_object_get(r, "disabled") != NULL &&
+		    def_yes_no(json_object_get(r, "disabled")) == 1)
+			continue;
+		if ((end = def_end(type)) != 0) {
+			int top = depth ? open[depth - 1] : -1;
+			int is_repeat = top >= 0 &&
+			    f->fields[top].type == FT_REPEAT;
+
+			if (end == 1 && !is_repeat)
+				return def_fail(p, top < 0 ? "survey row %zu: "
+				    "end_repeat without begin_repeat" :
+				    "survey row %zu: end_repeat where a group is "
+				    "open", i + 1);
+			if (end == 2 && (top < 0 || is_repeat))
+				return def_fail(p, top < 0 ? "survey row %zu: "
+				    "end_group without begin_group" :
+				    "survey row %zu: end_group where a repeat is "
+				    "open", i + 1);
+			depth--;
+			if (is_repeat)
+				repeat = -1;
+			/* the enclosing group below the repeat, if any */
+			group = -1;
+			for (int k = depth - 1; k >= 0 &&
+			    f->fields[open[k]].type != FT_REPEAT; k--)
+				if (group < 0)
+					group = open[k];
 			continue;
 		}
 		if (name == NULL || !name_ok(name) || strchr(name, '.'))
@@ -418,47 +856,172 @@ def_survey(struct parse *p, const json_t *survey)
 		if (form_field_index(f, name) >= 0)
 			return def_fail(p, "survey row %zu: duplicate name %s",
 			    i + 1, name);
-		if (f->n_fields == FORM_MAX_FIELDS)
+		if (f->n_fields == f->cap_fields)
 			return def_fail(p, "survey: more than %d fields",
 			    FORM_MAX_FIELDS);
 		fd = &f->fields[f->n_fields];
-		snprintf(fd->name, sizeof(fd->name), "%s", name);
+		if ((fd->name = p_intern(p, name)) == NULL)
+			return -1;
+		row_of[f->n_fields] = i;
 		fd->parent = repeat;
+		fd->group = group;
 		if (def_type(p, i + 1, fd, type) != 0)
 			return -1;
 		if (fd->type == FT_REPEAT && repeat >= 0)
 			return def_fail(p, "survey row %zu (%s): repeats inside "
 			    "repeats are not supported", i + 1, name);
-		if (req != NULL && !json_is_boolean(req) && !(json_is_string(req)
-		    && (strcmp(json_string_value(req), "yes") == 0 ||
-		    strcmp(json_string_value(req), "no") == 0 ||
-		    strcmp(json_string_value(req), "") == 0)))
+		if (req != NULL && def_yes_no(req) < 0)
 			return def_fail(p, "survey row %zu (%s): required must "
 			    "be yes or no", i + 1, name);
-		fd->required = json_is_true(req) || (json_is_string(req) &&
-		    strcmp(json_string_value(req), "yes") == 0);
+		if (ro != NULL && def_yes_no(ro) < 0)
+			return def_fail(p, "survey row %zu (%s): read_only must "
+			    "be yes or no", i + 1, name);
+		fd->required = req != NULL && def_yes_no(req) == 1;
 		if (def_expr(p, i + 1, name, "constraint", r,
 		    &fd->constraint) != 0 ||
 		    def_expr(p, i + 1, name, "relevant", r, &fd->relevant) != 0)
 			return -1;
-		msg = def_text(r, "constraint_message", p->lang);
-		snprintf(fd->message, sizeof(fd->message), "%s", msg ? msg :
-		    "does not meet the form's constraint");
-		form_field_hash_add(f, (int)f->n_fields);
+		if (fd->type == FT_CALCULATE) {
+			if (def_expr(p, i + 1, name, "calculation", r,
+			    &fd->calculation) != 0)
+				return -1;
+			if (fd->calculation == NULL)
+				return def_fail(p, "survey row %zu (%s): a "
+				    "calculate row needs a calculation", i + 1,
+				    name);
+			fd->volatile_calc = expr_uses(fd->calculation) != 0;
+		} else if (def_expr(p, i + 1, name, "calculation", r,
+		    &fd->calculation) != 0)
+			return -1;
+		if (fd->type == FT_SELECT_ONE || fd->type == FT_SELECT_MULTIPLE) {
+			if (def_expr(p, i + 1, name, "choice_filter", r,
+			    &fd->choice_filter) != 0)
+				return -1;
+		} else if (json_string_length(json_object_get(r,
+		    "choice_filter")) > 0)
+			return def_fail(p, "survey row %zu (%s): choice_filter "
+			    "is for select_one and select_multiple", i + 1,
+			    name);
+		if (fd->type == FT_REPEAT) {
+			if (def_expr(p, i + 1, name, "repeat_count", r,
+			    &fd->repeat_count) != 0)
+				return -1;
+		} else if (json_string_length(json_object_get(r,
+		    "repeat_count")) > 0)
+			return def_fail(p, "survey row %zu (%s): repeat_count "
+			    "is for begin_repeat", i + 1, name);
+		fd->message = p_intern(p, def_text(r, "constraint_message",
+		    p->lang));
+		if (p->failed)
+			return -1;
+		index_add(&f->index, name, f->n_fields);
 		f->n_fields++;
-		if (fd->type == FT_REPEAT)
-			repeat = (int)f->n_fields - 1;
+		if (fd->type == FT_REPEAT || fd->type == FT_GROUP) {
+			if (depth == FORM_MAX_NESTING)
+				return def_fail(p, "survey row %zu (%s): groups "
+				    "and repeats nested deeper than %d", i + 1,
+				    name, FORM_MAX_NESTING);
+			open[depth++] = (int)f->n_fields - 1;
+			if (fd->type == FT_REPEAT) {
+				repeat = (int)f->n_fields - 1;
+				group = -1;
+			} else
+				group = (int)f->n_fields - 1;
+		}
 	}
-	if (repeat >= 0)
-		return def_fail(p, "survey: begin_repeat %s has no end_repeat",
-		    f->fields[repeat].name);
-	/* Expressions may name fields defined after them: check at the end. */
-	for (size_t k = 0; k < f->n_fields; k++) {
-		struct name_check c = { p, k + 1, f->fields[k].name };
-		if (f->fields[k].constraint)
-			expr_names(f->fields[k].constraint, def_name_exists, &c);
-		if (f->fields[k].relevant)
-			expr_names(f->fields[k].relevant, def_name_exists, &c);
+	if (depth > 0)
+		return def_fail(p, f->fields[open[depth - 1]].type == FT_REPEAT ?
+		    "survey: begin_repeat %s has no end_repeat" :
+		    "survey: begin_group %s has no end_group",
+		    f->fields[open[depth - 1]].name);
+	/* Expressions and labels may name fields defined after them: check
+	   at the end. */
+	for (size_t k = 0; k < f->n_fields && !p->failed; k++) {
+		const struct form_field *fd = &f->fields[k];
+		struct name_check c = { p, row_of[k] + 1, fd->name, NULL,
+		    fd->list };
+		const json_t *rr = json_array_get(survey, row_of[k]);
+
+		expr_names(fd->constraint, def_name_exists, &c);
+		expr_names(fd->relevant, def_name_exists, &c);
+		expr_names(fd->calculation, def_name_exists, &c);
+		expr_names(fd->choice_filter, def_name_exists, &c);
+		expr_names(fd->repeat_count, def_name_exists, &c);
+		if (fd->choice_filter)
+			expr_columns(fd->choice_filter, def_column_exists, &c);
+		if (rr)
+			def_piped(p, c.row, fd->name, rr);
+	}
+	return p->failed ? -1 : 0;
+}
+
+/* A column a filter of list l reads: kept with each choice. */
+static void
+def_filter_column(void *arg, const char *col)
+{
+	struct name_check *c = arg;
+	struct form_list *l = &c->p->f->lists[c->list];
+	const char **n;
+
+	for (size_t i = 0; i < l->n_cols; i++)
+		if (strcmp(l->colnames[i], col) == 0)
+			return;
+	if ((n = realloc(l->colnames, (l->n_cols + 1) * sizeof(*n))) == NULL) {
+		def_fail(c->p, "out of memory");
+		return;
+	}
+	l->colnames = n;
+	if ((n[l->n_cols] = p_intern(c->p, col)) != NULL)
+		l->n_cols++;
+}
+
+/*
+ * What choice filters read of each choice, kept as text (a number in a
+ * cell as JSON writes it); then the choice rows are let go.
+ */
+static int
+def_choice_columns(struct parse *p)
+{
+	struct form *f = p->f;
+
+	for (size_t k = 0; k < f->n_fields && !p->failed; k++) {
+		struct name_check c = { p, 0, NULL, NULL, f->fields[k].list };
+		if (f->fields[k].choice_filter)
+			expr_columns(f->fields[k].choice_filter,
+			    def_filter_column, &c);
+	}
+	for (size_t i = 0; i < f->n_lists && !p->failed; i++) {
+		struct form_list *l = &f->lists[i];
+
+		if (l->n_cols == 0)
+			continue;
+		if ((l->colvals = calloc(l->n * l->n_cols,
+		    sizeof(*l->colvals))) == NULL)
+			return def_fail(p, "out of memory");
+		for (size_t k = 0; k < l->n; k++) {
+			l->choices[k].cols = &l->colvals[k * l->n_cols];
+			for (size_t j = 0; j < l->n_cols; j++) {
+				const json_t *v = json_object_get(l->rows[k],
+				    l->colnames[j]);
+				char num[40];
+
+				if (json_is_integer(v)) {
+					snprintf(num, sizeof(num), "%lld",
+					    (long long)json_integer_value(v));
+					l->choices[k].cols[j] = p_intern(p, num);
+				} else if (json_is_real(v)) {
+					snprintf(num, sizeof(num), "%.17g",
+					    json_real_value(v));
+					l->choices[k].cols[j] = p_intern(p, num);
+				} else
+					l->choices[k].cols[j] = p_intern(p,
+					    json_string_value(v));
+			}
+		}
+	}
+	for (size_t i = 0; i < f->n_lists; i++) {
+		free(f->lists[i].rows);
+		f->lists[i].rows = NULL;
 	}
 	return p->failed ? -1 : 0;
 }
@@ -621,15 +1184,59 @@ def_counts(struct parse *p, const json_t *c)
 }
 
 static const char *const def_top_keys[] = { "form_id", "version", "title",
-    "default_language", "survey", "choices", "settings", "counts", NULL };
+    "default_language", "survey", "choices", "settings", "counts",
+    "instance_name", "allow_choice_duplicates", NULL };
+
+/* instance_name: an expression clients name a record by. */
+static int
+def_instance_name(struct parse *p, const json_t *v)
+{
+	struct name_check c = { p, 0, "instance_name", "instance_name", -1 };
+	struct expr *e = NULL;
+	char err[160];
+
+	if (v == NULL || (json_is_string(v) && json_string_length(v) == 0))
+		return 0;
+	if (!json_is_string(v))
+		return def_fail(p, "instance_name: must be text");
+	if (expr_parse(json_string_value(v), &e, err, sizeof(err)) != 0)
+		return def_fail(p, "instance_name: %s", err);
+	expr_names(e, def_name_exists, &c);
+	expr_free(e);
+	return p->failed ? -1 : 0;
+}
 
 static int form_dict_make(struct form *f);
+
+/* The definition as compact JSON, compressed: a few KiB where its tree
+   would take MiBs. */
+static int
+form_keep_text(struct form *f)
+{
+	char *text = json_dumps(f->def, JSON_COMPACT);
+	size_t cap, n;
+
+	if (text == NULL)
+		return -1;
+	f->json_len = strlen(text);
+	cap = ZSTD_compressBound(f->json_len);
+	if ((f->json_z = malloc(cap)) == NULL) {
+		free(text);
+		return -1;
+	}
+	n = ZSTD_compress(f->json_z, cap, text, f->json_len, 3);
+	free(text);
+	if (ZSTD_isError(n))
+		return -1;
+	f->json_zlen = n;
+	return 0;
+}
 
 int
 form_parse(const char *json, size_t len, struct form **out, char *err,
     size_t errlen)
 {
-	struct parse p = { NULL, err, errlen, 0, "English" };
+	struct parse p = { NULL, NULL, err, errlen, 0, "English" };
 	json_error_t jerr;
 	const char *id, *ver, *title, *key;
 	json_t *v;
@@ -673,6 +1280,9 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 	if ((v = json_object_get(p.f->def, "default_language")) != NULL &&
 	    json_is_string(v))
 		p.lang = json_string_value(v);
+	if ((p.lang = p_intern(&p, p.lang)) == NULL)
+		p.lang = "English";
+	p.f->lang = p.lang;
 	title = def_text(p.f->def, "title", p.lang);
 	if (id == NULL || !name_ok(id) || strlen(id) > FORM_ID_MAX)
 		def_fail(&p, "form_id: 1 to %d letters, digits, _ - .",
@@ -689,10 +1299,20 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		snprintf(p.f->title, sizeof(p.f->title), "%s", title ? title :
 		    id);
 	}
+	v = json_object_get(p.f->def, "allow_choice_duplicates");
+	if (!p.failed && v != NULL && def_yes_no(v) < 0)
+		def_fail(&p, "allow_choice_duplicates: must be yes or no");
 	if (!p.failed)
-		def_lists(&p, json_object_get(p.f->def, "choices"));
+		def_lists(&p, json_object_get(p.f->def, "choices"),
+		    v != NULL && def_yes_no(v) == 1);
 	if (!p.failed)
 		def_survey(&p, json_object_get(p.f->def, "survey"));
+	free(p.row_of);
+	if (!p.failed)
+		def_instance_name(&p, json_object_get(p.f->def,
+		    "instance_name"));
+	if (!p.failed)
+		def_choice_columns(&p);
 	if (!p.failed)
 		def_bands(&p, json_object_get(p.f->def, "settings"));
 	if (!p.failed)
@@ -701,11 +1321,20 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		form_free(p.f);
 		return -1;
 	}
-	if (form_dict_make(p.f) != 0) {
+	/* The tree goes; the text stays, compressed, for form_definition(). */
+	if (form_keep_text(p.f) != 0 || form_dict_make(p.f) != 0) {
 		snprintf(err, errlen, "out of memory");
 		form_free(p.f);
 		return -1;
 	}
+	json_decref(p.f->def);
+	p.f->def = NULL;
+#ifdef __GLIBC__
+	/* A large definition's tree leaves MiBs of small free blocks all
+	   over the heap, which glibc keeps resident: give them back. */
+	if (len > FORM_TRIM_BYTES)
+		malloc_trim(0);
+#endif
 	*out = p.f;
 	return 0;
 }
@@ -726,7 +1355,7 @@ form_dict_make(struct form *f)
 		cap += strlen(f->fields[i].name) + 1;
 	for (size_t i = 0; i < f->n_lists; i++)
 		for (size_t k = 0; k < f->lists[i].n; k++)
-			cap += strlen(f->lists[i].choices[k]) + 1;
+			cap += strlen(f->lists[i].choices[k].name) + 1;
 	if ((d = malloc(cap)) == NULL)
 		return -1;
 	for (size_t i = 0; i < f->n_fields; i++)
@@ -735,7 +1364,7 @@ form_dict_make(struct form *f)
 	for (size_t i = 0; i < f->n_lists; i++)
 		for (size_t k = 0; k < f->lists[i].n; k++)
 			len += (size_t)snprintf(d + len, cap - len, "%s\n",
-			    f->lists[i].choices[k]);
+			    f->lists[i].choices[k].name);
 	f->dict = d;
 	f->dict_len = len;
 	return 0;
@@ -755,13 +1384,28 @@ form_free(struct form *f)
 		return;
 	free(f->dict);
 	/* A row that failed half-parsed may hold expressions past n_fields. */
-	for (size_t i = 0; f->fields && i < FORM_MAX_FIELDS; i++) {
+	for (size_t i = 0; f->fields && i < f->cap_fields; i++) {
 		expr_free(f->fields[i].constraint);
 		expr_free(f->fields[i].relevant);
+		expr_free(f->fields[i].calculation);
+		expr_free(f->fields[i].choice_filter);
+		expr_free(f->fields[i].repeat_count);
 	}
 	free(f->fields);
-	for (size_t i = 0; i < f->n_lists; i++)
+	free(f->index.slot);
+	for (size_t i = 0; i < f->n_lists; i++) {
 		free(f->lists[i].choices);
+		free(f->lists[i].index.slot);
+		free(f->lists[i].rows);
+		free(f->lists[i].colnames);
+		free(f->lists[i].colvals);
+	}
+	while (f->arena.chunk != NULL) {
+		struct form_chunk *c = f->arena.chunk;
+		f->arena.chunk = c->next;
+		free(c);
+	}
+	free(f->json_z);
 	free(f->lists);
 	json_decref(f->def);
 	free(f);

@@ -20,8 +20,8 @@
 
 #include "proto/record.pb-c.h"
 
-#define FORM_MAX_DEF_BYTES (256 * 1024)	/* a definition's JSON */
-#define FORM_MAX_FIELDS 256
+#define FORM_MAX_DEF_BYTES (8 * 1024 * 1024)	/* a definition's JSON */
+#define FORM_MAX_FIELDS 2000		/* rows with a name: fields, groups, notes */
 #define FORM_MAX_REPEAT_ITEMS 100	/* hard cap before any form rule */
 #define FORM_MAX_TEXT 2000		/* bytes of any one text value */
 #define FORM_MAX_ERRORS 64
@@ -57,8 +57,16 @@ void form_free(struct form *f);
 
 const char *form_id(const struct form *f);
 const char *form_version(const struct form *f);
-/* The definition as parsed JSON (borrowed), served to clients as is. */
-const json_t *form_definition(const struct form *f);
+/*
+ * The definition as JSON, served to clients as is: a new reference (the
+ * caller json_decref()s it), parsed from the text the form keeps -- a
+ * form holds no JSON tree, which would take several times the text's
+ * size for as long as the form is loaded.  NULL when out of memory.
+ */
+json_t *form_definition(const struct form *f);
+/* The same as compact JSON text, to serve without a tree: malloc'd
+   (the caller frees it), *len its length; NULL when out of memory. */
+char *form_definition_text(const struct form *f, size_t *len);
 /* The definition's title in its default language (borrowed). */
 const char *form_title(const struct form *f);
 

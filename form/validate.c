@@ -1,16 +1,20 @@
 /*
  * validate.c: checks a record against its form.  Each field, in survey
- * order: is it relevant (a field that is not must be empty), required,
- * of its type, and does it meet its constraint.  Repeat items are checked
- * field by field in their own context.  Every error is collected; reasons
- * name the rule, never the value.
+ * order: is it relevant (a field that is not must be empty; a group that
+ * is not makes every field inside it so), required, of its type, allowed
+ * by its choice filter, equal to its calculation, and does it meet its
+ * constraint.  Repeat items are checked field by field in their own
+ * context.  Every error is collected; reasons name the rule, never the
+ * value.
  */
 #include "form/form_impl.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 
@@ -32,6 +36,11 @@ struct vctx {
 	struct vjoin *joins;		/* select_multiple answers, joined */
 	size_t n_joins, cap_joins;
 	int oom;
+	size_t position;		/* the current repeat item, from 1 */
+	const struct form_list *list;	/* the choice a filter reads, */
+	const struct form_choice *choice;	/* in its list */
+	unsigned char *grel;		/* per group: relevant here */
+	char now[40];			/* now(), UTC */
 };
 
 /* The names of a select_multiple array, joined; "" when out of memory
@@ -116,6 +125,7 @@ v_value(struct vctx *c, const struct form_field *fd, const json_t *v,
 		out->kind = EXPR_STR;
 		out->str = json_string_value(v);
 		out->is_multi = fd->type == FT_SELECT_MULTIPLE;
+		out->is_date = fd->type == FT_DATE || fd->type == FT_DATETIME;
 	} else if (json_is_boolean(v)) {
 		out->kind = EXPR_BOOL;
 		out->boolean = json_is_true(v);
@@ -145,7 +155,9 @@ v_resolve(void *ctx, const void *item, const char *name,
 	if ((i = form_field_index(c->f, name)) < 0)
 		return -1;
 	fd = &c->f->fields[i];
-	if (fd->parent >= 0)
+	if (!form_type_has_value(fd->type))
+		v = NULL;	/* a note or a group: empty */
+	else if (fd->parent >= 0)
 		v = item ? json_object_get((const json_t *)item, name) : NULL;
 	else
 		v = json_object_get(c->rec, name);
@@ -156,7 +168,82 @@ v_resolve(void *ctx, const void *item, const char *name,
 static const void *
 v_enter(void *ctx, const void *repeat, size_t i)
 {
+	(void)ctx;
 	return json_array_get((const json_t *)repeat, i);
+}
+
+/*
+ * A repeat's field named from outside the repeat (sum(${age}) at the top
+ * of the form): the repeat's items.  From inside an item of that repeat
+ * the name means the item's own value, as in ODK, so it is no node-set.
+ */
+static int
+v_nodes(void *ctx, const void *item, const char *name, const void **rep,
+    size_t *count)
+{
+	struct vctx *c = ctx;
+	const json_t *arr;
+	int i = form_field_index(c->f, name);
+
+	if (i < 0 || c->f->fields[i].parent < 0)
+		return -1;
+	arr = json_object_get(c->rec, c->f->fields[c->f->fields[i].parent].name);
+	if (item != NULL) {
+		size_t k;
+		json_t *x;
+		json_array_foreach(arr, k, x)
+			if (x == item)
+				return -1;
+	}
+	*rep = arr;
+	*count = json_is_array(arr) ? json_array_size(arr) : 0;
+	return 0;
+}
+
+/* A choice filter's bare name: the column of the choice being checked. */
+static int
+v_column(void *ctx, const char *name, struct expr_value *out)
+{
+	struct vctx *c = ctx;
+	const char *v = c->choice ? form_choice_col(c->list, c->choice, name) :
+	    NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (v != NULL) {
+		out->kind = EXPR_STR;
+		out->str = v;
+	}
+	return 0;
+}
+
+static const char *
+v_choice_label(void *ctx, const char *field, const char *value)
+{
+	struct vctx *c = ctx;
+	int i = form_field_index(c->f, field);
+	const struct form_choice *ch;
+
+	if (i < 0 || c->f->fields[i].list < 0 || (ch = form_list_find(
+	    &c->f->lists[c->f->fields[i].list], value)) == NULL)
+		return "";
+	return ch->label;
+}
+
+static void
+v_env(struct vctx *c, const json_t *item, const char *today,
+    struct expr_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->resolve = v_resolve;
+	env->enter = v_enter;
+	env->ctx = c;
+	env->item = item;
+	env->today = today;
+	env->nodes = v_nodes;
+	env->column = v_column;
+	env->choice_label = v_choice_label;
+	env->position = item ? c->position : 0;
+	env->now = c->now;
 }
 
 /* Evaluates e for field fd with value v inside item: 1, 0 or -1. */
@@ -164,8 +251,9 @@ static int
 v_eval(struct vctx *c, const struct expr *e, const struct form_field *fd,
     const json_t *v, const json_t *item, const char *today)
 {
-	struct expr_env env = { v_resolve, v_enter, c, item, today };
+	struct expr_env env;
 
+	v_env(c, item, today, &env);
 	c->cur = fd;
 	c->curval = v;
 	return expr_eval_bool(e, &env);
@@ -186,6 +274,63 @@ static int
 v_choice_ok(const struct form_list *l, const char *s)
 {
 	return s != NULL && form_list_has(l, s);
+}
+
+static int
+v_digits(const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * A time as ODK writes it: "HH:MM" or "HH:MM:SS", with optional
+ * fractions of a second, and an optional offset (Z or +-HH:MM).
+ */
+static int
+v_time_ok(const char *s)
+{
+	if (!v_digits(s, 2) || s[2] != ':' || !v_digits(s + 3, 2) ||
+	    atoi(s) > 23 || atoi(s + 3) > 59)
+		return 0;
+	s += 5;
+	if (*s == ':') {
+		if (!v_digits(s + 1, 2) || atoi(s + 1) > 59)
+			return 0;
+		s += 3;
+		if (*s == '.') {
+			if (!isdigit((unsigned char)s[1]))
+				return 0;
+			for (s++; isdigit((unsigned char)*s); s++)
+				;
+		}
+	}
+	if (*s == 'Z')
+		return s[1] == '\0';
+	if (*s == '+' || *s == '-')
+		return v_digits(s + 1, 2) && s[3] == ':' && v_digits(s + 4, 2) &&
+		    atoi(s + 1) <= 14 && atoi(s + 4) <= 59 && s[6] == '\0';
+	return *s == '\0';
+}
+
+/* A date and time: "YYYY-MM-DDTHH:MM[:SS[.sss]]" and an offset, which
+   ODK always sends (Z or +-HH:MM). */
+static int
+v_datetime_ok(const char *s)
+{
+	char d[11];
+	size_t n = strlen(s);
+
+	if (n < 17 || s[10] != 'T')
+		return 0;
+	memcpy(d, s, 10);
+	d[10] = '\0';
+	if (!form_date_ok(d) || !v_time_ok(s + 11))
+		return 0;
+	return s[n - 1] == 'Z' || (n >= 6 && (s[n - 6] == '+' ||
+	    s[n - 6] == '-'));
 }
 
 /* Type checks: 0 when v is of fd's type, else one error and -1. */
@@ -339,6 +484,33 @@ bad_point:
 		    "longitude[, altitude, accuracy]}");
 		return -1;
 	}
+	case FT_TIME:
+		if (json_is_string(v) && v_time_ok(json_string_value(v)))
+			return 0;
+		form_error_add(errs, path, "must be a time HH:MM or HH:MM:SS");
+		return -1;
+	case FT_DATETIME:
+		if (json_is_string(v) && v_datetime_ok(json_string_value(v)))
+			return 0;
+		form_error_add(errs, path, "must be a date and time "
+		    "YYYY-MM-DDTHH:MM:SS with its offset");
+		return -1;
+	case FT_CALCULATE:
+		if (json_is_string(v) && json_string_length(v) > FORM_MAX_TEXT) {
+			form_error_add(errs, path, "must be at most %d bytes",
+			    FORM_MAX_TEXT);
+			return -1;
+		}
+		if ((json_is_string(v) && v_utf8_ok(json_string_value(v))) ||
+		    (json_is_number(v) && isfinite(json_number_value(v))))
+			return 0;
+		form_error_add(errs, path, "must be text or a number");
+		return -1;
+	case FT_AUDIT:
+		return 0;	/* ODK's audit log: taken, never read */
+	case FT_NOTE:
+	case FT_GROUP:
+		return 0;	/* empty: v_field sees to it */
 	case FT_REPEAT:
 		if (!json_is_array(v))
 			break;
@@ -363,24 +535,186 @@ bad_point:
 static void v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
     const char *today, struct form_errors *errs);
 
+/* Evaluates e to a value for field fd; 0, or -1. */
+static int
+v_value_of(struct vctx *c, const struct expr *e, const struct form_field *fd,
+    const json_t *v, const json_t *item, const char *today,
+    struct expr_value *out, struct expr_scratch *s)
+{
+	struct expr_env env;
+
+	v_env(c, item, today, &env);
+	c->cur = fd;
+	c->curval = v;
+	s->used = 0;
+	return expr_eval_value(e, &env, out, s);
+}
+
+/* A number an expression value holds (a number or numeric text), or NaN. */
+static double
+v_number(const struct expr_value *r)
+{
+	double d;
+
+	if (r->kind == EXPR_NUM)
+		return r->num;
+	if (r->kind == EXPR_STR && expr_str_number(r->str, &d))
+		return d;
+	return NAN;
+}
+
+/*
+ * A calculate field holds what its calculation gives, as ODK stores it:
+ * numbers compare as numbers (12 and "12.0" agree, and so do two
+ * computations of 0.1 + 0.2 rounded differently in their last digit),
+ * anything else as text, exactly; an empty or NaN result means empty.
+ */
+static void
+v_calc(struct vctx *c, const struct form_field *fd, const json_t *v,
+    const json_t *item, const char *today, const char *path,
+    struct form_errors *errs)
+{
+	struct expr_scratch s;
+	struct expr_value r, got;
+	char wbuf[32], gbuf[32];
+	const char *want = NULL, *have = NULL;
+	double a, b;
+	int same;
+
+	if (v_value_of(c, fd->calculation, fd, v, item, today, &r, &s) != 0) {
+		form_error_add(errs, path, "calculation cannot be evaluated");
+		return;
+	}
+	if (!(r.kind == EXPR_EMPTY || (r.kind == EXPR_NUM && isnan(r.num))))
+		want = expr_value_text(&r, wbuf);
+	if (want && want[0] == '\0')
+		want = NULL;
+	if (!v_empty(v)) {
+		v_value(c, fd, v, &got);
+		have = expr_value_text(&got, gbuf);
+	}
+	if (want == NULL || have == NULL)
+		same = want == have;
+	else if (expr_str_number(want, &a) && expr_str_number(have, &b))
+		same = a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
+	else
+		same = strcmp(want, have) == 0;
+	if (!same)
+		form_error_add(errs, path, "does not match its calculation");
+}
+
+/* Each choice made must be one the field's choice_filter allows: one of
+   the rows of that name (several when the form allows duplicates). */
+static void
+v_filter(struct vctx *c, const struct form_field *fd, const json_t *v,
+    const json_t *item, const char *today, const char *path,
+    struct form_errors *errs)
+{
+	const struct form_list *l = &c->f->lists[fd->list];
+	const char *names[2] = { NULL, NULL }, *s = NULL;
+	char name[FORM_NAME_MAX];
+	size_t k = 0;
+	json_t *x;
+
+	for (;;) {
+		const struct form_choice *ch = NULL;
+		int ok = 0;
+
+		/* the next choice made: a string, an array's, a word's */
+		if (json_is_array(v)) {
+			if ((x = json_array_get(v, k++)) == NULL)
+				return;
+			names[0] = json_string_value(x);
+		} else if (fd->type == FT_SELECT_ONE) {
+			if (k++)
+				return;
+			names[0] = json_string_value(v);
+		} else {
+			size_t len;
+			if (s == NULL)
+				s = json_string_value(v);
+			s += strspn(s, " ");
+			if ((len = strcspn(s, " ")) == 0)
+				return;
+			snprintf(name, sizeof(name), "%.*s", (int)len, s);
+			names[0] = name;
+			s += len;
+		}
+		while (!ok && (ch = form_list_find_from(l, names[0], ch))) {
+			c->list = l;
+			c->choice = ch;
+			ok = v_eval(c, fd->choice_filter, fd, v, item, today);
+			c->choice = NULL;
+			if (ok < 0) {
+				form_error_add(errs, path, "choice_filter cannot "
+				    "be evaluated");
+				return;
+			}
+		}
+		if (!ok) {
+			form_error_add(errs, path, "is not among the choices "
+			    "its choice_filter allows");
+			return;
+		}
+	}
+}
+
+/* A repeat with a repeat_count has exactly that many items, when the
+   count is a number. */
+static void
+v_repeat_count(struct vctx *c, const struct form_field *fd, const json_t *v,
+    const char *today, const char *path, struct form_errors *errs)
+{
+	struct expr_scratch s;
+	struct expr_value r;
+	double n;
+
+	if (v_value_of(c, fd->repeat_count, fd, v, NULL, today, &r, &s) != 0) {
+		form_error_add(errs, path, "repeat_count cannot be evaluated");
+		return;
+	}
+	n = v_number(&r);
+	if (!isnan(n) && n != (double)(json_is_array(v) ? json_array_size(v) :
+	    0))
+		form_error_add(errs, path, "must have as many items as its "
+		    "repeat_count");
+}
+
 static void
 v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
     const char *path, const char *today, struct form_errors *errs)
 {
 	const struct form_field *fd = &c->f->fields[fi];
-	int rel = 1;
+	/* a group that is not relevant makes all inside it so */
+	int rel = fd->group < 0 || c->grel[fd->group];
 
-	if (fd->relevant) {
+	if (rel && fd->relevant) {
 		rel = v_eval(c, fd->relevant, fd, v, item, today);
 		if (rel < 0) {
 			form_error_add(errs, path, "relevance cannot be "
 			    "evaluated");
+			if (fd->type == FT_GROUP)
+				c->grel[fi] = 1;	/* one error, not one
+							   per field inside */
 			return;
 		}
+	}
+	if (fd->type == FT_GROUP)
+		c->grel[fi] = (unsigned char)rel;
+	if (!form_type_has_value(fd->type)) {
+		if (!v_empty(v))
+			form_error_add(errs, path, fd->type == FT_NOTE ?
+			    "a note holds no value" : "a group holds no value "
+			    "(its fields are stored beside it)");
+		return;
 	}
 	if (v_empty(v)) {
 		if (rel && fd->required)
 			form_error_add(errs, path, "required");
+		else if (rel && fd->type == FT_CALCULATE && !fd->volatile_calc)
+			v_calc(c, fd, v, item, today, path, errs);
+		else if (rel && fd->repeat_count)
+			v_repeat_count(c, fd, v, today, path, errs);
 		return;
 	}
 	if (!rel) {
@@ -389,9 +723,15 @@ v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
 	}
 	if (v_type(c->f, fd, v, path, errs) != 0)
 		return;
+	if (fd->choice_filter)
+		v_filter(c, fd, v, item, today, path, errs);
+	if (fd->type == FT_CALCULATE && !fd->volatile_calc)
+		v_calc(c, fd, v, item, today, path, errs);
 	if (fd->type == FT_REPEAT) {
 		size_t i;
 		json_t *x;
+		if (fd->repeat_count)
+			v_repeat_count(c, fd, v, today, path, errs);
 		json_array_foreach(v, i, x)
 			v_item(c, fi, x, i, today, errs);
 	}
@@ -401,7 +741,8 @@ v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
 			form_error_add(errs, path, "constraint cannot be "
 			    "evaluated");
 		else if (!ok)
-			form_error_add(errs, path, "%s", fd->message);
+			form_error_add(errs, path, "%s", fd->message ?
+			    fd->message : "does not meet the form's constraint");
 	}
 }
 
@@ -435,9 +776,11 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			nlen = sizeof(path) - plen - 1;
 		memcpy(path + plen, name, nlen);
 		path[plen + nlen] = '\0';
+		c->position = idx + 1;
 		v_field(c, (int)i, json_object_get(item, c->f->fields[i].name),
 		    item, path, today, errs);
 	}
+	c->position = 0;
 }
 
 static void
@@ -483,12 +826,21 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
 			    "unknown field");
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->grel = calloc(f->n_fields + 1, 1)) == NULL) {
+		free(c);
 		form_error_add(errs, "", "out of memory");
 		return -1;
 	}
 	c->f = f;
 	c->rec = rec;
+	{
+		time_t t = time(NULL);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(c->now, sizeof(c->now),
+			    "%Y-%m-%dT%H:%M:%S.000+00:00", &tm);
+	}
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
 			v_field(c, (int)i, json_object_get(rec,
@@ -499,6 +851,7 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	for (size_t i = 0; i < c->n_joins; i++)
 		free(c->joins[i].s);
 	free(c->joins);
+	free(c->grel);
 	free(c);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }

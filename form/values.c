@@ -149,6 +149,19 @@ values_one(const struct form *f, int fi, const json_t *x, Field__Value **out)
 	if ((v->name = strdup(fd->name)) == NULL)
 		return -1;
 	switch (fd->type) {
+	case FT_CALCULATE:
+		/* as stored: a number stays one */
+		if (json_is_integer(x)) {
+			v->v_case = FIELD__VALUE__V_INTEGER;
+			v->integer = json_integer_value(x);
+			return 0;
+		}
+		if (json_is_number(x)) {
+			v->v_case = FIELD__VALUE__V_DECIMAL;
+			v->decimal = json_number_value(x);
+			return 0;
+		}
+		break;
 	case FT_INTEGER:
 		v->v_case = FIELD__VALUE__V_INTEGER;
 		v->integer = json_integer_value(x);
@@ -187,9 +200,11 @@ values_one(const struct form *f, int fi, const json_t *x, Field__Value **out)
 		return 0;
 	}
 	default:
-		v->v_case = FIELD__VALUE__V_TEXT;
-		return (v->text = strdup(json_string_value(x))) ? 0 : -1;
+		break;
 	}
+	/* text, dates, times, choices, calculated text */
+	v->v_case = FIELD__VALUE__V_TEXT;
+	return (v->text = strdup(json_string_value(x))) ? 0 : -1;
 }
 
 static int
@@ -205,7 +220,10 @@ values_build(const struct form *f, const json_t *obj, int parent,
 	for (size_t i = 0; i < f->n_fields; i++) {
 		const json_t *x;
 
-		if (f->fields[i].parent != parent)
+		/* notes and groups carry nothing; an audit log is not kept */
+		if (f->fields[i].parent != parent ||
+		    !form_type_has_value(f->fields[i].type) ||
+		    f->fields[i].type == FT_AUDIT)
 			continue;
 		x = json_object_get(obj, f->fields[i].name);
 		if (x == NULL || json_is_null(x) || (json_is_string(x) &&

@@ -66,6 +66,8 @@ struct xport {
 	size_t n_files;
 	unsigned long records, failed, late;
 	int werr;			/* a write failed: nothing is renamed */
+	json_t **defs;			/* definitions the columns point into */
+	size_t n_defs;
 };
 
 int
@@ -126,13 +128,24 @@ x_col_add(struct xcols *c, const char *name)
 	return 0;
 }
 
-/* The fields of a definition in survey order (at most max); borrowed. */
+/* The fields of a definition in survey order (at most max); borrowed
+   from the definition, which x keeps until the export ends. */
 static size_t
-x_fields(const struct form *f, struct xfield *out, size_t max)
+x_fields(struct xport *x, const struct form *f, struct xfield *out,
+    size_t max)
 {
-	json_t *survey = json_object_get(form_definition(f), "survey"), *row;
+	json_t *def = form_definition(f), **defs, *survey, *row;
 	const char *rep = "";
 	size_t i, n = 0;
+
+	if (def == NULL || (defs = realloc(x->defs, (x->n_defs + 1) *
+	    sizeof(*defs))) == NULL) {
+		json_decref(def);
+		return 0;
+	}
+	x->defs = defs;
+	x->defs[x->n_defs++] = def;
+	survey = json_object_get(def, "survey");
 
 	json_array_foreach(survey, i, row) {
 		const char *type = json_string_value(json_object_get(row,
@@ -270,14 +283,14 @@ x_columns(struct xport *x, const struct form_catalog *cat,
 			    x->form, x->versions[i]);
 			goto out;
 		}
-		n_have += x_fields(f, have + n_have, X_MAX_ROWS);
+		n_have += x_fields(x, f, have + n_have, X_MAX_ROWS);
 		if (f != cur)
 			order[n_order++] = f;
 	}
 	if (x->n_versions == 0)
-		n_have = x_fields(cur, have, X_MAX_ROWS);
+		n_have = x_fields(x, cur, have, X_MAX_ROWS);
 	for (size_t v = 0; v < n_order; v++) {
-		n = x_fields(order[v], fs, X_MAX_ROWS);
+		n = x_fields(x, order[v], fs, X_MAX_ROWS);
 		for (size_t i = 0; i < n; i++) {
 			struct xfile *t = &x->files[0];
 
@@ -797,6 +810,9 @@ export_cmd(const char *cdir, int argc, char **argv)
 	for (size_t i = 0; i < x.n_versions; i++)
 		free(x.versions[i]);
 	free(x.versions);
+	for (size_t i = 0; i < x.n_defs; i++)
+		json_decref(x.defs[i]);
+	free(x.defs);
 	cstore_close(x.cs);
 	ropen_free(x.ro);
 	return rc == 0 ? 0 : 1;

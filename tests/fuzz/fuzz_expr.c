@@ -89,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct expr_env env = { resolve, enter, NULL, NULL, "2026-11-29" };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .today = "2026-11-29" };
 	struct expr *e;
 	char *src, err[128];
 	size_t seen = 0;

@@ -151,7 +151,8 @@ eval_with(const char *src, struct fv dot, const struct item *items,
     size_t nitems)
 {
 	struct rec r = { record, dot, items, nitems, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 	int rc;
@@ -563,7 +564,8 @@ static void
 test_count_env(void **state)
 {
 	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -597,7 +599,8 @@ test_members_constraint(void **state)
 	static const char src[] = "count(.) >= 1 and count(.) <= 30 and "
 	    "count-if(., ${relationship} = 'head') = 1";
 	struct rec r = { record, E(NULL), household, 3, 1, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -723,7 +726,8 @@ test_shipped_population(void **state)
 		N("males_60_plus", 10), END
 	};
 	struct rec r = { cells, N(NULL, 340), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *e;
 	char err[128];
 
@@ -742,7 +746,8 @@ static void
 test_eval_errors(void **state)
 {
 	struct rec r = { record, E(NULL), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, NULL };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r };
 	struct expr *e;
 	char err[128];
 
@@ -790,7 +795,7 @@ test_parse_errors(void **state)
 	bad(". = yes", "offset 4: expected a value, not 'yes' "
 	    "(strings need quotes)");
 	bad("foo(1)", "offset 0: unknown function 'foo'");
-	bad("1 + concat('a', 'b')", "offset 4: unknown function 'concat'");
+	bad("1 + concatenate('a', 'b')", "offset 4: unknown function 'concatenate'");
 	bad("count-selected", "offset 14: expected '('");
 	bad("selected(.)", "offset 0: selected() takes 2 arguments");
 	bad("selected(., 'a', 'b')", "offset 0: selected() takes 2 arguments");
@@ -966,7 +971,8 @@ static void
 test_reuse(void **state)
 {
 	struct rec r = { record, S(NULL, "AB-1"), household, 3, 0, 0, 0 };
-	struct expr_env env = { resolve, enter, &r, NULL, TODAY };
+	struct expr_env env = { .resolve = resolve, .enter = enter,
+	    .ctx = &r, .today = TODAY };
 	struct expr *a, *b;
 	char err[128];
 
@@ -981,6 +987,219 @@ test_reuse(void **state)
 	}
 	expr_free(a);
 	expr_free(b);
+}
+
+/* The members' fields, named from outside the repeat: every item's. */
+static int
+nodes(void *ctx, const void *item, const char *name, const void **rep,
+    size_t *count)
+{
+	struct rec *r = ctx;
+
+	if (item != NULL || (strcmp(name, "age_years") != 0 &&
+	    strcmp(name, "relationship") != 0))
+		return -1;
+	*rep = r->items;
+	*count = r->nitems;
+	return 0;
+}
+
+static int
+column(void *ctx, const char *name, struct expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strcmp(name, "admin1") == 0) {
+		out->kind = EXPR_STR;
+		out->str = "yes";
+	}
+	return 0;
+}
+
+static const char *
+choice_label(void *ctx, const char *field, const char *value)
+{
+	return strcmp(field, "consent") == 0 && strcmp(value, "yes") == 0 ?
+	    "Yes" : NULL;
+}
+
+/* src's value as text ("ERR" on an evaluation error), in buf. */
+static const char *
+value_of(const char *src, const struct expr_env *env, char *buf,
+    size_t len)
+{
+	struct expr_scratch *s = malloc(sizeof(*s));
+	struct expr_value v;
+	struct expr *e;
+	char err[128], nbuf[32];
+
+	assert_non_null(s);
+	if (expr_parse(src, &e, err, sizeof(err)) != 0 &&
+	    expr_parse_filter(src, &e, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", src, err);
+	s->used = 0;
+	if (expr_eval_value(e, env, &v, s) != 0)
+		snprintf(buf, len, "ERR");
+	else
+		snprintf(buf, len, "%s", expr_value_text(&v, nbuf));
+	expr_free(e);
+	free(s);
+	return buf;
+}
+
+static void
+test_functions(void **state)
+{
+	static const struct {
+		const char *src, *want;
+	} cases[] = {
+		/* a repeat's field from outside: a node-set */
+		{ "sum(${age_years})", "107" },
+		{ "max(${age_years})", "70" },
+		{ "min(${age_years})", "3" },
+		{ "max(1, 5, ${n})", "12" },
+		{ "min(${age_years}, 1)", "1" },
+		{ "count(${age_years})", "3" },
+		{ "join('-', ${relationship})", "head-child-parent" },
+		{ "indexed-repeat(${age_years}, ${members}, 2)", "3" },
+		{ "indexed-repeat(${age_years}, ${members}, 4)", "" },
+		{ "count-if(${members}, position(..) > 1)", "2" },
+		{ "position(..)", "1" },
+		/* numbers */
+		{ "int(-2.7)", "-2" }, { "int('7.9')", "7" },
+		{ "round(2.5)", "3" }, { "round(-2.5)", "-2" },
+		{ "round(1.2345, 2)", "1.23" }, { "round(1250, -2)", "1300" },
+		{ "floor(-1.5)", "-2" }, { "ceiling(1.2)", "2" },
+		{ "abs(-3)", "3" }, { "pow(2, 10)", "1024" },
+		{ "number('x')", "NaN" }, { "sum(${n})", "12" },
+		/* strings */
+		{ "concat('a', 1, ${n}, true())", "a112true" },
+		{ "concat()", "" },
+		{ "concat(${name_utf8}, '!')", "Zo\xc3\xab \xe6\x97\xa5\xf0\x9f"
+		  "\x98\x80!" },
+		{ "string(1.5)", "1.5" }, { "string(${n})", "12" },
+		{ "boolean('')", "false" }, { "boolean('x')", "true" },
+		{ "boolean-from-string('true')", "true" },
+		{ "boolean-from-string('1')", "true" },
+		{ "boolean-from-string('yes')", "false" },
+		{ "substr('abcdef', 1, 3)", "bc" },
+		{ "substr('abcdef', 4)", "ef" },
+		{ "substr('zo\xc3\xab', 2)", "\xc3\xab" },
+		{ "substr('abc', 2, 1)", "" },
+		{ "contains('abc', 'b')", "true" },
+		{ "starts-with('abc', 'ab')", "true" },
+		{ "ends-with('abc', 'ab')", "false" },
+		{ "translate('abcabc', 'abc', 'AB')", "ABAB" },
+		{ "translate('zo\xc3\xab', '\xc3\xab', 'e')", "zoe" },
+		{ "selected-at('a b c', 1)", "b" },
+		{ "selected-at(${services}, 0)", "information" },
+		{ "selected-at('a b', 5)", "" },
+		{ "once(3)", "3" },
+		{ "jr:choice-name(${consent}, '${consent}')", "Yes" },
+		{ "jr:choice-name('no', '${consent}')", "" },
+		/* dates */
+		{ "now()", "2026-11-29T10:00:00.000+03:00" },
+		{ "date(0)", "1970-01-01" }, { "date(20422)", "2025-11-30" },
+		{ "date('2026-11-20')", "2026-11-20" },
+		{ "decimal-date-time('1970-01-02')", "1" },
+		{ "decimal-date-time('1970-01-01T12:00:00Z')", "0.5" },
+		{ "decimal-date-time('1970-01-01T03:00:00.000+03:00')", "0" },
+		{ "decimal-date-time(today()) - decimal-date-time("
+		  "${visit_date})", "9" },
+		{ "format-date('2026-03-05', '%d/%m/%Y')", "05/03/2026" },
+		/* dates in arithmetic are days, as in ODK; a string that
+		   only looks like one is not a date */
+		{ "today() - date('2026-11-20')", "9" },
+		{ "int((today() - date('1990-06-15')) div 365.25)", "36" },
+		{ "date(today() - 7)", "2026-11-22" },
+		{ "today() > 20000", "true" },
+		{ "round((now() - today()) * 24)", "7" },
+		{ "'2026-11-20' - 1", "NaN" },
+		{ "today() = '2026-11-29'", "true" },
+		{ "format-date('2026-03-05T07:08:09Z', '%e %n %y %H:%M:%S')",
+		  "5 3 26 07:08:09" },
+		{ "format-date('not a date', '%Y')", "" },
+		/* a choice filter's bare column */
+		{ "admin1 = ${consent}", "true" },
+		{ "admin2 = ''", "true" },
+		/* never recomputed, so never evaluated */
+		{ "uuid()", "ERR" }, { "random()", "ERR" },
+		/* past the scratch: an evaluation error, not an overflow */
+		{ "concat(${long}, ${long}, ${long}, ${long}, ${long})", "ERR" },
+	};
+	static char longs[2001];
+	struct fv fields[sizeof(record) / sizeof(record[0]) + 1];
+	struct rec r = { fields, E(NULL), household, 3, 0, 0, 0 };
+	struct expr_env env = { .resolve = resolve, .enter = enter, .ctx = &r,
+	    .today = TODAY, .nodes = nodes, .column = column,
+	    .choice_label = choice_label,
+	    .now = "2026-11-29T10:00:00.000+03:00" };
+	char buf[4096];
+	size_t n = 0;
+
+	memset(longs, 'a', 2000);
+	for (; record[n].name; n++)
+		fields[n] = record[n];
+	fields[n++] = (struct fv)S("long", longs);
+	fields[n] = (struct fv)END;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = value_of(cases[i].src, &env, buf,
+		    sizeof(buf));
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("%s: want \"%s\", got \"%s\"", cases[i].src,
+			    cases[i].want, got);
+	}
+	/* inside an item, a field of its repeat is the item's own value */
+	env.item = &household[0];
+	env.position = 1;
+	assert_string_equal(value_of("sum(${age_years})", &env, buf,
+	    sizeof(buf)), "34");
+	assert_string_equal(value_of("position(..)", &env, buf, sizeof(buf)),
+	    "1");
+	/* indexed-repeat reads the whole repeat even from an item */
+	assert_string_equal(value_of("indexed-repeat(${age_years}, ${members},"
+	    " 3)", &env, buf, sizeof(buf)), "70");
+	/* a boolean evaluation of the same functions */
+	env.item = NULL;
+	{
+		struct expr *e;
+		char err[128];
+
+		assert_int_equal(expr_parse("sum(${age_years}) > 100 and "
+		    "contains(concat('x', ${n}), '12')", &e, err, sizeof(err)),
+		    0);
+		assert_int_equal(expr_eval_bool(e, &env), 1);
+		assert_int_equal(expr_uses(e), 0);
+		expr_free(e);
+		assert_int_equal(expr_parse("once(concat(uuid(), now()))", &e,
+		    err, sizeof(err)), 0);
+		assert_int_equal(expr_uses(e), EXPR_USES_RANDOM |
+		    EXPR_USES_NOW | EXPR_USES_ONCE);
+		expr_free(e);
+	}
+}
+
+static void
+test_function_parse_errors(void **state)
+{
+	bad("pulldata('a', 'b', 'c', 'd')", "offset 0: pulldata needs a CSV "
+	    "attached to the form; not supported");
+	bad("1 + pulldata('a')", "offset 4: pulldata needs a CSV attached to "
+	    "the form; not supported");
+	bad("round()", "offset 0: round() takes 1 to 2 arguments");
+	bad("round(1, 2, 3)", "offset 0: round() takes 1 to 2 arguments");
+	bad("concat", "offset 6: expected '('");
+	bad("max()", "offset 0: max() takes at least 1 argument");
+	bad("join(',')", "offset 0: join() takes at least 2 arguments");
+	bad("indexed-repeat(${a}, ${b})", "offset 0: indexed-repeat() takes 3 "
+	    "arguments");
+	bad("position(.)", "offset 9: position() takes .. (the repeat item)");
+	bad("..", "offset 0: expected a value");
+	bad("jr:choice-name(., .)", "offset 18: jr:choice-name() takes "
+	    "'${field}' as its second argument");
+	bad("jr:foo(1)", "offset 0: unknown function 'jr:foo'");
+	/* bare names are columns in choice filters only */
+	bad("admin1 = 1", "offset 0: expected a value, not 'admin1' (strings "
+	    "need quotes)");
 }
 
 int
@@ -1012,6 +1231,8 @@ main(void)
 		cmocka_unit_test(test_limits_length),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_functions),
+		cmocka_unit_test(test_function_parse_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

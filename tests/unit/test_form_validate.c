@@ -941,6 +941,697 @@ test_long_select_multiple(void **state)
 	form_free(f);
 }
 
+/*
+ * The XLSForm language: one form using every feature a field team's
+ * workbook brings (metadata, notes, nested groups with relevance, a
+ * roster repeat sized by repeat_count, calculations over it, cascading
+ * selects by choice_filter, jr:choice-name), a valid record, and patches
+ * that each break or keep one rule.
+ */
+#define Q(...) #__VA_ARGS__
+
+static const char lang_def[] = Q({"form_id": "lang", "version": "1",
+    "default_language": "English",
+    "survey": [
+    {"type": "start", "name": "start"}, {"type": "end", "name": "end"},
+    {"type": "today", "name": "today"},
+    {"type": "deviceid", "name": "deviceid"},
+    {"type": "audit", "name": "audit"},
+    {"type": "note", "name": "intro", "label": "Hello ${hh_name}"},
+    {"type": "string", "name": "hh_name", "required": "TRUE"},
+    {"type": "select1 yn", "name": "consent", "required": "T"},
+    {"type": "begin group", "name": "g_main",
+     "relevant": "${consent} = 'yes'", "appearance": "field-list"},
+    {"type": "int", "name": "hh_size", "required": "1",
+     "constraint": ". >= 1 and . <= 30"},
+    {"type": "begin_group", "name": "g_inner", "relevant": "${hh_size} > 1"},
+    {"type": "integer", "name": "n_children"},
+    {"type": "end_group"},
+    {"type": "time", "name": "visit_time"},
+    {"type": "datetime", "name": "visit_at"},
+    {"type": "gps", "name": "loc"},
+    {"type": "end group"},
+    {"type": "begin repeat", "name": "members", "repeat_count": "${hh_size}"},
+    {"type": "text", "name": "m_name"},
+    {"type": "integer", "name": "m_age", "required": "yes"},
+    {"type": "calculate", "name": "m_pos", "calculation": "position(..)"},
+    {"type": "calculate", "name": "m_label",
+     "calculation": "concat(${m_name}, ' (', ${m_age}, ')')"},
+    {"type": "end repeat"},
+    {"type": "calculate", "name": "total_age", "calculation": "sum(${m_age})"},
+    {"type": "calculate", "name": "oldest", "calculation": "max(${m_age})"},
+    {"type": "calculate", "name": "first_name",
+     "calculation": "indexed-repeat(${m_name}, ${members}, 1)"},
+    {"type": "calculate", "name": "names",
+     "calculation": "join(', ', ${m_name})"},
+    {"type": "calculate", "name": "iid", "calculation": "once(uuid())"},
+    {"type": "select_one admin1", "name": "admin1"},
+    {"type": "select_one admin2", "name": "admin2",
+     "choice_filter": "admin1 = ${admin1}"},
+    {"type": "select_multiple site", "name": "sites",
+     "choice_filter": "filter_admin2=${admin2}"},
+    {"type": "calculate", "name": "admin2_label",
+     "calculation": "jr:choice-name(${admin2}, '${admin2}')"},
+    {"type": "decimal", "name": "score"},
+    {"type": "calculate", "name": "rounded",
+     "calculation": "round(${score}, 1)"}],
+    "choices": [
+    {"list_name": "yn", "name": "yes"}, {"list_name": "yn", "name": "no"},
+    {"list_name": "admin1", "name": "1"}, {"list_name": "admin1", "name": "2"},
+    {"list_name": "admin2", "name": "11", "admin1": "1",
+     "label::English": "Eleven"},
+    {"list_name": "admin2", "name": "12", "admin1": "1",
+     "label::English": "Twelve", "label::Français": "Douze"},
+    {"list_name": "admin2", "name": "21", "admin1": "2",
+     "label::English": "Twenty-one"},
+    {"list_name": "site", "name": "-99", "filter_admin2": "11"},
+    {"list_name": "site", "name": "4_or_more", "filter_admin2": "12"},
+    {"list_name": "site", "name": "0", "filter_admin2": "21"},
+    {"list_name": "site", "name": "2_5", "filter_admin2": "12"}]});
+
+static const char lang_record[] = Q({
+    "start": "2026-12-01T09:00:00.000+03:00",
+    "end": "2026-12-01T09:30:12.5+03:00", "today": "2026-12-01",
+    "deviceid": "collect:abc", "audit": "audit.csv",
+    "hh_name": "Amina", "consent": "yes", "hh_size": 2, "n_children": 1,
+    "visit_time": "09:15", "visit_at": "2026-12-01T09:15:00Z",
+    "loc": "4.85 31.6 0 10",
+    "members": [{"m_name": "Amina", "m_age": 34, "m_pos": 1,
+                 "m_label": "Amina (34)"},
+                {"m_name": "Ali", "m_age": 5, "m_pos": "2",
+                 "m_label": "Ali (5)"}],
+    "total_age": 39, "oldest": "34", "first_name": "Amina",
+    "names": "Amina, Ali", "iid": "uuid:0b7e2a4c",
+    "admin1": "1", "admin2": "12", "sites": ["4_or_more", "2_5"],
+    "admin2_label": "Twelve", "score": 2.25, "rounded": 2.3});
+
+/* Validates rec; want_path NULL: no error; else an error at that path
+   whose reason holds want. */
+static void
+lang_check(const struct form *f, json_t *rec, const char *want_path,
+    const char *want, const char *what)
+{
+	struct form_errors errs = { 0 };
+	int rc = form_validate(f, rec, "2026-12-06", &errs);
+
+	if (want_path == NULL) {
+		if (rc != 0)
+			fail_msg("%s: %s: %s", what, errs.e[0].path,
+			    errs.e[0].reason);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	for (size_t i = 0; i < errs.n; i++)
+		if (strcmp(errs.e[i].path, want_path) == 0 &&
+		    strstr(errs.e[i].reason, want) != NULL)
+			return;
+	fail_msg("%s: want %s: %s; first %s: %s", what, want_path, want,
+	    errs.e[0].path, errs.e[0].reason);
+}
+
+static void
+test_language_records(void **state)
+{
+	static const struct {
+		const char *patch, *path, *reason;
+	} cases[] = {
+		{ "{}", NULL, NULL },
+		/* notes and groups hold nothing */
+		{ "{\"intro\": \"x\"}", "intro", "a note holds no value" },
+		{ "{\"intro\": \"\"}", NULL, NULL },
+		{ "{\"g_main\": {\"hh_size\": 2}}", "g_main", "a group holds" },
+		/* a group's relevance reaches every field inside it, nested */
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"n_children\": null,"
+		  " \"visit_time\": null, \"visit_at\": null, \"loc\": null}",
+		  NULL, NULL },
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"visit_time\": null,"
+		  " \"visit_at\": null, \"loc\": null}", "n_children",
+		  "not relevant here" },
+		{ "{\"consent\": \"no\", \"hh_size\": null, \"n_children\": null,"
+		  " \"visit_time\": null, \"visit_at\": null}", "loc",
+		  "not relevant here" },
+		{ "{\"hh_size\": 1, \"members[2].m_age\": null}", "n_children",
+		  "not relevant here" },
+		/* a required field in a relevant group */
+		{ "{\"hh_size\": null}", "hh_size", "required" },
+		/* repeat_count */
+		{ "{\"hh_size\": 3}", "members", "as many items as its "
+		  "repeat_count" },
+		/* calculations, recomputed */
+		{ "{\"members[2].m_pos\": 3}", "members[2].m_pos",
+		  "does not match its calculation" },
+		{ "{\"members[1].m_label\": \"Amina(34)\"}", "members[1].m_label",
+		  "does not match its calculation" },
+		{ "{\"total_age\": 40}", "total_age", "does not match" },
+		{ "{\"total_age\": \"39.0\"}", NULL, NULL },
+		{ "{\"total_age\": null}", "total_age", "does not match" },
+		{ "{\"oldest\": 34}", NULL, NULL },
+		{ "{\"first_name\": \"Ali\"}", "first_name", "does not match" },
+		{ "{\"names\": \"Amina,Ali\"}", "names", "does not match" },
+		{ "{\"rounded\": 2.2}", "rounded", "does not match" },
+		{ "{\"score\": null, \"rounded\": null}", NULL, NULL },
+		{ "{\"score\": null}", "rounded", "does not match" },
+		/* a calculation with uuid(): stored value stands, type only */
+		{ "{\"iid\": 5}", NULL, NULL },
+		{ "{\"iid\": {\"a\": 1}}", "iid", "must be text or a number" },
+		/* choice filters: each choice made must be allowed */
+		{ "{\"admin2\": \"21\", \"admin2_label\": \"Twenty-one\"}",
+		  "admin2", "choice_filter allows" },
+		{ "{\"sites\": [\"4_or_more\", \"0\"]}", "sites",
+		  "choice_filter allows" },
+		{ "{\"sites\": \"2_5 4_or_more\"}", NULL, NULL },
+		{ "{\"sites\": \"2_5 -99\"}", "sites", "choice_filter allows" },
+		{ "{\"admin2_label\": \"Douze\"}", "admin2_label",
+		  "does not match" },
+		/* time, dateTime, metadata */
+		{ "{\"visit_time\": \"9:15\"}", "visit_time", "must be a time" },
+		{ "{\"visit_time\": \"24:00\"}", "visit_time", "must be a time" },
+		{ "{\"visit_time\": \"09:15:30.123+03:00\"}", NULL, NULL },
+		{ "{\"visit_time\": \"23:59:59Z\"}", NULL, NULL },
+		{ "{\"visit_at\": \"2026-12-01T09:15:00\"}", "visit_at",
+		  "must be a date and time" },
+		{ "{\"visit_at\": \"2026-02-30T09:15:00Z\"}", "visit_at",
+		  "must be a date and time" },
+		{ "{\"visit_at\": \"2026-12-01T09:15+03:00\"}", NULL, NULL },
+		{ "{\"start\": \"2026-12-01\"}", "start", "date and time" },
+		{ "{\"today\": \"2026-12-01T00:00:00Z\"}", "today",
+		  "must be a date" },
+		{ "{\"deviceid\": 5}", "deviceid", "must be text" },
+		{ "{\"audit\": {\"events\": 3}}", NULL, NULL },
+		{ "{\"loc\": \"91 31.6\"}", "loc", "latitude" },
+	};
+
+	struct form *f;
+	char err[256];
+
+	assert_int_equal(form_parse(lang_def, strlen(lang_def), &f, err,
+	    sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *rec = samples_load(lang_record);
+
+		apply_patch(rec, cases[i].patch);
+		lang_check(f, rec, cases[i].path, cases[i].reason,
+		    cases[i].patch);
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
+/* Groups around a repeat and a calculation: what they hide is empty. */
+static void
+test_language_groups(void **state)
+{
+	static const char def[] = Q({"form_id": "g", "version": "1", "survey": [
+	    {"type": "integer", "name": "n", "required": "yes"},
+	    {"type": "begin_group", "name": "outer", "relevant": "${n} > 0"},
+	    {"type": "calculate", "name": "twice", "calculation": "${n} * 2"},
+	    {"type": "begin repeat", "name": "r", "jr:count": "${n}"},
+	    {"type": "begin_group", "name": "inner",
+	     "relevant": "position(..) = 2"},
+	    {"type": "text", "name": "second_only", "required": "yes"},
+	    {"type": "end_group"},
+	    {"type": "text", "name": "any"},
+	    {"type": "end_repeat"},
+	    {"type": "end_group"},
+	    {"type": "begin_group", "name": "broken", "relevant": "${n} > 'x'"},
+	    {"type": "note", "name": "nb", "label": "n is ${n}"},
+	    {"type": "end_group"}]});
+	static const struct {
+		const char *rec, *path, *reason;
+	} cases[] = {
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{\"any\": \"a\"}, "
+		  "{\"second_only\": \"b\"}]}", NULL, NULL },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{\"second_only\": \"a\"}, "
+		  "{\"second_only\": \"b\"}]}", "r[1].second_only",
+		  "not relevant here" },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{}, {}]}",
+		  "r[2].second_only", "required" },
+		{ "{\"n\": 2, \"twice\": 4, \"r\": [{}]}", "r",
+		  "as many items" },
+		/* outer not relevant: the calculation and the repeat empty */
+		{ "{\"n\": 0}", NULL, NULL },
+		{ "{\"n\": 0, \"twice\": 0}", "twice", "not relevant here" },
+		{ "{\"n\": 0, \"r\": [{\"any\": \"a\"}]}", "r",
+		  "not relevant here" },
+		{ "{\"n\": 1, \"r\": [{}]}", "twice", "does not match" },
+		{ "{\"n\": 1, \"twice\": \"2\", \"r\": [{}], \"nb\": \"x\"}",
+		  "nb", "a note holds no value" },
+	};
+	struct form *f;
+	char err[256];
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *rec = samples_load(cases[i].rec);
+		lang_check(f, rec, cases[i].path, cases[i].reason, cases[i].rec);
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
+/* An age worked out from a date of birth, as forms do: dates in
+   arithmetic are days. */
+static void
+test_language_age(void **state)
+{
+	static const char def[] = Q({"form_id": "a", "version": "1", "survey": [
+	    {"type": "date", "name": "dob", "constraint": ". <= today()"},
+	    {"type": "calculate", "name": "age",
+	     "calculation": "int((today() - ${dob}) div 365.25)"},
+	    {"type": "integer", "name": "years",
+	     "constraint": ". = int((today() - ${dob}) div 365.25)"}]});
+	struct form *f;
+	char err[256];
+	json_t *rec;
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	rec = samples_load("{\"dob\": \"1990-06-15\", \"age\": \"36\", "
+	    "\"years\": 36}");
+	lang_check(f, rec, NULL, NULL, "age 36");
+	json_decref(rec);
+	rec = samples_load("{\"dob\": \"1990-12-07\", \"age\": 36}");
+	lang_check(f, rec, "age", "does not match", "35 on 2026-12-06");
+	json_decref(rec);
+	rec = samples_load("{}");
+	lang_check(f, rec, NULL, NULL, "no date, no age");
+	json_decref(rec);
+	form_free(f);
+}
+
+/* With allow_choice_duplicates, a name may stand in several places of a
+   cascade: a choice is allowed when any of its rows passes the filter. */
+static void
+test_language_duplicates(void **state)
+{
+	static const char def[] = Q({"form_id": "d", "version": "1",
+	    "allow_choice_duplicates": "true", "survey": [
+	    {"type": "select_one a", "name": "a"},
+	    {"type": "select_one s", "name": "s", "choice_filter": "a = ${a}"}],
+	    "choices": [{"list_name": "a", "name": "1"},
+	    {"list_name": "a", "name": "2"}, {"list_name": "a", "name": "3"},
+	    {"list_name": "s", "name": "x", "a": "1"},
+	    {"list_name": "s", "name": "x", "a": "2"}]});
+	struct form *f;
+	char err[256];
+	json_t *rec;
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	rec = samples_load("{\"a\": \"2\", \"s\": \"x\"}");
+	lang_check(f, rec, NULL, NULL, "second row");
+	json_decref(rec);
+	rec = samples_load("{\"a\": \"3\", \"s\": \"x\"}");
+	lang_check(f, rec, "s", "choice_filter allows", "no row");
+	json_decref(rec);
+	form_free(f);
+}
+
+/*
+ * Property: random forms (types, nested groups with relevance, a repeat
+ * sized by repeat_count, calculations, a choice filter) and records.  A
+ * record built to be valid -- the generator knows what every relevance
+ * and calculation gives, as all of them read two anchor fields -- is
+ * taken; the same record with random junk in random places never
+ * crashes validation (the sanitizers watch).
+ */
+static unsigned long long prop_state;
+
+static unsigned
+prop_rand(unsigned n)
+{
+	prop_state ^= prop_state << 13;
+	prop_state ^= prop_state >> 7;
+	prop_state ^= prop_state << 17;
+	return (unsigned)(prop_state % n);
+}
+
+static json_t *
+prop_junk(int depth)
+{
+	switch (prop_rand(depth > 2 ? 6 : 8)) {
+	case 0: return json_integer((json_int_t)prop_rand(100) - 50);
+	case 1: return json_real(prop_rand(1000) / 7.0);
+	case 2: return json_string("");
+	case 3: return json_string(prop_rand(2) ? "a b" : "12:00");
+	case 4: return json_null();
+	case 5: return json_true();
+	case 6: {
+		json_t *a = json_array();
+		for (unsigned i = prop_rand(4); i > 0; i--)
+			json_array_append_new(a, prop_junk(depth + 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = prop_rand(3); i > 0; i--)
+			json_object_set_new(o, prop_rand(2) ? "ri" : "zz",
+			    prop_junk(depth + 1));
+		return o;
+	}
+	}
+}
+
+static void
+test_language_property(void **state)
+{
+	prop_state = 0x9e3779b97f4a7c15ULL;
+	for (int iter = 0; iter < 400; iter++) {
+		json_t *def = json_pack("{s:s, s:s}", "form_id", "p", "version",
+		    "1"), *survey = json_array(), *choices = json_array();
+		json_t *rec = json_object();
+		long a0 = prop_rand(6), a1 = prop_rand(6);
+		int rel[8], depth = 0, nf = 0, has_repeat = 0, rcount = -1;
+		int items = 0, relevant = 1;
+		long ri_sum = 0;
+		struct form *f;
+		struct form_errors errs = { 0 };
+		char err[512], name[32], expr[96], *text;
+
+		for (int k = 0; k < 6; k++) {
+			char nm[16];
+			snprintf(nm, sizeof(nm), "%d", k);
+			json_array_append_new(choices, json_pack("{s:s, s:s, s:s}",
+			    "list_name", "l", "name", nm, "grp", k % 2 ? "1" :
+			    "0"));
+		}
+		json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+		    "type", "integer", "name", "a0", "required", "yes"));
+		json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+		    "type", "int", "name", "a1", "required", "TRUE"));
+		json_object_set_new(rec, "a0", json_integer(a0));
+		json_object_set_new(rec, "a1", json_integer(a1));
+		for (int n = 5 + (int)prop_rand(30); n > 0; n--) {
+			unsigned what = prop_rand(12);
+			long t = (long)prop_rand(7) - 1;
+			int own = prop_rand(3) == 0;	/* its own relevant */
+			int r;
+
+			relevant = 1;
+			for (int k = 0; k < depth; k++)
+				relevant &= rel[k];
+			snprintf(name, sizeof(name), "f%d", nf++);
+			snprintf(expr, sizeof(expr), "${a1} > %ld", t);
+			if (what == 0 && depth < 8) {
+				json_array_append_new(survey, json_pack(
+				    "{s:s, s:s, s:s}", "type", prop_rand(2) ?
+				    "begin_group" : "begin group", "name", name,
+				    "relevant", expr));
+				rel[depth++] = a1 > t;
+				continue;
+			}
+			if (what == 1 && depth > 0) {
+				json_array_append_new(survey, json_pack("{s:s}",
+				    "type", prop_rand(2) ? "end_group" :
+				    "end group"));
+				depth--;
+				continue;
+			}
+			if (what == 2 && !has_repeat) {
+				/* the roster: items sized by a0 or free */
+				json_t *row = json_pack("{s:s, s:s}", "type",
+				    "begin_repeat", "name", "members");
+				json_t *arr = json_array();
+				has_repeat = 1;
+				if (prop_rand(2))
+					json_object_set_new(row, "repeat_count",
+					    json_string("${a0}"));
+				rcount = (int)(json_object_get(row,
+				    "repeat_count") ? a0 : prop_rand(4));
+				json_array_append_new(survey, row);
+				json_array_append_new(survey, json_pack(
+				    "{s:s, s:s, s:s}", "type", "integer", "name",
+				    "ri", "required", "yes"));
+				json_array_append_new(survey, json_pack(
+				    "{s:s, s:s, s:s}", "type", "calculate",
+				    "name", "rc", "calculation",
+				    "${ri} * position(..)"));
+				json_array_append_new(survey, json_pack(
+				    "{s:s, s:s, s:s}", "type", "select_one l",
+				    "name", "rs", "choice_filter",
+				    "grp = ${a1} mod 2"));
+				json_array_append_new(survey, json_pack("{s:s}",
+				    "type", "end_repeat"));
+				items = relevant ? rcount : 0;
+				for (int k = 0; k < items; k++) {
+					long v = prop_rand(50);
+					char c[16];
+					snprintf(c, sizeof(c), "%ld",
+					    (long)(a1 % 2 + 2 * prop_rand(3)));
+					ri_sum += v;
+					json_array_append_new(arr, json_pack(
+					    "{s:I, s:I, s:s}", "ri", (json_int_t)v,
+					    "rc", (json_int_t)(v * (k + 1)), "rs",
+					    c));
+				}
+				if (items > 0)
+					json_object_set_new(rec, "members", arr);
+				else
+					json_decref(arr);
+				continue;
+			}
+			r = relevant && (!own || a1 > t);
+			{
+				static const char *const types[] = { "text",
+				    "integer", "decimal", "date", "time",
+				    "select_one l", "select_multiple l", "note",
+				    "calculate", "calculate", "datetime" };
+				unsigned ty = prop_rand(11);
+				json_t *row = json_pack("{s:s, s:s}", "type",
+				    types[ty], "name", name);
+				json_t *v = NULL;
+
+				if (own)
+					json_object_set_new(row, "relevant",
+					    json_string(expr));
+				switch (ty) {
+				case 0: v = json_string("w"); break;
+				case 1: v = json_integer(prop_rand(9)); break;
+				case 2: v = json_real(prop_rand(9) / 4.0); break;
+				case 3: v = json_string("2026-02-28"); break;
+				case 4: v = json_string("23:59:01.5+01:00"); break;
+				case 5: v = json_string("3"); break;
+				case 6: v = json_pack("[ss]", "0", "5"); break;
+				case 7: break;
+				case 8:
+					json_object_set_new(row, "calculation",
+					    json_string("${a0} + ${a1}"));
+					v = json_integer(a0 + a1);
+					break;
+				case 9:
+					json_object_set_new(row, "calculation",
+					    json_string("concat(if(${a0} > 2, "
+					    "'big', 'small'), '-', ${a1})"));
+					snprintf(expr, sizeof(expr), "%s-%ld",
+					    a0 > 2 ? "big" : "small", a1);
+					v = json_string(expr);
+					break;
+				default:
+					v = json_string("2026-12-01T10:00:00Z");
+					break;
+				}
+				if (prop_rand(4) == 0)
+					json_object_set_new(row, "required",
+					    json_string(prop_rand(2) ? "1" : "T"));
+				json_array_append_new(survey, row);
+				if (r && v != NULL)
+					json_object_set_new(rec, name, v);
+				else
+					json_decref(v);
+			}
+		}
+		while (depth-- > 0)
+			json_array_append_new(survey, json_pack("{s:s}", "type",
+			    "end_group"));
+		if (has_repeat) {
+			json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+			    "type", "calculate", "name", "total", "calculation",
+			    "sum(${ri})"));
+			json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+			    "type", "calculate", "name", "n_members",
+			    "calculation", "count(${members})"));
+			json_object_set_new(rec, "total", json_integer(ri_sum));
+			json_object_set_new(rec, "n_members",
+			    json_integer(items));
+		}
+		json_object_set_new(def, "survey", survey);
+		json_object_set_new(def, "choices", choices);
+		text = json_dumps(def, JSON_COMPACT);
+		if (form_parse(text, strlen(text), &f, err, sizeof(err)) != 0)
+			fail_msg("iteration %d: %s\n%s", iter, err, text);
+		if (form_validate(f, rec, "2026-12-06", &errs) != 0) {
+			char *r = json_dumps(rec, JSON_COMPACT);
+			fail_msg("iteration %d: %s: %s\n%s\n%s", iter,
+			    errs.e[0].path, errs.e[0].reason, text, r);
+		}
+		/* junk in random places: refused or not, never a crash */
+		for (int k = 0; k < 8; k++) {
+			json_t *bad = json_deep_copy(rec);
+			const char *key;
+			json_t *v;
+			struct form_errors e2 = { 0 };
+
+			json_object_foreach(bad, key, v)
+				if (prop_rand(3) == 0)
+					json_object_set_new(bad, key, prop_junk(0));
+			if (prop_rand(2)) {
+				json_t *m = json_object_get(bad, "members");
+				json_t *it = json_array_get(m, 0);
+				if (json_is_object(it))
+					json_object_set_new(it, prop_rand(2) ?
+					    "rs" : "rc", prop_junk(0));
+			}
+			(void)form_validate(f, bad, "2026-12-06", &e2);
+			json_decref(bad);
+		}
+		form_free(f);
+		free(text);
+		json_decref(def);
+		json_decref(rec);
+	}
+}
+
+/*
+ * A form the size of a real multi-sector assessment: 550 fields, 100
+ * lists, and a 2,000-place cascade admin1 -> admin2 -> site by
+ * choice_filter, validated record after record.
+ */
+static void
+test_language_big_form(void **state)
+{
+	json_t *def = json_pack("{s:s, s:s}", "form_id", "big", "version", "1");
+	json_t *survey = json_array(), *choices = json_array(), *rec;
+	char name[32], a1[16], a2[16], site[16], *text;
+	struct form *f;
+	int n_fields = 0;
+
+	/* the cascade: 10 admin1, 100 admin2, 2000 sites */
+	for (int i = 0; i < 10; i++) {
+		snprintf(a1, sizeof(a1), "%d", i + 1);
+		json_array_append_new(choices, json_pack("{s:s, s:s}",
+		    "list_name", "admin1", "name", a1));
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(a1, sizeof(a1), "%d", i / 10 + 1);
+		snprintf(a2, sizeof(a2), "%d_%d", i / 10 + 1, i % 10);
+		json_array_append_new(choices, json_pack("{s:s, s:s, s:s}",
+		    "list_name", "admin2", "name", a2, "admin1", a1));
+	}
+	for (int i = 0; i < 2000; i++) {
+		snprintf(a2, sizeof(a2), "%d_%d", i / 200 + 1, i / 20 % 10);
+		snprintf(site, sizeof(site), "S%04d", i);
+		json_array_append_new(choices, json_pack("{s:s, s:s, s:s}",
+		    "list_name", "site", "name", site, "filter_admin2", a2));
+	}
+	/* 97 more lists of 5 */
+	for (int l = 0; l < 97; l++)
+		for (int k = 0; k < 5; k++) {
+			snprintf(name, sizeof(name), "list%d", l);
+			snprintf(site, sizeof(site), "%d", k);
+			json_array_append_new(choices, json_pack("{s:s, s:s}",
+			    "list_name", name, "name", site));
+		}
+	json_array_append_new(survey, json_pack("{s:s, s:s, s:s}", "type",
+	    "select_one admin1", "name", "admin1", "required", "yes"));
+	json_array_append_new(survey, json_pack("{s:s, s:s, s:s}", "type",
+	    "select_one admin2", "name", "admin2", "choice_filter",
+	    "admin1 = ${admin1}"));
+	json_array_append_new(survey, json_pack("{s:s, s:s, s:s}", "type",
+	    "select_one site", "name", "site", "choice_filter",
+	    "filter_admin2=${admin2}"));
+	n_fields = 3;
+	for (int g = 0; n_fields < 550; g++) {
+		snprintf(name, sizeof(name), "sec%d", g);
+		json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+		    "type", "begin_group", "name", name, "relevant",
+		    "${admin1} != '10'"));
+		n_fields++;
+		for (int k = 0; k < 20 && n_fields < 550; k++, n_fields++) {
+			json_t *row;
+
+			snprintf(name, sizeof(name), "q%d_%d", g, k);
+			if (k % 3 == 0) {
+				char type[32];
+				snprintf(type, sizeof(type), "select_one list%d",
+				    (g * 7 + k) % 97);
+				row = json_pack("{s:s, s:s}", "type", type,
+				    "name", name);
+			} else if (k % 3 == 1) {
+				row = json_pack("{s:s, s:s, s:s, s:s}", "type",
+				    "integer", "name", name, "constraint",
+				    ". >= 0 and . <= 100", "required", "yes");
+			} else {
+				char calc[64];
+				snprintf(calc, sizeof(calc), "${q%d_%d} * 2", g,
+				    k - 1);
+				row = json_pack("{s:s, s:s, s:s}", "type",
+				    "calculate", "name", name, "calculation",
+				    calc);
+			}
+			json_array_append_new(survey, row);
+		}
+		json_array_append_new(survey, json_pack("{s:s}", "type",
+		    "end_group"));
+	}
+	json_object_set_new(def, "survey", survey);
+	json_object_set_new(def, "choices", choices);
+	text = json_dumps(def, JSON_COMPACT);
+	{
+		char err[512];
+		if (form_parse(text, strlen(text), &f, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+	}
+	for (int r = 0; r < 200; r++) {
+		struct form_errors errs = { 0 };
+		int i = (r * 37) % 2000;
+		const json_t *row;
+		size_t k;
+
+		rec = json_object();
+		snprintf(a1, sizeof(a1), "%d", i / 200 + 1);
+		snprintf(a2, sizeof(a2), "%d_%d", i / 200 + 1, i / 20 % 10);
+		snprintf(site, sizeof(site), "S%04d", i);
+		json_object_set_new(rec, "admin1", json_string(a1));
+		json_object_set_new(rec, "admin2", json_string(a2));
+		json_object_set_new(rec, "site", json_string(site));
+		json_array_foreach(survey, k, row) {
+			const char *type = json_string_value(json_object_get(row,
+			    "type"));
+			const char *nm = json_string_value(json_object_get(row,
+			    "name"));
+			if (nm == NULL || nm[0] != 'q' || i / 200 + 1 == 10)
+				continue;
+			if (strncmp(type, "select_one", 10) == 0)
+				json_object_set_new(rec, nm, json_string("2"));
+			else if (strcmp(type, "integer") == 0)
+				json_object_set_new(rec, nm,
+				    json_integer((r + (json_int_t)k) % 101));
+			else {
+				/* twice the integer just before */
+				char prev[32];
+				int g, q;
+				sscanf(nm, "q%d_%d", &g, &q);
+				snprintf(prev, sizeof(prev), "q%d_%d", g, q - 1);
+				json_object_set_new(rec, nm, json_integer(2 *
+				    json_integer_value(json_object_get(rec,
+				    prev))));
+			}
+		}
+		if (form_validate(f, rec, "2026-12-06", &errs) != 0)
+			fail_msg("record %d: %s: %s", r, errs.e[0].path,
+			    errs.e[0].reason);
+		/* the next site over is in another admin2 every 20 */
+		snprintf(site, sizeof(site), "S%04d", (i + 20) % 2000);
+		json_object_set_new(rec, "site", json_string(site));
+		memset(&errs, 0, sizeof(errs));
+		assert_int_equal(form_validate(f, rec, "2026-12-06", &errs), -1);
+		assert_int_equal(errs.n, 1);
+		assert_string_equal(errs.e[0].path, "site");
+		json_decref(rec);
+	}
+	form_free(f);
+	free(text);
+	json_decref(def);
+}
+
 int
 main(void)
 {
@@ -963,6 +1654,12 @@ main(void)
 		cmocka_unit_test(test_long_unknown_key),
 		cmocka_unit_test(test_long_select_multiple),
 		cmocka_unit_test(test_required_when_relevant),
+		cmocka_unit_test(test_language_records),
+		cmocka_unit_test(test_language_groups),
+		cmocka_unit_test(test_language_age),
+		cmocka_unit_test(test_language_duplicates),
+		cmocka_unit_test(test_language_property),
+		cmocka_unit_test(test_language_big_form),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
