@@ -248,13 +248,32 @@ header_read(struct conv *c, size_t i, enum sheet_kind kind, struct header *h)
 }
 
 /*
+ * The columns without which a row says nothing to pyxform: a survey row
+ * with neither type nor name, a choice with neither list_name nor name
+ * (real workbooks keep numbering or helper columns beside the form).
+ */
+static int
+row_says_nothing(enum sheet_kind kind, json_t *o)
+{
+	if (kind == SK_SURVEY)
+		return !json_object_get(o, "type") && !json_object_get(o, "name");
+	if (kind == SK_CHOICES)
+		return !json_object_get(o, "list_name") &&
+		    !json_object_get(o, "name");
+	return 0;
+}
+
+/*
  * Sheet i's rows after the header as JSON objects (column name to text),
  * each with "_row".  Cells under a column with no name are noted once
- * and left out.
+ * and left out, and so are rows that say nothing.
  */
 static json_t *
-rows_read(struct conv *c, size_t i, const struct header *h)
+rows_read(struct conv *c, size_t i, enum sheet_kind kind,
+    const struct header *h)
 {
+	unsigned long first_skipped = 0;
+	size_t skipped = 0;
 	const char *sheet = xlsx_sheet_name(c->x, i);
 	json_t *arr = json_array();
 	unsigned char *noted = calloc(h->ncols ? h->ncols : 1, 1);
@@ -304,11 +323,22 @@ rows_read(struct conv *c, size_t i, const struct header *h)
 			json_decref(o);
 			continue;
 		}
+		if (row_says_nothing(kind, o)) {
+			if (skipped++ == 0)
+				first_skipped = row->num;
+			json_decref(o);
+			continue;
+		}
 		json_object_set_new(o, "_row", json_integer((json_int_t)
 		    row->num));
 		json_array_append_new(arr, o);
 	}
 	free(noted);
+	if (skipped)
+		conv_note(c, "%s: %zu row%s with neither %s nor name skipped "
+		    "(the first is row %lu)", sheet, skipped, skipped > 1 ?
+		    "s" : "", kind == SK_SURVEY ? "type" : "list_name",
+		    first_skipped);
 	return arr;
 }
 
@@ -329,7 +359,7 @@ sheet_rows(struct conv *c, size_t i, enum sheet_kind kind, json_t **rows,
 	}
 	if (header_read(c, i, kind, &h) != 0)
 		return -1;
-	*rows = rows_read(c, i, &h);
+	*rows = rows_read(c, i, kind, &h);
 	*letters = json_incref(h.letters);
 	header_free(&h);
 	return *rows ? 0 : -1;

@@ -176,12 +176,13 @@ class Forms(unittest.TestCase):
     def test_workbook_mistakes_named_by_sheet_row_and_column(self):
         for name, want in (
                 ("bad_constraint.xlsx", r"survey row 14, column H "
-                 r"\(hh_size\): constraint: "),
+                 r"\(hh_size\): constraint: offset 10: expected a value"),
                 ("bad_type.xlsx", r"survey row 23 \(water_ok\): unknown "
                  r"type \"colour\""),
-                ("bad_list.xlsx", r"survey row 9 \(admin1\): .*states"),
-                ("bad_pulldata.xlsx", r"survey row 21 \(adults\).*"
-                 r"pulldata"),
+                ("bad_list.xlsx", r"survey row 9 \(admin1\): no choice list "
+                 r"\"states\""),
+                ("bad_pulldata.xlsx", r"survey row 20, column J \(adults\): "
+                 r"calculation: .*pulldata needs a CSV attached"),
                 ("bad_header.xlsx", r"survey row 1, column O \(relevant\): "
                  r"the column is named twice \(also column G\)")):
             with self.subTest(name):

@@ -157,7 +157,7 @@ def main():
                                                  "select_one states")),
         # pulldata needs a CSV attached to the form
         "bad_pulldata.xlsx": workbook(
-            survey=changed(19, "calculation",
+            survey=changed(18, "calculation",
                            "pulldata('sites', 'name', 'id', ${site})")),
         # a column named twice
         "bad_header.xlsx": workbook(
