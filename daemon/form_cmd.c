@@ -38,9 +38,11 @@ form_add(struct device *d, int argc, char **argv)
 	}
 	if ((have = form_catalog_get(d->cat, form_id(f), form_version(f)))) {
 		json_t *mine = json_loadb(json, len, 0, NULL);
-		int same = mine && json_equal(mine, form_definition(have));
+		json_t *theirs = form_definition(have);
+		int same = mine && theirs && json_equal(mine, theirs);
 
 		json_decref(mine);
+		json_decref(theirs);
 		if (same) {
 			printf("%s version %s is already on this board: nothing "
 			    "to do\n", form_id(f), form_version(f));

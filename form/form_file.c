@@ -179,8 +179,7 @@ row_type(json_t *row, char *out, size_t outlen)
 void
 form_file_summary(const struct form *f, struct form_summary *s)
 {
-	const json_t *def = form_definition(f);
-	json_t *row, *seen = json_object();
+	json_t *def = form_definition(f), *row, *seen = json_object();
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
@@ -208,4 +207,5 @@ form_file_summary(const struct form *f, struct form_summary *s)
 		}
 	}
 	json_decref(seen);
+	json_decref(def);
 }
