@@ -20,25 +20,6 @@ ends_with(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* The workbook at path as a definition with "_row" keys, or NULL. */
-static json_t *
-workbook_load(const char *path, int64_t now_ms, char *notes,
-    size_t noteslen, char *err, size_t errlen)
-{
-	char n[XLSFORM_NOTES_MAX], e[512];
-	struct xlsx *x;
-	json_t *def;
-
-	if ((x = xlsx_open_file(path, e, sizeof(e))) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, e);
-		return NULL;
-	}
-	def = xlsform_convert(x, path, now_ms, notes ? notes : n,
-	    notes ? noteslen : sizeof(n), err, errlen);
-	xlsx_free(x);
-	return def;
-}
-
 /*
  * form_parse names a row by its place in the definition ("survey row 3
  * (n0): constraint: ..."); a person looks at the sheet.  The message is
@@ -92,56 +73,75 @@ where_in_sheet(const json_t *def, char *err, size_t errlen)
 }
 
 int
+form_file_workbook(struct xlsx *x, const char *name, int64_t now_ms,
+    char **json, size_t *len, struct form **f, char *notes,
+    size_t noteslen, char *err, size_t errlen)
+{
+	char n[XLSFORM_NOTES_MAX], *text;
+	json_t *def, *where;
+
+	*json = NULL;
+	*f = NULL;
+	if ((def = xlsform_convert(x, name, now_ms, notes ? notes : n,
+	    notes ? noteslen : sizeof(n), err, errlen)) == NULL)
+		return -1;
+	/* Where each row and column is in the sheets, kept aside to name
+	   them in an error; the definition goes without. */
+	where = json_deep_copy(def);
+	xlsform_strip(def);
+	text = json_dumps(def, JSON_INDENT(1));
+	json_decref(def);
+	if (text == NULL || where == NULL) {
+		free(text);
+		json_decref(where);
+		return util_fail(err, errlen, "%s: out of memory", name);
+	}
+	if (form_parse(text, strlen(text), f, err, errlen) != 0) {
+		where_in_sheet(where, err, errlen);
+		json_decref(where);
+		free(text);
+		return -1;
+	}
+	json_decref(where);
+	*json = text;
+	*len = strlen(text);
+	return 0;
+}
+
+int
 form_file_load(const char *path, int64_t now_ms, char **json, size_t *len,
     struct form **f, char *notes, size_t noteslen, char *err, size_t errlen)
 {
-	json_t *def = NULL;
-	char *text = NULL;
-	size_t n = 0;
+	char *text;
+	size_t n;
 
 	*json = NULL;
 	*f = NULL;
 	if (notes && noteslen)
 		notes[0] = '\0';
 	if (ends_with(path, ".xlsx") || ends_with(path, ".xls")) {
-		json_t *where;
+		char e[512];
+		struct xlsx *x = xlsx_open_file(path, e, sizeof(e));
+		int rc;
 
-		if ((def = workbook_load(path, now_ms, notes, noteslen, err,
-		    errlen)) == NULL)
-			return -1;
-		/* Where each row and column is in the sheets, kept aside
-		   to name them in an error; the definition goes without. */
-		where = json_deep_copy(def);
-		xlsform_strip(def);
-		text = json_dumps(def, JSON_INDENT(1));
-		json_decref(def);
-		if (text == NULL || where == NULL) {
-			free(text);
-			json_decref(where);
-			return util_fail(err, errlen, "%s: out of memory",
-			    path);
-		}
-		n = strlen(text);
-		if (form_parse(text, n, f, err, errlen) != 0) {
-			where_in_sheet(where, err, errlen);
-			json_decref(where);
-			free(text);
-			return -1;
-		}
-		json_decref(where);
-	} else if (ends_with(path, ".json")) {
-		if ((text = util_read_file(path, FORM_MAX_DEF_BYTES, &n)) ==
-		    NULL)
-			return util_fail(err, errlen, "%s: %s", path,
-			    errno == EFBIG ? "larger than a definition may be" :
-			    strerror(errno));
-		if (form_parse(text, n, f, err, errlen) != 0) {
-			free(text);
-			return -1;
-		}
-	} else
+		if (x == NULL)
+			return util_fail(err, errlen, "%s: %s", path, e);
+		rc = form_file_workbook(x, path, now_ms, json, len, f, notes,
+		    noteslen, err, errlen);
+		xlsx_free(x);
+		return rc;
+	}
+	if (!ends_with(path, ".json"))
 		return util_fail(err, errlen, "%s: expected an XLSForm "
 		    "workbook (.xlsx) or a JSON definition (.json)", path);
+	if ((text = util_read_file(path, FORM_MAX_DEF_BYTES, &n)) == NULL)
+		return util_fail(err, errlen, "%s: %s", path,
+		    errno == EFBIG ? "larger than a definition may be" :
+		    strerror(errno));
+	if (form_parse(text, n, f, err, errlen) != 0) {
+		free(text);
+		return -1;
+	}
 	*json = text;
 	*len = n;
 	return 0;

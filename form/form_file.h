@@ -32,6 +32,12 @@ int form_file_load(const char *path, int64_t now_ms, char **json,
     size_t *len, struct form **f, char *notes, size_t noteslen, char *err,
     size_t errlen);
 
+/* The same for a workbook already open; name stands for its file. */
+struct xlsx;
+int form_file_workbook(struct xlsx *x, const char *name, int64_t now_ms,
+    char **json, size_t *len, struct form **f, char *notes,
+    size_t noteslen, char *err, size_t errlen);
+
 /* Counts f's questions, groups, repeats, notes and lists. */
 void form_file_summary(const struct form *f, struct form_summary *s);
 

@@ -357,10 +357,12 @@ sheet_rows(struct conv *c, size_t i, enum sheet_kind kind, json_t **rows,
 		conv_error(c, "%s", err);
 		return -1;
 	}
-	if (header_read(c, i, kind, &h) != 0)
+	if (header_read(c, i, kind, &h) != 0) {
+		header_free(&h);
 		return -1;
-	*rows = rows_read(c, i, kind, &h);
-	*letters = json_incref(h.letters);
+	}
+	if ((*rows = rows_read(c, i, kind, &h)) != NULL)
+		*letters = json_incref(h.letters);
 	header_free(&h);
 	return *rows ? 0 : -1;
 }
