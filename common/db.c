@@ -1,8 +1,11 @@
 /* db.c: see db.h. */
 #include "common/db.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -91,6 +94,33 @@ fail:
 	return -1;
 }
 
+/*
+ * The database and its -wal and -shm files readable by their owner only.
+ * The folders are 0700, but a store holds tokens' hashes, PIN digests and
+ * sealed records, and no other user of the machine should read them
+ * whatever a folder's mode becomes.  A new database is made 0600 before
+ * SQLite sees it (SQLite would make it 0644 less the umask, and gives its
+ * -wal and -shm files the database's own mode); one made before this
+ * rule is brought to it.
+ */
+static void
+db_private(const char *path, int create)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[4096];
+	struct stat sb;
+	int fd;
+
+	if (create && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+	for (size_t i = 0; i < 3; i++)
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) <
+		    (int)sizeof(p) && stat(p, &sb) == 0 &&
+		    (sb.st_mode & 077) != 0)
+			chmod(p, sb.st_mode & 0700);
+}
+
 int
 db_open(const char *path, int mode, const char *const *migrations, int n,
     int target, sqlite3 **out, char *err, size_t errlen)
@@ -101,6 +131,8 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 
 	if (mode == DB_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
+	if (!ro)
+		db_private(path, mode == DB_CREATE);
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
