@@ -1135,8 +1135,11 @@ def_counts(struct parse *p, const json_t *c)
 			return -1;
 		if (bands) {
 			/* one banding per form: settings.age_bands */
-			if (f->n_bands == 0 || f->fields[fd->field].type !=
-			    FT_INTEGER || !json_is_string(bands) ||
+			/* an integer, or a calculation (an age from a
+			   date of birth) whose values are whole numbers */
+			if (f->n_bands == 0 || (f->fields[fd->field].type !=
+			    FT_INTEGER && f->fields[fd->field].type !=
+			    FT_CALCULATE) || !json_is_string(bands) ||
 			    strcmp(json_string_value(bands), "age_bands") != 0)
 				return def_fail(p, "counts: dimension %s: bands "
 				    "must be \"age_bands\", declared in "
@@ -1170,7 +1173,8 @@ def_counts(struct parse *p, const json_t *c)
 			m->kind = M_SUM;
 			if ((m->field = def_count_field(p, name, sum)) < 0)
 				return -1;
-			if (f->fields[m->field].type != FT_INTEGER)
+			if (f->fields[m->field].type != FT_INTEGER &&
+			    f->fields[m->field].type != FT_CALCULATE)
 				return def_fail(p, "counts: measure %s: sum of a "
 				    "non-integer field", name);
 			/* a record's sum is of its own fields only */
