@@ -1391,9 +1391,12 @@ agg_add(void *arg, const struct expr_value *v)
 	struct agg *a = arg;
 	double d = v_num(v);
 
-	if (a->fn == F_SUM || a->n == 0 || isnan(d) || isnan(a->x))
-		a->x = a->fn == F_SUM && a->n ? a->x + d : d;
-	else if (a->fn == F_MAX ? d > a->x : d < a->x)
+	/* NaN anywhere makes the result NaN, as in XPath */
+	if (a->fn == F_SUM)
+		a->x = a->n ? a->x + d : d;
+	else if (a->n == 0 || isnan(d))
+		a->x = d;
+	else if (!isnan(a->x) && (a->fn == F_MAX ? d > a->x : d < a->x))
 		a->x = d;
 	a->n++;
 	return 0;
@@ -1497,9 +1500,15 @@ parse_datetime(const char *s, double *days, int part[6])
 			return -1;
 		s += n;
 		if (*s == ':') {
-			char *end;
-			sec = strtod(s + 1, &end);
-			s = end;
+			/* SS[.sss]: digits only (strtod would take inf) */
+			if (!p_isdigit((unsigned char)s[1]) ||
+			    !p_isdigit((unsigned char)s[2]))
+				return -1;
+			n = 3 + (s[3] == '.' ? 1 : 0);
+			while (s[3] == '.' && p_isdigit((unsigned char)s[n]))
+				n++;
+			sec = strtod(s + 1, NULL);
+			s += n;
 		}
 		if (*s == '+' || *s == '-') {
 			int oh, om;
