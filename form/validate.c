@@ -585,6 +585,15 @@ v_calc(struct vctx *c, const struct form_field *fd, const json_t *v,
 		form_error_add(errs, path, "calculation cannot be evaluated");
 		return;
 	}
+	/* a number against a number, the usual case, needs no text */
+	if (r.kind == EXPR_NUM && !isnan(r.num) && json_is_number(v)) {
+		a = r.num;
+		b = json_number_value(v);
+		if (!(a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b))))
+			form_error_add(errs, path, "does not match its "
+			    "calculation");
+		return;
+	}
 	if (!(r.kind == EXPR_EMPTY || (r.kind == EXPR_NUM && isnan(r.num))))
 		want = expr_value_text(&r, wbuf);
 	if (want && want[0] == '\0')
