@@ -24,7 +24,8 @@
 #include "form/expr.h"
 #include "form/form.h"
 
-#define FORM_NAME_MAX 64
+#define FORM_NAME_MAX 64	/* field and list names, with the NUL */
+#define FORM_CHOICE_NAME_MAX 256	/* choice names, with the NUL */
 #define FORM_MAX_ROWS 4000	/* survey rows, end_* rows included */
 #define FORM_MAX_LISTS 500
 #define FORM_MAX_CHOICES 20000	/* per list */
@@ -65,6 +66,8 @@ struct form_list {
 	size_t n_cols;
 	const char **colvals;		/* n * n_cols: each choice's cols */
 	const json_t **rows;		/* while parsing only: each choice's */
+	size_t spaced_row;		/* while parsing: the first choices row
+					   whose name has a space, or 0 */
 };
 
 struct form_field {

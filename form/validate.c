@@ -391,7 +391,7 @@ v_type(const struct form *f, const struct form_field *fd, const json_t *v,
 		if (json_is_string(v)) {
 			/* ODK's form: names separated by spaces */
 			const char *s = json_string_value(v);
-			char name[FORM_NAME_MAX];
+			char name[FORM_CHOICE_NAME_MAX];
 			size_t n = 0;
 			while (*s) {
 				size_t len;
@@ -621,7 +621,7 @@ v_filter(struct vctx *c, const struct form_field *fd, const json_t *v,
 {
 	const struct form_list *l = &c->f->lists[fd->list];
 	const char *names[2] = { NULL, NULL }, *s = NULL;
-	char name[FORM_NAME_MAX];
+	char name[FORM_CHOICE_NAME_MAX];
 	size_t k = 0;
 	json_t *x;
 

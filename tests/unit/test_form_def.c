@@ -290,9 +290,13 @@ test_choice_errors(void **state)
 	d = base();
 	append(d, "choices", "{\"list_name\": \"yes_no\"}");
 	assert_def_error(d, "choices row");
+	/* a space in a list a select_multiple uses; in a select_one's
+	   list it is taken (test_language_taken) */
 	d = base();
-	append(d, "choices", "{\"list_name\": \"yes_no\", \"name\": \"a b\"}");
-	assert_def_error(d, "choices row");
+	append(d, "choices", "{\"list_name\": \"services\", \"name\": "
+	    "\"a b\"}");
+	assert_def_error(d, "a name of list services has a space, and "
+	    "services, a select_multiple, uses the list");
 }
 
 static void
@@ -625,6 +629,19 @@ test_language_taken(void **state)
 	    {"type": "text", "name": "h", "required": "true()"},
 	    {"type": "text", "name": "i", "required": "", "read_only": "yes"},
 	    {"type": "text", "name": "j", "read_only": "FALSE"}]}), NULL);
+	/* a select_one's list may have names with spaces (xlsform.org),
+	   names up to 255 bytes, notes in two groups may share a name, a
+	   "level" column is a column of its own, start-geopoint a point */
+	def_case(Q({"form_id": "t", "version": "1", "survey": [
+	    {"type": "select_one l", "name": "a", "level": "1"},
+	    {"type": "begin_group", "name": "g1"},
+	    {"type": "note", "name": "warning"}, {"type": "end_group"},
+	    {"type": "begin_group", "name": "g2"},
+	    {"type": "note", "name": "warning"}, {"type": "end_group"},
+	    {"type": "start-geopoint", "name": "where"}],
+	    "choices": [{"list_name": "l", "name": "Don_ know"},
+	    {"list_name": "l", "name": "lack_of_livelihood_income_generating_activities_in_area_country_of_origin"}]}),
+	    NULL);
 	/* choice names as XLSForm allows them */
 	def_case(Q({"form_id": "t", "version": "1", "survey": [
 	    {"type": "select_one n", "name": "a"}], "choices": [
@@ -770,9 +787,35 @@ test_language_refused(void **state)
 		    {"list_name": "l", "name": "1"}]}),
 		    "choices row 2: 1 repeats a choice of l" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
-		    {"type": "select_one l", "name": "a"}], "choices": [
+		    {"type": "select_one l", "name": "a"},
+		    {"type": "select_multiple l", "name": "b"}], "choices": [
+		    {"list_name": "l", "name": "x"},
+		    {"list_name": "l", "name": "4 or more"}]}),
+		    "choices row 2: a name of list l has a space, and b, a "
+		    "select_multiple, uses the list (its answer is names "
+		    "separated by spaces)" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a"}], "choices": [
 		    {"list_name": "l", "name": "4 or more"}]}),
 		    "choices row 1: needs list_name and name" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "select_one l", "name": "a"}], "choices": [
+		    {"list_name": "l", "name": "   "}]}),
+		    "choices row 1: needs list_name and name" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a"},
+		    {"type": "note", "name": "a"}]}),
+		    "survey row 2: duplicate name a" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "note", "name": "a"},
+		    {"type": "text", "name": "a"}]}),
+		    "survey row 2: duplicate name a" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a", "lable": "A"}]}),
+		    "survey row 1: unknown column \"lable\"" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a", "relevance": "1"}]}),
+		    "survey row 1: unknown column \"relevance\"" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one l", "name": "a"},
 		    {"type": "calculate", "name": "c",
