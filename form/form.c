@@ -546,7 +546,7 @@ static const struct {
 	{ "username", FT_TEXT }, { "phonenumber", FT_TEXT },
 	{ "email", FT_TEXT }, { "simserial", FT_TEXT },
 	{ "subscriberid", FT_TEXT },
-	{ "audit", FT_AUDIT },
+	{ "audit", FT_AUDIT }, { "acknowledge", FT_ACKNOWLEDGE },
 };
 
 static const char *const def_select_one[] = { "select_one ", "select1 ",
@@ -582,6 +582,13 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	} else if ((n = def_prefix(type, def_select_multiple)) > 0) {
 		fd->type = FT_SELECT_MULTIPLE;
 		list = type + n;
+	} else if (strncmp(type, "select_one_external ", 20) == 0 ||
+	    strncmp(type, "select_multiple_external ", 25) == 0 ||
+	    strncmp(type, "select_one_from_file ", 21) == 0 ||
+	    strncmp(type, "select_multiple_from_file ", 26) == 0) {
+		return def_fail(p, "survey row %zu (%s): %.40s needs its choices "
+		    "in a file attached to the form; not supported", row,
+		    fd->name, type);
 	} else {
 		return def_fail(p, "survey row %zu (%s): unknown type \"%.40s\"",
 		    row, fd->name, type);
@@ -594,10 +601,12 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	return 0;
 }
 
+/* Rows that hold no value: a note, a group. */
 static int
-def_note_type(const char *type)
+def_novalue_type(const char *type)
 {
-	return strcmp(type, "note") == 0;
+	return strcmp(type, "note") == 0 || strcmp(type, "begin_group") == 0 ||
+	    strcmp(type, "begin group") == 0;
 }
 
 /* 1 when type closes a group (2) or a repeat (1), else 0. */
@@ -879,7 +888,7 @@ def_survey(struct parse *p, const json_t *survey)
 			    "63 letters, digits, _ or -, starting with a "
 			    "letter", i + 1);
 		if ((prev = form_field_index(f, name)) >= 0 &&
-		    !def_note_type(type))
+		    !def_novalue_type(type))
 			return def_fail(p, "survey row %zu: duplicate name %s",
 			    i + 1, name);
 		if (f->n_fields == f->cap_fields)
@@ -894,9 +903,10 @@ def_survey(struct parse *p, const json_t *survey)
 		if (def_type(p, i + 1, fd, type) != 0)
 			return -1;
 		/* Names are unique form-wide, as a group's fields are stored
-		   beside it; notes carry nothing, so two notes may share a
-		   name (workbooks repeat a "warning" in several groups). */
-		if (prev >= 0 && f->fields[prev].type != FT_NOTE)
+		   beside it; notes and groups carry nothing, so two of them
+		   may share a name (workbooks repeat a "warning" note or a
+		   "housing" group in several places). */
+		if (prev >= 0 && form_type_has_value(f->fields[prev].type))
 			return def_fail(p, "survey row %zu: duplicate name %s",
 			    i + 1, name);
 		if (fd->type == FT_REPEAT && repeat >= 0)

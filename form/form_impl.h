@@ -41,7 +41,8 @@ enum ftype {
 	FT_NOTE,		/* no value */
 	FT_GROUP,		/* no value; its fields are stored flat */
 	FT_CALCULATE,		/* the value of `calculation`, stored */
-	FT_AUDIT		/* ODK's audit log: any value, ignored */
+	FT_AUDIT,		/* ODK's audit log: any value, ignored */
+	FT_ACKNOWLEDGE		/* "OK" when acknowledged */
 };
 
 /* A choice: its name, its label, the columns its list's filters read. */

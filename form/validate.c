@@ -508,6 +508,11 @@ bad_point:
 		return -1;
 	case FT_AUDIT:
 		return 0;	/* ODK's audit log: taken, never read */
+	case FT_ACKNOWLEDGE:
+		if (json_is_string(v) && strcmp(json_string_value(v), "OK") == 0)
+			return 0;
+		form_error_add(errs, path, "must be OK (acknowledged)");
+		return -1;
 	case FT_NOTE:
 	case FT_GROUP:
 		return 0;	/* empty: v_field sees to it */

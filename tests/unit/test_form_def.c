@@ -638,7 +638,10 @@ test_language_taken(void **state)
 	    {"type": "note", "name": "warning"}, {"type": "end_group"},
 	    {"type": "begin_group", "name": "g2"},
 	    {"type": "note", "name": "warning"}, {"type": "end_group"},
-	    {"type": "start-geopoint", "name": "where"}],
+	    {"type": "start-geopoint", "name": "where"},
+	    {"type": "begin group", "name": "housing"}, {"type": "end group"},
+	    {"type": "begin group", "name": "housing"}, {"type": "end group"},
+	    {"type": "acknowledge", "name": "consent_form"}],
 	    "choices": [{"list_name": "l", "name": "Don_ know"},
 	    {"list_name": "l", "name": "lack_of_livelihood_income_generating_activities_in_area_country_of_origin"}]}),
 	    NULL);
@@ -842,7 +845,19 @@ test_language_refused(void **state)
 		    "max() takes at least 1 argument" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one_from_file a.csv", "name": "c"}]}),
-		    "survey row 1 (c): unknown type" },
+		    "survey row 1 (c): select_one_from_file a.csv needs its "
+		    "choices in a file attached to the form; not supported" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "select_one_external places", "name": "c"}]}),
+		    "survey row 1 (c): select_one_external places needs its "
+		    "choices in a file attached to the form; not supported" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "geotrace", "name": "c"}]}),
+		    "survey row 1 (c): unknown type \"geotrace\"" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "begin_group", "name": "a"}, {"type": "end_group"},
+		    {"type": "integer", "name": "a"}]}),
+		    "survey row 3: duplicate name a" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -1225,7 +1225,8 @@ test_language_choice_names(void **state)
 {
 	static const char def[] = Q({"form_id": "c", "version": "1", "survey": [
 	    {"type": "select_one lang", "name": "lang"},
-	    {"type": "select_multiple why", "name": "why"}],
+	    {"type": "select_multiple why", "name": "why"},
+	    {"type": "acknowledge", "name": "ok"}],
 	    "choices": [{"list_name": "lang", "name": "Don_ know"},
 	    {"list_name": "lang", "name": "-99"},
 	    {"list_name": "why", "name": "lack_of_livelihood_income_generating_activities_in_the_area_of_origin"},
@@ -1241,6 +1242,8 @@ test_language_choice_names(void **state)
 		{ "{\"why\": [\"lack_of_livelihood_income_generating_activities_"
 		  "in_the_area_of_origin\"]}", NULL, NULL },
 		{ "{\"why\": \"4_or_more 4_or_more\"}", "why", "repeats" },
+		{ "{\"ok\": \"OK\"}", NULL, NULL },
+		{ "{\"ok\": \"yes\"}", "ok", "must be OK" },
 	};
 	struct form *f;
 	char err[256];
