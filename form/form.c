@@ -935,23 +935,16 @@ def_survey(struct parse *p, const json_t *survey)
 		} else if (def_expr(p, i + 1, name, "calculation", r,
 		    &fd->calculation) != 0)
 			return -1;
-		if (fd->type == FT_SELECT_ONE || fd->type == FT_SELECT_MULTIPLE) {
-			if (def_expr(p, i + 1, name, "choice_filter", r,
-			    &fd->choice_filter) != 0)
-				return -1;
-		} else if (json_string_length(json_object_get(r,
-		    "choice_filter")) > 0)
-			return def_fail(p, "survey row %zu (%s): choice_filter "
-			    "is for select_one and select_multiple", i + 1,
-			    name);
-		if (fd->type == FT_REPEAT) {
-			if (def_expr(p, i + 1, name, "repeat_count", r,
-			    &fd->repeat_count) != 0)
-				return -1;
-		} else if (json_string_length(json_object_get(r,
-		    "repeat_count")) > 0)
-			return def_fail(p, "survey row %zu (%s): repeat_count "
-			    "is for begin_repeat", i + 1, name);
+		/* On other rows, as pyxform, they mean nothing and are left
+		   alone: published workbooks carry a stray repeat_count on a
+		   group or a select. */
+		if ((fd->type == FT_SELECT_ONE || fd->type ==
+		    FT_SELECT_MULTIPLE) && def_expr(p, i + 1, name,
+		    "choice_filter", r, &fd->choice_filter) != 0)
+			return -1;
+		if (fd->type == FT_REPEAT && def_expr(p, i + 1, name,
+		    "repeat_count", r, &fd->repeat_count) != 0)
+			return -1;
 		fd->message = p_intern(p, def_text(r, "constraint_message",
 		    p->lang));
 		if (p->failed)
