@@ -336,6 +336,14 @@ lex(struct parser *ps)
 				t->type = T_DIV;
 			else if (t->tlen == 3 && strncmp(t->text, "mod", 3) == 0)
 				t->type = T_MOD;
+		} else if ((unsigned char)s[i] == 0xe2 &&
+		    (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] & 0xf8) == 0x98) {
+			/* U+2018 to U+201F: quotes a spreadsheet's autocorrect
+			   put in, which XPath does not read as quotes */
+			t->type = T_BAD;
+			p_error(ps, i, "a typographic quote: write ' or \" "
+			    "(a spreadsheet may have changed it)");
 		} else
 			t->type = T_BAD;
 		break;

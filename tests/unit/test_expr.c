@@ -1203,6 +1203,11 @@ test_function_parse_errors(void **state)
 	bad("jr:choice-name(., .)", "offset 18: jr:choice-name() takes "
 	    "'${field}' as its second argument");
 	bad("jr:foo(1)", "offset 0: unknown function 'jr:foo'");
+	bad("selected(., \xe2\x80\x98" "6\xe2\x80\x99)", "offset 12: a "
+	    "typographic quote: write ' or \" (a spreadsheet may have "
+	    "changed it)");
+	bad(". = \xe2\x80\x9cyes\xe2\x80\x9d", "offset 4: a typographic "
+	    "quote: write ' or \" (a spreadsheet may have changed it)");
 	/* bare names are columns in choice filters only */
 	bad("admin1 = 1", "offset 0: expected a value, not 'admin1' (strings "
 	    "need quotes)");
