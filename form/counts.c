@@ -6,6 +6,7 @@
  */
 #include "form/form_impl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +74,43 @@ counts_band(const struct form *f, long long age)
 	return NULL;
 }
 
+/*
+ * A whole number: an integer answer, or a calculation's value as stored
+ * (a whole JSON number, or text such as "4" or "4.0").  1 and *out, or 0.
+ */
+static int
+counts_whole(const json_t *v, long long *out)
+{
+	double d;
+	char *end;
+
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 1;
+	}
+	if (json_is_real(v))
+		d = json_real_value(v);
+	else if (json_is_string(v) && json_string_length(v) > 0 &&
+	    strspn(json_string_value(v), "-0123456789.") ==
+	    json_string_length(v))
+	{
+		d = strtod(json_string_value(v), &end);
+		if (*end != '\0')
+			return 0;
+	} else
+		return 0;
+	if (!(d == floor(d) && fabs(d) < 9e15))
+		return 0;
+	*out = (long long)d;
+	return 1;
+}
+
 static int64_t
 counts_measure(const struct form *f, const struct form_measure *m,
     const json_t *rec)
 {
+	long long x;
+
 	const json_t *v;
 
 	switch (m->kind) {
@@ -87,7 +121,7 @@ counts_measure(const struct form *f, const struct form_measure *m,
 		return json_is_array(v) ? (int64_t)json_array_size(v) : 0;
 	case M_SUM:
 		v = json_object_get(rec, f->fields[m->field].name);
-		return json_is_integer(v) ? json_integer_value(v) : 0;
+		return counts_whole(v, &x) ? x : 0;
 	}
 	return 0;
 }
@@ -106,8 +140,8 @@ counts_dim_values(const struct form *f, const struct form_dim *d,
 	if (v == NULL)
 		return 0;
 	if (d->banded) {
-		const char *b = json_is_integer(v) ?
-		    counts_band(f, json_integer_value(v)) : NULL;
+		long long x;
+		const char *b = counts_whole(v, &x) ? counts_band(f, x) : NULL;
 		return b ? fn(arg, b) : 0;
 	}
 	if (json_is_string(v) && f->fields[d->field].type ==

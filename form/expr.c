@@ -336,6 +336,14 @@ lex(struct parser *ps)
 				t->type = T_DIV;
 			else if (t->tlen == 3 && strncmp(t->text, "mod", 3) == 0)
 				t->type = T_MOD;
+		} else if ((unsigned char)s[i] == 0xe2 &&
+		    (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] & 0xf8) == 0x98) {
+			/* U+2018 to U+201F: quotes a spreadsheet's autocorrect
+			   put in, which XPath does not read as quotes */
+			t->type = T_BAD;
+			p_error(ps, i, "a typographic quote: write ' or \" "
+			    "(a spreadsheet may have changed it)");
 		} else
 			t->type = T_BAD;
 		break;
@@ -1391,9 +1399,12 @@ agg_add(void *arg, const struct expr_value *v)
 	struct agg *a = arg;
 	double d = v_num(v);
 
-	if (a->fn == F_SUM || a->n == 0 || isnan(d) || isnan(a->x))
-		a->x = a->fn == F_SUM && a->n ? a->x + d : d;
-	else if (a->fn == F_MAX ? d > a->x : d < a->x)
+	/* NaN anywhere makes the result NaN, as in XPath */
+	if (a->fn == F_SUM)
+		a->x = a->n ? a->x + d : d;
+	else if (a->n == 0 || isnan(d))
+		a->x = d;
+	else if (!isnan(a->x) && (a->fn == F_MAX ? d > a->x : d < a->x))
 		a->x = d;
 	a->n++;
 	return 0;
@@ -1497,9 +1508,15 @@ parse_datetime(const char *s, double *days, int part[6])
 			return -1;
 		s += n;
 		if (*s == ':') {
-			char *end;
-			sec = strtod(s + 1, &end);
-			s = end;
+			/* SS[.sss]: digits only (strtod would take inf) */
+			if (!p_isdigit((unsigned char)s[1]) ||
+			    !p_isdigit((unsigned char)s[2]))
+				return -1;
+			n = 3 + (s[3] == '.' ? 1 : 0);
+			while (s[3] == '.' && p_isdigit((unsigned char)s[n]))
+				n++;
+			sec = strtod(s + 1, NULL);
+			s += n;
 		}
 		if (*s == '+' || *s == '-') {
 			int oh, om;

@@ -367,21 +367,21 @@ name_ok(const char *s)
 }
 
 /*
- * A choice or list name, as XLSForm allows: any text of 1 to 63 bytes
- * without blanks or control characters (`1`, `-99`, `4_or_more`, `sí`).
- * No spaces even where xlsform.org would take them (a select_one's own
- * list): a space separates the names of a select_multiple answer, and one
- * rule for every list is the one a field team can keep to.
+ * A choice name, as XLSForm allows: any text of 1 to 255 bytes without
+ * control characters (`1`, `-99`, `4_or_more`, `sí`).  Spaces are looked
+ * at once the survey is known (def_choice_spaces).  A list name: 1 to 63
+ * bytes, no blanks (a type is "select_one LIST").
  */
 static int
-choice_name_ok(const char *s)
+choice_name_ok(const char *s, size_t max, int spaces)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= FORM_NAME_MAX)
+	if (n == 0 || n >= max || strspn(s, " ") == n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    (s[i] == ' ' && !spaces))
 			return 0;
 	return 1;
 }
@@ -450,8 +450,9 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 		const char *name = json_string_value(json_object_get(c, "name"));
 		int l;
 
-		if (list == NULL || name == NULL || !choice_name_ok(list) ||
-		    !choice_name_ok(name))
+		if (list == NULL || name == NULL || !choice_name_ok(list,
+		    FORM_NAME_MAX, 0) || !choice_name_ok(name,
+		    FORM_CHOICE_NAME_MAX, 1))
 			return def_fail(p, "choices row %zu: needs list_name and "
 			    "name, letters, digits, _ - . only", i + 1);
 		if ((l = def_list_index(f, list)) < 0) {
@@ -472,6 +473,8 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 			if ((f->lists[l].name = p_intern(p, list)) == NULL)
 				return -1;
 		}
+		if (strchr(name, ' ') && f->lists[l].spaced_row == 0)
+			f->lists[l].spaced_row = i + 1;
 		if (f->lists[l].n == FORM_MAX_CHOICES)
 			return def_fail(p, "choices: list %s has more than %d "
 			    "choices", list, FORM_MAX_CHOICES);
@@ -532,7 +535,8 @@ static const struct {
 	{ "date", FT_DATE }, { "time", FT_TIME },
 	{ "dateTime", FT_DATETIME }, { "datetime", FT_DATETIME },
 	{ "geopoint", FT_GEOPOINT }, { "gps", FT_GEOPOINT },
-	{ "location", FT_GEOPOINT },
+	{ "location", FT_GEOPOINT }, { "start-geopoint", FT_GEOPOINT },
+	{ "background-geopoint", FT_GEOPOINT },
 	{ "note", FT_NOTE }, { "calculate", FT_CALCULATE },
 	{ "begin_repeat", FT_REPEAT }, { "begin repeat", FT_REPEAT },
 	{ "begin_group", FT_GROUP }, { "begin group", FT_GROUP },
@@ -542,7 +546,7 @@ static const struct {
 	{ "username", FT_TEXT }, { "phonenumber", FT_TEXT },
 	{ "email", FT_TEXT }, { "simserial", FT_TEXT },
 	{ "subscriberid", FT_TEXT },
-	{ "audit", FT_AUDIT },
+	{ "audit", FT_AUDIT }, { "acknowledge", FT_ACKNOWLEDGE },
 };
 
 static const char *const def_select_one[] = { "select_one ", "select1 ",
@@ -578,6 +582,13 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	} else if ((n = def_prefix(type, def_select_multiple)) > 0) {
 		fd->type = FT_SELECT_MULTIPLE;
 		list = type + n;
+	} else if (strncmp(type, "select_one_external ", 20) == 0 ||
+	    strncmp(type, "select_multiple_external ", 25) == 0 ||
+	    strncmp(type, "select_one_from_file ", 21) == 0 ||
+	    strncmp(type, "select_multiple_from_file ", 26) == 0) {
+		return def_fail(p, "survey row %zu (%s): %.40s needs its choices "
+		    "in a file attached to the form; not supported", row,
+		    fd->name, type);
 	} else {
 		return def_fail(p, "survey row %zu (%s): unknown type \"%.40s\"",
 		    row, fd->name, type);
@@ -588,6 +599,14 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 		return def_fail(p, "survey row %zu (%s): no choice list "
 		    "\"%.40s\"", row, fd->name, list);
 	return 0;
+}
+
+/* Rows that hold no value: a note, a group. */
+static int
+def_novalue_type(const char *type)
+{
+	return strcmp(type, "note") == 0 || strcmp(type, "begin_group") == 0 ||
+	    strcmp(type, "begin group") == 0;
 }
 
 /* 1 when type closes a group (2) or a repeat (1), else 0. */
@@ -617,29 +636,39 @@ static const char *const def_row_keys[] = { "type", "name", "label", "hint",
     "autoplay", "trigger", "rows", "intent", "save_to", "body", "bind",
     "instance", "disabled", NULL };
 
-/* Edit distance of a and b, case-insensitive, stopping past 2. */
+/*
+ * Edits between a and b, case-insensitive: insertions, deletions,
+ * substitutions and swaps of two neighbours ("lable"), stopping past 2.
+ */
 static int
 def_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	int prev[48], cur[48];
+	int d[48][48];
 
 	if (la >= 47 || lb >= 47 || (la > lb ? la - lb : lb - la) > 2)
 		return 3;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int)i;
 	for (size_t j = 0; j <= lb; j++)
-		prev[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = (int)i;
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= la; i++)
 		for (size_t j = 1; j <= lb; j++) {
-			int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1])
-			    != tolower((unsigned char)b[j - 1]));
-			int del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) :
-			    (del < ins ? del : ins);
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			int v = d[i - 1][j - 1] + (ca != cb);
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)
+			    b[j - 2]) && cb == tolower((unsigned char)a[i - 2]) &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
 		}
-		memcpy(prev, cur, (lb + 1) * sizeof(int));
-	}
-	return prev[lb];
+	return d[la][lb];
 }
 
 static int
@@ -659,11 +688,16 @@ def_row_keys_ok(struct parse *p, size_t row, const json_t *r)
 		base[n] = '\0';
 		if (strcmp(key, "jr:count") == 0)
 			continue;
+		/* a near miss: one edit off a short column, two off one
+		   of 8 letters or more ("relevance"); "level", a column of
+		   its own in real workbooks, is two off "label" */
 		for (int i = 0; def_row_keys[i]; i++) {
+			size_t len = strlen(def_row_keys[i]);
+
 			if (strcmp(def_row_keys[i], base) == 0)
 				known = 1;
-			else if (strlen(base) >= 4 &&
-			    def_distance(def_row_keys[i], base) <= 2)
+			else if (strlen(base) >= 4 && def_distance(
+			    def_row_keys[i], base) <= (len >= 8 ? 2 : 1))
 				near = 1;
 		}
 		/* a known column with a malformed language ("label:English")
@@ -812,7 +846,7 @@ def_survey(struct parse *p, const json_t *survey)
 		const json_t *req = json_object_get(r, "required");
 		const json_t *ro = json_object_get(r, "read_only");
 		struct form_field *fd;
-		int end;
+		int end, prev;
 
 		if (!json_is_object(r) || type == NULL)
 			return def_fail(p, "survey row %zu: needs a type",
@@ -853,7 +887,8 @@ def_survey(struct parse *p, const json_t *survey)
 			return def_fail(p, "survey row %zu: name must be 1 to "
 			    "63 letters, digits, _ or -, starting with a "
 			    "letter", i + 1);
-		if (form_field_index(f, name) >= 0)
+		if ((prev = form_field_index(f, name)) >= 0 &&
+		    !def_novalue_type(type))
 			return def_fail(p, "survey row %zu: duplicate name %s",
 			    i + 1, name);
 		if (f->n_fields == f->cap_fields)
@@ -867,6 +902,13 @@ def_survey(struct parse *p, const json_t *survey)
 		fd->group = group;
 		if (def_type(p, i + 1, fd, type) != 0)
 			return -1;
+		/* Names are unique form-wide, as a group's fields are stored
+		   beside it; notes and groups carry nothing, so two of them
+		   may share a name (workbooks repeat a "warning" note or a
+		   "housing" group in several places). */
+		if (prev >= 0 && form_type_has_value(f->fields[prev].type))
+			return def_fail(p, "survey row %zu: duplicate name %s",
+			    i + 1, name);
 		if (fd->type == FT_REPEAT && repeat >= 0)
 			return def_fail(p, "survey row %zu (%s): repeats inside "
 			    "repeats are not supported", i + 1, name);
@@ -893,28 +935,22 @@ def_survey(struct parse *p, const json_t *survey)
 		} else if (def_expr(p, i + 1, name, "calculation", r,
 		    &fd->calculation) != 0)
 			return -1;
-		if (fd->type == FT_SELECT_ONE || fd->type == FT_SELECT_MULTIPLE) {
-			if (def_expr(p, i + 1, name, "choice_filter", r,
-			    &fd->choice_filter) != 0)
-				return -1;
-		} else if (json_string_length(json_object_get(r,
-		    "choice_filter")) > 0)
-			return def_fail(p, "survey row %zu (%s): choice_filter "
-			    "is for select_one and select_multiple", i + 1,
-			    name);
-		if (fd->type == FT_REPEAT) {
-			if (def_expr(p, i + 1, name, "repeat_count", r,
-			    &fd->repeat_count) != 0)
-				return -1;
-		} else if (json_string_length(json_object_get(r,
-		    "repeat_count")) > 0)
-			return def_fail(p, "survey row %zu (%s): repeat_count "
-			    "is for begin_repeat", i + 1, name);
+		/* On other rows, as pyxform, they mean nothing and are left
+		   alone: published workbooks carry a stray repeat_count on a
+		   group or a select. */
+		if ((fd->type == FT_SELECT_ONE || fd->type ==
+		    FT_SELECT_MULTIPLE) && def_expr(p, i + 1, name,
+		    "choice_filter", r, &fd->choice_filter) != 0)
+			return -1;
+		if (fd->type == FT_REPEAT && def_expr(p, i + 1, name,
+		    "repeat_count", r, &fd->repeat_count) != 0)
+			return -1;
 		fd->message = p_intern(p, def_text(r, "constraint_message",
 		    p->lang));
 		if (p->failed)
 			return -1;
-		index_add(&f->index, name, f->n_fields);
+		if (prev < 0)
+			index_add(&f->index, name, f->n_fields);
 		f->n_fields++;
 		if (fd->type == FT_REPEAT || fd->type == FT_GROUP) {
 			if (depth == FORM_MAX_NESTING)
@@ -953,6 +989,43 @@ def_survey(struct parse *p, const json_t *survey)
 			def_piped(p, c.row, fd->name, rr);
 	}
 	return p->failed ? -1 : 0;
+}
+
+/*
+ * A choice name with a space is taken where xlsform.org takes it: in a
+ * list that select_one questions use.  A select_multiple answer is names
+ * separated by spaces, so no list one uses may have one; nor may a list
+ * no question uses (there is nothing to say it is a select_one's).
+ */
+static int
+def_choice_spaces(struct parse *p)
+{
+	struct form *f = p->f;
+
+	for (size_t i = 0; i < f->n_lists; i++) {
+		const struct form_list *l = &f->lists[i];
+		const char *multi = NULL;
+		int one = 0;
+
+		if (l->spaced_row == 0)
+			continue;
+		for (size_t k = 0; k < f->n_fields && multi == NULL; k++)
+			if (f->fields[k].list == (int)i) {
+				if (f->fields[k].type == FT_SELECT_MULTIPLE)
+					multi = f->fields[k].name;
+				one = 1;
+			}
+		if (multi != NULL)
+			return def_fail(p, "choices row %zu: a name of list %s "
+			    "has a space, and %s, a select_multiple, uses the "
+			    "list (its answer is names separated by spaces)",
+			    l->spaced_row, l->name, multi);
+		if (!one)
+			return def_fail(p, "choices row %zu: needs list_name "
+			    "and name, letters, digits, _ - . only",
+			    l->spaced_row);
+	}
+	return 0;
 }
 
 /* A column a filter of list l reads: kept with each choice. */
@@ -1135,8 +1208,11 @@ def_counts(struct parse *p, const json_t *c)
 			return -1;
 		if (bands) {
 			/* one banding per form: settings.age_bands */
-			if (f->n_bands == 0 || f->fields[fd->field].type !=
-			    FT_INTEGER || !json_is_string(bands) ||
+			/* an integer, or a calculation (an age from a
+			   date of birth) whose values are whole numbers */
+			if (f->n_bands == 0 || (f->fields[fd->field].type !=
+			    FT_INTEGER && f->fields[fd->field].type !=
+			    FT_CALCULATE) || !json_is_string(bands) ||
 			    strcmp(json_string_value(bands), "age_bands") != 0)
 				return def_fail(p, "counts: dimension %s: bands "
 				    "must be \"age_bands\", declared in "
@@ -1170,7 +1246,8 @@ def_counts(struct parse *p, const json_t *c)
 			m->kind = M_SUM;
 			if ((m->field = def_count_field(p, name, sum)) < 0)
 				return -1;
-			if (f->fields[m->field].type != FT_INTEGER)
+			if (f->fields[m->field].type != FT_INTEGER &&
+			    f->fields[m->field].type != FT_CALCULATE)
 				return def_fail(p, "counts: measure %s: sum of a "
 				    "non-integer field", name);
 			/* a record's sum is of its own fields only */
@@ -1308,6 +1385,8 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 	if (!p.failed)
 		def_survey(&p, json_object_get(p.f->def, "survey"));
 	free(p.row_of);
+	if (!p.failed)
+		def_choice_spaces(&p);
 	if (!p.failed)
 		def_instance_name(&p, json_object_get(p.f->def,
 		    "instance_name"));

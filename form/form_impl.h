@@ -24,7 +24,8 @@
 #include "form/expr.h"
 #include "form/form.h"
 
-#define FORM_NAME_MAX 64
+#define FORM_NAME_MAX 64	/* field and list names, with the NUL */
+#define FORM_CHOICE_NAME_MAX 256	/* choice names, with the NUL */
 #define FORM_MAX_ROWS 4000	/* survey rows, end_* rows included */
 #define FORM_MAX_LISTS 500
 #define FORM_MAX_CHOICES 20000	/* per list */
@@ -40,7 +41,8 @@ enum ftype {
 	FT_NOTE,		/* no value */
 	FT_GROUP,		/* no value; its fields are stored flat */
 	FT_CALCULATE,		/* the value of `calculation`, stored */
-	FT_AUDIT		/* ODK's audit log: any value, ignored */
+	FT_AUDIT,		/* ODK's audit log: any value, ignored */
+	FT_ACKNOWLEDGE		/* "OK" when acknowledged */
 };
 
 /* A choice: its name, its label, the columns its list's filters read. */
@@ -65,6 +67,8 @@ struct form_list {
 	size_t n_cols;
 	const char **colvals;		/* n * n_cols: each choice's cols */
 	const json_t **rows;		/* while parsing only: each choice's */
+	size_t spaced_row;		/* while parsing: the first choices row
+					   whose name has a space, or 0 */
 };
 
 struct form_field {

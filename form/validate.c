@@ -391,7 +391,7 @@ v_type(const struct form *f, const struct form_field *fd, const json_t *v,
 		if (json_is_string(v)) {
 			/* ODK's form: names separated by spaces */
 			const char *s = json_string_value(v);
-			char name[FORM_NAME_MAX];
+			char name[FORM_CHOICE_NAME_MAX];
 			size_t n = 0;
 			while (*s) {
 				size_t len;
@@ -508,6 +508,11 @@ bad_point:
 		return -1;
 	case FT_AUDIT:
 		return 0;	/* ODK's audit log: taken, never read */
+	case FT_ACKNOWLEDGE:
+		if (json_is_string(v) && strcmp(json_string_value(v), "OK") == 0)
+			return 0;
+		form_error_add(errs, path, "must be OK (acknowledged)");
+		return -1;
 	case FT_NOTE:
 	case FT_GROUP:
 		return 0;	/* empty: v_field sees to it */
@@ -585,6 +590,15 @@ v_calc(struct vctx *c, const struct form_field *fd, const json_t *v,
 		form_error_add(errs, path, "calculation cannot be evaluated");
 		return;
 	}
+	/* a number against a number, the usual case, needs no text */
+	if (r.kind == EXPR_NUM && !isnan(r.num) && json_is_number(v)) {
+		a = r.num;
+		b = json_number_value(v);
+		if (!(a == b || fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b))))
+			form_error_add(errs, path, "does not match its "
+			    "calculation");
+		return;
+	}
 	if (!(r.kind == EXPR_EMPTY || (r.kind == EXPR_NUM && isnan(r.num))))
 		want = expr_value_text(&r, wbuf);
 	if (want && want[0] == '\0')
@@ -612,7 +626,7 @@ v_filter(struct vctx *c, const struct form_field *fd, const json_t *v,
 {
 	const struct form_list *l = &c->f->lists[fd->list];
 	const char *names[2] = { NULL, NULL }, *s = NULL;
-	char name[FORM_NAME_MAX];
+	char name[FORM_CHOICE_NAME_MAX];
 	size_t k = 0;
 	json_t *x;
 

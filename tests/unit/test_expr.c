@@ -1058,6 +1058,9 @@ test_functions(void **state)
 		{ "min(${age_years})", "3" },
 		{ "max(1, 5, ${n})", "12" },
 		{ "min(${age_years}, 1)", "1" },
+		{ "max('x', ${age_years})", "NaN" },
+		{ "min(${age_years}, 'x', 5)", "NaN" },
+		{ "sum(${relationship})", "NaN" },
 		{ "count(${age_years})", "3" },
 		{ "join('-', ${relationship})", "head-child-parent" },
 		{ "indexed-repeat(${age_years}, ${members}, 2)", "3" },
@@ -1118,6 +1121,9 @@ test_functions(void **state)
 		{ "format-date('2026-03-05T07:08:09Z', '%e %n %y %H:%M:%S')",
 		  "5 3 26 07:08:09" },
 		{ "format-date('not a date', '%Y')", "" },
+		{ "decimal-date-time('2026-01-01T10:00:inf')", "NaN" },
+		{ "decimal-date-time('2026-01-01T10:00:30.5Z') * 86400 mod 60",
+		  "30.5" },
 		/* a choice filter's bare column */
 		{ "admin1 = ${consent}", "true" },
 		{ "admin2 = ''", "true" },
@@ -1197,6 +1203,11 @@ test_function_parse_errors(void **state)
 	bad("jr:choice-name(., .)", "offset 18: jr:choice-name() takes "
 	    "'${field}' as its second argument");
 	bad("jr:foo(1)", "offset 0: unknown function 'jr:foo'");
+	bad("selected(., \xe2\x80\x98" "6\xe2\x80\x99)", "offset 12: a "
+	    "typographic quote: write ' or \" (a spreadsheet may have "
+	    "changed it)");
+	bad(". = \xe2\x80\x9cyes\xe2\x80\x9d", "offset 4: a typographic "
+	    "quote: write ' or \" (a spreadsheet may have changed it)");
 	/* bare names are columns in choice filters only */
 	bad("admin1 = 1", "offset 0: expected a value, not 'admin1' (strings "
 	    "need quotes)");

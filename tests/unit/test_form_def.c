@@ -290,9 +290,13 @@ test_choice_errors(void **state)
 	d = base();
 	append(d, "choices", "{\"list_name\": \"yes_no\"}");
 	assert_def_error(d, "choices row");
+	/* a space in a list a select_multiple uses; in a select_one's
+	   list it is taken (test_language_taken) */
 	d = base();
-	append(d, "choices", "{\"list_name\": \"yes_no\", \"name\": \"a b\"}");
-	assert_def_error(d, "choices row");
+	append(d, "choices", "{\"list_name\": \"services\", \"name\": "
+	    "\"a b\"}");
+	assert_def_error(d, "a name of list services has a space, and "
+	    "services, a select_multiple, uses the list");
 }
 
 static void
@@ -625,6 +629,22 @@ test_language_taken(void **state)
 	    {"type": "text", "name": "h", "required": "true()"},
 	    {"type": "text", "name": "i", "required": "", "read_only": "yes"},
 	    {"type": "text", "name": "j", "read_only": "FALSE"}]}), NULL);
+	/* a select_one's list may have names with spaces (xlsform.org),
+	   names up to 255 bytes, notes in two groups may share a name, a
+	   "level" column is a column of its own, start-geopoint a point */
+	def_case(Q({"form_id": "t", "version": "1", "survey": [
+	    {"type": "select_one l", "name": "a", "level": "1"},
+	    {"type": "begin_group", "name": "g1"},
+	    {"type": "note", "name": "warning"}, {"type": "end_group"},
+	    {"type": "begin_group", "name": "g2"},
+	    {"type": "note", "name": "warning"}, {"type": "end_group"},
+	    {"type": "start-geopoint", "name": "where"},
+	    {"type": "begin group", "name": "housing"}, {"type": "end group"},
+	    {"type": "begin group", "name": "housing"}, {"type": "end group"},
+	    {"type": "acknowledge", "name": "consent_form"}],
+	    "choices": [{"list_name": "l", "name": "Don_ know"},
+	    {"list_name": "l", "name": "lack_of_livelihood_income_generating_activities_in_area_country_of_origin"}]}),
+	    NULL);
 	/* choice names as XLSForm allows them */
 	def_case(Q({"form_id": "t", "version": "1", "survey": [
 	    {"type": "select_one n", "name": "a"}], "choices": [
@@ -653,6 +673,14 @@ test_language_taken(void **state)
 	    {"type": "text", "name": "a", "relevant": "${gone",
 	     "disabled": "yes"},
 	    {"type": "text", "name": "b", "disabled": "no"}]}), NULL);
+	/* choice_filter and repeat_count where they mean nothing: left
+	   alone, as pyxform does */
+	def_case(Q({"form_id": "t", "version": "1", "survey": [
+	    {"type": "text", "name": "a", "choice_filter": "x = 1"},
+	    {"type": "begin_group", "name": "g", "repeat_count": "${a}"},
+	    {"type": "select_one l", "name": "b", "repeat_count": "yes"},
+	    {"type": "end_group"}], "choices": [{"list_name": "l",
+	    "name": "1"}]}), NULL);
 	/* ${field} in labels, hints and messages, in every language */
 	def_case(Q({"form_id": "t", "version": "1", "survey": [
 	    {"type": "integer", "name": "age"},
@@ -702,9 +730,7 @@ test_language_refused(void **state)
 		    {"type": "text", "name": "a", "constraint": ". != uuid()"}]}),
 		    "survey row 1 (a): constraint: uuid() and random() belong "
 		    "in a calculation" },
-		{ Q({"form_id": "t", "version": "1", "survey": [
-		    {"type": "text", "name": "a", "choice_filter": "x = 1"}]}),
-		    "survey row 1 (a): choice_filter is for select_one" },
+
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one l", "name": "a",
 		    "choice_filter": "admin9 = 'x'"}],
@@ -716,9 +742,7 @@ test_language_refused(void **state)
 		    "choice_filter": "admin1 = ${zz}"}],
 		    "choices": [{"list_name": "l", "name": "x", "admin1": "1"}]}),
 		    "survey row 1 (a): expression names unknown field ${zz}" },
-		{ Q({"form_id": "t", "version": "1", "survey": [
-		    {"type": "text", "name": "a", "repeat_count": "3"}]}),
-		    "survey row 1 (a): repeat_count is for begin_repeat" },
+
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "text", "name": "a"}, {"type": "end_group"}]}),
 		    "survey row 2: end_group without begin_group" },
@@ -770,9 +794,35 @@ test_language_refused(void **state)
 		    {"list_name": "l", "name": "1"}]}),
 		    "choices row 2: 1 repeats a choice of l" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
-		    {"type": "select_one l", "name": "a"}], "choices": [
+		    {"type": "select_one l", "name": "a"},
+		    {"type": "select_multiple l", "name": "b"}], "choices": [
+		    {"list_name": "l", "name": "x"},
+		    {"list_name": "l", "name": "4 or more"}]}),
+		    "choices row 2: a name of list l has a space, and b, a "
+		    "select_multiple, uses the list (its answer is names "
+		    "separated by spaces)" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a"}], "choices": [
 		    {"list_name": "l", "name": "4 or more"}]}),
 		    "choices row 1: needs list_name and name" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "select_one l", "name": "a"}], "choices": [
+		    {"list_name": "l", "name": "   "}]}),
+		    "choices row 1: needs list_name and name" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a"},
+		    {"type": "note", "name": "a"}]}),
+		    "survey row 2: duplicate name a" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "note", "name": "a"},
+		    {"type": "text", "name": "a"}]}),
+		    "survey row 2: duplicate name a" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a", "lable": "A"}]}),
+		    "survey row 1: unknown column \"lable\"" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "text", "name": "a", "relevance": "1"}]}),
+		    "survey row 1: unknown column \"relevance\"" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one l", "name": "a"},
 		    {"type": "calculate", "name": "c",
@@ -799,7 +849,19 @@ test_language_refused(void **state)
 		    "max() takes at least 1 argument" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one_from_file a.csv", "name": "c"}]}),
-		    "survey row 1 (c): unknown type" },
+		    "survey row 1 (c): select_one_from_file a.csv needs its "
+		    "choices in a file attached to the form; not supported" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "select_one_external places", "name": "c"}]}),
+		    "survey row 1 (c): select_one_external places needs its "
+		    "choices in a file attached to the form; not supported" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "geotrace", "name": "c"}]}),
+		    "survey row 1 (c): unknown type \"geotrace\"" },
+		{ Q({"form_id": "t", "version": "1", "survey": [
+		    {"type": "begin_group", "name": "a"}, {"type": "end_group"},
+		    {"type": "integer", "name": "a"}]}),
+		    "survey row 3: duplicate name a" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

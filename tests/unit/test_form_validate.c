@@ -1218,6 +1218,45 @@ test_language_age(void **state)
 	form_free(f);
 }
 
+/* Choice names as real workbooks have them: a space in a select_one's
+   list, 70 bytes in a select_multiple's. */
+static void
+test_language_choice_names(void **state)
+{
+	static const char def[] = Q({"form_id": "c", "version": "1", "survey": [
+	    {"type": "select_one lang", "name": "lang"},
+	    {"type": "select_multiple why", "name": "why"},
+	    {"type": "acknowledge", "name": "ok"}],
+	    "choices": [{"list_name": "lang", "name": "Don_ know"},
+	    {"list_name": "lang", "name": "-99"},
+	    {"list_name": "why", "name": "lack_of_livelihood_income_generating_activities_in_the_area_of_origin"},
+	    {"list_name": "why", "name": "4_or_more"}]});
+	static const struct {
+		const char *rec, *path, *reason;
+	} cases[] = {
+		{ "{\"lang\": \"Don_ know\"}", NULL, NULL },
+		{ "{\"lang\": \"Don_\"}", "lang", "one of the choices" },
+		{ "{\"lang\": \"-99\", \"why\": \"4_or_more lack_of_livelihood_"
+		  "income_generating_activities_in_the_area_of_origin\"}", NULL,
+		  NULL },
+		{ "{\"why\": [\"lack_of_livelihood_income_generating_activities_"
+		  "in_the_area_of_origin\"]}", NULL, NULL },
+		{ "{\"why\": \"4_or_more 4_or_more\"}", "why", "repeats" },
+		{ "{\"ok\": \"OK\"}", NULL, NULL },
+		{ "{\"ok\": \"yes\"}", "ok", "must be OK" },
+	};
+	struct form *f;
+	char err[256];
+
+	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *rec = samples_load(cases[i].rec);
+		lang_check(f, rec, cases[i].path, cases[i].reason, cases[i].rec);
+		json_decref(rec);
+	}
+	form_free(f);
+}
+
 /* With allow_choice_duplicates, a name may stand in several places of a
    cascade: a choice is allowed when any of its rows passes the filter. */
 static void
@@ -1657,6 +1696,7 @@ main(void)
 		cmocka_unit_test(test_language_records),
 		cmocka_unit_test(test_language_groups),
 		cmocka_unit_test(test_language_age),
+		cmocka_unit_test(test_language_choice_names),
 		cmocka_unit_test(test_language_duplicates),
 		cmocka_unit_test(test_language_property),
 		cmocka_unit_test(test_language_big_form),
