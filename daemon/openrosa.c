@@ -2,6 +2,7 @@
 #include "daemon/openrosa.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <mbedtls/md.h>
 #include <mbedtls/md5.h>
 #include <mbedtls/platform_util.h>
@@ -498,7 +499,13 @@ or_form(struct api *a, const char *name, struct http_response *res)
 		return;
 	}
 	if ((xml = xform_build(f, &len)) == NULL) {
-		or_message(res, 500, "out of memory");
+		if (errno == ENOTSUP)
+			or_message(res, 404, "this form uses parts of the XLSForm "
+			    "language (groups, notes, calculations, cascading "
+			    "selects ...) this board does not give ODK clients "
+			    "yet");
+		else
+			or_message(res, 500, "out of memory");
 		return;
 	}
 	res->status = 200;

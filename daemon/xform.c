@@ -9,6 +9,8 @@
  */
 #include "daemon/xform.h"
 
+#include <errno.h>
+
 #include <mbedtls/md5.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,6 +153,25 @@ struct xf {
 	struct xform_buf *b;
 };
 
+static const char *
+xf_nonempty(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
+
+/*
+ * Columns whose rule this XForm does not carry yet:
+ * a form that uses one is not offered to ODK clients, rather than offered
+ * with a rule the phone would not check and the board would then refuse
+ * on every retry, leaving the record stuck on the phone.
+ */
+static const char *const xf_uncarried[] = {
+	"calculation", "choice_filter", "repeat_count", "default", "read_only",
+	"trigger", "parameters", NULL
+};
+
+/* 0, or -1 when the form uses what the XForm cannot carry (any type but
+   the ones below, or a column above). */
 static int
 xf_schema(struct xf *x)
 {
@@ -167,6 +188,10 @@ xf_schema(struct xf *x)
 
 		if (type == NULL)
 			return -1;
+		for (int k = 0; xf_uncarried[k]; k++)
+			if (xf_nonempty(json_string_value(json_object_get(row,
+			    xf_uncarried[k]))))
+				return -1;
 		if (strcmp(type, "end_repeat") == 0 ||
 		    strcmp(type, "end repeat") == 0) {
 			repeat = -1;
@@ -287,12 +312,6 @@ xf_text(const struct xf *x, const json_t *row, const char *col,
 		    json_is_string(v))
 			return json_string_value(v);
 	return NULL;
-}
-
-static const char *
-xf_nonempty(const char *s)
-{
-	return s && s[0] ? s : NULL;
 }
 
 /* The absolute path of field i. */
@@ -573,10 +592,7 @@ xf_col(const struct xf_field *fd, const char *col)
 static int
 xf_required(const struct xf_field *fd)
 {
-	const json_t *r = json_object_get(fd->row, "required");
-
-	return json_is_true(r) || (json_is_string(r) &&
-	    strcmp(json_string_value(r), "yes") == 0);
+	return form_yes_no(json_object_get(fd->row, "required")) == 1;
 }
 
 /* One <text id="PATH:form"><value>...</value></text>. */
@@ -813,6 +829,7 @@ xform_build(const struct form *f, size_t *len)
 	x->def = form_definition(f);
 	x->b = &b;
 	if (x->def == NULL || xf_schema(x) != 0) {
+		errno = x->def ? ENOTSUP : ENOMEM;
 		json_decref(x->def);
 		free(x);
 		return NULL;
@@ -860,6 +877,8 @@ xform_list(const struct form_catalog *cat, const char *base_url,
 		if (only_id && strcmp(only_id, form_id(f)) != 0)
 			continue;
 		if ((xml = xform_build(f, &n)) == NULL) {
+			if (errno == ENOTSUP)
+				continue;	/* not for ODK clients yet */
 			b.oom = 1;
 			break;
 		}

@@ -58,7 +58,9 @@ char *xform_buf_take(struct xform_buf *b, size_t *len);
 
 /*
  * f as an XForm: a malloc'd NUL-terminated document and its length, or
- * NULL when out of memory.
+ * NULL: errno ENOTSUP when f uses what an XForm from here cannot carry yet
+ * (groups, notes, calculations, cascading selects, ...: such a form is
+ * not offered to ODK clients), ENOMEM when out of memory.
  */
 char *xform_build(const struct form *f, size_t *len);
 

@@ -407,8 +407,8 @@ def_text(const json_t *row, const char *col, const char *lang)
  * 1/0, T/F in any case, true()/false(), or empty (no); a JSON boolean
  * too.  1 yes, 0 no, -1 neither.
  */
-static int
-def_yes_no(const json_t *v)
+int
+form_yes_no(const json_t *v)
 {
 	static const char *const yes[] = { "yes", "true", "1", "t", "true()",
 	    NULL }, *const no[] = { "no", "false", "0", "f", "false()", "",
@@ -855,7 +855,7 @@ def_survey(struct parse *p, const json_t *survey)
 			return -1;
 		/* pyxform leaves out a row whose `disabled` says yes */
 		if (json_object_get(r, "disabled") != NULL &&
-		    def_yes_no(json_object_get(r, "disabled")) == 1)
+		    form_yes_no(json_object_get(r, "disabled")) == 1)
 			continue;
 		if ((end = def_end(type)) != 0) {
 			int top = depth ? open[depth - 1] : -1;
@@ -912,13 +912,13 @@ def_survey(struct parse *p, const json_t *survey)
 		if (fd->type == FT_REPEAT && repeat >= 0)
 			return def_fail(p, "survey row %zu (%s): repeats inside "
 			    "repeats are not supported", i + 1, name);
-		if (req != NULL && def_yes_no(req) < 0)
+		if (req != NULL && form_yes_no(req) < 0)
 			return def_fail(p, "survey row %zu (%s): required must "
 			    "be yes or no", i + 1, name);
-		if (ro != NULL && def_yes_no(ro) < 0)
+		if (ro != NULL && form_yes_no(ro) < 0)
 			return def_fail(p, "survey row %zu (%s): read_only must "
 			    "be yes or no", i + 1, name);
-		fd->required = req != NULL && def_yes_no(req) == 1;
+		fd->required = req != NULL && form_yes_no(req) == 1;
 		if (def_expr(p, i + 1, name, "constraint", r,
 		    &fd->constraint) != 0 ||
 		    def_expr(p, i + 1, name, "relevant", r, &fd->relevant) != 0)
@@ -1377,11 +1377,11 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		    id);
 	}
 	v = json_object_get(p.f->def, "allow_choice_duplicates");
-	if (!p.failed && v != NULL && def_yes_no(v) < 0)
+	if (!p.failed && v != NULL && form_yes_no(v) < 0)
 		def_fail(&p, "allow_choice_duplicates: must be yes or no");
 	if (!p.failed)
 		def_lists(&p, json_object_get(p.f->def, "choices"),
-		    v != NULL && def_yes_no(v) == 1);
+		    v != NULL && form_yes_no(v) == 1);
 	if (!p.failed)
 		def_survey(&p, json_object_get(p.f->def, "survey"));
 	free(p.row_of);

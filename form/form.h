@@ -67,6 +67,10 @@ json_t *form_definition(const struct form *f);
 /* The same as compact JSON text, to serve without a tree: malloc'd
    (the caller frees it), *len its length; NULL when out of memory. */
 char *form_definition_text(const struct form *f, size_t *len);
+/* An XLSForm yes/no cell (required, read_only ...) as pyxform reads it:
+   yes/no, true/false, 1/0, T/F in any case, or empty; 1 yes, 0 no, -1
+   neither. */
+int form_yes_no(const json_t *v);
 /* The definition's title in its default language (borrowed). */
 const char *form_title(const struct form *f);
 

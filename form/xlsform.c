@@ -100,6 +100,7 @@ static const struct alias survey_aliases[] = {
 	{ "bind::calculate", "calculation" },
 	{ "bind::readonly", "read_only" },
 	{ "readonly", "read_only" },
+	{ "read only", "read_only" },
 	{ "control::appearance", "appearance" },
 	{ "choice filter", "choice_filter" },
 	{ "guidance hint", "guidance_hint" },

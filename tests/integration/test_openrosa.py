@@ -514,6 +514,38 @@ class OpenRosa(unittest.TestCase):
         self.assertEqual(st, 401)
 
 
+class NewLanguage(unittest.TestCase):
+    """A form whose rules an XForm from this board cannot carry yet
+    (groups, notes, calculations, cascading selects) is not offered to
+    ODK clients, and the other forms still are: offered, its rules would
+    go unchecked on the phone and the board would refuse the record on
+    every retry."""
+
+    def test_form_list_whole_beside_a_form_odk_is_not_given(self):
+        dev = fl.Device()
+        try:
+            set_pin(dev, USER, PIN)
+            dev.ctl("form", "add", os.path.join(
+                os.path.dirname(os.path.abspath(__file__)), "..", "data",
+                "xlsform", "rapid_needs.xlsx"))
+            dev.start()
+            curl = Curl(dev)
+            st, body, _, _ = curl()
+            self.assertEqual(st, 200, body)
+            listed = [e.text for e in ET.fromstring(body).iter(
+                "{%s}formID" % NS["l"])]
+            self.assertEqual(sorted(listed), sorted(FORMS))
+            st, body, _, _ = curl(path="/forms/rapid_needs.xml")
+            self.assertEqual(st, 404)
+            self.assertIn("does not give ODK clients yet", message(body))
+            # the board itself takes it (the JSON API)
+            st, _, _ = dev.request("GET", "/api/forms/rapid_needs")
+            self.assertEqual(st, 200)
+            self.assertEqual(dev.stop(), 0)
+        finally:
+            dev.cleanup()
+
+
 class Lockout(unittest.TestCase):
     """Its own fieldd: lockouts are per process."""
 
