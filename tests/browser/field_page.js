@@ -628,6 +628,14 @@ const TYPES = {
 	]
 };
 
+/* A form in more of XLSForm than the page renders yet (a note): the
+   home must still list and open the others. */
+const NEWER = {
+	form_id: 'ui_newer', version: '1', title: 'Newer language',
+	survey: [ { type: 'note', name: 'hello', label: 'Hello' },
+		{ type: 'text', name: 'x', label: 'X' } ]
+};
+
 async function types(r, out) {
 	const page = r.page;
 	const d = {};
@@ -638,12 +646,18 @@ async function types(r, out) {
 		const body = await res.json();
 		body.forms.push({ form_id: TYPES.form_id, version: TYPES.version,
 			title: TYPES['title::English'] });
+		body.forms.push({ form_id: NEWER.form_id, version: NEWER.version,
+			title: NEWER.title });
 		await route.fulfill({ response: res, json: body });
 	});
 	await page.route('**/api/forms/ui_types?*', (route) =>
 	    route.fulfill({ json: TYPES }));
+	await page.route('**/api/forms/ui_newer?*', (route) =>
+	    route.fulfill({ json: NEWER }));
 	await page.reload();
 	await r.state('home');
+	d.listed = await page.$$eval('#forms button', (bs) =>
+	    bs.map((b) => b.dataset.form));
 	await r.open('ui_types');
 	d.hint = await page.textContent('[data-path="weight_kg"] .hint');
 	d.inputmode = await page.getAttribute('[data-path="weight_kg"] input',

@@ -335,6 +335,15 @@
 		    ['yes', 'true', 'true()'].indexOf(v.trim().toLowerCase()) >= 0);
 	}
 
+	/*
+	 * Columns whose rules this page does not carry yet: a form that uses
+	 * one, or a type the page does not know (a group, a note, a
+	 * calculation ...), is not offered here rather than shown with
+	 * fields the board would then refuse.
+	 */
+	const UNCARRIED = ['calculation', 'choice_filter', 'repeat_count',
+		'default', 'read_only', 'trigger', 'parameters'];
+
 	function prepare(def) {
 		const dflt = typeof def.default_language === 'string' &&
 		    def.default_language ? def.default_language : 'English';
@@ -361,6 +370,9 @@
 				group = null;
 				continue;
 			}
+			if (KINDS.indexOf(parts[0]) < 0 || UNCARRIED.some((c) =>
+			    row[c] !== undefined && row[c] !== ''))
+				f.unsupported = true;
 			const n = { row, name: row.name, list: parts[1] || null,
 				kind: KINDS.indexOf(parts[0]) >= 0 ? parts[0] : 'text',
 				repeat: group, cond: !!row.relevant ||
@@ -655,6 +667,8 @@
 		if (r.status !== 200 || !r.data || !Array.isArray(r.data.survey))
 			return null;
 		const f = prepare(r.data);
+		if (f.unsupported)
+			return null;
 		defs.set(key, f);
 		return f;
 	}
@@ -663,8 +677,18 @@
 		const r = await call('GET', '/api/forms');
 		if (r.status !== 200 || !r.data || !Array.isArray(r.data.forms))
 			throw new Error(serverMessage(r));
-		forms = r.data.forms;
-		await Promise.all(forms.map((x) => getDef(x.form_id, x.version)));
+		/*
+		 * A form whose definition this page cannot render yet (the
+		 * board takes more of XLSForm than rules.js knows) is left out
+		 * of the list; the others stay usable.
+		 */
+		const ok = await Promise.all(r.data.forms.map((x) =>
+		    getDef(x.form_id, x.version).then((f) => f !== null, (e) => {
+			if (e instanceof Stop)
+				throw e;
+			return false;
+		})));
+		forms = r.data.forms.filter((x, i) => ok[i]);
 	}
 
 	function formOf(id, version) {
