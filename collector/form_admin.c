@@ -26,30 +26,6 @@
 #include "form/xlsform.h"
 #include "sync/wire.h"
 
-static void
-summary_print(const struct form *f)
-{
-	struct form_summary s;
-
-	form_file_summary(f, &s);
-	printf("form %s, version %s: %zu fields, %zu groups, %zu repeats, "
-	    "%zu notes, %zu lists (%zu choices)\n", form_id(f),
-	    form_version(f), s.fields, s.groups, s.repeats, s.notes, s.lists,
-	    s.choices);
-}
-
-static void
-notes_print(const char *notes)
-{
-	const char *p = notes, *nl;
-
-	while (p && *p) {
-		nl = strchr(p, '\n');
-		printf("note: %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
-		p = nl ? nl + 1 : NULL;
-	}
-}
-
 /* Loads and checks path, printing errors; 0 or -1. */
 static int
 load(const char *cmd, const char *path, char **json, size_t *len,
@@ -105,8 +81,7 @@ form_admin_check(int argc, char **argv)
 	if (load("collectctl form check", argv[1], &json, &len, &f, notes,
 	    sizeof(notes)) != 0)
 		return 1;
-	summary_print(f);
-	notes_print(notes);
+	form_file_print(f, notes);
 	rc = fits_a_frame("collectctl form check", json, len) == 0 ? 0 : 1;
 	form_free(f);
 	free(json);
@@ -120,33 +95,26 @@ form_admin_add(const char *cdir, int argc, char **argv)
 	Field__Sync__FormCatalogue cat;
 	char notes[XLSFORM_NOTES_MAX], err[1024], path[PATH_MAX], *json;
 	struct form *f;
-	json_t *mine = NULL;
 	size_t len;
 	int rc = 1;
 
 	cli_operands(argc, argv, 1, 1, 1, "FILE");
 	if (load(cmd, argv[1], &json, &len, &f, notes, sizeof(notes)) != 0)
 		return 1;
-	notes_print(notes);
 	if (fits_a_frame(cmd, json, len) != 0)
 		goto out_form;
 	if (csrv_catalogue_load(cdir, &cat, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s\n", cmd, err);
 		goto out_form;
 	}
-	mine = json_loadb(json, len, 0, NULL);
 	for (size_t i = 0; i < cat.n_forms; i++) {
 		const Field__Sync__FormDefinition *d = cat.forms[i];
-		json_t *theirs;
-		int same;
 
 		if (strcmp(d->form_id, form_id(f)) != 0 ||
 		    strcmp(d->version, form_version(f)) != 0)
 			continue;
-		theirs = json_loads(d->definition_json, 0, NULL);
-		same = mine && theirs && json_equal(mine, theirs);
-		json_decref(theirs);
-		if (same) {
+		if (form_file_same(json, len, d->definition_json,
+		    strlen(d->definition_json))) {
 			printf("%s version %s is already there: nothing to "
 			    "do\n", form_id(f), form_version(f));
 			rc = 0;
@@ -174,11 +142,10 @@ form_admin_add(const char *cdir, int argc, char **argv)
 		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
 		goto out_cat;
 	}
-	summary_print(f);
+	form_file_print(f, notes);
 	printf("added as %s: devices get it at their next sync\n", path);
 	rc = 0;
 out_cat:
-	json_decref(mine);
 	csrv_catalogue_free(&cat);
 out_form:
 	form_free(f);

@@ -19,7 +19,6 @@ form_add(struct device *d, int argc, char **argv)
 	static const char cmd[] = "fieldctl form add";
 	char notes[XLSFORM_NOTES_MAX], err[8192], *json;
 	const struct form *have;
-	struct form_summary s;
 	struct form *f;
 	size_t len;
 	int rc = 1;
@@ -30,19 +29,12 @@ form_add(struct device *d, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", cmd, err);
 		return 1;
 	}
-	for (const char *p = notes; *p; ) {
-		const char *nl = strchr(p, '\n');
-
-		printf("note: %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
-		p = nl ? nl + 1 : p + strlen(p);
-	}
 	if ((have = form_catalog_get(d->cat, form_id(f), form_version(f)))) {
-		json_t *mine = json_loadb(json, len, 0, NULL);
-		json_t *theirs = form_definition(have);
-		int same = mine && theirs && json_equal(mine, theirs);
+		size_t tlen;
+		char *theirs = form_definition_text(have, &tlen);
+		int same = theirs && form_file_same(json, len, theirs, tlen);
 
-		json_decref(mine);
-		json_decref(theirs);
+		free(theirs);
 		if (same) {
 			printf("%s version %s is already on this board: nothing "
 			    "to do\n", form_id(f), form_version(f));
@@ -62,12 +54,9 @@ form_add(struct device *d, int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", cmd, store_errmsg(d->st));
 		goto out;
 	}
-	form_file_summary(f, &s);
-	printf("form %s, version %s: %zu fields, %zu groups, %zu repeats, "
-	    "%zu notes, %zu lists (%zu choices): stored; a running fieldd "
-	    "takes it with systemctl reload fieldd (SIGHUP)\n", form_id(f),
-	    form_version(f), s.fields, s.groups, s.repeats, s.notes, s.lists,
-	    s.choices);
+	form_file_print(f, notes);
+	printf("stored: a running fieldd takes it with systemctl reload "
+	    "fieldd (SIGHUP)\n");
 	rc = 0;
 out:
 	form_free(f);

@@ -209,3 +209,33 @@ form_file_summary(const struct form *f, struct form_summary *s)
 	json_decref(seen);
 	json_decref(def);
 }
+
+void
+form_file_print(const struct form *f, const char *notes)
+{
+	struct form_summary s;
+	const char *p = notes, *nl;
+
+	form_file_summary(f, &s);
+	printf("form %s, version %s: %zu fields, %zu groups, %zu repeats, "
+	    "%zu notes, %zu lists (%zu choices)\n", form_id(f),
+	    form_version(f), s.fields, s.groups, s.repeats, s.notes, s.lists,
+	    s.choices);
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		printf("note: %.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+int
+form_file_same(const char *a, size_t alen, const char *b, size_t blen)
+{
+	json_t *x = json_loadb(a, alen, 0, NULL), *y = json_loadb(b, blen, 0,
+	    NULL);
+	int same = x && y && json_equal(x, y);
+
+	json_decref(x);
+	json_decref(y);
+	return same;
+}

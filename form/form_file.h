@@ -41,4 +41,12 @@ int form_file_workbook(struct xlsx *x, const char *name, int64_t now_ms,
 /* Counts f's questions, groups, repeats, notes and lists. */
 void form_file_summary(const struct form *f, struct form_summary *s);
 
+/* What `form check` and `form add` print: "form ID, version V: N fields,
+   ..." and each note as "note: ...", on stdout. */
+void form_file_print(const struct form *f, const char *notes);
+
+/* 1 when two definitions' JSON are the same definition (keys in any
+   order, any spacing), 0 when not or when one does not parse. */
+int form_file_same(const char *a, size_t alen, const char *b, size_t blen);
+
 #endif
