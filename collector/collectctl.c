@@ -98,13 +98,6 @@ static const struct cli collectctl_cli = {
 	.cmds = collectctl_cmds,
 };
 
-/* A use no more precise message fits. */
-static _Noreturn void
-usage(void)
-{
-	cli_fail("wrong use of %s", cli_current());
-}
-
 static int
 cmd_keygen(int argc, char **argv)
 {
@@ -242,7 +235,7 @@ cmd_open(const char *dir, int argc, char **argv)
 	optind = 0;	/* GNU getopt: start afresh for the command */
 	while ((ch = cli_getopt(argc, argv, "", lo)) != -1) {
 		if (ch != 'k')
-			usage();
+			cli_misuse();
 		key = optarg;
 	}
 	cli_operands(argc, argv, optind, dir ? 0 : 1, dir ? 0 : 1,
@@ -314,7 +307,7 @@ cmd_migrate_store(const char *dir, int argc, char **argv)
 		else if (ch == 't')
 			to = optarg;
 		else
-			usage();
+			cli_misuse();
 	}
 	cli_operands(argc, argv, optind, 0, 0, "");
 	if (from == NULL || to == NULL)
@@ -380,7 +373,7 @@ cmd_init(const char *dir, int argc, char **argv)
 		else if (ch == 's')
 			store = optarg;
 		else
-			usage();
+			cli_misuse();
 	}
 	cli_operands(argc, argv, optind, 0, 0, "");
 	if (store[0] && !cdb_is_pg(store)) {
@@ -422,7 +415,7 @@ cmd_enroll_token(const char *dir, int argc, char **argv)
 				return 2;
 			}
 		} else
-			usage();
+			cli_misuse();
 	}
 	cli_operands(argc, argv, optind, 0, 0, "");
 	if (collector_enroll_token(dir, id, (int)hours, token, err,
@@ -472,7 +465,7 @@ cmd_sign_csr(const char *dir, int argc, char **argv)
 			}
 			not_before = (int64_t)timegm(&tm);
 		} else
-			usage();
+			cli_misuse();
 	}
 	cli_operands(argc, argv, optind, 2, 2, "CSR and OUT");
 	if ((csr = (unsigned char *)util_read_file(argv[optind], 64 * 1024,
@@ -648,5 +641,5 @@ main(int argc, char **argv)
 		return counts_cmd_counts(dir, argc, argv);
 	if (strcmp(argv[0], "coordinator") == 0)
 		return counts_cmd_coordinator(dir, argc, argv);
-	usage();
+	cli_misuse();
 }

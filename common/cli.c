@@ -203,3 +203,9 @@ cli_operands(int argc, char **argv, int first, int min, int max,
 		    sizeof(f)));
 	cli_fail("unexpected argument '%s'%s", extra, cli_for(f, sizeof(f)));
 }
+
+void
+cli_misuse(void)
+{
+	cli_fail("wrong use of %s", cli_current());
+}

@@ -67,6 +67,10 @@ int cli_getopt(int argc, char **argv, const char *shortopts,
  */
 const char *cli_command(int argc, char **argv);
 
+/* "PROG: wrong use of COMMAND" and the usage hint, exit 2: a mistake no
+   more precise message fits. */
+_Noreturn void cli_misuse(void);
+
 /* The name cli_command() found, or "" before. */
 const char *cli_current(void);
 

@@ -72,13 +72,6 @@ static const struct cli fieldctl_cli = {
 	.cmds = fieldctl_cmds,
 };
 
-/* A use no more precise message fits. */
-static _Noreturn void
-usage(void)
-{
-	cli_fail("wrong use of %s", cli_current());
-}
-
 static void
 print_errors(const char *where, const struct submit_result *r)
 {
@@ -557,5 +550,5 @@ main(int argc, char **argv)
 		return dsync_cmd_sync(dir, argc, argv);
 	if (strcmp(argv[0], "form") == 0)
 		return form_cmd(dir, argc, argv);
-	usage();
+	cli_misuse();
 }
