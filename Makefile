@@ -189,11 +189,16 @@ test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) MODE=release units
 	@sh tests/run.sh build/san build/fuzz build
 
-units: $(UNIT_BIN) $(B)/faultproxy
+units: $(UNIT_BIN) $(B)/faultproxy $(B)/slowsync.so
 
 # Test tools: a fault-injecting TCP proxy for the sync tests.
 $(B)/faultproxy: tests/tools/faultproxy.c
 	$(CC) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< -luv -lm
+
+# An SD card's fsync for fieldd, preloaded by tests and the bench (never
+# shipped).  No sanitizer: it goes in front of the sanitizer's runtime.
+$(B)/slowsync.so: tests/tools/slowsync.c
+	$(CC) -std=c11 -O2 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 # The unit tests once more, uninstrumented, under valgrind.
 valgrind:
@@ -203,7 +208,7 @@ valgrind:
 		--errors-for-leak-kinds=definite,indirect $$t >/dev/null || exit 1; \
 		echo "valgrind clean: $$t"; done
 
-bench: deps all $(BENCH_BIN) $(B)/faultproxy
+bench: deps all $(BENCH_BIN) $(B)/faultproxy $(B)/slowsync.so
 	@sh bench/run.sh $(B)
 
 # libFuzzer targets: MODE=fuzz builds everything with clang into build/fuzz.

@@ -1,8 +1,12 @@
 /*
  * bench_fieldd FIELDD: the daemon as a whole.
  *
- *   1. HTTP submits per second from 8 concurrent keep-alive clients,
- *      against the store's own durable single submits in the same run.
+ *   1. Durable HTTP submits per second from 8 concurrent keep-alive
+ *      clients against one client's, in the same run (group commit: 8
+ *      phones should share fsyncs); and against the store's own single
+ *      durable submits in-process.  Then the same two with an SD card's
+ *      fsync latency (SLOWSYNC_US, injected by preloading slowsync.so, a
+ *      test tool found beside FIELDD, into fieldd only).
  *   2. fieldd's resident memory (peak, VmHWM) serving requests over a
  *      store of 1,000,000 records.
  *   3. With LARGE.json and its RECORD.json (bench_forms writes them):
@@ -28,8 +32,13 @@ static int port;
 static char token[USERS_TOKEN_LEN + 1];
 static char *body;
 
+/* An SD card's fsync: a few milliseconds (ours, a fraction of one). */
+#define SLOWSYNC_US 3000
+
+static const char *slowsync;	/* path of slowsync.so, when there */
+
 static pid_t
-spawn_fieldd(const char *bin, const char *ddir)
+spawn_fieldd_env(const char *bin, const char *ddir, long fsync_us)
 {
 	int fds[2];
 	pid_t pid;
@@ -38,7 +47,15 @@ spawn_fieldd(const char *bin, const char *ddir)
 
 	if (pipe(fds) != 0)
 		return -1;
+	port = 0;
 	if ((pid = fork()) == 0) {
+		if (fsync_us > 0 && slowsync) {
+			char us[32];
+
+			snprintf(us, sizeof(us), "%ld", fsync_us);
+			setenv("LD_PRELOAD", slowsync, 1);
+			setenv("FIELD_FSYNC_DELAY_US", us, 1);
+		}
 		dup2(fds[1], 2);
 		close(fds[0]);
 		execl(bin, bin, "-d", ddir, "--listen", "127.0.0.1:0",
@@ -69,6 +86,12 @@ spawn_fieldd(const char *bin, const char *ddir)
 	return port ? pid : -1;
 }
 
+static pid_t
+spawn_fieldd(const char *bin, const char *ddir)
+{
+	return spawn_fieldd_env(bin, ddir, 0);
+}
+
 static int
 connect_local(void)
 {
@@ -89,7 +112,8 @@ connect_local(void)
 static int
 request(int fd, const char *method, const char *path, const char *b)
 {
-	static char req[65536], resp[8192];
+	/* per thread: the clients run at once */
+	static _Thread_local char req[65536], resp[8192];
 	size_t blen = b ? strlen(b) : 0, got = 0;
 	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: b\r\n"
 	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
@@ -131,6 +155,25 @@ struct client {
 	long ok, bad;
 };
 
+static void *client_run(void *arg);
+
+/* n keep-alive clients submitting for SECONDS: 201s per second. */
+static double
+clients_rate(int n, long *bad)
+{
+	struct client cl[CLIENTS] = { 0 };
+	long total = 0;
+
+	for (int i = 0; i < n; i++)
+		pthread_create(&cl[i].t, NULL, client_run, &cl[i]);
+	for (int i = 0; i < n; i++) {
+		pthread_join(cl[i].t, NULL);
+		total += cl[i].ok;
+		*bad += cl[i].bad;
+	}
+	return total / SECONDS;
+}
+
 static void *
 client_run(void *arg)
 {
@@ -142,8 +185,11 @@ client_run(void *arg)
 		int st = request(fd, "POST", "/api/records/dtm_household", body);
 		if (st == 201)
 			c->ok++;
-		else
+		else {
 			c->bad++;
+			if (getenv("BENCH_DEBUG"))
+				fprintf(stderr, "status %d\n", st);
+		}
 		if (st < 0)
 			break;
 	}
@@ -232,7 +278,6 @@ large_peak(const char *bin, const char *def, size_t deflen, const char *rec,
 int
 main(int argc, char **argv)
 {
-	struct client cl[CLIENTS] = { 0 };
 	struct submit_result *r = malloc(sizeof(*r));
 	struct device d;
 	char dir[64], ddir[128], err[256];
@@ -258,21 +303,45 @@ main(int argc, char **argv)
 	device_close(&d);
 
 	snprintf(ddir, sizeof(ddir), "%s/device", dir);
-	if ((pid = spawn_fieldd(argv[1], ddir)) < 0) {
-		fprintf(stderr, "bench: fieldd did not start\n");
-		return 1;
+	{
+		/* slowsync.so is built beside fieldd (make bench) */
+		static char so[4096];
+		const char *slash = strrchr(argv[1], '/');
+
+		snprintf(so, sizeof(so), "%.*s/slowsync.so", slash ?
+		    (int)(slash - argv[1]) : 1, slash ? argv[1] : ".");
+		if (access(so, R_OK) == 0)
+			slowsync = so;
 	}
-	for (int i = 0; i < CLIENTS; i++)
-		pthread_create(&cl[i].t, NULL, client_run, &cl[i]);
-	for (int i = 0; i < CLIENTS; i++) {
-		pthread_join(cl[i].t, NULL);
-		total += cl[i].ok;
-		bad += cl[i].bad;
+	for (int sd = 0; sd < 2; sd++) {
+		long us = sd ? SLOWSYNC_US : 0;
+		double one, eight;
+
+		if (sd && slowsync == NULL) {
+			printf("http submit with an SD card's fsync: not "
+			    "measured (no slowsync.so beside fieldd)\n");
+			break;
+		}
+		if ((pid = spawn_fieldd_env(argv[1], ddir, us)) < 0) {
+			fprintf(stderr, "bench: fieldd did not start\n");
+			return 1;
+		}
+		one = clients_rate(1, &bad);
+		eight = clients_rate(CLIENTS, &bad);
+		stop(pid);
+		total += (long)((one + eight) * SECONDS);
+		if (sd)
+			printf("http submit, fsync slowed by %ld us as on an "
+			    "SD card: %.0f/s with %d keep-alive clients, %.2fx "
+			    "one client's %.0f/s (%ld refused)\n", us, eight,
+			    CLIENTS, eight / one, one, bad);
+		else
+			printf("http submit: %.0f/s with %d keep-alive clients, "
+			    "%.2fx one client's %.0f/s (%ld refused); %.2fx the "
+			    "store's single durable submits (%.0f/s)\n", eight,
+			    CLIENTS, eight / one, one, bad, eight / single,
+			    single);
 	}
-	stop(pid);
-	printf("http submit: %.0f/s with %d keep-alive clients (%ld refused); "
-	    "%.2fx the store's single durable submits (%.0f/s)\n",
-	    total / SECONDS, CLIENTS, bad, (total / SECONDS) / single, single);
 
 	/* A million records, then fieldd's memory while it serves. */
 	enum { MILLION = 1000000, BATCH = 50000 };

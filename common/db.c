@@ -131,7 +131,7 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 
 	if (mode == DB_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
-	if (!ro)
+	if (!ro && mode != DB_AGAIN)
 		db_private(path, mode == DB_CREATE);
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
@@ -141,7 +141,8 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
-	if (mode != DB_QUERY && db_check(db, path, err, errlen) != 0)
+	if (mode != DB_QUERY && mode != DB_AGAIN &&
+	    db_check(db, path, err, errlen) != 0)
 		goto fail;
 	if (ro) {
 		if (db_schema_version(db) != target) {
@@ -167,7 +168,8 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}
-	if (db_migrate(db, path, migrations, n, target, err, errlen) != 0)
+	if (mode != DB_AGAIN && db_migrate(db, path, migrations, n, target,
+	    err, errlen) != 0)
 		goto fail;
 	*out = db;
 	return 0;

@@ -18,6 +18,9 @@
 /* Read-only without the damage check, for a query that runs often on a
    file its writer checks (the check reads the whole file). */
 #define DB_QUERY (-2)
+/* Read-write, a second connection to a file this process has just opened
+   (so checked and migrated): no check, no migration (fieldd's writer). */
+#define DB_AGAIN 2
 
 /*
  * Opens path.  migrations[0..n) take the schema from version i to i+1;

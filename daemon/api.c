@@ -1,6 +1,7 @@
 /* api.c: see api.h. */
 #include "daemon/api.h"
 #include "daemon/boardmon.h"
+#include "daemon/commit.h"
 
 #include "daemon/counts_view.h"
 #include "daemon/openrosa.h"
@@ -219,48 +220,90 @@ api_errors_json(const struct submit_result *r)
 	    "errors", arr, "more_errors", (json_int_t)r->errs.dropped);
 }
 
-static void
-api_submit(struct api *a, const struct http_request *req, const char *form,
-    struct http_response *res)
-{
-	const char *ct = http_header_get(req, "Content-Type");
-	char version[FORM_VERSION_MAX + 1], msg[160];
-	struct submit_result *r;
-	json_error_t jerr;
+/* A record waiting for the commit that covers it. */
+struct api_pending {
+	struct commit_req cr;		/* first: done gets &cr */
+	struct http_deferred *d;
+	api_answer_fn answer;
 	json_t *rec;
-	int hv;
+	char who[USERS_NAME_MAX + 1];
+	char headers[sizeof(((struct http_response *)0)->headers)];
+};
 
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] != '\0' && ct[16] != ';')) {
-		api_error(res, 415, "Content-Type must be application/json");
-		return;
-	}
-	if ((hv = api_query(req->query, "version", version,
-	    sizeof(version))) < 0) {
-		api_error(res, 404, "unknown form or version");
-		return;
-	}
-	rec = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (rec == NULL) {
-		/* Position only: jansson's text may quote the input. */
-		snprintf(msg, sizeof(msg), "malformed JSON at line %d, column "
-		    "%d", jerr.line, jerr.column);
-		api_error(res, 400, msg);
-		return;
-	}
-	if (!json_is_object(rec)) {
+static void
+api_pending_free(struct api_pending *p)
+{
+	submit_job_free(&p->cr.job);
+	json_decref(p->rec);
+	free(p);
+}
+
+/* On the loop, once the writer's commit has returned. */
+static void
+api_submit_done(struct commit_req *cr)
+{
+	struct api_pending *p = (struct api_pending *)cr;
+	struct http_response res;
+
+	memset(&res, 0, sizeof(res));
+	memcpy(res.headers, p->headers, sizeof(res.headers));
+	p->answer(&res, &p->cr.job.res, p->who);
+	http_deferred_answer(p->d, &res);
+	api_pending_free(p);
+}
+
+void
+api_submit_record(struct api *a, struct http_response *res,
+    const char *form_id, const char *version, json_t *rec,
+    api_answer_fn answer, const char *who)
+{
+	struct submitter *s = &a->dev->sub;
+	struct api_pending *p;
+	struct submit_job *j;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		static const struct submit_result oom = { .status =
+		    SUBMIT_ERROR, .msg = "out of memory" };
+
 		json_decref(rec);
-		api_error(res, 400, "a record must be a JSON object");
+		answer(res, &oom, who);
 		return;
 	}
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		json_decref(rec);
-		api_error(res, 500, "out of memory");
+	p->rec = rec;
+	p->answer = answer;
+	snprintf(p->who, sizeof(p->who), "%s", who ? who : "");
+	j = &p->cr.job;
+	j->form_id = form_id;	/* read by the check only */
+	j->version = version;
+	j->recs = &p->rec;
+	j->n = 1;
+	if (submit_job_check(s, j, NULL, NULL) != SUBMIT_OK) {
+		answer(res, &j->res, p->who);
+		api_pending_free(p);
 		return;
 	}
-	switch (submit_record(&a->dev->sub, form, hv == 1 ? version : NULL,
-	    rec, r)) {
+	if (a->commit == NULL || (p->d = http_defer(res)) == NULL) {
+		/* no writer thread: commit here, on the loop */
+		struct submit_job *one[1] = { j };
+
+		submit_jobs_store(s, s->st, one, 1);
+		if (j->worst == SUBMIT_OK && s->stored)
+			s->stored(s->stored_arg);
+		answer(res, &j->res, p->who);
+		api_pending_free(p);
+		return;
+	}
+	memcpy(p->headers, res->headers, sizeof(p->headers));
+	p->cr.done = api_submit_done;
+	committer_queue(a->commit, &p->cr);
+}
+
+static void
+api_submit_answer(struct http_response *res, const struct submit_result *r,
+    const char *who)
+{
+	(void)who;
+	switch (r->status) {
 	case SUBMIT_OK:
 	case SUBMIT_DUPLICATE:
 		log_info("api: stored %s seq %llu form %s version %s%s", r->id,
@@ -289,8 +332,44 @@ api_submit(struct api *a, const struct http_request *req, const char *form,
 		api_error(res, 500, r->msg);
 		break;
 	}
-	free(r);
-	json_decref(rec);
+}
+
+static void
+api_submit(struct api *a, const struct http_request *req, const char *form,
+    struct http_response *res)
+{
+	const char *ct = http_header_get(req, "Content-Type");
+	char version[FORM_VERSION_MAX + 1], msg[160];
+	json_error_t jerr;
+	json_t *rec;
+	int hv;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';')) {
+		api_error(res, 415, "Content-Type must be application/json");
+		return;
+	}
+	if ((hv = api_query(req->query, "version", version,
+	    sizeof(version))) < 0) {
+		api_error(res, 404, "unknown form or version");
+		return;
+	}
+	rec = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (rec == NULL) {
+		/* Position only: jansson's text may quote the input. */
+		snprintf(msg, sizeof(msg), "malformed JSON at line %d, column "
+		    "%d", jerr.line, jerr.column);
+		api_error(res, 400, msg);
+		return;
+	}
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		api_error(res, 400, "a record must be a JSON object");
+		return;
+	}
+	api_submit_record(a, res, form, hv == 1 ? version : NULL, rec,
+	    api_submit_answer, NULL);
 }
 
 /* The value of a "?from=YYYY-MM-DD" style parameter into out ("" when

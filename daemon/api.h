@@ -29,15 +29,32 @@
 #include "daemon/ratelimit.h"
 
 struct boardmon;
+struct committer;
 
 struct api {
 	struct device *dev;
 	struct boardmon *board;		/* fieldd's; NULL in tests without */
+	struct committer *commit;	/* fieldd's writer (commit.h); NULL:
+					   each submit commits on the loop */
 	struct ratelimit rate;		/* requests per address */
 };
 
 /* The http_handler_fn: ctx is a struct api. */
 void api_handle(void *ctx, const struct http_request *req,
     struct http_response *res);
+
+/*
+ * The one way a request's record is stored, for the API and OpenRosa:
+ * checks rec (taken: freed here) against form_id (version NULL: the
+ * record's or the current), then hands it to the writer, and answers
+ * through answer(res, r, who) once the commit covering it has returned
+ * -- now when it is refused before, later (http_defer) when it waits for
+ * the commit.  The headers res holds now go with the later answer too.
+ */
+typedef void (*api_answer_fn)(struct http_response *res,
+    const struct submit_result *r, const char *who);
+void api_submit_record(struct api *a, struct http_response *res,
+    const char *form_id, const char *version, json_t *rec,
+    api_answer_fn answer, const char *who);
 
 #endif

@@ -5,9 +5,13 @@
  *
  *   fieldd -d DATADIR [-c CONFIG] [--listen ADDR:PORT] [-v]
  *
+ * Records are stored by a writer thread that commits every submit waiting
+ * at once (commit.h); the loop goes on serving meanwhile.
+ *
  * SIGTERM and SIGINT stop it cleanly: no new connections, open ones
- * closed, the store closed (a commit in progress has finished, since
- * handlers run to completion on the loop), the epoch key wiped.
+ * closed, every submit already taken committed and answered (the server
+ * waits for deferred answers, then the writer is joined), the store
+ * closed, the epoch key wiped.
  * SIGUSR1 starts a sync attempt now (dsync.h); otherwise fieldd syncs
  * by itself whenever records wait and a collector is set.  SIGUSR2 looks
  * at the board (power, storage, clock) now rather than within a minute.
@@ -28,6 +32,7 @@
 #include "common/version.h"
 #include "daemon/api.h"
 #include "daemon/boardmon.h"
+#include "daemon/commit.h"
 #include "daemon/device.h"
 #include "http/http.h"
 #include "daemon/dsync.h"
@@ -35,6 +40,7 @@
 static struct http_server *fieldd_http;
 static struct dsync_sched *fieldd_sync;
 static struct boardmon *fieldd_board;
+static struct committer *fieldd_commit;
 #define FIELDD_NSIGS 5
 static struct device *fieldd_dev;
 static uv_signal_t fieldd_sigs[FIELDD_NSIGS];
@@ -61,6 +67,10 @@ fieldd_stopped(void *arg)
 {
 	(void)arg;
 	fieldd_http = NULL;
+	/* every deferred answer is out (the server waited for them): the
+	   writer's queue is empty */
+	committer_stop(fieldd_commit);
+	fieldd_commit = NULL;
 	for (int i = 0; i < FIELDD_NSIGS; i++)
 		uv_close((uv_handle_t *)&fieldd_sigs[i], NULL);
 }
@@ -162,6 +172,10 @@ main(int argc, char **argv)
 	lim.idle_ms = dev.cfg.idle_timeout_s * 1000;
 	lim.request_ms = dev.cfg.request_timeout_s * 1000;
 	api.dev = &dev;
+	if ((fieldd_commit = committer_start(loop, &dev, err,
+	    sizeof(err))) == NULL)
+		fatal("the writer: %s", err);
+	api.commit = fieldd_commit;
 	rc = http_server_start(loop, dev.cfg.listen_addr, dev.cfg.listen_port,
 	    &lim, api_handle, &api, &fieldd_http);
 	if (rc != 0)

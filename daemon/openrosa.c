@@ -545,6 +545,43 @@ or_invalid(struct http_response *res, const char *form_id,
 	free(s);
 }
 
+/* The answer to a stored or refused instance (api_submit_record). */
+static void
+or_submit_answer(struct http_response *res, const struct submit_result *sr,
+    const char *who)
+{
+	switch (sr->status) {
+	case SUBMIT_OK:
+	case SUBMIT_DUPLICATE:
+		log_info("openrosa: stored %s seq %llu form %s version %s from "
+		    "%s%s", sr->id, (unsigned long long)sr->seq, sr->form_id,
+		    sr->version, who, sr->status == SUBMIT_DUPLICATE ?
+		    " (duplicate)" : "");
+		or_message(res, sr->status == SUBMIT_OK ? 201 : 202,
+		    sr->status == SUBMIT_OK ? "Form received and stored." :
+		    "Form received before: already stored.");
+		break;
+	case SUBMIT_INVALID:
+		log_info("openrosa: refused a %s record from %s: %s",
+		    sr->form_id, who, sr->msg);
+		or_invalid(res, sr->form_id, sr->version, &sr->errs);
+		break;
+	case SUBMIT_NO_FORM:
+		or_message(res, 404, sr->msg);
+		break;
+	case SUBMIT_NO_SPACE:
+		or_message(res, 507, sr->msg);
+		break;
+	case SUBMIT_REFUSED:
+		http_add_header(res, "Retry-After", "600");
+		or_message(res, 503, sr->msg);
+		break;
+	default:
+		or_message(res, 500, sr->msg);
+		break;
+	}
+}
+
 static void
 or_submit(struct api *a, const struct http_request *req, const char *who,
     struct http_response *res)
@@ -552,7 +589,6 @@ or_submit(struct api *a, const struct http_request *req, const char *who,
 	char boundary[MULTIPART_BOUNDARY_MAX + 1], err[256];
 	const struct multipart_part *xml = NULL;
 	struct xmlinst_result *xr = NULL;
-	struct submit_result *sr = NULL;
 	struct multipart *mp = NULL;
 	const char *ct = http_header_get(req, "Content-Type");
 
@@ -566,8 +602,7 @@ or_submit(struct api *a, const struct http_request *req, const char *who,
 		return;
 	}
 	if ((mp = malloc(sizeof(*mp))) == NULL ||
-	    (xr = calloc(1, sizeof(*xr))) == NULL ||
-	    (sr = malloc(sizeof(*sr))) == NULL) {
+	    (xr = calloc(1, sizeof(*xr))) == NULL) {
 		or_message(res, 500, "out of memory");
 		goto out;
 	}
@@ -617,43 +652,14 @@ or_submit(struct api *a, const struct http_request *req, const char *who,
 		or_message(res, 500, "out of memory");
 		goto out;
 	}
-	switch (submit_record(&a->dev->sub, form_id(xr->form),
-	    form_version(xr->form), xr->rec, sr)) {
-	case SUBMIT_OK:
-	case SUBMIT_DUPLICATE:
-		log_info("openrosa: stored %s seq %llu form %s version %s from "
-		    "%s%s", sr->id, (unsigned long long)sr->seq, sr->form_id,
-		    sr->version, who, sr->status == SUBMIT_DUPLICATE ?
-		    " (duplicate)" : "");
-		or_message(res, sr->status == SUBMIT_OK ? 201 : 202,
-		    sr->status == SUBMIT_OK ? "Form received and stored." :
-		    "Form received before: already stored.");
-		break;
-	case SUBMIT_INVALID:
-		log_info("openrosa: refused a %s record from %s: %s",
-		    sr->form_id, who, sr->msg);
-		or_invalid(res, sr->form_id, sr->version, &sr->errs);
-		break;
-	case SUBMIT_NO_FORM:
-		or_message(res, 404, sr->msg);
-		break;
-	case SUBMIT_NO_SPACE:
-		or_message(res, 507, sr->msg);
-		break;
-	case SUBMIT_REFUSED:
-		http_add_header(res, "Retry-After", "600");
-		or_message(res, 503, sr->msg);
-		break;
-	default:
-		or_message(res, 500, sr->msg);
-		break;
-	}
+	api_submit_record(a, res, form_id(xr->form), form_version(xr->form),
+	    xr->rec, or_submit_answer, who);
+	xr->rec = NULL;		/* taken */
 out:
 	if (xr)
 		json_decref(xr->rec);
 	free(mp);
 	free(xr);
-	free(sr);
 }
 
 void

@@ -217,6 +217,14 @@ store_open_readonly(const char *path, struct store **out, char *err,
 }
 
 int
+store_open_again(struct store *st, struct store **out, char *err,
+    size_t errlen)
+{
+	return store_open_impl(st->path, DB_AGAIN, STORE_SCHEMA_VERSION, out,
+	    err, errlen);
+}
+
+int
 store_open_at(const char *path, int version, struct store **out, char *err,
     size_t errlen)
 {

@@ -52,6 +52,14 @@ void store_close(struct store *st);
 int store_open_readonly(const char *path, struct store **out, char *err,
     size_t errlen);
 
+/*
+ * A second read-write connection to st's database, for fieldd's writer
+ * thread (commit.h): st has checked and migrated it, so neither is done
+ * again.  Each connection is used by one thread at a time.
+ */
+int store_open_again(struct store *st, struct store **out, char *err,
+    size_t errlen);
+
 /* For tests of migrations: open applying migrations up to `version` only. */
 int store_open_at(const char *path, int version, struct store **out,
     char *err, size_t errlen);

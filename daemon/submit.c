@@ -48,15 +48,16 @@ submit_fini(struct submitter *s)
 }
 
 static void
-submit_fail(struct submitter *s, struct submit_result *res,
-    enum submit_status st, const char *what)
+submit_fail(struct submitter *s, struct store *st, struct submit_result *res,
+    enum submit_status status, const char *what)
 {
-	res->status = st;
+	res->status = status;
 	snprintf(res->msg, sizeof(res->msg), "%s", what);
-	if (st == SUBMIT_ERROR) {
-		log_err("submit: %s: %s", what, store_errmsg(s->st));
-		store_meta_set(s->st, "last_error", what);
+	if (status == SUBMIT_ERROR) {
+		log_err("submit: %s: %s", what, store_errmsg(st));
+		store_meta_set(st, "last_error", what);
 	}
+	(void)s;
 }
 
 /* Validation: everything that needs no transaction. */
@@ -97,7 +98,8 @@ submit_check(struct submitter *s, const char *form_id, const char *version,
 		snprintf(res->id, sizeof(res->id), "%s", json_string_value(v));
 		util_lower(res->id);
 	} else if (rng_uuid(res->id) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "no entropy for a record id");
+		submit_fail(s, s->st, res, SUBMIT_ERROR,
+		    "no entropy for a record id");
 		return NULL;
 	}
 	return f;
@@ -116,7 +118,8 @@ submit_space_ok(struct submitter *s, struct submit_result *res)
 	if (s->opt.free_floor_bytes == 0)
 		return 1;
 	if (store_free_bytes(s->st, &avail) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "cannot read free space");
+		submit_fail(s, s->st, res, SUBMIT_ERROR,
+		    "cannot read free space");
 		return 0;
 	}
 	if (avail >= s->opt.free_floor_bytes)
@@ -133,7 +136,7 @@ submit_space_ok(struct submitter *s, struct submit_result *res)
 /* Inside a transaction: makes sure a fresh enough epoch exists.  Sets
    *made when this transaction created it (so a rollback drops it). */
 static int
-submit_epoch(struct submitter *s, int *made)
+submit_epoch(struct submitter *s, struct store *st, int *made)
 {
 	uint64_t age_ms;
 
@@ -147,7 +150,7 @@ submit_epoch(struct submitter *s, int *made)
 	}
 	if (seal_epoch_start(&s->ep, s->collector_pub, s->device_id) != 0)
 		return -1;
-	if (store_epoch_add(s->st, s->ep.pub, s->ep.started_ms,
+	if (store_epoch_add(st, s->ep.pub, s->ep.started_ms,
 	    &s->ep.id) != 0) {
 		seal_epoch_wipe(&s->ep);
 		return -1;
@@ -159,8 +162,8 @@ submit_epoch(struct submitter *s, int *made)
 
 /* Inside a transaction: stores one checked record.  0 or -1 (res->msg). */
 static int
-submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
-    struct submit_result *res, int *epoch_made)
+submit_stage(struct submitter *s, struct store *st, const struct form *f,
+    const json_t *rec, struct submit_result *res, int *epoch_made)
 {
 	Field__Record r = FIELD__RECORD__INIT;
 	struct form_counts counts = { 0 };
@@ -171,12 +174,12 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 
 	/* A resubmitted id is found by the insert's uniqueness check, not a
 	   lookup before it: duplicates are rare, lookups are not free. */
-	if (store_next_seq(s->st, &res->seq) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "store seq failed");
+	if (store_next_seq(st, &res->seq) != 0) {
+		submit_fail(s, st, res, SUBMIT_ERROR, "store seq failed");
 		return -1;
 	}
-	if (submit_epoch(s, epoch_made) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "cannot start a sealing epoch");
+	if (submit_epoch(s, st, epoch_made) != 0) {
+		submit_fail(s, st, res, SUBMIT_ERROR, "cannot start a sealing epoch");
 		return -1;
 	}
 	r.id = res->id;
@@ -188,27 +191,27 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 	    FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_SINCE_BOOT;
 	r.created_ms = now;
 	if (form_values(f, rec, &r) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
+		submit_fail(s, st, res, SUBMIT_ERROR, "out of memory");
 		return -1;
 	}
 	if (recpack_encode(s->rp, f, &r, &pt, &len) != 0 ||
 	    (sealed = malloc(len + SEAL_OVERHEAD)) == NULL) {
-		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
+		submit_fail(s, st, res, SUBMIT_ERROR, "out of memory");
 		goto out;
 	}
 	struct seal_ad ad = { res->id, form_id(f), form_version(f),
 	    s->device_id, s->ep.id };
 	if (seal_record(&s->ep, &ad, pt, len, sealed) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "sealing failed");
+		submit_fail(s, st, res, SUBMIT_ERROR, "sealing failed");
 		goto out;
 	}
 	struct store_record sr = { res->seq, res->id, form_id(f),
 	    form_version(f), now, (int)r.clock, s->ep.id, sealed,
 	    len + SEAL_OVERHEAD };
-	if ((added = store_record_add(s->st, &sr)) > 0) {
+	if ((added = store_record_add(st, &sr)) > 0) {
 		/* stored before: report its seq, store nothing */
-		if (store_find_id(s->st, res->id, &res->seq) != 1) {
-			submit_fail(s, res, SUBMIT_ERROR, "store lookup failed");
+		if (store_find_id(st, res->id, &res->seq) != 1) {
+			submit_fail(s, st, res, SUBMIT_ERROR, "store lookup failed");
 			goto out;
 		}
 		res->status = SUBMIT_DUPLICATE;
@@ -216,13 +219,13 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 		goto out;
 	}
 	if (added < 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "storing the record failed");
+		submit_fail(s, st, res, SUBMIT_ERROR, "storing the record failed");
 		goto out;
 	}
 	if (form_counts(f, rec, &counts) != 0 ||
-	    store_counts_add(s->st, form_id(f), &counts,
+	    store_counts_add(st, form_id(f), &counts,
 	    form_latest_by(f) != NULL, res->seq) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "updating counts failed");
+		submit_fail(s, st, res, SUBMIT_ERROR, "updating counts failed");
 		goto out;
 	}
 	res->status = SUBMIT_OK;
@@ -239,94 +242,180 @@ out:
 }
 
 static void
-submit_abort(struct submitter *s, int epoch_made)
+submit_abort(struct submitter *s, struct store *st, int epoch_made)
 {
-	store_rollback(s->st);
+	store_rollback(st);
 	if (epoch_made) {	/* its row is gone with the transaction */
 		seal_epoch_wipe(&s->ep);
 		s->have_epoch = 0;
 	}
 }
 
-/* What a staged record reports once its transaction has committed. */
-struct submit_done {
-	char id[37];
-	uint64_t seq;
-	enum submit_status status;
-};
+void
+submit_job_free(struct submit_job *j)
+{
+	free(j->forms);
+	free(j->done);
+	j->forms = NULL;
+	j->done = NULL;
+}
+
+enum submit_status
+submit_job_check(struct submitter *s, struct submit_job *j,
+    submit_report_fn report, void *arg)
+{
+	struct submit_result *res = &j->res;
+	size_t n = j->n;
+
+	j->worst = SUBMIT_OK;
+	j->forms = calloc(n ? n : 1, sizeof(*j->forms));
+	j->done = calloc(n ? n : 1, sizeof(*j->done));
+	if (j->forms == NULL || j->done == NULL) {
+		submit_fail(s, s->st, res, SUBMIT_ERROR, "out of memory");
+		return j->worst = SUBMIT_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((j->forms[i] = submit_check(s, j->form_id, j->version,
+		    j->recs[i], res)) != NULL) {
+			memcpy(j->done[i].id, res->id, sizeof(j->done[i].id));
+			continue;
+		}
+		if (j->worst == SUBMIT_OK || j->worst == SUBMIT_INVALID)
+			j->worst = res->status;
+		if (report)
+			report(arg, i, res);
+		if (res->status == SUBMIT_ERROR)
+			return j->worst;
+	}
+	if (j->worst == SUBMIT_OK && !submit_space_ok(s, res))
+		j->worst = res->status;
+	return j->worst;
+}
+
+/* Stages every record of jobs[0..n) in the transaction open on st.
+   0, or -1 with the failure in the job at fault's res. */
+static int
+submit_jobs_stage(struct submitter *s, struct store *st,
+    struct submit_job *const *jobs, size_t n, int *epoch_made)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct submit_job *j = jobs[k];
+		struct submit_result *res = &j->res;
+
+		for (size_t i = 0; i < j->n; i++) {
+			res->status = SUBMIT_OK;
+			res->msg[0] = '\0';
+			memcpy(res->id, j->done[i].id, sizeof(res->id));
+			snprintf(res->form_id, sizeof(res->form_id), "%s",
+			    form_id(j->forms[i]));
+			snprintf(res->version, sizeof(res->version), "%s",
+			    form_version(j->forms[i]));
+			if (submit_stage(s, st, j->forms[i], j->recs[i], res,
+			    epoch_made) != 0) {
+				j->worst = res->status;
+				return -1;
+			}
+			j->done[i].seq = res->seq;
+			j->done[i].status = res->status;
+		}
+	}
+	return 0;
+}
+
+/* One transaction on st for jobs[0..n): 0 when committed. */
+static int
+submit_jobs_tx(struct submitter *s, struct store *st,
+    struct submit_job *const *jobs, size_t n)
+{
+	int epoch_made = 0;
+
+	if (store_begin(st) != 0) {
+		for (size_t k = 0; k < n; k++) {
+			submit_fail(s, st, &jobs[k]->res, SUBMIT_ERROR,
+			    "store busy or failing");
+			jobs[k]->worst = SUBMIT_ERROR;
+		}
+		return -1;
+	}
+	if (submit_jobs_stage(s, st, jobs, n, &epoch_made) != 0) {
+		submit_abort(s, st, epoch_made);
+		return -1;
+	}
+	if (store_commit(st) != 0) {
+		submit_abort(s, st, epoch_made);
+		for (size_t k = 0; k < n; k++) {
+			submit_fail(s, st, &jobs[k]->res, SUBMIT_ERROR,
+			    "commit failed");
+			jobs[k]->worst = SUBMIT_ERROR;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+void
+submit_jobs_store(struct submitter *s, struct store *st,
+    struct submit_job *const *jobs, size_t n)
+{
+	if (n == 0 || submit_jobs_tx(s, st, jobs, n) == 0 || n == 1)
+		return;
+	/*
+	 * The group failed as a whole: each job alone, so that one that
+	 * cannot be stored does not fail the others.  Rare (a failing
+	 * card, memory), so the group's common case pays nothing for it.
+	 */
+	log_warn("submit: a group of %zu failed; storing each alone", n);
+	for (size_t k = 0; k < n; k++) {
+		jobs[k]->worst = SUBMIT_OK;
+		submit_jobs_tx(s, st, &jobs[k], 1);
+	}
+}
+
+void
+submit_job_report(struct submit_job *j, submit_report_fn report, void *arg)
+{
+	struct submit_result *res = &j->res;
+
+	for (size_t i = 0; report && i < j->n; i++) {
+		memcpy(res->id, j->done[i].id, sizeof(res->id));
+		res->seq = j->done[i].seq;
+		res->status = j->done[i].status;
+		snprintf(res->form_id, sizeof(res->form_id), "%s",
+		    form_id(j->forms[i]));
+		snprintf(res->version, sizeof(res->version), "%s",
+		    form_version(j->forms[i]));
+		report(arg, i, res);
+	}
+}
 
 enum submit_status
 submit_many(struct submitter *s, const char *form_id, const char *version,
     json_t *const *recs, size_t n, submit_report_fn report, void *arg,
     struct submit_result *res)
 {
-	const struct form **forms;
-	struct submit_done *done;
-	enum submit_status worst = SUBMIT_OK;
-	int epoch_made = 0;
+	struct submit_job *j;
+	enum submit_status worst;
 
-	forms = calloc(n ? n : 1, sizeof(*forms));
-	done = calloc(n ? n : 1, sizeof(*done));
-	if (forms == NULL || done == NULL) {
-		submit_fail(s, res, SUBMIT_ERROR, "out of memory");
-		worst = SUBMIT_ERROR;
-		goto out;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		submit_fail(s, s->st, res, SUBMIT_ERROR, "out of memory");
+		return SUBMIT_ERROR;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((forms[i] = submit_check(s, form_id, version, recs[i],
-		    res)) != NULL) {
-			memcpy(done[i].id, res->id, sizeof(done[i].id));
-			continue;
+	j->form_id = form_id;
+	j->version = version;
+	j->recs = recs;
+	j->n = n;
+	if (submit_job_check(s, j, report, arg) == SUBMIT_OK) {
+		submit_jobs_store(s, s->st, &j, 1);
+		if (j->worst == SUBMIT_OK) {
+			if (s->stored)
+				s->stored(s->stored_arg);
+			submit_job_report(j, report, arg);
 		}
-		if (worst == SUBMIT_OK || worst == SUBMIT_INVALID)
-			worst = res->status;
-		if (report)
-			report(arg, i, res);
-		if (res->status == SUBMIT_ERROR)
-			goto out;
 	}
-	if (worst != SUBMIT_OK)
-		goto out;
-	if (!submit_space_ok(s, res)) {
-		worst = res->status;
-		goto out;
-	}
-	if (store_begin(s->st) != 0) {
-		submit_fail(s, res, SUBMIT_ERROR, "store busy or failing");
-		worst = SUBMIT_ERROR;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		memset(res, 0, sizeof(*res));
-		memcpy(res->id, done[i].id, sizeof(res->id));
-		snprintf(res->form_id, sizeof(res->form_id), "%s", form_id);
-		snprintf(res->version, sizeof(res->version), "%s",
-		    form_version(forms[i]));
-		if (submit_stage(s, forms[i], recs[i], res, &epoch_made) != 0) {
-			submit_abort(s, epoch_made);
-			worst = res->status;
-			goto out;
-		}
-		done[i].seq = res->seq;
-		done[i].status = res->status;
-	}
-	if (store_commit(s->st) != 0) {
-		submit_abort(s, epoch_made);
-		submit_fail(s, res, SUBMIT_ERROR, "commit failed");
-		worst = SUBMIT_ERROR;
-		goto out;
-	}
-	if (s->stored)
-		s->stored(s->stored_arg);
-	for (size_t i = 0; report && i < n; i++) {
-		memcpy(res->id, done[i].id, sizeof(res->id));
-		res->seq = done[i].seq;
-		res->status = done[i].status;
-		report(arg, i, res);
-	}
-out:
-	free(forms);
-	free(done);
+	worst = j->worst;
+	memcpy(res, &j->res, sizeof(*res));
+	submit_job_free(j);
+	free(j);
 	return worst;
 }
 

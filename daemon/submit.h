@@ -92,4 +92,49 @@ enum submit_status submit_many(struct submitter *s, const char *form_id,
     const char *version, json_t *const *recs, size_t n,
     submit_report_fn report, void *arg, struct submit_result *res);
 
+/*
+ * The two halves of submit_many, for group commit (fieldd, commit.h):
+ * check a request's records on the loop, then store several requests'
+ * records in one transaction on the writer's own connection and thread,
+ * then answer each on the loop.  Between submit_job_check and the end of
+ * submit_jobs_store the submitter's epoch and packer belong to the one
+ * thread storing; nothing else may store through the same submitter.
+ */
+struct submit_done {
+	char id[37];
+	uint64_t seq;
+	enum submit_status status;
+};
+
+struct submit_job {
+	const char *form_id;		/* in: as for submit_many; the two
+					   strings are read by the check only */
+	const char *version;
+	json_t *const *recs;
+	size_t n;
+	enum submit_status worst;	/* out: SUBMIT_OK when all stored */
+	struct submit_result res;	/* the last record's, or the failure */
+	const struct form **forms;	/* per record, from the check */
+	struct submit_done *done;	/* per record: id, then seq, status */
+};
+
+/* Checks j's records (calling report for each refused) and the free
+   space; SUBMIT_OK when j may be stored.  Free j with submit_job_free
+   whatever it returns. */
+enum submit_status submit_job_check(struct submitter *s,
+    struct submit_job *j, submit_report_fn report, void *arg);
+/*
+ * Stores jobs[0..n), every one checked, in one transaction on st (fieldd's
+ * writer connection, or s->st): seqs gap-free in job order.  When the
+ * group fails, each job is tried alone, so one job's failure is only its
+ * own.  Each job's worst and res say how it went.  Calls no callback:
+ * s->stored is the caller's to call, on its own thread.
+ */
+void submit_jobs_store(struct submitter *s, struct store *st,
+    struct submit_job *const *jobs, size_t n);
+/* After a store with worst SUBMIT_OK: report(arg, i, res) per record. */
+void submit_job_report(struct submit_job *j, submit_report_fn report,
+    void *arg);
+void submit_job_free(struct submit_job *j);
+
 #endif

@@ -15,7 +15,8 @@
  *            once at the first byte and never pushed back (a client
  *            that trickles bytes is still cut off), then 408.
  *   WRITING  reads stopped; the handler has run (synchronously) and its
- *            response is being written.  Timer: the larger of idle_ms
+ *            response is being written -- or, deferred (http_defer), is
+ *            awaited: no write and no timer until http_deferred_answer.  Timer: the larger of idle_ms
  *            and request_ms, then closed.  Bytes of a pipelined request
  *            that came in the same read are kept in c->left.
  *   LINGER   the answer was the last one (an error, or no keep-alive):
@@ -71,6 +72,8 @@ struct http_conn {
 	int handles;			/* open handles: 2, then 1, then freed */
 	int last;			/* close after the write in flight */
 	int have_hp;
+	int deferred;			/* a handler answers later (http_defer) */
+	int head;			/* the request in hand was a HEAD */
 	struct http_parse hp;
 	char *whead, *wbody;		/* the response in flight */
 	char *left;			/* pipelined bytes not yet parsed */
@@ -202,10 +205,11 @@ server_maybe_done(struct http_server *s)
 		done(arg);
 }
 
+/* Drops one of the connection's references: its two handles, and a
+   deferred answer's.  The last one frees it. */
 static void
-conn_closed(uv_handle_t *h)
+conn_unref(struct http_conn *c)
 {
-	struct http_conn *c = h->data;
 	struct http_server *s = c->srv;
 
 	if (--c->handles > 0)
@@ -224,6 +228,12 @@ conn_closed(uv_handle_t *h)
 	free(c->left);
 	free(c);
 	server_maybe_done(s);
+}
+
+static void
+conn_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
 }
 
 static void
@@ -452,6 +462,18 @@ conn_error(struct http_conn *c, int status)
 	free(res.body);
 }
 
+/* Sends a handler's response to the request in hand. */
+static void
+conn_answer(struct http_conn *c, struct http_response *res)
+{
+	if (res->status < 100 || res->status > 999)
+		res->status = 500;
+	log_debug("http: %s %s %s -> %d", c->peer, c->hp.req.method,
+	    c->hp.req.path, res->status);
+	conn_send(c, res, c->head,
+	    !http_parse_keep_alive(&c->hp) || c->srv->stopping);
+}
+
 static void
 conn_dispatch(struct http_conn *c)
 {
@@ -463,19 +485,48 @@ conn_dispatch(struct http_conn *c)
 	uv_timer_stop(&c->timer);
 	c->state = CONN_WRITING;
 	memset(&res, 0, sizeof(res));
+	res.conn = c;
+	c->head = head;
 	c->srv->fn(c->srv->ctx, req, &res);
+	if (c->deferred) {
+		/* answered by http_deferred_answer; what res holds now is
+		   not sent */
+		free(res.body);
+		return;
+	}
 	if (c->state == CONN_CLOSING) {
 		/* the handler stopped the server */
 		free(res.body);
 		return;
 	}
-	if (res.status < 100 || res.status > 999)
-		res.status = 500;
-	log_debug("http: %s %s %s -> %d", c->peer, req->method, req->path,
-	    res.status);
-	conn_send(c, &res, head,
-	    !http_parse_keep_alive(&c->hp) || c->srv->stopping);
-	free(res.body);
+	conn_answer(c, &res);
+	free(res.body);		/* not taken: a HEAD, a 204 */
+}
+
+struct http_deferred *
+http_defer(struct http_response *res)
+{
+	struct http_conn *c = res->conn;
+
+	if (c == NULL || c->deferred || c->state != CONN_WRITING)
+		return NULL;
+	c->deferred = 1;
+	c->handles++;		/* kept until the answer, closed or not */
+	return (struct http_deferred *)c;
+}
+
+void
+http_deferred_answer(struct http_deferred *d, struct http_response *res)
+{
+	struct http_conn *c = (struct http_conn *)d;
+
+	assert(c->deferred);
+	c->deferred = 0;
+	if (c->state == CONN_WRITING)
+		conn_answer(c, res);
+	free(res->body);
+	res->body = NULL;
+	conn_unref(c);
 }
 
 /* Parses bytes; data may be c->srv->rbuf, or c->left taken out. */
@@ -660,7 +711,9 @@ http_server_stop(struct http_server *s, void (*done)(void *), void *arg)
 	/* a write in flight is cancelled: its callback runs first */
 	for (c = s->conns; c; c = next) {
 		next = c->next;
-		conn_close(c);
+		/* a deferred answer still goes out, as the last one */
+		if (!c->deferred)
+			conn_close(c);
 	}
 	uv_close((uv_handle_t *)&s->listener, server_listener_closed);
 }

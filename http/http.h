@@ -3,7 +3,8 @@
  * local API (and later the web app and OpenRosa).  It owns its listening
  * handle and its connections; handlers are called synchronously on the
  * loop with a complete request (headers and body read in full, within the
- * limits) and fill in a response that the server sends and then frees.
+ * limits) and fill in a response that the server sends and then frees --
+ * or defer it (http_defer) and answer later from the loop.
  *
  * Limits (struct http_limits) are checked before any growth: a header
  * block over max_header_bytes gets 431, a body over max_body_bytes gets
@@ -45,6 +46,8 @@ struct http_request {
 	const char *peer;		/* peer address, e.g. "127.0.0.1" */
 };
 
+struct http_conn;
+
 struct http_response {
 	int status;
 	const char *content_type;	/* static string, or NULL for none */
@@ -53,6 +56,7 @@ struct http_response {
 	size_t body_len;
 	char headers[512];		/* extra header lines, each ending
 					   "\r\n"; may be empty */
+	struct http_conn *conn;		/* the server's, for http_defer */
 };
 
 /* Handler: fills res (status defaults to 500 if left 0). */
@@ -73,8 +77,8 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port,
     struct http_server **out);
 
 /*
- * Stops accepting, closes every connection, and calls done(arg) once all
- * handles are closed; the server is freed then.  A response still being
+ * Stops accepting, closes every connection but those awaiting a deferred
+ * answer (closed after it), and calls done(arg) once all handles are closed; the server is freed then.  A response still being
  * written is cut off.  A second call is a no-op; done may be NULL.  May
  * be called from inside a handler: that request gets no answer.
  */
@@ -97,6 +101,21 @@ int http_respond(struct http_response *res, int status, const char *ctype,
  */
 int http_add_header(struct http_response *res, const char *name,
     const char *value);
+
+/*
+ * A handler that can answer only later (fieldd's submits wait for the
+ * commit that covers them) calls http_defer(res) and returns: nothing is
+ * sent, the connection reads no further request, and no timer runs until
+ * http_deferred_answer(d, res2) sends res2 (taking its body), on the
+ * loop, after the handler has returned.  The request's memory is not kept:
+ * copy what the answer needs.  http_server_stop leaves such a connection
+ * open: its answer still goes out, as the last one, and the server's done
+ * callback waits for it.  Every handle is answered exactly once.  NULL when res did not come from a handler of this server.
+ */
+struct http_deferred;
+struct http_deferred *http_defer(struct http_response *res);
+void http_deferred_answer(struct http_deferred *d,
+    struct http_response *res);
 
 /* The standard reason phrase for a status code ("Not Found"). */
 const char *http_reason(int status);
