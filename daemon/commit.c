@@ -10,6 +10,8 @@
 /* The writer needs little stack: SQLite, sealing and packing work on the
    heap.  A small stack keeps a thread's share of fieldd's memory small. */
 #define COMMIT_STACK (256 * 1024)
+/* The longest a commit waits for more requests (see committer_writer). */
+#define COMMIT_WAIT_NS (5 * 1000 * 1000)
 
 struct committer {
 	uv_loop_t *loop;
@@ -21,6 +23,7 @@ struct committer {
 	struct store *wst;		/* the writer's own connection */
 	/* under mu: */
 	struct commit_req *queue, **queue_tail;	/* waiting */
+	size_t queued;				/* requests in queue */
 	struct commit_req *done, **done_tail;	/* committed, to answer */
 	int stopping;
 	/* the loop's: */
@@ -34,7 +37,8 @@ committer_writer(void *arg)
 	struct committer *c = arg;
 	struct submit_job *jobs[COMMIT_GROUP_MAX];
 	struct commit_req *group, *r, *last;
-	size_t n;
+	size_t n, last_n = 0;
+	uint64_t took_ns = 0, t0, now, until;
 
 	uv_mutex_lock(&c->mu);
 	for (;;) {
@@ -42,6 +46,21 @@ committer_writer(void *arg)
 			uv_cond_wait(&c->cv, &c->mu);
 		if (c->queue == NULL)
 			break;		/* stopping, and nothing left */
+		/*
+		 * Phones answered by the last commit come back with their
+		 * next record a moment later.  When fewer are waiting than
+		 * that commit carried, wait a little for the rest (at most
+		 * half a commit's time, and COMMIT_WAIT_NS): otherwise
+		 * groups alternate large and small and eight phones get
+		 * only half the sharing.  A lone phone never waits.
+		 */
+		now = uv_hrtime();
+		until = now + (took_ns / 2 < COMMIT_WAIT_NS ? took_ns / 2 :
+		    COMMIT_WAIT_NS);
+		while (!c->stopping && c->queued < last_n && now < until) {
+			uv_cond_timedwait(&c->cv, &c->mu, until - now);
+			now = uv_hrtime();
+		}
 		/* Everything that came while the last commit was on the
 		   card, up to the group's bound. */
 		group = c->queue;
@@ -54,9 +73,13 @@ committer_writer(void *arg)
 		last->next = NULL;
 		if (c->queue == NULL)
 			c->queue_tail = &c->queue;
+		c->queued -= n;
 		uv_mutex_unlock(&c->mu);
 
+		t0 = uv_hrtime();
 		submit_jobs_store(&c->dev->sub, c->wst, jobs, n);
+		took_ns = uv_hrtime() - t0;
+		last_n = n;
 
 		uv_mutex_lock(&c->mu);
 		*c->done_tail = group;
@@ -152,6 +175,7 @@ committer_queue(struct committer *c, struct commit_req *r)
 	uv_mutex_lock(&c->mu);
 	*c->queue_tail = r;
 	c->queue_tail = &r->next;
+	c->queued++;
 	uv_cond_signal(&c->cv);
 	uv_mutex_unlock(&c->mu);
 }
