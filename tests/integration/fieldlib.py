@@ -87,13 +87,18 @@ class Device:
                 os.path.join(self.dir, "device.db"))
         return [json.loads(line) for line in p.stdout.splitlines() if line]
 
-    def start(self, *extra):
+    def start(self, *extra, env=None):
+        """Starts fieldd; env: variables added to its environment."""
         self.logf = open(self.log_path, "a")
         since = self.logf.tell()    # only this run's lines count
+        full = None
+        if env:
+            full = dict(os.environ)
+            full.update(env)
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "fieldd"), "-d", self.dir, "--listen",
              "127.0.0.1:0"] + list(extra),
-            stdout=self.logf, stderr=self.logf)
+            stdout=self.logf, stderr=self.logf, env=full)
         deadline = time.time() + 30
         while time.time() < deadline:
             with open(self.log_path) as f:
@@ -182,6 +187,24 @@ class Device:
         if self.proc is not None:
             self.stop(signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def slow_fsync(delay_us=0, gate=None, count=None):
+    """fieldd's environment for an SD card's fsync (tests/tools/slowsync.c,
+    preloaded): each fsync sleeps delay_us, waits while the file gate
+    exists, and adds a byte to the file count."""
+    env = {"LD_PRELOAD": os.path.abspath(os.path.join(BIN, "slowsync.so")),
+           # the preloaded library comes before the sanitizer's runtime
+           "ASAN_OPTIONS": ":".join(filter(None, [
+               os.environ.get("ASAN_OPTIONS"),
+               "verify_asan_link_order=0"]))}
+    if delay_us:
+        env["FIELD_FSYNC_DELAY_US"] = str(delay_us)
+    if gate:
+        env["FIELD_FSYNC_GATE"] = gate
+    if count:
+        env["FIELD_FSYNC_COUNT"] = count
+    return env
 
 
 # Valid records of each shipped form (the field names of docs/forms.md).
