@@ -1,10 +1,11 @@
 /*
  * board_linux.c: board.h on a real board.  The supervisor is systemd
- * (sd_notify; without NOTIFY_SOCKET these are no-ops, as when fieldd runs
+ * (common/notify.h; without NOTIFY_SOCKET these are no-ops, as when fieldd runs
  * by hand), the button a gpio-keys input device, the clock's state the
  * kernel's NTP status.
  */
 #include "board/board_impl.h"
+#include "common/notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 static int
@@ -40,18 +40,14 @@ static void
 linux_notify(struct board *b, const char *msg)
 {
 	(void)b;
-	sd_notify(0, msg);
+	notify_send(msg);
 }
 
 static uint64_t
 linux_watchdog_ms(struct board *b)
 {
-	uint64_t usec = 0;
-
 	(void)b;
-	if (sd_watchdog_enabled(0, &usec) <= 0)
-		return 0;
-	return usec / 1000;
+	return notify_watchdog_usec() / 1000;
 }
 
 static int

@@ -141,6 +141,16 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
+	/*
+	 * Small cache and no mmap keep memory flat however big the file --
+	 * set before the damage check, which reads every page: with
+	 * SQLite's default cache (2 MiB) that check was fieldd's peak.
+	 */
+	if (db_exec(db, "PRAGMA cache_size = -1024; PRAGMA mmap_size = 0;")
+	    != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		goto fail;
+	}
 	if (mode != DB_QUERY && mode != DB_AGAIN &&
 	    db_check(db, path, err, errlen) != 0)
 		goto fail;
@@ -154,17 +164,12 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 		*out = db;
 		return 0;
 	}
-	/*
-	 * WAL with FULL sync: a commit is on the card before anyone is told.
-	 * Small cache and no mmap keep memory flat however big the file.
-	 */
+	/* WAL with FULL sync: a commit is on the card before anyone is told. */
 	if (db_exec(db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA secure_delete = ON;"
-	    "PRAGMA cache_size = -1024;"
-	    "PRAGMA mmap_size = 0;") != 0) {
+	    "PRAGMA secure_delete = ON;") != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}

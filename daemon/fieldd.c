@@ -19,6 +19,7 @@
  * The board -- LED, button, battery, watchdog -- is boardmon.h's.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,11 @@ main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	int ch, verbose = 0, rc;
 
+	/* One malloc arena for both threads: a writer thread's own arena
+	   would hold its high-water mark of pages apart from the loop's,
+	   and a board has little memory to spare (the lock is cheap beside
+	   a commit). */
+	mallopt(M_ARENA_MAX, 1);
 	log_init("fieldd", LOG_INFO);
 	cli_init(&fieldd_cli);
 	while ((ch = cli_getopt(argc, argv, "hd:c:v", longopts)) != -1) {

@@ -220,8 +220,21 @@ int
 store_open_again(struct store *st, struct store **out, char *err,
     size_t errlen)
 {
-	return store_open_impl(st->path, DB_AGAIN, STORE_SCHEMA_VERSION, out,
-	    err, errlen);
+	if (store_open_impl(st->path, DB_AGAIN, STORE_SCHEMA_VERSION, out,
+	    err, errlen) != 0)
+		return -1;
+	/*
+	 * A writer's pages: the records' right edge, the id index's inner
+	 * pages, counts.  Its leaves are random (ids are UUIDs) whatever the
+	 * cache, so a quarter of the reader's keeps the board's memory
+	 * nearly what one connection used.
+	 */
+	if (store_exec(*out, "PRAGMA cache_size = -256") != 0) {
+		snprintf(err, errlen, "%s: %s", st->path, store_errmsg(*out));
+		store_close(*out);
+		return -1;
+	}
+	return 0;
 }
 
 int
