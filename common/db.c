@@ -151,9 +151,12 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}
-	if (mode != DB_QUERY && mode != DB_AGAIN &&
-	    db_check(db, path, err, errlen) != 0)
-		goto fail;
+	if (mode != DB_QUERY && mode != DB_AGAIN) {
+		if (db_check(db, path, err, errlen) != 0)
+			goto fail;
+		/* the check's pages are of no use to what follows */
+		sqlite3_db_release_memory(db);
+	}
 	if (ro) {
 		if (db_schema_version(db) != target) {
 			snprintf(err, errlen, "%s: not a database of schema "

@@ -609,33 +609,81 @@ int
 store_forms_load(struct store *st, struct form_catalog *cat, char *err,
     size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
+	sqlite3_stmt *s, *d = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0, len;
+	char *copy = NULL, what[FORM_ID_MAX + FORM_VERSION_MAX + 16];
+	int rc, out = -1;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT form_id, version, definition"
-	    " FROM forms ORDER BY added", -1, &s, NULL) != SQLITE_OK) {
+	/*
+	 * The order first, then each definition alone: sorting whole rows
+	 * copied every definition (up to 8 MiB each) into the sorter, the
+	 * largest part of fieldd's peak with a large form.
+	 */
+	if (sqlite3_prepare_v2(st->db, "SELECT rowid FROM forms ORDER BY"
+	    " added, rowid", -1, &s, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *json = (const char *)sqlite3_column_text(s, 2);
+		if (n == cap) {
+			int64_t *m = realloc(ids, (cap = cap ? cap * 2 : 16) *
+			    sizeof(*ids));
+			if (m == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			ids = m;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(st->db, "SELECT form_id, version, definition"
+	    " FROM forms WHERE rowid = ?1", -1, &d, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *json;
 		char ferr[256];
 
-		if (form_catalog_add(cat, json, (size_t)sqlite3_column_bytes(s,
-		    2), ferr, sizeof(ferr)) == NULL) {
-			snprintf(err, errlen, "stored form %s version %s: %s",
-			    sqlite3_column_text(s, 0),
-			    sqlite3_column_text(s, 1), ferr);
-			sqlite3_finalize(s);
-			return -1;
+		sqlite3_reset(d);
+		sqlite3_bind_int64(d, 1, ids[i]);
+		if ((rc = sqlite3_step(d)) != SQLITE_ROW) {
+			snprintf(err, errlen, "%s", rc == SQLITE_DONE ?
+			    "a stored form went while loading" :
+			    sqlite3_errmsg(st->db));
+			goto fail;
 		}
+		/* A copy, then the statement and the pages it read (a large
+		   definition's overflow pages fill the cache) let go before
+		   the definition is parsed. */
+		json = (const char *)sqlite3_column_text(d, 2);
+		len = (size_t)sqlite3_column_bytes(d, 2);
+		snprintf(what, sizeof(what), "%s version %s",
+		    sqlite3_column_text(d, 0), sqlite3_column_text(d, 1));
+		if (json == NULL || (copy = malloc(len + 1)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		memcpy(copy, json, len + 1);
+		sqlite3_reset(d);
+		sqlite3_db_release_memory(st->db);
+		if (form_catalog_add(cat, copy, len, ferr, sizeof(ferr)) ==
+		    NULL) {
+			snprintf(err, errlen, "stored form %s: %s", what, ferr);
+			goto fail;
+		}
+		free(copy);
+		copy = NULL;
 	}
+	out = 0;
+fail:
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
-		return -1;
-	}
-	return 0;
+	sqlite3_finalize(d);
+	free(ids);
+	free(copy);
+	return out;
 }
 
 static int

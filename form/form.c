@@ -1285,28 +1285,86 @@ def_instance_name(struct parse *p, const json_t *v)
 
 static int form_dict_make(struct form *f);
 
-/* The definition as compact JSON, compressed: a few KiB where its tree
-   would take MiBs. */
+/*
+ * The definition as compact JSON, compressed: a few KiB where its tree
+ * would take MiBs.  Streamed from the tree into the compressor, with a
+ * small window at level 1, so that beside the tree (at its largest then)
+ * there is neither the text nor a large compressor: the peak of a large
+ * form's load (bench_fieldd part 3) was here.  The same text still
+ * compresses to the same bytes (form_same).
+ */
+#define FORM_Z_WINDOW_LOG 16
+
+struct form_z {
+	ZSTD_CCtx *z;
+	char *out;
+	size_t len, cap, in;
+	int bad;
+};
+
+static int
+form_z_put(struct form_z *c, const void *buf, size_t size,
+    ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = { buf, size, 0 };
+	size_t left;
+
+	do {
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? c->cap * 2 : 16384;
+			char *n = realloc(c->out, cap);
+
+			if (n == NULL)
+				return -1;
+			c->out = n;
+			c->cap = cap;
+		}
+		ZSTD_outBuffer out = { c->out, c->cap, c->len };
+		left = ZSTD_compressStream2(c->z, &out, &in, end);
+		if (ZSTD_isError(left))
+			return -1;
+		c->len = out.pos;
+	} while (in.pos < in.size || (end == ZSTD_e_end && left != 0));
+	return 0;
+}
+
+static int
+form_z_dump(const char *buffer, size_t size, void *data)
+{
+	struct form_z *c = data;
+
+	c->in += size;
+	if (form_z_put(c, buffer, size, ZSTD_e_continue) != 0)
+		c->bad = 1;
+	return c->bad ? -1 : 0;
+}
+
 static int
 form_keep_text(struct form *f)
 {
-	char *text = json_dumps(f->def, JSON_COMPACT);
-	size_t cap, n;
+	struct form_z c = { 0 };
+	int rc = -1;
 
-	if (text == NULL)
-		return -1;
-	f->json_len = strlen(text);
-	cap = ZSTD_compressBound(f->json_len);
-	if ((f->json_z = malloc(cap)) == NULL) {
-		free(text);
-		return -1;
-	}
-	n = ZSTD_compress(f->json_z, cap, text, f->json_len, 3);
-	free(text);
-	if (ZSTD_isError(n))
-		return -1;
-	f->json_zlen = n;
-	return 0;
+	if ((c.z = ZSTD_createCCtx()) == NULL ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c.z, ZSTD_c_compressionLevel,
+	    1)) || ZSTD_isError(ZSTD_CCtx_setParameter(c.z,
+	    ZSTD_c_windowLog, FORM_Z_WINDOW_LOG)))
+		goto out;
+	if (json_dump_callback(f->def, form_z_dump, &c, JSON_COMPACT) != 0 ||
+	    c.bad || form_z_put(&c, "", 0, ZSTD_e_end) != 0)
+		goto out;
+	f->json_len = c.in;
+	f->json_zlen = c.len;
+	/* the kept bytes only, not the growth's slack */
+	f->json_z = realloc(c.out, c.len ? c.len : 1);
+	if (f->json_z == NULL)
+		f->json_z = c.out;
+	c.out = NULL;
+	rc = 0;
+out:
+	free(c.out);
+	ZSTD_freeCCtx(c.z);
+	return rc;
 }
 
 int
