@@ -113,7 +113,8 @@ struct submit_job {
 	json_t *const *recs;
 	size_t n;
 	enum submit_status worst;	/* out: SUBMIT_OK when all stored */
-	struct submit_result res;	/* the last record's, or the failure */
+	struct submit_result *res;	/* in: space for the last record's
+					   result, or the failure */
 	const struct form **forms;	/* per record, from the check */
 	struct submit_done *done;	/* per record: id, then seq, status */
 };
