@@ -314,6 +314,17 @@ form_choice_col(const struct form_list *l, const struct form_choice *ch,
 
 /* Definition parsing. */
 
+/*
+ * The choices' rows, one at a time: from the tree (a small definition),
+ * or from byte ranges of the text (a large one, def_split: its rows are
+ * never a tree all at once).
+ */
+struct choice_src {
+	const json_t *arr;		/* the tree's array, or NULL */
+	const char *text;		/* ... else ranges of this text */
+	size_t *off, *len, n;
+};
+
 struct parse {
 	struct form *f;
 	size_t *row_of;			/* def_survey: each field's row */
@@ -321,6 +332,11 @@ struct parse {
 	size_t errlen;
 	int failed;
 	const char *lang;
+	struct choice_src cs;
+	int resplit;			/* a range was not JSON: parse whole */
+	char *rowtext;			/* every row as compact JSON, each
+					   ending NUL, in order */
+	size_t rowtext_len, rowtext_cap;
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -430,84 +446,168 @@ form_yes_no(const json_t *v)
 
 static int def_list_index(const struct form *f, const char *name);
 
+/* Row i of the choices, a new reference; NULL when not JSON (a range). */
+static json_t *
+choice_row(struct parse *p, size_t i)
+{
+	json_t *c;
+
+	if (p->cs.arr)
+		return json_incref(json_array_get(p->cs.arr, i));
+	c = json_loadb(p->cs.text + p->cs.off[i], p->cs.len[i],
+	    JSON_REJECT_DUPLICATES, NULL);
+	if (c == NULL)
+		p->resplit = p->failed = 1;
+	return c;
+}
+
+/* Appends a row's compact JSON to p->rowtext: its offset, or -1. */
+static int64_t
+rowtext_add(struct parse *p, const json_t *c)
+{
+	char *t = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t n = t ? strlen(t) + 1 : 0;
+	int64_t at = (int64_t)p->rowtext_len;
+
+	if (t == NULL)
+		return -1;
+	if (p->rowtext_cap - p->rowtext_len < n) {
+		size_t cap = p->rowtext_cap ? p->rowtext_cap : 4096;
+		char *m;
+
+		while (cap - p->rowtext_len < n)
+			cap *= 2;
+		if ((m = realloc(p->rowtext, cap)) == NULL) {
+			free(t);
+			return -1;
+		}
+		p->rowtext = m;
+		p->rowtext_cap = cap;
+	}
+	memcpy(p->rowtext + p->rowtext_len, t, n);
+	p->rowtext_len += n;
+	free(t);
+	return at;
+}
+
+struct crow {
+	int list;
+	const char *name, *label;
+	size_t text;			/* offset in p->rowtext */
+};
+
 static int
 def_lists(struct parse *p, const json_t *choices, int dups_ok)
 {
 	struct form *f = p->f;
+	struct crow *rows = NULL;
 	size_t i, n_rows;
-	json_t *c;
+	json_t *c = NULL;
+	int rc = -1;
 
-	if (choices == NULL)
-		return 0;
-	if (!json_is_array(choices))
-		return def_fail(p, "choices: must be an array");
-	n_rows = json_array_size(choices);
-	/* First pass: the lists and their sizes, so each gets its array and
-	   index at once. */
-	json_array_foreach(choices, i, c) {
-		const char *list = json_string_value(json_object_get(c,
-		    "list_name"));
-		const char *name = json_string_value(json_object_get(c, "name"));
+	if (p->cs.text == NULL) {
+		if (choices == NULL)
+			return 0;
+		if (!json_is_array(choices))
+			return def_fail(p, "choices: must be an array");
+		p->cs.arr = choices;
+		p->cs.n = json_array_size(choices);
+	}
+	n_rows = p->cs.n;
+	if ((rows = calloc(n_rows ? n_rows : 1, sizeof(*rows))) == NULL)
+		return def_fail(p, "out of memory");
+	/* First pass: each row once -- its list, name and label, and its
+	   text for the filter columns -- and the lists' sizes, so each gets
+	   its array and index at once. */
+	for (i = 0; i < n_rows; i++) {
+		const char *list, *name;
+		int64_t at;
 		int l;
 
+		json_decref(c);
+		if ((c = choice_row(p, i)) == NULL)
+			goto out;	/* p->resplit: parsed whole instead */
+		list = json_string_value(json_object_get(c, "list_name"));
+		name = json_string_value(json_object_get(c, "name"));
 		if (list == NULL || name == NULL || !choice_name_ok(list,
 		    FORM_NAME_MAX, 0) || !choice_name_ok(name,
-		    FORM_CHOICE_NAME_MAX, 1))
-			return def_fail(p, "choices row %zu: needs list_name and "
+		    FORM_CHOICE_NAME_MAX, 1)) {
+			def_fail(p, "choices row %zu: needs list_name and "
 			    "name, letters, digits, _ - . only", i + 1);
+			goto out;
+		}
 		if ((l = def_list_index(f, list)) < 0) {
 			struct form_list *nl;
 
-			if (f->n_lists == FORM_MAX_LISTS)
-				return def_fail(p, "choices: more than %d "
-				    "lists", FORM_MAX_LISTS);
+			if (f->n_lists == FORM_MAX_LISTS) {
+				def_fail(p, "choices: more than %d lists",
+				    FORM_MAX_LISTS);
+				goto out;
+			}
 			if ((f->n_lists & (f->n_lists + 1)) == 0) {
 				nl = realloc(f->lists, (f->n_lists * 2 + 2) *
 				    sizeof(*nl));
-				if (nl == NULL)
-					return def_fail(p, "out of memory");
+				if (nl == NULL) {
+					def_fail(p, "out of memory");
+					goto out;
+				}
 				f->lists = nl;
 			}
 			l = (int)f->n_lists++;
 			memset(&f->lists[l], 0, sizeof(f->lists[l]));
 			if ((f->lists[l].name = p_intern(p, list)) == NULL)
-				return -1;
+				goto out;
 		}
 		if (strchr(name, ' ') && f->lists[l].spaced_row == 0)
 			f->lists[l].spaced_row = i + 1;
-		if (f->lists[l].n == FORM_MAX_CHOICES)
-			return def_fail(p, "choices: list %s has more than %d "
+		if (f->lists[l].n == FORM_MAX_CHOICES) {
+			def_fail(p, "choices: list %s has more than %d "
 			    "choices", list, FORM_MAX_CHOICES);
+			goto out;
+		}
 		f->lists[l].n++;
+		rows[i].list = l;
+		if ((rows[i].name = p_intern(p, name)) == NULL)
+			goto out;
+		if ((rows[i].label = p_intern(p, def_text(c, "label",
+		    p->lang))) == NULL && p->failed)
+			goto out;
+		if ((at = rowtext_add(p, c)) < 0) {
+			def_fail(p, "out of memory");
+			goto out;
+		}
+		rows[i].text = (size_t)at;
 	}
 	for (size_t k = 0; k < f->n_lists; k++) {
 		struct form_list *l = &f->lists[k];
 
 		if ((l->choices = calloc(l->n, sizeof(*l->choices))) == NULL ||
 		    (l->rows = calloc(l->n, sizeof(*l->rows))) == NULL ||
-		    index_init(&l->index, l->n) != 0)
-			return def_fail(p, "out of memory");
+		    index_init(&l->index, l->n) != 0) {
+			def_fail(p, "out of memory");
+			goto out;
+		}
 		l->n = 0;
 	}
-	(void)n_rows;
-	json_array_foreach(choices, i, c) {
-		struct form_list *l = &f->lists[def_list_index(f,
-		    json_string_value(json_object_get(c, "list_name")))];
-		const char *name = json_string_value(json_object_get(c, "name"));
+	for (i = 0; i < n_rows; i++) {
+		struct form_list *l = &f->lists[rows[i].list];
 
-		if (!dups_ok && form_list_has(l, name))
-			return def_fail(p, "choices row %zu: %s repeats a "
-			    "choice of %s", i + 1, name, l->name);
-		if ((l->choices[l->n].name = p_intern(p, name)) == NULL)
-			return -1;
-		if ((l->choices[l->n].label = p_intern(p, def_text(c, "label",
-		    p->lang))) == NULL && p->failed)
-			return -1;
-		l->rows[l->n] = c;
-		index_add(&l->index, name, l->n);
+		if (!dups_ok && form_list_has(l, rows[i].name)) {
+			def_fail(p, "choices row %zu: %s repeats a choice of "
+			    "%s", i + 1, rows[i].name, l->name);
+			goto out;
+		}
+		l->choices[l->n].name = rows[i].name;
+		l->choices[l->n].label = rows[i].label;
+		l->rows[l->n] = p->rowtext + rows[i].text;
+		index_add(&l->index, rows[i].name, l->n);
 		l->n++;
 	}
-	return 0;
+	rc = 0;
+out:
+	json_decref(c);
+	free(rows);
+	return rc;
 }
 
 static int
@@ -770,9 +870,14 @@ def_column_exists(void *arg, const char *col)
 	struct name_check *c = arg;
 	const struct form_list *l = &c->p->f->lists[c->list];
 
-	for (size_t i = 0; i < l->n; i++)
-		if (json_object_get(l->rows[i], col) != NULL)
+	for (size_t i = 0; i < l->n; i++) {
+		json_t *r = json_loads(l->rows[i], 0, NULL);
+		int has = json_object_get(r, col) != NULL;
+
+		json_decref(r);
+		if (has)
 			return;
+	}
 	def_fail(c->p, "survey row %zu (%s): choice_filter names \"%.40s\", "
 	    "which is not a column of list %s", c->row, c->field, col,
 	    l->name);
@@ -1072,9 +1177,13 @@ def_choice_columns(struct parse *p)
 		    sizeof(*l->colvals))) == NULL)
 			return def_fail(p, "out of memory");
 		for (size_t k = 0; k < l->n; k++) {
+			json_t *row = json_loads(l->rows[k], 0, NULL);
+
+			if (row == NULL)
+				return def_fail(p, "out of memory");
 			l->choices[k].cols = &l->colvals[k * l->n_cols];
 			for (size_t j = 0; j < l->n_cols; j++) {
-				const json_t *v = json_object_get(l->rows[k],
+				const json_t *v = json_object_get(row,
 				    l->colnames[j]);
 				char num[40];
 
@@ -1090,6 +1199,7 @@ def_choice_columns(struct parse *p)
 					l->choices[k].cols[j] = p_intern(p,
 					    json_string_value(v));
 			}
+			json_decref(row);
 		}
 	}
 	for (size_t i = 0; i < f->n_lists; i++) {
@@ -1293,7 +1403,8 @@ static int form_dict_make(struct form *f);
  * form's load (bench_fieldd part 3) was here.  The same text still
  * compresses to the same bytes (form_same).
  */
-#define FORM_Z_WINDOW_LOG 16
+#define FORM_Z_WINDOW_LOG 14	/* 140 KiB of compressor; the large */
+#define FORM_Z_HASH_LOG 10	/* form's 284 KiB keep in 12 KiB */
 
 struct form_z {
 	ZSTD_CCtx *z;
@@ -1339,18 +1450,68 @@ form_z_dump(const char *buffer, size_t size, void *data)
 	return c->bad ? -1 : 0;
 }
 
+/*
+ * A split definition (def_split): the tree's members in their order, the
+ * choices' rows from their texts -- byte for byte what json_dumps of the
+ * whole tree writes, compact.
+ */
 static int
-form_keep_text(struct form *f)
+form_z_split(struct parse *p, struct form_z *c)
 {
+	const char *key;
+	json_t *v;
+	int first = 1;
+
+	if (form_z_dump("{", 1, c) != 0)
+		return -1;
+	json_object_foreach(p->f->def, key, v) {
+		json_t *k = json_string(key);
+		int rc = k == NULL || (!first && form_z_dump(",", 1, c) != 0) ||
+		    json_dump_callback(k, form_z_dump, c, JSON_COMPACT |
+		    JSON_ENCODE_ANY) != 0 || form_z_dump(":", 1, c) != 0;
+
+		json_decref(k);
+		first = 0;
+		if (rc)
+			return -1;
+		if (strcmp(key, "choices") != 0) {
+			if (json_dump_callback(v, form_z_dump, c, JSON_COMPACT |
+			    JSON_ENCODE_ANY) != 0)
+				return -1;
+			continue;
+		}
+		if (form_z_dump("[", 1, c) != 0)
+			return -1;
+		for (size_t at = 0, i = 0; at < p->rowtext_len; i++) {
+			size_t n = strlen(p->rowtext + at);
+
+			if ((i > 0 && form_z_dump(",", 1, c) != 0) ||
+			    form_z_dump(p->rowtext + at, n, c) != 0)
+				return -1;
+			at += n + 1;
+		}
+		if (form_z_dump("]", 1, c) != 0)
+			return -1;
+	}
+	return form_z_dump("}", 1, c);
+}
+
+static int
+form_keep_text(struct parse *p)
+{
+	struct form *f = p->f;
 	struct form_z c = { 0 };
 	int rc = -1;
 
 	if ((c.z = ZSTD_createCCtx()) == NULL ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(c.z, ZSTD_c_compressionLevel,
 	    1)) || ZSTD_isError(ZSTD_CCtx_setParameter(c.z,
-	    ZSTD_c_windowLog, FORM_Z_WINDOW_LOG)))
+	    ZSTD_c_windowLog, FORM_Z_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(c.z, ZSTD_c_hashLog,
+	    FORM_Z_HASH_LOG)))
 		goto out;
-	if (json_dump_callback(f->def, form_z_dump, &c, JSON_COMPACT) != 0 ||
+	if ((p->cs.text ? form_z_split(p, &c) : json_dump_callback(f->def,
+	    form_z_dump, &c, JSON_COMPACT)) != 0 ||
 	    c.bad || form_z_put(&c, "", 0, ZSTD_e_end) != 0)
 		goto out;
 	f->json_len = c.in;
@@ -1367,14 +1528,166 @@ out:
 	return rc;
 }
 
+static int form_parse_tree(struct parse *pp, const char *json, size_t len,
+    struct form **out, char *err, size_t errlen);
+static int def_split(const char *t, size_t len, struct choice_src *cs,
+    size_t *at, size_t *end);
+
+/* form_parse_tree's way out: what it made goes back to form_parse. */
+static int
+parse_done(struct parse *pp, const struct parse *p, int rc)
+{
+	*pp = *p;
+	return rc;
+}
+
+/*
+ * def_split: where the top-level "choices" array is in a definition's
+ * text, and each of its elements.  A small scanner of JSON's structure
+ * (strings, nesting), not a parser: jansson parses each part after.
+ * -1 when the text is not plainly shaped so (no such member, the key
+ * written with escapes, twice, anything odd): then it is parsed whole.
+ */
+static const char *
+js_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at '"': past the closing quote, or NULL. */
+static const char *
+js_string(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Past one value at p, or NULL. */
+static const char *
+js_value(const char *p, const char *e)
+{
+	size_t depth = 0;
+
+	if (p >= e)
+		return NULL;
+	if (*p != '"' && *p != '[' && *p != '{') {
+		while (p < e && !strchr(",]} \t\r\n", *p))
+			p++;
+		return p;
+	}
+	while (p < e) {
+		if (*p == '"') {
+			if ((p = js_string(p, e)) == NULL)
+				return NULL;
+		} else {
+			if (*p == '[' || *p == '{')
+				depth++;
+			else if (*p == ']' || *p == '}')
+				depth--;
+			p++;
+		}
+		if (depth == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static int
+def_split(const char *t, size_t len, struct choice_src *cs, size_t *at,
+    size_t *end)
+{
+	const char *e = t + len, *p = js_ws(t, e), *k, *v, *ve = NULL, *vs = NULL;
+	size_t cap = 0;
+
+	if (p == e || *p != '{')
+		return -1;
+	p = js_ws(p + 1, e);
+	while (p < e && *p != '}') {
+		if (*p != '"' || (k = js_string(p, e)) == NULL)
+			goto no;
+		v = js_ws(k, e);
+		if (v == e || *v != ':')
+			goto no;
+		v = js_ws(v + 1, e);
+		if ((k - p == 9 && memcmp(p, "\"choices\"", 9) == 0)) {
+			if (vs != NULL || v == e || *v != '[')
+				goto no;
+			vs = v;
+		}
+		if ((p = js_value(v, e)) == NULL)
+			goto no;
+		if (vs == v)
+			ve = p;
+		p = js_ws(p, e);
+		if (p < e && *p == ',')
+			p = js_ws(p + 1, e);
+		else if (p == e || *p != '}')
+			goto no;
+	}
+	if (p == e || vs == NULL || js_ws(p + 1, e) != e)
+		goto no;
+	/* the array's elements */
+	cs->n = 0;
+	for (p = js_ws(vs + 1, ve); p < ve && *p != ']';) {
+		const char *q = js_value(p, ve);
+
+		if (q == NULL || q > ve)
+			goto no;
+		if (cs->n == cap) {
+			size_t *o, *l;
+
+			cap = cap ? cap * 2 : 256;
+			o = realloc(cs->off, cap * sizeof(*o));
+			if (o != NULL)
+				cs->off = o;
+			l = realloc(cs->len, cap * sizeof(*l));
+			if (l != NULL)
+				cs->len = l;
+			if (o == NULL || l == NULL)
+				goto no;
+		}
+		cs->off[cs->n] = (size_t)(p - t);
+		cs->len[cs->n] = (size_t)(q - p);
+		cs->n++;
+		p = js_ws(q, ve);
+		if (*p == ',') {
+			p = js_ws(p + 1, ve);
+			if (*p == ']')
+				goto no;	/* jansson's error, not ours */
+		} else if (*p != ']')
+			goto no;
+	}
+	cs->text = t;
+	*at = (size_t)(vs - t);
+	*end = (size_t)(ve - t);
+	return 0;
+no:
+	free(cs->off);
+	free(cs->len);
+	cs->off = cs->len = NULL;
+	cs->n = 0;
+	return -1;
+}
+
+/* A large definition is parsed in two parts: the choices' rows, one at a
+   time, and the rest as a tree (def_split). */
+#define FORM_SPLIT_BYTES (64 * 1024)
+
 int
 form_parse(const char *json, size_t len, struct form **out, char *err,
     size_t errlen)
 {
-	struct parse p = { NULL, NULL, err, errlen, 0, "English" };
-	json_error_t jerr;
-	const char *id, *ver, *title, *key;
-	json_t *v;
+	struct parse p;
+	char *rest = NULL;
+	size_t cs_at = 0, cs_end = 0;
+	int rc;
 
 	*out = NULL;
 	if (len > FORM_MAX_DEF_BYTES) {
@@ -1382,11 +1695,59 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		    FORM_MAX_DEF_BYTES);
 		return -1;
 	}
+	for (int split = len > FORM_SPLIT_BYTES;; split = 0) {
+		memset(&p, 0, sizeof(p));
+		p.err = err;
+		p.errlen = errlen;
+		p.lang = "English";
+		if (split && def_split(json, len, &p.cs, &cs_at, &cs_end) == 0) {
+			/* the rest: the choices' array left empty */
+			size_t rlen = len - (cs_end - cs_at) + 2;
+
+			if ((rest = malloc(rlen + 1)) != NULL) {
+				memcpy(rest, json, cs_at);
+				memcpy(rest + cs_at, "[]", 2);
+				memcpy(rest + cs_at + 2, json + cs_end,
+				    len - cs_end);
+				rest[rlen] = '\0';
+				rc = form_parse_tree(&p, rest, rlen, out, err,
+				    errlen);
+			} else
+				rc = -2;
+		} else {
+			p.cs.text = NULL;
+			rc = form_parse_tree(&p, json, len, out, err, errlen);
+		}
+		free(rest);
+		rest = NULL;
+		free(p.cs.off);
+		free(p.cs.len);
+		free(p.rowtext);
+		/* -2: the split text was not JSON somewhere: the whole
+		   parse says where, as it would have */
+		if (rc != -2 || !split)
+			return rc == -2 ? -1 : rc;
+	}
+}
+
+static int
+form_parse_tree(struct parse *pp, const char *json, size_t len,
+    struct form **out, char *err, size_t errlen)
+{
+	struct parse p = *pp;
+	json_error_t jerr;
+	const char *id, *ver, *title, *key;
+	json_t *v;
+
 	if ((p.f = calloc(1, sizeof(*p.f))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return parse_done(pp, &p, -1);
 	}
 	p.f->def = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (p.f->def == NULL && p.cs.text != NULL) {
+		form_free(p.f);
+		return parse_done(pp, &p, -2);
+	}
 	if (p.f->def == NULL || !json_is_object(p.f->def)) {
 		if (p.f->def == NULL)
 			snprintf(err, errlen, "not JSON: line %d column %d: %s",
@@ -1394,7 +1755,7 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		else
 			snprintf(err, errlen, "a definition is a JSON object");
 		form_free(p.f);
-		return -1;
+		return parse_done(pp, &p, -1);
 	}
 	json_object_foreach(p.f->def, key, v) {
 		int known = 0;
@@ -1456,13 +1817,13 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		def_counts(&p, json_object_get(p.f->def, "counts"));
 	if (p.failed) {
 		form_free(p.f);
-		return -1;
+		return parse_done(pp, &p, p.resplit ? -2 : -1);
 	}
 	/* The tree goes; the text stays, compressed, for form_definition(). */
-	if (form_keep_text(p.f) != 0 || form_dict_make(p.f) != 0) {
+	if (form_keep_text(&p) != 0 || form_dict_make(p.f) != 0) {
 		snprintf(err, errlen, "out of memory");
 		form_free(p.f);
-		return -1;
+		return parse_done(pp, &p, -1);
 	}
 	json_decref(p.f->def);
 	p.f->def = NULL;
@@ -1473,7 +1834,7 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		malloc_trim(0);
 #endif
 	*out = p.f;
-	return 0;
+	return parse_done(pp, &p, 0);
 }
 
 /*

@@ -66,7 +66,8 @@ struct form_list {
 	const char **colnames;		/* columns choice filters read */
 	size_t n_cols;
 	const char **colvals;		/* n * n_cols: each choice's cols */
-	const json_t **rows;		/* while parsing only: each choice's */
+	const char **rows;		/* while parsing only: each choice's
+					   row as compact JSON text */
 	size_t spaced_row;		/* while parsing: the first choices row
 					   whose name has a space, or 0 */
 };
