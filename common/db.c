@@ -146,11 +146,9 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 	 * set before the damage check, which reads every page: with
 	 * SQLite's default cache (2 MiB) that check was fieldd's peak.
 	 */
-	if (db_exec(db, "PRAGMA cache_size = -1024; PRAGMA mmap_size = 0;")
-	    != 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
-		goto fail;
-	}
+	/* (on a damaged file this fails too: the check says why, below) */
+	(void)sqlite3_exec(db, "PRAGMA cache_size = -1024; PRAGMA mmap_size"
+	    " = 0;", NULL, NULL, NULL);
 	if (mode != DB_QUERY && mode != DB_AGAIN) {
 		if (db_check(db, path, err, errlen) != 0)
 			goto fail;
@@ -172,7 +170,9 @@ db_open(const char *path, int mode, const char *const *migrations, int n,
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA secure_delete = ON;") != 0) {
+	    "PRAGMA secure_delete = ON;"
+	    "PRAGMA cache_size = -1024;"
+	    "PRAGMA mmap_size = 0;") != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}
