@@ -959,6 +959,115 @@ test_language_limits(void **state)
 	json_decref(d);
 }
 
+/*
+ * A definition over 64 KiB is parsed in two parts (form.c, def_split):
+ * its choices a row at a time, the rest as a tree.  It must come out as
+ * the whole would: the same form, the same kept text, filters on the
+ * choices' columns working, and a broken one refused with jansson's own
+ * words for the whole text.
+ */
+static char *
+large_def(int n, const char *tail)
+{
+	json_t *ch = json_array(), *d;
+	char name[32], a1[16], *text, *out;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(a1, sizeof(a1), "%d", i);
+		json_array_append_new(ch, json_pack("{s:s, s:s, s:s}",
+		    "list_name", "admin1", "name", a1, "label", a1));
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		json_array_append_new(ch, json_pack("{s:s, s:s, s:s, s:o}",
+		    "list_name", "admin2", "name", name, "label::English",
+		    "A place with a rather long label, \"quoted\" \\ and {braced}",
+		    "admin1", i % 2 ? json_integer(i % 3) :
+		    json_sprintf("%d", i % 3)));
+	}
+	/* choices first, pretty: the split must not care where or how */
+	d = json_pack("{s:o, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s, s:s}]}",
+	    "choices", ch, "form_id", "big", "version", "1", "survey",
+	    "type", "select_one admin1", "name", "a1",
+	    "type", "select_one admin2", "name", "a2", "choice_filter",
+	    "admin1 = ${a1}");
+	text = json_dumps(d, JSON_INDENT(2));
+	json_decref(d);
+	out = malloc(strlen(text) + strlen(tail) + 64);	/* room to add */
+	strcpy(out, text);
+	/* tail: replaces the closing brace, to break the text */
+	if (tail[0]) {
+		char *end = strrchr(out, '}');
+		strcpy(end, tail);
+	}
+	free(text);
+	return out;
+}
+
+static void
+test_large_split(void **state)
+{
+	char err[512], day[] = "2026-01-01";
+	struct form *f;
+	struct form_errors errs;
+	char *text = large_def(1500, "");
+	json_t *want = json_loads(text, 0, NULL), *rec;
+	char *compact = json_dumps(want, JSON_COMPACT), *kept;
+	size_t n;
+
+	(void)state;
+	assert_true(strlen(text) > 64 * 1024);
+	assert_int_equal(form_parse(text, strlen(text), &f, err, sizeof(err)),
+	    0);
+	kept = form_definition_text(f, &n);
+	assert_non_null(kept);
+	assert_int_equal(n, strlen(compact));
+	assert_string_equal(kept, compact);
+	/* the filter reads the rows' admin1, text or number alike */
+	rec = json_pack("{s:s, s:s}", "a1", "1", "a2", "p1");
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(form_validate(f, rec, day, &errs), 0);
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s}", "a1", "2", "a2", "p1");
+	memset(&errs, 0, sizeof(errs));
+	assert_int_not_equal(form_validate(f, rec, day, &errs), 0);
+	json_decref(rec);
+	rec = json_pack("{s:s, s:s}", "a1", "2", "a2", "p2");
+	memset(&errs, 0, sizeof(errs));
+	assert_int_equal(form_validate(f, rec, day, &errs), 0);
+	json_decref(rec);
+	form_free(f);
+	free(kept);
+	free(compact);
+	json_decref(want);
+	free(text);
+
+	/* Broken after the choices, inside them, or choices twice: the
+	   same refusal as parsing the text whole gives. */
+	static const char *const tails[] = { ",}", "", "," };
+	for (int k = 0; k < 3; k++) {
+		json_error_t jerr;
+		char whole[512];
+
+		text = large_def(1500, tails[k]);
+		if (k == 1) {	/* a row that is not JSON */
+			char *p = strstr(text, "\"p700\"");
+			memcpy(p, "'p700'", 6);
+		}
+		if (k == 2) {	/* "choices" again, at the end */
+			char *end = text + strlen(text);
+			strcpy(end, "\"choices\": []}");
+		}
+		assert_null(json_loads(text, JSON_REJECT_DUPLICATES, &jerr));
+		snprintf(whole, sizeof(whole), "not JSON: line %d column %d: "
+		    "%s", jerr.line, jerr.column, jerr.text);
+		assert_int_equal(form_parse(text, strlen(text), &f, err,
+		    sizeof(err)), -1);
+		assert_string_equal(err, whole);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -980,6 +1089,7 @@ main(void)
 		cmocka_unit_test(test_language_refused),
 		cmocka_unit_test(test_language_nesting),
 		cmocka_unit_test(test_language_limits),
+		cmocka_unit_test(test_large_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
