@@ -58,7 +58,41 @@ static struct {
 	int done_calls;
 	pthread_mutex_t mu;
 	struct seen seen;
+	uv_async_t release;		/* answers the held request */
+	uv_timer_t later;		/* answers /defer */
+	struct http_deferred *held;
 } T = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* A deferred request's answer, from the loop after the handler. */
+static void
+answer_held(void)
+{
+	struct http_response res;
+
+	if (T.held == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(http_respond(&res, 200, "text/plain", "later", 5), 0);
+	assert_int_equal(http_add_header(&res, "X-Deferred", "yes"), 0);
+	http_deferred_answer(T.held, &res);
+	assert_null(res.body);
+	T.held = NULL;
+}
+
+static void
+on_later(uv_timer_t *t)
+{
+	(void)t;
+	answer_held();
+}
+
+static void
+on_release(uv_async_t *a)
+{
+	answer_held();
+	if (a->data != NULL)	/* the server is stopping */
+		uv_close((uv_handle_t *)a, NULL);
+}
 
 static void
 handler(void *ctx, const struct http_request *req, struct http_response *res)
@@ -90,6 +124,17 @@ handler(void *ctx, const struct http_request *req, struct http_response *res)
 	}
 	if (strcmp(req->path, "/nostatus") == 0)
 		return;			/* 500 */
+	if (strcmp(req->path, "/defer") == 0 || strcmp(req->path, "/hold") ==
+	    0) {
+		/* what res holds now is not sent: the answer comes later */
+		res->status = 404;
+		assert_null(T.held);
+		assert_non_null(T.held = http_defer(res));
+		assert_null(http_defer(res));	/* once */
+		if (strcmp(req->path, "/defer") == 0)
+			uv_timer_start(&T.later, on_later, 50, 0);
+		return;
+	}
 	if (strcmp(req->path, "/huge") == 0) {
 		/* more than the socket buffers hold: the write stays queued */
 		res->status = 200;
@@ -127,6 +172,11 @@ srv_async(uv_async_t *a)
 	if (T.srv)
 		http_server_stop(T.srv, srv_done, NULL);
 	uv_close((uv_handle_t *)a, NULL);
+	uv_close((uv_handle_t *)&T.later, NULL);
+	/* a held request's release still to come: closed after it */
+	T.release.data = &T;
+	if (T.held == NULL)
+		uv_close((uv_handle_t *)&T.release, NULL);
 }
 
 static void *
@@ -151,6 +201,10 @@ srv_start(size_t hdr, size_t body, unsigned conns, unsigned idle_ms,
 	T.port = http_server_port(T.srv);
 	assert_true(T.port > 0);
 	assert_int_equal(uv_async_init(&T.loop, &T.async, srv_async), 0);
+	assert_int_equal(uv_async_init(&T.loop, &T.release, on_release), 0);
+	T.release.data = NULL;
+	assert_int_equal(uv_timer_init(&T.loop, &T.later), 0);
+	T.held = NULL;
 	assert_int_equal(pthread_create(&T.th, NULL, srv_thread, NULL), 0);
 	T.running = 1;
 }
@@ -1059,10 +1113,61 @@ test_helpers(void **state)
 	assert_string_equal(http_reason(799), "Unknown");
 }
 
+/* A handler that answers later (fieldd's submits, waiting for their
+   commit): nothing is sent until then, the connection goes on after. */
+static void
+test_deferred(void **state)
+{
+	struct cl *c;
+	struct resp *r = malloc(sizeof(*r));
+	int n;
+
+	(void)state;
+	srv_start_default();
+	c = cl_open();
+	cl_send(c, "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(cl_resp(c, r, 0), 0);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->body, "later");
+	assert_non_null(strstr(r->head, "X-Deferred: yes"));
+	assert_non_null(strstr(r->head, "keep-alive"));
+	cl_send(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(cl_resp(c, r, 0), 0);
+	assert_int_equal(r->status, 200);
+	assert_non_null(strstr(r->body, "P=/next"));
+	cl_close(c);
+
+	/* Stopping while one is held: the connection stays for its answer,
+	   which goes out as the last, and only then is the server done. */
+	c = cl_open();
+	cl_send(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+	while (seen_calls() < 3)	/* /defer, /next, /hold */
+		usleep(1000);
+	T.running = 0;
+	uv_async_send(&T.async);	/* stop */
+	usleep(100 * 1000);
+	pthread_mutex_lock(&T.mu);
+	n = T.done_calls;
+	pthread_mutex_unlock(&T.mu);
+	assert_int_equal(n, 0);
+	uv_async_send(&T.release);
+	assert_int_equal(cl_resp(c, r, 0), 0);
+	assert_int_equal(r->status, 200);
+	assert_string_equal(r->body, "later");
+	assert_non_null(strstr(r->head, "Connection: close"));
+	cl_close(c);
+	pthread_join(T.th, NULL);
+	T.srv = NULL;
+	assert_int_equal(T.done_calls, 1);
+	assert_int_equal(uv_loop_close(&T.loop), 0);
+	free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_deferred, teardown),
 		cmocka_unit_test(test_parse_bytewise),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_decode_path),
