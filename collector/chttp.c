@@ -58,32 +58,6 @@ ch_static(const struct http_request *req, struct http_response *res)
 		ch_error(res, 404, "no such page");
 }
 
-/* The lockout slot of a peer (a free or the oldest one when new). */
-static unsigned *
-ch_fails(struct chttp *h, const char *peer, int make)
-{
-	uint64_t now = util_mono_ms();
-	size_t pick = 0;
-
-	for (size_t i = 0; i < CHTTP_LOCK_SLOTS; i++) {
-		if (strcmp(h->lock[i].peer, peer) == 0) {
-			if (now - h->lock[i].since_ms > CHTTP_LOCK_MS) {
-				h->lock[i].fails = 0;
-				h->lock[i].since_ms = now;
-			}
-			return &h->lock[i].fails;
-		}
-		if (h->lock[i].since_ms < h->lock[pick].since_ms)
-			pick = i;
-	}
-	if (!make)
-		return NULL;
-	snprintf(h->lock[pick].peer, sizeof(h->lock[pick].peer), "%s", peer);
-	h->lock[pick].fails = 0;
-	h->lock[pick].since_ms = now;
-	return &h->lock[pick].fails;
-}
-
 /* The coordinator's name when the token is good; else answers 401/429
    and returns 0. */
 static int
@@ -91,11 +65,12 @@ ch_auth(struct chttp *h, const struct http_request *req,
     struct http_response *res, char *name, size_t namelen)
 {
 	const char *a = http_header_get(req, "Authorization");
-	unsigned *fails = ch_fails(h, req->peer, 0);
+	char key[PEER_KEY_MAX];
 	unsigned char hash[32];
 	int r = 0;
 
-	if (fails && *fails >= CHTTP_LOCK_FAILS) {
+	peer_key(req->peer, key);
+	if (lockout_table_step(&h->lock, key, 0, (int64_t)util_mono_ms())) {
 		ch_error(res, 429, "too many wrong tokens from this address; "
 		    "wait a minute");
 		return 0;
@@ -112,8 +87,9 @@ ch_auth(struct chttp *h, const struct http_request *req,
 		ch_error(res, 500, "the collector's store failed");
 		return 0;
 	}
-	if (a && (fails = ch_fails(h, req->peer, 1)) != NULL)
-		(*fails)++;
+	if (a)
+		(void)lockout_table_step(&h->lock, key, 1,
+		    (int64_t)util_mono_ms());
 	log_warn("collectord: http: %s: %s token", req->peer,
 	    a ? "wrong" : "no");
 	ch_error(res, 401, a ? "wrong token" : "a coordinator token is needed "
@@ -443,6 +419,8 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
     const char *listen, unsigned threshold, int *port, char *err,
     size_t errlen)
 {
+	static const struct lockout_rule rule = { CHTTP_LOCK_FAILS,
+	    CHTTP_LOCK_MS, CHTTP_LOCK_MS };
 	struct http_limits lim = { 8192, 0, 64, 30000, 10000 };
 	char addr[64];
 	int rc;
@@ -450,18 +428,25 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
 	memset(h, 0, sizeof(*h));
 	h->srv = srv;
 	h->threshold = threshold;
+	if (lockout_table_init(&h->lock, CHTTP_LOCK_SLOTS, &rule) != 0) {
+		snprintf(err, errlen, "http: out of memory");
+		return -1;
+	}
 	if (config_parse_listen(listen, addr, sizeof(addr), port) != 0) {
 		snprintf(err, errlen, "http: %s: expected ADDR:PORT", listen);
 		return -1;
 	}
-	if (ch_load(h, err, errlen) != 0)
+	if (ch_load(h, err, errlen) != 0) {
+		lockout_table_free(&h->lock);
 		return -1;
+	}
 	if ((rc = http_server_start(loop, addr, *port, &lim, ch_handle, h,
 	    &h->http)) != 0) {
 		snprintf(err, errlen, "http: listen on %s: %s", listen,
 		    uv_strerror(rc));
 		form_catalog_free(h->cat);
 		h->cat = NULL;
+		lockout_table_free(&h->lock);
 		return -1;
 	}
 	*port = http_server_port(h->http);
@@ -484,6 +469,7 @@ chttp_stop(struct chttp *h, void (*done)(void *), void *arg)
 	h->http = NULL;
 	form_catalog_free(h->cat);
 	h->cat = NULL;
+	lockout_table_free(&h->lock);
 	for (size_t i = 0; i < CHTTP_CACHE; i++) {
 		free(h->cache[i].body);
 		h->cache[i].body = NULL;
