@@ -97,6 +97,24 @@ ch_auth(struct chttp *h, const struct http_request *req,
 	return 0;
 }
 
+/* http_server_set_admit: a coordinator's valid token gets a kept slot. */
+static int
+ch_admit(void *ctx, const struct http_request *req)
+{
+	struct chttp *h = ctx;
+	const char *a = http_header_get(req, "Authorization");
+	unsigned char hash[32];
+	char name[128];
+
+	if (a == NULL || strncmp(a, "Bearer ", 7) != 0 ||
+	    strlen(a + 7) > CHTTP_TOKEN_MAX)
+		return 0;
+	mbedtls_sha256_ret((const unsigned char *)a + 7, strlen(a + 7), hash,
+	    0);
+	return cstore_coordinator_find(h->srv->cs, hash, name,
+	    sizeof(name)) == 1;
+}
+
 static int
 ch_hexval(char c)
 {
@@ -421,7 +439,7 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
 {
 	static const struct lockout_rule rule = { CHTTP_LOCK_FAILS,
 	    CHTTP_LOCK_MS, CHTTP_LOCK_MS };
-	struct http_limits lim = { 8192, 0, 64, 30000, 10000 };
+	struct http_limits lim = { 8192, 0, 64, 30000, 10000, 0, 0, 0, 0 };
 	char addr[64];
 	int rc;
 
@@ -449,6 +467,7 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
 		lockout_table_free(&h->lock);
 		return -1;
 	}
+	http_server_set_admit(h->http, ch_admit);
 	*port = http_server_port(h->http);
 	return 0;
 }

@@ -167,6 +167,7 @@ main(int argc, char **argv)
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
+	http_server_set_admit(fieldd_http, api_admit);
 	for (int i = 0; i < FIELDD_NSIGS; i++) {
 		static const int signums[FIELDD_NSIGS] = { SIGTERM, SIGINT,
 		    SIGUSR1, SIGUSR2, SIGHUP };
