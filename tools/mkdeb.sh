@@ -105,6 +105,7 @@ lib_pkg() {
 	libzip.so.4) echo "libzip4 (>= 1.0)" ;;
 	libsystemd.so.0) echo "libsystemd0 (>= 209)" ;;
 	libpq.so.5) echo "libpq5 (>= 10~~)" ;;
+	libseccomp.so.2) echo "libseccomp2 (>= 2.5.0)" ;;
 	ld-linux*|ld-linux-*) ;;
 	*) echo "mkdeb: no package known for $1: add it to lib_pkg" >&2
 	   return 1 ;;
