@@ -52,6 +52,7 @@
 
 #define HTTP_READ_BUF	65536
 #define HTTP_LINGER_MS	2000
+#define HTTP_RESERVED_HEADER_MS 1000
 
 enum conn_state {
 	CONN_IDLE,
@@ -670,8 +671,15 @@ server_accept(uv_stream_t *ls, int status)
 	c->have_hp = 1;
 	/* the first request's headers: within header_ms of the accept
 	   (and a connection that sends nothing goes after idle_ms) */
-	conn_arm(c, s->lim.header_ms < s->lim.idle_ms ? s->lim.header_ms :
-	    s->lim.idle_ms);
+	{
+		unsigned ms = s->lim.header_ms < s->lim.idle_ms ?
+		    s->lim.header_ms : s->lim.idle_ms;
+
+		/* a kept slot: a known client asks at once */
+		if (c->reserved && ms > HTTP_RESERVED_HEADER_MS)
+			ms = HTTP_RESERVED_HEADER_MS;
+		conn_arm(c, ms);
+	}
 	conn_read_start(c);
 }
 

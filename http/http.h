@@ -21,7 +21,8 @@
  * the first byte for later ones (then request_ms for the body).  Of the
  * max_conns slots, `reserve` are kept: when the other clients hold the
  * rest, a newcomer is let in only if its first request passes the
- * admit callback (fieldd: a valid token or session), else 503.  The
+ * admit callback (fieldd: a valid token or session), else 503, and its
+ * headers must be in within a second (a known client asks at once).  The
  * board itself (127.0.0.1, ::1) has max_conns slots of its own and no
  * per-client caps.  A zero field takes its default (below).
  */
