@@ -70,7 +70,7 @@ ch_auth(struct chttp *h, const struct http_request *req,
 	int r = 0;
 
 	peer_key(req->peer, key);
-	if (lockout_table_step(&h->lock, key, 0, (int64_t)util_mono_ms())) {
+	if (lockout_table_step(&h->lock, key, 0, util_now_ms())) {
 		ch_error(res, 429, "too many wrong tokens from this address; "
 		    "wait a minute");
 		return 0;
@@ -87,13 +87,30 @@ ch_auth(struct chttp *h, const struct http_request *req,
 		ch_error(res, 500, "the collector's store failed");
 		return 0;
 	}
-	if (a)
-		(void)lockout_table_step(&h->lock, key, 1,
-		    (int64_t)util_mono_ms());
+	if (a && lockout_table_step(&h->lock, key, 1, util_now_ms()) != 2) {
+		const struct lockout_entry *e = lockout_table_get(&h->lock,
+		    key);
+
+		/* kept in the store too: a restart does not reset it */
+		if (e != NULL && cstore_token_fails_put(h->srv->cs, key,
+		    e) != 0)
+			log_warn("collectord: http: cannot keep a lockout: %s",
+			    cstore_errmsg(h->srv->cs));
+	}
 	log_warn("collectord: http: %s: %s token", req->peer,
 	    a ? "wrong" : "no");
 	ch_error(res, 401, a ? "wrong token" : "a coordinator token is needed "
 	    "(Authorization: Bearer TOKEN)");
+	return 0;
+}
+
+/* cstore_token_fails_load's callback: a kept lockout into the table. */
+static int
+ch_lock_load(void *arg, const char *client, const struct lockout_entry *e)
+{
+	struct chttp *h = arg;
+
+	(void)lockout_table_set(&h->lock, client, e, util_now_ms());
 	return 0;
 }
 
@@ -448,6 +465,13 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
 	h->threshold = threshold;
 	if (lockout_table_init(&h->lock, CHTTP_LOCK_SLOTS, &rule) != 0) {
 		snprintf(err, errlen, "http: out of memory");
+		return -1;
+	}
+	if (cstore_token_fails_load(srv->cs, util_now_ms() - CHTTP_LOCK_MS,
+	    util_now_ms(), ch_lock_load, h) != 0) {
+		snprintf(err, errlen, "http: the kept lockouts: %s",
+		    cstore_errmsg(srv->cs));
+		lockout_table_free(&h->lock);
 		return -1;
 	}
 	if (config_parse_listen(listen, addr, sizeof(addr), port) != 0) {

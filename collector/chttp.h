@@ -40,7 +40,8 @@
 /* Wrong tokens: CHTTP_LOCK_FAILS from one client (an IPv4 address or an
    IPv6 /64) within CHTTP_LOCK_MS lock it until then (common/lockout.h);
    CHTTP_LOCK_SLOTS clients, a live one never forgotten, the table full:
-   429 for a new client. */
+   429 for a new client.  Each count is kept in the store too
+   (cstore_token_fails_put), so a restart does not reset a lock. */
 #define CHTTP_LOCK_FAILS 10
 #define CHTTP_LOCK_MS (60 * 1000)
 #define CHTTP_LOCK_SLOTS 512

@@ -97,3 +97,37 @@ lockout_table_step(struct lockout_table *t, const char *key, int failed,
 	snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
 	return lockout_fail(&free_slot->e, &t->rule, now);
 }
+
+const struct lockout_entry *
+lockout_table_get(const struct lockout_table *t, const char *key)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i].key[0] != '\0' && strcmp(t->slot[i].key, key) == 0)
+			return &t->slot[i].e;
+	return NULL;
+}
+
+int
+lockout_table_set(struct lockout_table *t, const char *key,
+    const struct lockout_entry *e, int64_t now)
+{
+	struct lockout_slot *pick = NULL;
+
+	if (!lockout_live(e, &t->rule, now))
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct lockout_slot *s = &t->slot[i];
+		if (s->key[0] != '\0' && strcmp(s->key, key) == 0) {
+			pick = s;
+			break;
+		}
+		if (pick == NULL && (s->key[0] == '\0' ||
+		    !lockout_live(&s->e, &t->rule, now)))
+			pick = s;
+	}
+	if (pick == NULL)
+		return -1;
+	snprintf(pick->key, sizeof(pick->key), "%s", key);
+	pick->e = *e;
+	return 0;
+}

@@ -68,4 +68,14 @@ void lockout_table_free(struct lockout_table *t);
 int lockout_table_step(struct lockout_table *t, const char *key, int failed,
     int64_t now);
 
+/* key's entry, or NULL (after a step that counted a failure: its new
+   state, for the caller to keep elsewhere). */
+const struct lockout_entry *lockout_table_get(const struct lockout_table *t,
+    const char *key);
+
+/* Sets key's entry (loading kept state at start), when it is live at now
+   and there is room.  0, or -1 when dropped. */
+int lockout_table_set(struct lockout_table *t, const char *key,
+    const struct lockout_entry *e, int64_t now);
+
 #endif

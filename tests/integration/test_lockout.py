@@ -3,13 +3,14 @@
 user's PIN, while flooding failures of made-up names to flush the lock,
 gets the number of guesses docs/security.md gives, no more; the lock holds
 through the flood and through a restart of fieldd; ODK's Digest login is
-held the same way."""
+held the same way; so is collectord's coordinators' token lockout."""
 import http.client
 import json
 import time
 import unittest
 
 import fieldlib as fl
+import synclib as sl
 
 USER, PIN = "enumerator-2", "97531"
 ADDRS = ["127.0.%d.%d" % (1 + i // 200, 1 + i % 200) for i in range(200)]
@@ -68,6 +69,54 @@ class Lockout(unittest.TestCase):
             self.assertEqual(dev.stop(), 0)
         finally:
             dev.cleanup()
+
+
+def coord_get(port, src, token):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                   source_address=(src, 0))
+    try:
+        # a query without a form: 400 once the token is good
+        c.request("GET", "/counts", headers={"Authorization":
+                                             "Bearer " + token})
+        r = c.getresponse()
+        r.read()
+        return r.status
+    finally:
+        c.close()
+
+
+class CoordinatorLockout(unittest.TestCase):
+    """Ten wrong tokens lock a client (chttp.h) through a flood from 200
+    other addresses (more than the 64 the old table held) and through a
+    restart of collectord."""
+
+    def start(self, c):
+        c.start("--http", "127.0.0.1:0")
+        return int(sl.wait_for_line(
+            c.log_path, r"http listening on 127\.0\.0\.1:(\d+)", c.proc,
+            "collectord http"))
+
+    def test_lock_holds(self):
+        c = sl.Collector()
+        try:
+            token = c.ctl("coordinator", "add", "amina").stdout.strip()
+            port = self.start(c)
+            attacker = "127.0.3.1"
+            codes = [coord_get(port, attacker, "fct_wrong")
+                     for _ in range(11)]
+            self.assertEqual(codes, [401] * 10 + [429])
+            for src in ADDRS:
+                self.assertIn(coord_get(port, src.replace("127.0.",
+                                                          "127.1."),
+                                        "fct_wrong"), (401, 429))
+            self.assertEqual(coord_get(port, attacker, token), 429)
+            self.assertEqual(c.stop(), 0, c.log()[-3000:])
+            port = self.start(c)
+            self.assertEqual(coord_get(port, attacker, token), 429)
+            self.assertEqual(coord_get(port, "127.0.3.2", token), 400)
+            self.assertEqual(c.stop(), 0, c.log()[-3000:])
+        finally:
+            c.cleanup()
 
 
 if __name__ == "__main__":
