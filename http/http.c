@@ -9,11 +9,15 @@
  *
  * The state machine of a connection:
  *
- *   IDLE     reading; no byte of a request yet.  Timer: idle_ms, then
- *            the connection is closed without an answer.
- *   READING  reading; a request has begun.  Timer: request_ms, armed
- *            once at the first byte and never pushed back (a client
- *            that trickles bytes is still cut off), then 408.
+ *   IDLE     reading; no byte of a request yet.  Timer: idle_ms (a new
+ *            connection: the smaller of it and header_ms, from the
+ *            accept), then the connection is closed without an answer.
+ *   READING  reading; a request has begun.  Timer: header_ms until the
+ *            headers are in (a new connection's keeps running from the
+ *            accept; a later request's is armed at its first byte),
+ *            then request_ms for the body; neither is pushed back by
+ *            bytes (a client that trickles them is still cut off), then
+ *            408.
  *   WRITING  reads stopped; the handler has run (synchronously) and its
  *            response is being written.  Timer: the larger of idle_ms
  *            and request_ms, then closed.  Bytes of a pipelined request
@@ -30,6 +34,14 @@
  *   WRITING --written, last--> LINGER --EOF or timer--> CLOSING
  *   READING --parse error or timer--> WRITING (error answer, last)
  *   any --read error, stop--> CLOSING
+ *
+ * Who gets a connection (server_room): the board itself (127.0.0.1,
+ * ::1) up to max_conns of its own; any other client (an IPv4 address or
+ * IPv6 /64) up to per_peer, of which per_peer_headers in IDLE before
+ * its first request or in READING before the headers end, else closed
+ * unanswered; when the other clients hold max_conns - reserve, only
+ * into the reserve, where the first request must pass the admit
+ * callback (else 503) and its headers come within a second.
  *
  * Memory per connection: the struct, the parser's header buffer
  * (max_header_bytes) and body (at most max_body_bytes), at most one read
