@@ -6,7 +6,7 @@ through the flood and through a restart of fieldd; ODK's Digest login is
 held the same way; so is collectord's coordinators' token lockout."""
 import http.client
 import json
-import time
+import subprocess
 import unittest
 
 import fieldlib as fl
@@ -29,6 +29,17 @@ def login(dev, src, user, pin):
         return r.status
     finally:
         c.close()
+
+
+def digest(dev, src, user, pin):
+    """ODK Collect's login (Digest), with curl from src: the last status."""
+    p = subprocess.run(
+        ["curl", "-sS", "--max-time", "30", "--interface", src, "-o",
+         "/dev/null", "-w", "%{http_code}", "-H", "X-OpenRosa-Version: 1.0",
+         "--digest", "-u", "%s:%s" % (user, pin),
+         "http://127.0.0.1:%d/formList" % dev.port],
+        capture_output=True, text=True, timeout=60)
+    return int(p.stdout)
 
 
 class Lockout(unittest.TestCase):
@@ -61,11 +72,15 @@ class Lockout(unittest.TestCase):
             self.assertEqual(dev.stop(), 0)
             dev.start()
             self.assertEqual(login(dev, "127.0.9.2", USER, PIN), 429)
+            # ODK's Digest login shares the count
+            self.assertEqual(digest(dev, "127.0.9.4", USER, PIN), 429)
             # another user is not held back by it
             dev.ctl("user", "add", "enumerator-3")
             dev.ctl("user", "pin", "enumerator-3", input="24680\n")
             self.assertEqual(login(dev, "127.0.9.3", "enumerator-3",
                                    "24680"), 200)
+            self.assertEqual(digest(dev, "127.0.9.5", "enumerator-3",
+                                    "24680"), 200)
             self.assertEqual(dev.stop(), 0)
         finally:
             dev.cleanup()
