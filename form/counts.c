@@ -295,6 +295,8 @@ form_cschema(const struct form *f, struct form_cschema *out)
 	if (f->place_field >= 0) {
 		counts_copy(out->dims[0].name, sizeof(out->dims[0].name),
 		    f->fields[f->place_field].name);
+		counts_copy(out->dims[0].field, sizeof(out->dims[0].field),
+		    f->fields[f->place_field].name);
 		out->place = 1;
 		out->n_dims = 1;
 	}
@@ -308,6 +310,8 @@ form_cschema(const struct form *f, struct form_cschema *out)
 		if (!counts_dim_read(f, d, rep))
 			continue;
 		counts_copy(o->name, sizeof(o->name), d->name);
+		counts_copy(o->field, sizeof(o->field),
+		    f->fields[d->field].name);
 		o->item = f->fields[d->field].parent >= 0;
 		o->multi = f->fields[d->field].type == FT_SELECT_MULTIPLE;
 		out->n_dims++;

@@ -164,6 +164,7 @@ struct form_cschema {
 	size_t n_dims, n_measures;
 	struct form_cdim {
 		char name[64];
+		char field[64];		/* the field it reads (its label's) */
 		int item;		/* from the counted repeat */
 		int multi;		/* select_multiple: several values */
 	} dims[FORM_CDIM_MAX];
