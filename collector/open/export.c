@@ -186,15 +186,13 @@ x_col_add(struct xcols *c, const char *name)
 	return x_col_put(c, name, NULL, NULL);
 }
 
-/* A row's text in the language asked: "col::LANG", else the default
-   language's ("col::DEFAULT" or "col"), else NULL. */
-static const char *
-x_text(const struct xport *x, const json_t *row, const json_t *def,
-    const char *col)
+const char *
+export_text(const json_t *row, const json_t *def, const char *col,
+    const char *lang)
 {
 	const char *def_lang = json_string_value(json_object_get(def,
 	    "default_language"));
-	const char *langs[2] = { x->opt.lang, def_lang };
+	const char *langs[2] = { lang, def_lang };
 	char key[160];
 	const char *v;
 
@@ -208,19 +206,17 @@ x_text(const struct xport *x, const json_t *row, const json_t *def,
 	return json_string_value(json_object_get(row, col));
 }
 
-/* The list of a select row ("select_one yes_no": yes_no), and its kind. */
-static const char *
-x_select(const json_t *row, int *multi)
+const char *
+export_select_list(const char *type, int *multi)
 {
-	const char *t = json_string_value(json_object_get(row, "type"));
 	const char *sp;
 
-	if (t == NULL || strncmp(t, "select", 6) != 0 ||
-	    (sp = strrchr(t, ' ')) == NULL || strstr(t, "_external") ||
-	    strstr(t, "from_file"))
+	if (type == NULL || strncmp(type, "select", 6) != 0 ||
+	    (sp = strrchr(type, ' ')) == NULL || sp[1] == '\0' ||
+	    strstr(type, "_external") || strstr(type, "from_file"))
 		return NULL;
-	*multi = strstr(t, "multiple") != NULL || strstr(t, "all that") !=
-	    NULL;
+	*multi = strstr(type, "multiple") != NULL ||
+	    strstr(type, "all that apply") != NULL;
 	return sp + 1;
 }
 
@@ -239,8 +235,9 @@ x_info(struct xport *x, const struct xfield *fs)
 	}
 	x->infos = p;
 	x->infos[x->n_infos++] = in;
-	in->label = x_text(x, fs->row, fs->def, "label");
-	if ((list = x_select(fs->row, &multi)) != NULL) {
+	in->label = export_text(fs->row, fs->def, "label", x->opt.lang);
+	if ((list = export_select_list(json_string_value(json_object_get(
+	    fs->row, "type")), &multi)) != NULL) {
 		const json_t *choices = json_object_get(fs->def, "choices");
 		json_t *c;
 		size_t i;
@@ -261,7 +258,7 @@ x_info(struct xport *x, const struct xfield *fs)
 			if (ln == NULL || name == NULL || strcmp(ln, list) != 0 ||
 			    json_object_get(in->labels, name) != NULL)
 				continue;
-			lab = x_text(x, c, fs->def, "label");
+			lab = export_text(c, fs->def, "label", x->opt.lang);
 			if (json_object_set_new(in->labels, name, json_string(
 			    lab ? lab : name)) != 0 || json_array_append_new(
 			    in->order, json_string(name)) != 0)
