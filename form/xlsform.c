@@ -435,6 +435,14 @@ settings_apply(struct conv *c, json_t *rows, json_t *def, const char *sheet)
 			continue;
 		for (size_t k = 0; settings_used[k]; k++)
 			used |= strcmp(key, settings_used[k]) == 0;
+		/* a title per language, as labels have them */
+		if (strncmp(key, "form_title::", 12) == 0 && key[12]) {
+			char t[XLSFORM_COL_MAX + 8];
+
+			snprintf(t, sizeof(t), "title::%s", key + 12);
+			json_object_set(def, t, v);
+			continue;
+		}
 		if (!used) {
 			conv_note(c, "%s: %s is not used here%s", sheet, key,
 			    strcmp(key, "public_key") == 0 ? " (records are "

@@ -42,8 +42,8 @@ def small_form(form_id="site_check", version="1", fields=3):
             "title": "Site check", "survey": survey}
 
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                    "data", "xlsform")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+DATA = os.path.join(ROOT, "tests", "data", "xlsform")
 
 
 def rapid_needs_record():
@@ -229,6 +229,49 @@ class Forms(unittest.TestCase):
                 self.assertEqual(p.returncode, 0 if ok else 1, p.stderr)
                 if not ok:
                     self.assertIn("settlement", p.stderr)
+
+    def test_shipped_forms_as_workbooks_pick_places_from_the_list(self):
+        """examples/forms/*.xlsx: our three forms as workbooks, version
+        2026.12.1, places picked by cascading selects from a master list.
+        Added at the collector, they reach a board by sync; a record of
+        them must name an admin2 of its admin1 and a site of its admin2,
+        and the typed id of the old version is refused."""
+        forms = os.path.join(ROOT, "examples", "forms")
+        for name in ("dtm_household", "dtm_site_assessment", "mrc_visit"):
+            p = self.c.ctl("form", "add", os.path.join(forms, name + ".xlsx"))
+            self.assertIn("version 2026.12.1", p.stdout)
+        d = sl.SyncDevice(self.c, "board-shipped")
+        self.assertEqual(d.sync().returncode, 0)
+        place = {"admin1": "SS01", "admin2": "SS0101"}
+        cases = (
+            ("dtm_household", dict(fl.household(), site_id="SS0101-002",
+                                   **place), None),
+            ("dtm_site_assessment", dict(fl.site_assessment(),
+                                         site_id="SS0101-001", **place),
+             None),
+            ("mrc_visit", dict(fl.mrc_visit(), centre_id="MRC-JUB-01",
+                               **place), None),
+            # a site of another admin2
+            ("dtm_household", dict(fl.household(), site_id="SS0301-001",
+                                   **place), "site_id"),
+            # an admin2 of another admin1
+            ("dtm_household", dict(fl.household(), site_id="SS0101-002",
+                                   admin1="SS03", admin2="SS0101"),
+             "admin2"),
+            # the typed id the 2026.11.1 version takes
+            ("dtm_household", dict(fl.household(), **place), "site_id"),
+            ("mrc_visit", dict(fl.mrc_visit(), **place), "centre_id"),
+        )
+        for form, rec, bad in cases:
+            with self.subTest(form=form, bad=bad):
+                rec = dict(rec, _version="2026.12.1")
+                p = d.ctl("submit", form, input=json.dumps(rec),
+                          check=False)
+                if bad is None:
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                else:
+                    self.assertEqual(p.returncode, 1)
+                    self.assertIn(bad, p.stderr)
 
     def test_workbook_to_board_and_back(self):
         """Added as a workbook, it reaches a board by sync; a record made
