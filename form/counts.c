@@ -382,13 +382,13 @@ form_facts(const struct form *f, const json_t *rec, char day[11],
 	int rep = counts_repeat(f), rc;
 	const json_t *items = rep >= 0 ?
 	    json_object_get(rec, f->fields[rep].name) : NULL;
-	const char *place;
+	const char *place, *date;
 	size_t k;
 	json_t *item;
 
-	place = counts_field_text(f, f->date_field, rec);
+	date = counts_field_text(f, f->date_field, rec);
 	/* a date, or the date part of a dateTime (start, end) */
-	counts_copy(day, 11, place && strlen(place) >= 10 ? place : "");
+	counts_copy(day, 11, date && strlen(date) >= 10 ? date : "");
 	*n_items = json_is_array(items) ? json_array_size(items) : 0;
 	for (size_t i = 0; i < f->n_measures; i++)
 		m[i] = counts_measure(f, &f->measures[i], rec);
