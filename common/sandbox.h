@@ -15,7 +15,8 @@
  * kernel's audit.  Not a path jail: seccomp cannot look at paths.
  *
  * FIELD_SANDBOX=off in the environment skips it, for debugging only
- * (strace, gdb); the program says so in its log.
+ * (strace, gdb, and valgrind, which cannot run a filtered process); the
+ * program says so in its log.
  */
 #ifndef SANDBOX_H
 #define SANDBOX_H
