@@ -13,6 +13,8 @@
 #                   FIELD_VAR=DIR moves var/
 #   make test       sanitizer build (build/san), unit, fuzz-smoke, integration
 #   make bench      benchmarks (release build)
+#   make wasm       web/field/rules.wasm from the forms core (emscripten,
+#                   gnulib); committed, and rebuilt after a change to it
 #   make fuzz       libFuzzer targets (build/fuzz), FUZZ_SECONDS each
 #   make clean
 
@@ -89,7 +91,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps
+.PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps \
+	wasm
 .SECONDARY:
 
 all: $(BINS) man
@@ -179,6 +182,13 @@ $(B)/man/%: docs/man/%.scd
 run: deps all
 	@FIELD_PORT='$(FIELD_PORT)' COLLECTOR_PORT='$(COLLECTOR_PORT)' \
 	    COORD_PORT='$(COORD_PORT)' exec sh tools/run.sh $(B)
+
+# The web app's rules: the forms core compiled to WebAssembly, committed
+# (a board's build needs no emscripten); test_rules_shared.py says when it
+# is older than the C.
+wasm:
+	@sh tools/deps.sh wasm
+	sh web/wasm/build.sh web/field/rules.wasm
 
 # Every test runs on the sanitizer build.
 JOBS ?= 2
