@@ -47,6 +47,9 @@ http_static_type(const char *name)
 		return "image/svg+xml";
 	if (ext && strcmp(ext, ".json") == 0)
 		return "application/json";
+	/* browsers compile a module while it downloads only with this */
+	if (ext && strcmp(ext, ".wasm") == 0)
+		return "application/wasm";
 	return "text/html; charset=utf-8";
 }
 

@@ -58,7 +58,8 @@ CHROMIUM = bl.CHROMIUM
 USER = "enumerator-1"       # fieldlib.Device makes it
 PIN = "2468"
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
-       "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+       "script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+       "frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'none'")
 AR = "العربية"
 
