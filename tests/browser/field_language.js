@@ -46,7 +46,8 @@ async function main() {
 		const page = await ctx.newPage();
 		watchPage(page, new URL(a.url).origin, out.log);
 		page.on('response', (r) => {
-			if (r.request().method() === 'POST')
+			if (r.request().method() === 'POST' &&
+			    new URL(r.url()).pathname.startsWith('/api/records/'))
 				(out.posts = out.posts || []).push(r.status());
 		});
 		if (Number(a.throttle) > 1) {
@@ -88,7 +89,7 @@ async function main() {
 		/* page 2: the field-list group, cascading */
 		await page.click('#next');
 		out.page2 = await pageInfo();
-		await page.click('[data-path="admin1"] button[data-value="SS02"]');
+		await page.click('[data-path="admin1"] input[value=SS02]');
 		out.admin2Choices = await page.$$eval(
 		    '[data-path="admin2"] .pick', (bs) => bs.map((b) =>
 		    b.dataset.value));
