@@ -91,10 +91,10 @@ async function main() {
 		out.page2 = await pageInfo();
 		await page.click('[data-path="admin1"] input[value=SS02]');
 		out.admin2Choices = await page.$$eval(
-		    '[data-path="admin2"] .pick', (bs) => bs.map((b) =>
+		    '[data-path="admin2"] .pick:not([hidden])', (bs) => bs.map((b) =>
 		    b.dataset.value));
-		await page.click('[data-path="admin2"] button[data-value="SS0201"]');
-		out.sitesListed = await page.$$eval('[data-path="site"] .pick',
+		await page.click('[data-path="admin2"] .pick:not([hidden])[data-value="SS0201"]');
+		out.sitesListed = await page.$$eval('[data-path="site"] .pick:not([hidden])',
 		    (bs) => bs.length);
 		/* typing in the 2,000-place search: each key timed in the page */
 		const q = '[data-path="site"] input.picker-q';
@@ -124,9 +124,9 @@ async function main() {
 			return ts;
 		}, q);
 		await page.fill(q, 'site 1999');
-		out.sitesMatching = await page.$$eval('[data-path="site"] .pick',
+		out.sitesMatching = await page.$$eval('[data-path="site"] .pick:not([hidden])',
 		    (bs) => bs.map((b) => b.dataset.value));
-		await page.click('[data-path="site"] button[data-value="S1999"]');
+		await page.click('[data-path="site"] .pick:not([hidden])[data-value="S1999"]');
 		out.picked = await page.textContent('[data-path="site"] .picked');
 
 		/* page 3: the household size, its repeat */

@@ -1575,32 +1575,50 @@
 		let value, allowed = null;
 		if (n.readOnly)
 			q.disabled = true;
+		/* PICKER_SHOWN buttons made once and reused, one listener for
+		   all: a key typed only changes texts (a low-end phone redraws
+		   30 buttons, not 30 new ones with their listeners) */
+		const pool = [];
+		for (let k = 0; k < PICKER_SHOWN; k++) {
+			const b = el('button', { type: 'button', class: 'pick',
+				role: 'option', dir: 'auto', hidden: true });
+			pool.push(b);
+			list.appendChild(b);
+		}
+		const none = el('p', { class: 'muted small', hidden: true },
+		    t('noMatch'));
+		list.appendChild(none);
+		list.addEventListener('click', (e) => {
+			const b = e.target.closest('.pick');
+			if (!b || !list.contains(b))
+				return;
+			value = b.dataset.value;
+			q.value = '';
+			cur.touched.add(c.path);
+			showPicked();
+			changed();
+			draw();
+		});
 		const draw = () => {
 			const s = fold(q.value.trim());
-			list.textContent = '';
 			let shown = 0;
 			const n0 = all.length;
 			for (let i = 0; i < n0 && shown < PICKER_SHOWN; i++) {
 				if ((allowed !== null && !allowed.has(i)) ||
 				    (s && folded[i].indexOf(s) < 0))
 					continue;
-				const b = el('button', { type: 'button', class: 'pick' +
-					(all[i].name === value ? ' on' : ''), role: 'option',
-					'data-value': all[i].name, dir: 'auto' }, label(i));
-				b.addEventListener('click', () => {
-					value = all[i].name;
-					q.value = '';
-					cur.touched.add(c.path);
-					showPicked();
-					changed();
-					draw();
-				});
-				list.appendChild(b);
-				shown++;
+				const b = pool[shown++];
+				if (b.dataset.value !== all[i].name) {
+					b.dataset.value = all[i].name;
+					b.textContent = label(i);
+				}
+				b.classList.toggle('on', all[i].name === value);
+				b.hidden = false;
 			}
-			if (!shown)
-				list.appendChild(el('p', { class: 'muted small' },
-				    t('noMatch')));
+			for (let k = shown; k < PICKER_SHOWN; k++)
+				if (!pool[k].hidden)
+					pool[k].hidden = true;
+			none.hidden = shown > 0;
 		};
 		const showPicked = () => {
 			const i = all.findIndex((ch) => ch.name === value);
