@@ -38,6 +38,7 @@ playwright-core is installed into tests/browser/node_modules with `npm ci`
 when missing.  Without them the test fails, it is not skipped.
 """
 import datetime
+import gzip
 import json
 import os
 import re
@@ -559,6 +560,36 @@ class FieldPageTest(unittest.TestCase):
             self.assertEqual(body.encode(), want, path + ": not web/field/"
                              + name + " (fieldd built before it changed?)")
         st, _, _ = self.dev.request("GET", "/no-such-file.js", token=None)
+        self.assertEqual(st, 404)
+
+    def test_files_served_gzipped_to_who_takes_it(self):
+        base = "http://127.0.0.1:%d/" % self.dev.port
+        sizes = {}
+        for name in ("app.js", "rules.js", "rules.wasm", "index.html",
+                     "app.css"):
+            with open(os.path.join(WEB, name), "rb") as f:
+                want = f.read()
+            for ae, gz in (("gzip, deflate, br", True), ("br;q=1, gzip",
+                           True), ("gzip;q=0", False), ("identity", False),
+                           ("xgzip", False), (None, False)):
+                req = urllib.request.Request(base + name)
+                if ae:
+                    req.add_header("Accept-Encoding", ae)
+                with urllib.request.urlopen(req) as r:
+                    body = r.read()
+                    enc = r.headers.get("Content-Encoding")
+                    vary = r.headers.get("Vary")
+                self.assertEqual(vary, "Accept-Encoding", name)
+                if gz:
+                    self.assertEqual(enc, "gzip", (name, ae))
+                    sizes[name] = len(body)
+                    body = gzip.decompress(body)
+                else:
+                    self.assertIsNone(enc, (name, ae))
+                self.assertEqual(body, want, (name, ae))
+        # the scripts a phone loads, gzipped, well under their size
+        self.assertLess(sum(sizes.values()), 130 * 1024, sizes)
+        st, _, _ = self.dev.request("GET", "/app.js.gz", token=None)
         self.assertEqual(st, 404)
 
     def test_no_inline_script_or_style(self):
