@@ -1,5 +1,6 @@
 #!/bin/sh
-# build.sh: compiles the forms core (form/form.c, expr.c, validate.c) with
+# build.sh: compiles the forms core (form/form.c, expr.c, validate.c, and
+# counts.c for the counts a definition declares or gets by default) with
 # jansson to web/field/rules.wasm, the rules the web app runs in the
 # phone.  Run from the top of the tree: `make wasm` (needs emscripten,
 # Debian's package).  The module names the hash of the sources it was made
@@ -7,7 +8,7 @@
 # committed module is older than the C it stands for.
 set -eu
 OUT=${1:-web/field/rules.wasm}
-SRC="form/form.c form/expr.c form/validate.c"
+SRC="form/form.c form/expr.c form/validate.c form/counts.c"
 J=web/wasm/jansson
 JSRC="$J/dump.c $J/error.c $J/hashtable.c $J/hashtable_seed.c $J/load.c \
 $J/memory.c $J/pack_unpack.c $J/strbuffer.c $J/strconv.c $J/utf.c $J/value.c"
