@@ -86,17 +86,19 @@ def main():
             runs.append(json.loads(p.stdout))
         print("web app (chromium, CPU slowed 4x, 360x740):")
         for r in runs:
-            med = statistics.median(r["open"])
+            med = statistics.median(r["open"][1:])
             cold = statistics.median(r["cold"])
             worst = max(r["keys"]) if r["keys"] else float("nan")
-            print("  %-12s open %4d ms median of %s; cold (page reloaded "
-                  "with it open) %d ms median of %s (budget 1500)"
-                  % (r["form"], med, r["open"], cold, r["cold"]))
+            print("  %-12s first tap to a page that answers %d ms (its "
+                  "rules parsed), then %d ms median of %s; cold (page "
+                  "reloaded with it open) %d ms median of %s (budget 1500)"
+                  % (r["form"], r["open"][0], med, r["open"][1:], cold,
+                     r["cold"]))
             print("  %-12s a key in the site search: max %.1f ms, median "
                   "%.1f ms over %d keys (budget 50); %d listed, found %s"
                   % ("", worst, statistics.median(r["keys"]),
                      len(r["keys"]), r["listed"], r["found"][:3]))
-            ok = ok and max(med, cold) < 1500 and worst < 50 and \
+            ok = ok and max(r["open"][0], cold) < 1500 and worst < 50 and \
                 not r["errors"]
         total_raw = total_gz = 0
         parts = []

@@ -463,12 +463,21 @@
 			f.pages.push(f.nodes.filter(shown));
 		if (f.pages.length === 0)
 			f.pages.push([]);
-		try {
-			f.rules = window.FieldRules.parse(def);
-		} catch (e) {
-			f.unsupported = true;	/* the board took it: cannot be */
-		}
+		/* the rules are parsed when the form is opened (rulesOf): the
+		   home lists every form without paying for each */
 		return f;
+	}
+
+	/* The form's rules in the module, parsed once, on first use. */
+	function rulesOf(f) {
+		if (!f.rules && !f.rulesFailed) {
+			try {
+				f.rules = window.FieldRules.parse(f.def);
+			} catch (e) {
+				f.rulesFailed = String(e.message || e);
+			}
+		}
+		return f.rules;
 	}
 
 	/* --- the rules (rules.js and the board's C in rules.wasm) ----------- */
@@ -1069,6 +1078,11 @@
 	}
 
 	function openForm(f, meta, rec) {
+		if (!rulesOf(f)) {
+			/* the board took this definition: it cannot be refused */
+			showError(f.rulesFailed);
+			return;
+		}
 		cur = { form: f, meta, rec, touched: new Set(), server: new Map(),
 			message: null, page: 0, off: new Set(), pipes: [],
 			all: false };
