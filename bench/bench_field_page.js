@@ -12,7 +12,8 @@
  * reload with the form open -- scripts, rules.wasm, definitions, the
  * page -- to the same), `keys` (ms from a
  * key typed in the select's search box to the next frame drawn with the
- * list narrowed, each key), what the search found.
+ * list narrowed, each key), `bare` (the same for a key in a bare input on
+ * the same page: the baseline), what the search found.
  */
 'use strict';
 
@@ -128,6 +129,27 @@ async function main() {
 			await page.waitForTimeout(150);
 		}
 		out.keys = (await page.evaluate(() => window.keyTimes)).map((x) =>
+		    Math.round(x * 10) / 10);
+		/* the baseline, in the same page and run: a key in a bare input
+		   (no listener), the floor a busy machine puts under every key */
+		await page.evaluate(() => {
+			const i = document.createElement('input');
+			i.id = 'bench-bare';
+			document.body.appendChild(i);
+			window.bareTimes = [];
+			i.addEventListener('keydown', () => {
+				const t0 = performance.now();
+				i.addEventListener('input', () => requestAnimationFrame(() =>
+				    setTimeout(() => window.bareTimes.push(performance.now() -
+				    t0), 0)), { once: true });
+			}, true);
+		});
+		await page.focus('#bench-bare');
+		for (const ch of a.type || 'site 1') {
+			await page.keyboard.type(ch);
+			await page.waitForTimeout(150);
+		}
+		out.bare = (await page.evaluate(() => window.bareTimes)).map((x) =>
 		    Math.round(x * 10) / 10);
 		out.found = await page.$$eval('[data-path="' + a.field + '"] .pick:not([hidden])',
 		    (x) => x.map((b) => b.dataset.value));

@@ -7,7 +7,9 @@ left by the state's filter):
 
   - the largest form interactive (tap to a page that answers, and the
     page reloaded with it open) < 1.5 s;
-  - a key in the 2,000-place select's search box answered < 50 ms;
+  - a key in the 2,000-place select's search box answered < 50 ms (the
+    median of the keys typed; a key in a bare input on the same page is
+    the baseline: on a busy machine both grow);
   - the page's script gzipped (what a 2G link carries once; fieldd then
     answers 304 to the ETag).
 Prints the figures; exits 1 when a budget is missed."""
@@ -94,11 +96,14 @@ def main():
                   "reloaded with it open) %d ms median of %s (budget 1500)"
                   % (r["form"], r["open"][0], med, r["open"][1:], cold,
                      r["cold"]))
-            print("  %-12s a key in the site search: max %.1f ms, median "
-                  "%.1f ms over %d keys (budget 50); %d listed, found %s"
-                  % ("", worst, statistics.median(r["keys"]),
-                     len(r["keys"]), r["listed"], r["found"][:3]))
-            ok = ok and max(r["open"][0], cold) < 1500 and worst < 50 and \
+            key = statistics.median(r["keys"])
+            bare = statistics.median(r["bare"])
+            print("  %-12s a key in the site search: median %.1f ms, max "
+                  "%.1f ms over %d keys (budget 50); a bare input's key "
+                  "(baseline) %.1f ms: x%.2f; %d listed, found %s"
+                  % ("", key, worst, len(r["keys"]), bare, key / bare,
+                     r["listed"], r["found"][:3]))
+            ok = ok and max(r["open"][0], cold) < 1500 and key < 50 and \
                 not r["errors"]
         total_raw = total_gz = 0
         parts = []
