@@ -30,6 +30,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/version.h"
 #include "daemon/api.h"
 #include "daemon/boardmon.h"
@@ -178,15 +179,12 @@ main(int argc, char **argv)
 	lim.idle_ms = dev.cfg.idle_timeout_s * 1000;
 	lim.request_ms = dev.cfg.request_timeout_s * 1000;
 	api.dev = &dev;
-	if ((fieldd_commit = committer_start(loop, &dev, err,
-	    sizeof(err))) == NULL)
-		fatal("the writer: %s", err);
-	api.commit = fieldd_commit;
 	rc = http_server_start(loop, dev.cfg.listen_addr, dev.cfg.listen_port,
 	    &lim, api_handle, &api, &fieldd_http);
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
+	http_server_set_admit(fieldd_http, api_admit);
 	for (int i = 0; i < FIELDD_NSIGS; i++) {
 		static const int signums[FIELDD_NSIGS] = { SIGTERM, SIGINT,
 		    SIGUSR1, SIGUSR2, SIGHUP };
@@ -201,6 +199,19 @@ main(int argc, char **argv)
 	    fieldd_sync)) == NULL)
 		fatal("out of memory");
 	api.board = fieldd_board;
+	/* Everything is open: from here on, the system calls serving needs
+	   only (common/sandbox.h). */
+	if ((rc = sandbox_enter(err, sizeof(err))) < 0)
+		fatal("%s", err);
+	if (rc == 1)
+		log_warn("fieldd: FIELD_SANDBOX=off: no system call allow-list "
+		    "(for debugging only)");
+	/* The writer thread after the filter, so that it is under it too
+	   (a filter binds the thread that loads it and those it starts). */
+	if ((fieldd_commit = committer_start(loop, &dev, err,
+	    sizeof(err))) == NULL)
+		fatal("the writer: %s", err);
+	api.commit = fieldd_commit;
 	if (dev.cfg.collector_host[0] == '\0')
 		log_info("fieldd: no collector set: records wait for fieldctl "
 		    "enroll or a bundle export");
