@@ -31,6 +31,9 @@
  *   "d:NAME"   a dimension: its value's code (0: none), or for a
  *              select_multiple a bit mask, bit (code - 1)
  *   "m:NAME"   a measure at record level (level 0 only)
+ *   "k"        the row's key, 32 random bits drawn by analyse (perturb.h)
+ *   "p:NAME"   an items measure as its items' keys perturb it: the sum
+ *              of perturb_count over the record's item rows (level 0)
  *
  * Values are coded per (form, dimension) in the dict table.  Rows are in
  * arrival order, so the latest of two records of one day is the later row.
@@ -38,6 +41,9 @@
  *   meta     arrival (the collector's last record analysed), generation
  *            (bumped by every analyse that changed something), updated_ms
  *   failed   records that did not open or validate, with the reason
+ *
+ * Keys are as secret as the facts: nothing outside the collector reads
+ * these tables, and no answer shows a key.
  *
  * Ownership: struct astore owns its connection and the chunk being
  * filled; astore_close flushes nothing (call astore_commit).

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "analysis/astore.h"
+#include "analysis/perturb.h"
 #include "form/form.h"
 #include "collector/collector.h"
 #include "collector/cstore.h"
@@ -63,12 +64,16 @@ an_value(void *arg, long item, size_t dim, const char *value)
 static int
 an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 {
-	char names[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX][ASTORE_COL_NAME];
-	const char *np[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
-	uint32_t cols[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
+	/* dims, measures, their perturbed items counts, the key */
+	char names[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1]
+	    [ASTORE_COL_NAME];
+	const char *np[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1];
+	uint32_t cols[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1];
+	/* the record's key, then its items' (perturb.h) */
+	uint32_t keys[1 + FORM_MAX_REPEAT_ITEMS];
 	int64_t m[FORM_CMEASURE_MAX];
 	const char *daystr;
-	size_t n_items, nc = 0, nrec;
+	size_t n_items, nc = 0, nrec, n_keyed;
 	int64_t day;
 	int rc;
 
@@ -95,7 +100,18 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 		cols[nc++] = r->rec[i];
 	}
 	nrec = nc;
+	/* A key for the record and one for each item row it adds, drawn
+	   once here and never again: a row counts the same in every answer. */
+	n_keyed = n_items < FORM_MAX_REPEAT_ITEMS ? n_items :
+	    FORM_MAX_REPEAT_ITEMS;
+	if (perturb_keys(keys, 1 + n_keyed) != 0) {
+		snprintf(r->err, sizeof(r->err), "no entropy for the record "
+		    "keys");
+		return -1;
+	}
 	for (size_t i = 0; i < r->sch.n_measures; i++) {
+		int64_t p = 0;
+
 		if (r->sch.measures[i].kind == FORM_M_RECORDS)
 			continue;	/* one per row */
 		if (m[i] < 0 || m[i] > UINT32_MAX) {
@@ -106,7 +122,18 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 		snprintf(names[nc], ASTORE_COL_NAME, "m:%s",
 		    r->sch.measures[i].name);
 		cols[nc++] = (uint32_t)m[i];
+		if (r->sch.measures[i].kind != FORM_M_ITEMS)
+			continue;
+		/* The items' perturbed count: what the item rows sum to, so
+		   a count of people is one number at either level. */
+		for (size_t k = 0; k < n_keyed; k++)
+			p += perturb_count(keys[1 + k]);
+		snprintf(names[nc], ASTORE_COL_NAME, "p:%s",
+		    r->sch.measures[i].name);
+		cols[nc++] = (uint32_t)p;
 	}
+	snprintf(names[nc], ASTORE_COL_NAME, "k");
+	cols[nc++] = keys[0];
 	for (size_t i = 0; i < nc; i++)
 		np[i] = names[i];
 	if (astore_append(r->as, form_id(r->f), 0, (uint32_t)day, nc, np,
@@ -114,6 +141,9 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 		return -1;
 	/* Items carry their record's dimensions and their own. */
 	nc = nrec;
+	snprintf(names[nc], ASTORE_COL_NAME, "k");
+	np[nc] = names[nc];
+	nc++;
 	for (size_t i = 0; i < r->sch.n_dims; i++) {
 		if (!r->sch.dims[i].item)
 			continue;
@@ -124,6 +154,7 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 	}
 	for (size_t k = 0; k < n_items && k < FORM_MAX_REPEAT_ITEMS; k++) {
 		size_t c = nrec;
+		cols[c++] = keys[1 + k];
 		for (size_t i = 0; i < r->sch.n_dims; i++)
 			if (r->sch.dims[i].item)
 				cols[c++] = r->item[k][i];
