@@ -146,8 +146,13 @@ class DisclosureTest(unittest.TestCase):
     # --- the attacker ------------------------------------------------------
 
     def views(self, frm, to, where, by, measure):
-        """{cell: value or None} of one answer: every cell and total."""
-        got = self.ask(frm, to, where, by)
+        """{cell: value or None} of one answer: every cell and total.  An
+        attacker asks each question once (asking again gives nothing)."""
+        memo = self.__dict__.setdefault("memo", {})
+        k = (frm, to, where, by)
+        if k not in memo:
+            memo[k] = self.ask(frm, to, where, by)
+        got = memo[k]
         return got, {k: v[measure] for k, v in cl.result_map(got).items()}
 
     def differences(self, where=(), by=(), measure="households"):
@@ -171,26 +176,27 @@ class DisclosureTest(unittest.TestCase):
                     diffs.setdefault(cell, set()).add(v - b - a)
         return diffs, perturbed
 
-    def candidates(self, observed, perturbed, prior):
+    def candidates(self, observed, perturbed, prior, truth):
         """The true counts consistent with every difference observed, and
-        the posterior of the likeliest (a uniform prior over prior)."""
-        if not perturbed:
+        the attacker's posterior of the truth (a uniform prior)."""
+        if perturbed:
+            like = {t: math.prod(w_likelihood(d, t) for d in observed)
+                    for t in prior}
+        else:
             # exact counts: every difference is the count itself
-            cands = [t for t in prior if all(d == t for d in observed)]
-            return cands, 1.0 if len(cands) == 1 else 0.0
-        like = {t: math.prod(w_likelihood(d, t) for d in observed)
-                for t in prior}
+            like = {t: float(all(d == t for d in observed)) for t in prior}
         cands = [t for t, p in like.items() if p > 0]
         total = sum(like.values())
-        return cands, max(like.values()) / total if total else 0.0
+        return cands, like.get(truth, 0) / total if total else 0.0
 
     def test_attacker_never_narrows_the_day(self):
         t = self.truth[TARGET]
         self.assertLess(t, THRESHOLD)
         # the issue's attack, as it was done
-        one = self.ask(TARGET, TARGET)["totals"][-1]
-        self.assertIsNone(one["households"], "the day is under the "
-                          "threshold: shown alone it is suppressed")
+        one = self.ask(TARGET, TARGET)["totals"][-1]["households"]
+        # shown alone the day is suppressed, or perturbed to at least the
+        # threshold (its 3 records counted 5 or 6 times: 7 in 64)
+        self.assertTrue(one is None or one >= THRESHOLD, one)
         a = self.ask(TARGET, 1)["totals"][-1]["households"]
         b = self.ask(TARGET - 1, 1)["totals"][-1]["households"]
         issue = a - b
@@ -217,16 +223,17 @@ class DisclosureTest(unittest.TestCase):
         whole = found[((), (), "households", ())]
         self.assertIn(issue, whole)
         prior = range(0, 4 * THRESHOLD)
-        cands, post = self.candidates(whole, perturbed, prior)
+        cands, post = self.candidates(whole, perturbed, prior, t)
         self.assertIn(t, cands)
         self.assertGreater(len(cands), 1, "the attacker knows the day held "
                            "%s households" % cands)
-        self.assertLess(post, 0.5, "the attacker is sure of %s" % cands)
-        # even told the day is under the threshold
-        cands, post = self.candidates(whole, perturbed,
-                                      range(1, THRESHOLD))
+        # at best (3 counted 3 times) 0.32
+        self.assertLess(post, 0.4, "the attacker is sure of %s" % t)
+        # even told that the day is under the threshold (at best 0.41)
+        cands, post = self.candidates(whole, perturbed, range(1, THRESHOLD),
+                                      t)
         self.assertGreater(len(cands), 1, cands)
-        self.assertLess(post, 0.75, cands)
+        self.assertLess(post, 0.5, cands)
         # the same perturbed count through every door that isolates it
         w = next(iter(whole))
         self.assertEqual(found[(("site_id=SITE-001",), (), "households",
@@ -328,7 +335,8 @@ class DisclosureTest(unittest.TestCase):
             "counts", "--form", "dtm_household", "--by", "day", "--format",
             "json").stdout)
         self.assertTrue(got["perturbed"])
-        self.assertIsNone(cl.result_map(got)[(day(TARGET),)]["households"])
+        v = cl.result_map(got)[(day(TARGET),)]["households"]
+        self.assertTrue(v is None or v >= THRESHOLD, v)
 
 
 if __name__ == "__main__":
