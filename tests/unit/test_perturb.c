@@ -2,7 +2,8 @@
    the query layer: the table itself, the same number however a cell is
    asked for, totals that add up, an analyst's exact counts, no small
    value shown, differences that always give the same perturbed count,
-   the error on large counts, and rows without keys releasing nothing. */
+   the error on large counts, rows without keys releasing nothing, and
+   tables analysed before keys dropped to be analysed again. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "analysis/astore.h"
 #include "analysis/perturb.h"
@@ -435,6 +437,70 @@ test_rows_without_keys_release_nothing(void **state)
 	aresult_free(r);
 }
 
+static int
+count_rows(void *arg, size_t n, const uint32_t *day,
+    const uint32_t *const *cols)
+{
+	(void)day;
+	(void)cols;
+	*(size_t *)arg += n;
+	return 0;
+}
+
+/* Tables analysed before keys: their rows go, and the next analyse
+   counts every record again (arrival 0); the generation moves on. */
+static void
+test_upgrade_drops_rows_without_keys(void **state)
+{
+	static const char *const v1 =
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+	    "  WITHOUT ROWID;"
+	    "CREATE TABLE dict(form TEXT NOT NULL, dim TEXT NOT NULL,"
+	    "  value TEXT NOT NULL, code INTEGER NOT NULL,"
+	    "  PRIMARY KEY(form, dim, value)) WITHOUT ROWID;"
+	    "CREATE TABLE chunks(form TEXT NOT NULL, level INTEGER NOT NULL,"
+	    "  no INTEGER NOT NULL, nrows INTEGER NOT NULL,"
+	    "  day_min INTEGER NOT NULL, day_max INTEGER NOT NULL,"
+	    "  PRIMARY KEY(form, level, no)) WITHOUT ROWID;"
+	    "CREATE TABLE cols(form TEXT NOT NULL, level INTEGER NOT NULL,"
+	    "  no INTEGER NOT NULL, col TEXT NOT NULL, data BLOB NOT NULL,"
+	    "  UNIQUE(form, level, no, col));"
+	    "CREATE TABLE failed(device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	    "  reason TEXT NOT NULL, PRIMARY KEY(device_id, seq)) WITHOUT ROWID;"
+	    "PRAGMA user_version = 1;";
+	char old[64], path[128], err[512], cmd[128];
+	struct astore *a;
+	sqlite3 *db;
+	size_t rows = 0;
+
+	(void)state;
+	strcpy(old, "/tmp/test_perturb_v1.XXXXXX");
+	assert_non_null(mkdtemp(old));
+	snprintf(path, sizeof(path), "%s/analysis.db", old);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	/* a chunk of one row, as the first version wrote it */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO meta VALUES"
+	    "('arrival', 42), ('generation', 3);"
+	    "INSERT INTO chunks VALUES('mrc_visit', 0, 0, 1, 20000, 20000);"
+	    "INSERT INTO cols VALUES('mrc_visit', 0, 0, 'day', x'00');"
+	    "INSERT INTO failed VALUES('dev', 7, 'why');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(astore_open(old, 1, &a, err, sizeof(err)), 0);
+	assert_int_equal(astore_meta(a, "arrival"), 0);
+	assert_int_equal(astore_meta(a, "generation"), 4);
+	assert_int_equal(astore_failed_count(a), 0);
+	astore_close(a);
+	assert_int_equal(astore_open(old, 0, &a, err, sizeof(err)), 0);
+	assert_int_equal(astore_scan(a, "mrc_visit", 0, 0, UINT32_MAX, 0, NULL,
+	    count_rows, &rows), 0);
+	assert_int_equal(rows, 0);
+	astore_close(a);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", old);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -447,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_differences_give_the_same_perturbed_count),
 		cmocka_unit_test(test_error_on_large_counts),
 		cmocka_unit_test(test_rows_without_keys_release_nothing),
+		cmocka_unit_test(test_upgrade_drops_rows_without_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
