@@ -3,14 +3,15 @@
  * (docs/security.md, "Counts that cannot be differenced").
  *
  * `collectctl analyse` gives every row of the analysis tables (a record,
- * an item of its counted repeat) a key of 32 random bits, drawn once and
- * stored beside its facts (astore.h, column "k").  Outside an analyst's
- * query a row does not count 1: it counts perturb_count(key), 0, 1 or 2
- * with probabilities 1/4, 1/2, 1/4, looked up by the key's low byte in
- * the perturbation table below; a record's sum measure v counts
- * perturb_sum(key, salt, v), v - 1, v or v + 1 likewise (never below 0;
- * a 0 stays 0).  A cell's published value is the sum of its rows'
- * perturbed contributions: a deterministic function of its rows' keys.
+ * an item of its counted repeat) a key of 32 random bits, drawn once.
+ * Outside an analyst's query a row does not count 1: it counts
+ * perturb_count(key), 0, 1 or 2 with probabilities 1/4, 1/2, 1/4, looked
+ * up by the key's low byte in the perturbation table below; a record's
+ * sum measure v counts perturb_sum(key, salt, v), v - 1, v or v + 1
+ * likewise (never below 0; a 0 stays 0).  Analyse stores these beside
+ * the row's facts (astore.h, columns "w" and "p:"), not the key.  A
+ * cell's published value is the sum of its rows' perturbed
+ * contributions: a deterministic function of its rows' keys.
  *
  * So the same set of records is the same number however it is asked for
  * (a cell, a total, another query's cell, any date range that holds the

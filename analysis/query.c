@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/perturb.h"
-
 enum qkind { Q_COL, Q_DAY, Q_WEEK, Q_MONTH };
 
 /* A dimension named by the query. */
@@ -39,12 +37,12 @@ struct qrun {
 	uint32_t from, to;
 	size_t nm;			/* measures counted */
 	int mcol[FORM_CMEASURE_MAX];	/* loaded column, or -1: one a row */
-	/* How a row adds to each measure: exact, or perturbed by its key
-	   unless an analyst asks (perturb.h). */
-	enum { QM_EXACT, QM_KEY, QM_SUM } mmode[FORM_CMEASURE_MAX];
-	uint32_t msalt[FORM_CMEASURE_MAX];
-	int kcol;			/* the key column, or -1 */
-	int nokey;			/* a chunk without keys was met */
+	/* Unless an analyst asks, measures of people read what the rows'
+	   keys made of them (perturb.h): "w" for a row, "p:" at record
+	   level.  The weight column is read then, to refuse rows that
+	   have none. */
+	int wcol;			/* the weight column, or -1 */
+	int noweight;			/* a chunk without weights was met */
 	size_t ncols;
 	const char *colnames[ASTORE_COL_MAX];
 	char colbuf[ASTORE_COL_MAX][ASTORE_COL_NAME];
@@ -341,7 +339,7 @@ q_plan(struct qrun *r, const struct aquery *q, char *err, size_t errlen)
 	}
 	r->level = items;
 	r->nm = 0;
-	r->kcol = -1;
+	r->wcol = -1;
 	for (size_t i = 0; i < r->sch.n_measures; i++) {
 		const struct form_cmeasure *m = &r->sch.measures[i];
 		/* every measure that is suppressed is perturbed too */
@@ -351,21 +349,16 @@ q_plan(struct qrun *r, const struct aquery *q, char *err, size_t errlen)
 		if (items && m->kind != FORM_M_ITEMS)
 			continue;	/* households by sex: not a count */
 		r->mcol[r->nm] = -1;
-		r->mmode[r->nm] = pert ? QM_KEY : QM_EXACT;
+		if (pert && (r->wcol < 0 && (r->wcol = q_col(r, "w")) < 0))
+			return -1;
 		if (!items && m->kind != FORM_M_RECORDS) {
-			/* an items count at record level: its items' keys
-			   perturbed it already, into "p:" */
-			snprintf(name, sizeof(name), "%s:%s", pert &&
-			    m->kind == FORM_M_ITEMS ? "p" : "m", m->name);
+			snprintf(name, sizeof(name), "%s:%s", pert ? "p" : "m",
+			    m->name);
 			if ((r->mcol[r->nm] = q_col(r, name)) < 0)
 				return -1;
-			r->mmode[r->nm] = pert && m->kind == FORM_M_SUM ?
-			    QM_SUM : QM_EXACT;
-			r->msalt[r->nm] = perturb_salt(m->name);
+		} else if (pert) {
+			r->mcol[r->nm] = r->wcol;	/* a row: its weight */
 		}
-		if (r->mmode[r->nm] != QM_EXACT && r->kcol < 0 &&
-		    (r->kcol = q_col(r, "k")) < 0)
-			return -1;
 		r->nm++;
 	}
 	for (size_t i = 0; i < r->n_by; i++)
@@ -430,9 +423,9 @@ q_chunk(void *arg, size_t n, const uint32_t *day,
 
 	if (r->latest_pass)
 		return q_latest(r, n, day, cols);
-	/* Rows without keys cannot be perturbed: nothing is released. */
-	if (r->kcol >= 0 && cols[r->kcol] == NULL) {
-		r->nokey = 1;
+	/* Rows without weights cannot be perturbed: nothing is released. */
+	if (r->wcol >= 0 && cols[r->wcol] == NULL) {
+		r->noweight = 1;
 		return 1;
 	}
 	for (size_t b = 0; b < r->n_by; b++)
@@ -472,18 +465,9 @@ q_chunk(void *arg, size_t n, const uint32_t *day,
 		}
 		if ((s = qmap_get(&r->groups, key)) == NULL)
 			return -1;
-		for (size_t m = 0; m < r->nm; m++) {
-			uint32_t v = r->mcol[m] < 0 ? 1 : cols[r->mcol[m]] ?
-			    cols[r->mcol[m]][i] : 0;
-
-			if (r->mmode[m] == QM_EXACT)
-				s[m] += v;
-			else if (r->mmode[m] == QM_KEY)
-				s[m] += perturb_count(cols[r->kcol][i]);
-			else
-				s[m] += perturb_sum(cols[r->kcol][i],
-				    r->msalt[m], v);
-		}
+		for (size_t m = 0; m < r->nm; m++)
+			s[m] += r->mcol[m] < 0 ? 1 : cols[r->mcol[m]] ?
+			    (int64_t)cols[r->mcol[m]][i] : 0;
 	}
 	return 0;
 }
@@ -857,7 +841,7 @@ aquery_run(struct astore *as, const struct form_catalog *cat,
 		goto out;
 	res->q = *q;
 	res->generation = astore_meta(as, "generation");
-	res->perturbed = r->kcol >= 0;
+	res->perturbed = r->wcol >= 0;
 	for (size_t i = 0, k = 0; i < r->sch.n_measures; i++) {
 		if (r->level && r->sch.measures[i].kind != FORM_M_ITEMS)
 			continue;
@@ -882,7 +866,7 @@ aquery_run(struct astore *as, const struct form_catalog *cat,
 	}
 	if (astore_scan(as, q->form, r->level, r->from, r->to, r->ncols,
 	    r->colnames, q_chunk, r) != 0) {
-		if (r->nokey)
+		if (r->noweight)
 			snprintf(err, errlen, "reading the analysis tables: "
 			    "rows without keys; run collectctl analyse");
 		else

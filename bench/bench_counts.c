@@ -78,10 +78,10 @@ fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 {
 	static const char *const rn[] = { "d:site_id", "d:admin1",
 	    "d:admin2", "d:intention", "d:need", "m:individuals",
-	    "p:individuals", "k" };
+	    "p:individuals", "w" };
 	static const char *const in[] = { "d:site_id", "d:admin1",
 	    "d:admin2", "d:intention", "d:need", "d:sex", "d:age_band",
-	    "d:vulnerability", "k" };
+	    "d:vulnerability", "w" };
 	uint32_t site[SITES], a1[4], a2[20], sx[2], bd[5], it[4];
 	struct astore *as;
 	sqlite3_stmt *ins = NULL;
@@ -131,13 +131,14 @@ fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 		    (uint32_t)m, 0, 0 };
 		uint32_t row[9], keys[10];
 
-		/* the record's key and its members', as analyse draws them */
+		/* the record's key and its members', as analyse draws them,
+		   and what they weigh */
 		for (int k = 0; k <= m; k++) {
 			keys[k] = rand32(UINT32_MAX);
 			if (k > 0)
 				rec[6] += (uint32_t)perturb_count(keys[k]);
 		}
-		rec[7] = keys[0];
+		rec[7] = (uint32_t)perturb_count(keys[0]);
 		if (astore_append(as, "dtm_household", 0, day, 8, rn, rec) != 0)
 			goto fail;
 		memcpy(row, rec, 5 * sizeof(uint32_t));
@@ -145,7 +146,7 @@ fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 			row[5] = sx[rand32(2)];
 			row[6] = bd[rand32(5)];
 			row[7] = rand32(8) ? 0 : 1u << rand32(6);
-			row[8] = keys[k + 1];
+			row[8] = (uint32_t)perturb_count(keys[k + 1]);
 			if (astore_append(as, "dtm_household", 1, day, 9, in,
 			    row) != 0)
 				goto fail;

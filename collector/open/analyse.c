@@ -16,6 +16,9 @@
 #include "collector/open/ropen.h"
 #include "sync/seal.h"
 
+_Static_assert(FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1 <= ASTORE_COL_MAX,
+    "a record's columns (dimensions, measures, p:, w) fit a chunk");
+
 struct run {
 	struct ropen *ro;
 	struct cstore *cs;
@@ -101,7 +104,8 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 	}
 	nrec = nc;
 	/* A key for the record and one for each item row it adds, drawn
-	   once here and never again: a row counts the same in every answer. */
+	   once here and never again: a row counts the same in every answer.
+	   What the keys make of the row is stored, not the keys. */
 	n_keyed = n_items < FORM_MAX_REPEAT_ITEMS ? n_items :
 	    FORM_MAX_REPEAT_ITEMS;
 	if (perturb_keys(keys, 1 + n_keyed) != 0) {
@@ -122,18 +126,21 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 		snprintf(names[nc], ASTORE_COL_NAME, "m:%s",
 		    r->sch.measures[i].name);
 		cols[nc++] = (uint32_t)m[i];
-		if (r->sch.measures[i].kind != FORM_M_ITEMS)
-			continue;
-		/* The items' perturbed count: what the item rows sum to, so
-		   a count of people is one number at either level. */
-		for (size_t k = 0; k < n_keyed; k++)
-			p += perturb_count(keys[1 + k]);
+		/* What the measure counts outside an analyst's query: an
+		   items count, what its item rows weigh (so a count of people
+		   is one number at either level); a sum, moved by the key. */
+		if (r->sch.measures[i].kind == FORM_M_ITEMS)
+			for (size_t k = 0; k < n_keyed; k++)
+				p += perturb_count(keys[1 + k]);
+		else
+			p = perturb_sum(keys[0], perturb_salt(
+			    r->sch.measures[i].name), (uint32_t)m[i]);
 		snprintf(names[nc], ASTORE_COL_NAME, "p:%s",
 		    r->sch.measures[i].name);
 		cols[nc++] = (uint32_t)p;
 	}
-	snprintf(names[nc], ASTORE_COL_NAME, "k");
-	cols[nc++] = keys[0];
+	snprintf(names[nc], ASTORE_COL_NAME, "w");
+	cols[nc++] = (uint32_t)perturb_count(keys[0]);
 	for (size_t i = 0; i < nc; i++)
 		np[i] = names[i];
 	if (astore_append(r->as, form_id(r->f), 0, (uint32_t)day, nc, np,
@@ -141,7 +148,7 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 		return -1;
 	/* Items carry their record's dimensions and their own. */
 	nc = nrec;
-	snprintf(names[nc], ASTORE_COL_NAME, "k");
+	snprintf(names[nc], ASTORE_COL_NAME, "w");
 	np[nc] = names[nc];
 	nc++;
 	for (size_t i = 0; i < r->sch.n_dims; i++) {
@@ -154,7 +161,7 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 	}
 	for (size_t k = 0; k < n_items && k < FORM_MAX_REPEAT_ITEMS; k++) {
 		size_t c = nrec;
-		cols[c++] = keys[1 + k];
+		cols[c++] = (uint32_t)perturb_count(keys[1 + k]);
 		for (size_t i = 0; i < r->sch.n_dims; i++)
 			if (r->sch.dims[i].item)
 				cols[c++] = r->item[k][i];
@@ -210,8 +217,9 @@ an_record(void *arg, const char *device_id,
 	if (rec)
 		field__record__free_unpacked(rec, NULL);
 	if (rc != 0) {
-		snprintf(r->err, sizeof(r->err), "analysis tables: %s",
-		    astore_errmsg(r->as));
+		if (r->err[0] == '\0')	/* else an_facts said why */
+			snprintf(r->err, sizeof(r->err), "analysis tables: %s",
+			    astore_errmsg(r->as));
 		return -1;
 	}
 	/* Commit every so often: an interrupted run keeps what it did. */

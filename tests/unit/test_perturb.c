@@ -56,9 +56,9 @@ static void
 household(uint32_t d)
 {
 	static const char *const rn[] = { "d:site_id", "d:admin1",
-	    "m:individuals", "p:individuals", "k" };
+	    "m:individuals", "p:individuals", "w" };
 	static const char *const in[] = { "d:site_id", "d:admin1", "d:sex",
-	    "k" };
+	    "w" };
 	static const char *const sites[] = { "S1", "S2", "S3", "S4" };
 	uint32_t keys[8], rec[5], it[4];
 	uint32_t s = rand32() % 4, m = 1 + rand32() % 5;
@@ -72,7 +72,7 @@ household(uint32_t d)
 		if (k > 0)
 			rec[3] += (uint32_t)perturb_count(keys[k]);
 	}
-	rec[4] = keys[0];
+	rec[4] = (uint32_t)perturb_count(keys[0]);
 	assert_int_equal(astore_append(as, "dtm_household", 0, day0 + d, 5,
 	    rn, rec), 0);
 	hh[d]++;
@@ -84,7 +84,7 @@ household(uint32_t d)
 		it[1] = rec[1];
 		it[2] = code("dtm_household", "sex", rand32() % 2 ? "female" :
 		    "male");
-		it[3] = keys[k + 1];
+		it[3] = (uint32_t)perturb_count(keys[k + 1]);
 		assert_int_equal(astore_append(as, "dtm_household", 1,
 		    day0 + d, 4, in, it), 0);
 	}
@@ -93,7 +93,7 @@ household(uint32_t d)
 static int
 setup(void **state)
 {
-	static const char *const vn[] = { "d:centre_id", "k" };
+	static const char *const vn[] = { "d:centre_id", "w" };
 	static const char *const sn[] = { "d:site_id", "m:individuals" };
 	char err[512], name[16];
 
@@ -117,12 +117,12 @@ setup(void **state)
 		snprintf(name, sizeof(name), "C%02u", c);
 		v[0] = code("mrc_visit", "centre_id", name);
 		for (uint32_t i = 0; i < BIG_VISITS; i++) {
-			v[1] = rand32();
+			v[1] = (uint32_t)perturb_count(rand32());
 			assert_int_equal(astore_append(as, "mrc_visit", 0,
 			    day0 + i % DAYS, 2, vn, v), 0);
 		}
 	}
-	/* rows without keys (appended as before keys existed) */
+	/* rows without weights (appended as before keys existed) */
 	{
 		uint32_t v[2] = { code("dtm_site_assessment", "site_id", "A"),
 		    100 };
