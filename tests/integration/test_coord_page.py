@@ -415,6 +415,7 @@ class CoordPageTest(unittest.TestCase):
     def test_threshold_tabs_generation(self):
         d = self.seen["desktop"]
         self.assertIn("under %d" % self.forms["threshold"], d["about"])
+        self.assertIn("Counts of people are perturbed", d["about"])
         self.assertIn("generation %d" % self.forms["generation"], d["about"])
         self.assertEqual(len(d["tabs"]), len(self.forms["forms"]))
         for i, shown in enumerate(d["tabViews"]):
