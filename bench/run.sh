@@ -32,6 +32,7 @@ fi
 	# The sync benchmarks run through the fault-injecting proxy (make
 	# bench builds it).
 	python3 bench/bench_sync.py "$B"
+	python3 bench/bench_export.py "$B"
 	# The programs' sizes here and on the boards (make bench makes the
 	# arm64 and armhf builds).
 	sh bench/sizes.sh "$B"
