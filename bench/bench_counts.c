@@ -7,8 +7,10 @@
  *
  * The analysis tables are filled through astore_append as `collectctl
  * analyse` fills them (households of 1 to 9 members over 200 sites and a
- * year), then each query runs as collectctl counts runs it: the analysis
- * database opened afresh, the query, the suppression, the JSON.
+ * year; each record and member with the weight its random key gives it,
+ * analysis/perturb.h), then each query runs as coordinators' counts run:
+ * the analysis database opened afresh, the query perturbed (the weights'
+ * column read beside the dimensions), the suppression, the JSON.
  *
  * With a PostgreSQL cluster (--pg URL or FIELD_PG_URL, the cluster's
  * postgresql://USER@HOST:PORT), the same facts are filled once more into
