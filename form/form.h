@@ -86,6 +86,26 @@ int form_validate(const struct form *f, const json_t *rec, const char *today,
     struct form_errors *errs);
 
 /*
+ * What a client shows (the web app, from the same code compiled to
+ * WebAssembly): {"record": the record as it is to be sent -- answers to
+ * questions that are not relevant removed, each calculation written in
+ * (one that calls now(), uuid() or once() only when empty) --, "off": the
+ * paths of the fields not relevant, "count": each top-level repeat's
+ * repeat_count when it is a number, "settled": false when 16 passes did
+ * not settle it}.  `now` is now()'s ISO text or NULL.  A new reference,
+ * or NULL when rec is not an object or memory ran out.
+ */
+json_t *form_state(const struct form *f, const json_t *rec, const char *today,
+    const char *now);
+/*
+ * The choices of select `field` its choice_filter allows (all when it has
+ * none) in item `item` (from 0) of its repeat, as indexes into its list:
+ * a new JSON array, or NULL when there is no such select or item.
+ */
+json_t *form_choices_allowed(const struct form *f, const json_t *rec,
+    const char *field, int item, const char *today);
+
+/*
  * Converts text values (as a CSV import reads them: every value a string,
  * "" for empty, select_multiple space-separated, geopoint "lat lon [alt
  * [acc]]") into the JSON types form_validate expects, in place.  Empty

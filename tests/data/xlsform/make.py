@@ -142,6 +142,21 @@ def save(wb, name):
     wb.save(os.path.join(HERE, name))
 
 
+def places_2000():
+    """The same form over 2,000 places: sites cascade from the state
+    (1,000 each), for the web app's searchable select and its budget."""
+    survey = changed(9, "choice_filter", "admin1 = ${admin1}")
+    choices = [c for c in CHOICES if c[0] != "site"]
+    for i in range(2000):
+        a1 = "SS01" if i % 2 == 0 else "SS02"
+        a2 = "SS0101" if a1 == "SS01" else "SS0201"
+        choices.append(["site", "S%04d" % i, "Site %04d Camp" % i,
+                        "Site %04d camp" % i, a1, a2])
+    settings = list(SETTINGS)
+    settings[0] = "places_2000"
+    return workbook(survey=survey, choices=choices, settings=settings)
+
+
 # Two forms with no counts sheet, in English, French and Arabic, as a
 # team brings them: tests/integration/test_coord_page.py adds them to a
 # collector and checks the coordinators' page counts and labels them.
@@ -243,6 +258,7 @@ def main():
     for name, (settings, survey, choices) in COORD_FORMS.items():
         save(coord_workbook(settings, survey, choices), name)
     save(workbook(extra=counts_sheet), "rapid_needs.xlsx")
+    save(places_2000(), "places_2000.xlsx")
     save(external_places(EXTERNAL), "external_places.xlsx")
     # a list on both sheets: refused, external_choices row 2
     save(external_places(EXTERNAL, [["settlement", "x", "X"]]),
