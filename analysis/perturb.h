@@ -1,6 +1,6 @@
 /*
  * perturb.h: the record keys behind the counts coordinators get
- * (docs/security.md, "Counts that cannot be differenced").
+ * (docs/security.md, "Counts for people who are not analysts").
  *
  * `collectctl analyse` gives every row of the analysis tables (a record,
  * an item of its counted repeat) a key of 32 random bits, drawn once.
