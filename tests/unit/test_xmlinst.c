@@ -451,10 +451,19 @@ test_xform_shipped(void **state)
 		if (strcmp(form_id(f), "dtm_household") == 0) {
 			has(xml, "<members jr:template=\"\">");
 			has(xml, "<repeat nodeset=\"/dtm_household/members\">");
-			has(xml, "constraint=\"count(/dtm_household/members) "
-			    "&gt;= 1 and count(/dtm_household/members) &lt;= 30"
-			    " and count(/dtm_household/members[relationship = "
-			    "'head']) = 1\"");
+			/* the repeat's rules on its check node */
+			has(xml, "<_check_members/>");
+			has(xml, "<bind nodeset=\"/dtm_household/_check_members"
+			    "\" type=\"string\" required=\"true()\" "
+			    "constraint=\"false()\" relevant=\"not(count("
+			    "/dtm_household/members) &lt;= 100 and count("
+			    "/dtm_household/members) &gt;= 1 and (count("
+			    "/dtm_household/members) = 0 or (count("
+			    "/dtm_household/members) &gt;= 1 and count("
+			    "/dtm_household/members) &lt;= 30 and count("
+			    "/dtm_household/members[relationship = 'head']) = "
+			    "1)))\"");
+			has(xml, "<input ref=\"/dtm_household/_check_members\">");
 			has(xml, "<bind nodeset=\"/dtm_household/site_id\" "
 			    "type=\"string\" required=\"true()\" constraint="
 			    "\"regex(., '^(?:[A-Z0-9-]{3,32})$')\"");
@@ -533,6 +542,108 @@ test_xform_translation(void **state)
 	form_catalog_free(c);
 }
 
+/* A form of groups, notes, calculations, a cascading select and
+   metadata: its XForm, and its instance read back as the flat record. */
+static void
+test_xform_groups(void **state)
+{
+	static const char def[] = "{\"form_id\": \"g\", \"version\": \"1\","
+	    "\"title\": \"G\", \"survey\": ["
+	    "{\"type\": \"start\", \"name\": \"start\"},"
+	    "{\"type\": \"today\", \"name\": \"today\"},"
+	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": "
+	    "\"Hi ${who}\"},"
+	    "{\"type\": \"text\", \"name\": \"who\", \"default\": \"x\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"place\", \"label\": "
+	    "\"Place\", \"appearance\": \"field-list\", \"relevant\": "
+	    "\"${who} != ''\"},"
+	    "{\"type\": \"select_one a1\", \"name\": \"a1\"},"
+	    "{\"type\": \"select_one a2\", \"name\": \"a2\", "
+	    "\"choice_filter\": \"p = ${a1}\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"inner\"},"
+	    "{\"type\": \"integer\", \"name\": \"n\"},"
+	    "{\"type\": \"begin_repeat\", \"name\": \"kids\", "
+	    "\"repeat_count\": \"${n}\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"kg\"},"
+	    "{\"type\": \"integer\", \"name\": \"age\", \"constraint\": "
+	    "\". < ${n} + 10\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"calculate\", \"name\": \"twice\", "
+	    "\"calculation\": \"${age} * 2\"},"
+	    "{\"type\": \"end_repeat\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": \"Bye\"}"
+	    "], \"choices\": ["
+	    "{\"list_name\": \"a1\", \"name\": \"n\", \"label\": \"North\"},"
+	    "{\"list_name\": \"a2\", \"name\": \"n1\", \"label\": \"N1\","
+	    " \"p\": \"n\"}]}";
+	static const char inst[] = "<g id=\"g\" version=\"1\">"
+	    "<start>2026-12-06T05:00:00.000+00:00</start>"
+	    "<today>2026-12-06</today><hello/><who>x</who>"
+	    "<place><a1>n</a1><a2>n1</a2><inner><n>2</n>"
+	    "<kids><kg><age>3</age></kg><twice>6</twice></kids>"
+	    "<kids><kg><age>4</age></kg><twice>8</twice></kids>"
+	    "<_check_kids/></inner></place><hello.2/>"
+	    "<meta><instanceID>uuid:" UUID "</instanceID></meta></g>";
+	struct form_catalog *c = form_catalog_new();
+	struct xmlinst_result r;
+	char err[256], *got;
+	const struct form *f = form_catalog_add(c, def, strlen(def), err,
+	    sizeof(err));
+	size_t len;
+	char *xml;
+
+	if (f == NULL)
+		fail_msg("%s", err);
+	assert_non_null(xml = xform_build(f, &len));
+	assert_true(well_formed(xml, len));
+	has(xml, "<place>\n          <a1/>");
+	has(xml, "<kids jr:template=\"\">\n              <kg>\n"
+	    "                <age/>");
+	has(xml, "<who>x</who>");
+	has(xml, "<hello.2/>");
+	has(xml, "<instance id=\"a2\">");
+	has(xml, "<item><itextId>a2-0</itextId><name>n1</name><p>n</p></item>");
+	has(xml, "<itemset nodeset=\"instance('a2')/root/item[p = "
+	    "/g/place/a1]\">");
+	has(xml, "jr:preload=\"timestamp\" jr:preloadParams=\"start\"");
+	has(xml, "jr:preload=\"date\" jr:preloadParams=\"today\"");
+	has(xml, "<text id=\"/g/hello:label\"><value>Hi <output value="
+	    "\"/g/who\"/></value>");
+	has(xml, "<bind nodeset=\"/g/hello\" type=\"string\" "
+	    "readonly=\"true()\"/>");
+	has(xml, "<bind nodeset=\"/g/place/inner/kids/kg/age\" type=\"int\" "
+	    "constraint=\". &lt; /g/place/inner/n + 10\"/>");
+	has(xml, "calculate=\"../kg/age * 2\"");
+	has(xml, "<group ref=\"/g/place\" appearance=\"field-list\">");
+	has(xml, "jr:count=\"/g/place/inner/n\" jr:noAddRemove=\"true()\"");
+	assert_null(strstr(xml, "_check_"));	/* kids has no rules */
+	free(xml);
+
+	assert_int_equal(xmlinst_parse(inst, strlen(inst), c, &r), XMLINST_OK);
+	got = json_dumps(r.rec, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(got, "{\"_id\":\"3f2b8c1e-5a47-4d2e-9b61-"
+	    "0c7d8e9f1a2b\",\"a1\":\"n\",\"a2\":\"n1\",\"kids\":[{\"age\":3,"
+	    "\"twice\":\"6\"},{\"age\":4,\"twice\":\"8\"}],\"n\":2,"
+	    "\"start\":\"2026-12-06T05:00:00.000+00:00\",\"today\":"
+	    "\"2026-12-06\",\"who\":\"x\"}");
+	free(got);
+	json_decref(r.rec);
+	/* a field outside its group is not where the form has it */
+	{
+		static const char bad[] = "<g id=\"g\" version=\"1\">"
+		    "<a1>n</a1><place><kids><age>3</age></kids></place>"
+		    "<meta><instanceID>uuid:" UUID "</instanceID></meta></g>";
+
+		assert_int_equal(xmlinst_parse(bad, strlen(bad), c, &r),
+		    XMLINST_INVALID);
+		assert_string_equal(r.errs.e[0].path, "a1");
+		assert_string_equal(r.errs.e[1].path, "kids");
+	}
+	form_catalog_free(c);
+}
+
 static void
 test_xform_list(void **state)
 {
@@ -573,6 +684,7 @@ main(void)
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_xform_shipped),
 		cmocka_unit_test(test_xform_translation),
+		cmocka_unit_test(test_xform_groups),
 		cmocka_unit_test(test_xform_list),
 	};
 
