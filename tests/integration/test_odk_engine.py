@@ -1,0 +1,218 @@
+"""ODK's own form engine against a real fieldd: every shipped form and the
+test workbooks (tests/data/xlsform, added with fieldctl form add) are
+taken from the form list and downloaded over Digest auth, filled in by
+@getodk/xforms-engine under Node (tests/odk/odk_fill.mjs), and the
+instance the engine serialises is POSTed to /submission as Collect posts
+it.  The engine and the board must agree on every verdict: the engine
+finds a record valid -> 201; the engine refuses it -> the board refuses
+it too (400).  A record the engine lets through and the board refuses
+would be stuck on the phone for good.
+
+The household cases the old XForm let through (two heads, no members,
+31 members) are among them.  Node and npm are needed; the engine is
+installed into tests/odk/node_modules (npm ci) when missing."""
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+import fieldlib as fl
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ODK = os.path.join(ROOT, "tests", "odk")
+XLSFORM = os.path.join(ROOT, "tests", "data", "xlsform")
+USER = "enumerator-1"
+PIN = "2468"
+
+
+def need_engine():
+    """node >= 20 and the engine installed; an AssertionError that says
+    what is missing otherwise (never a skip)."""
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            raise AssertionError("%s is missing: this test needs Node.js "
+                                 ">= 20 and npm" % tool)
+    v = subprocess.run(["node", "--version"], capture_output=True,
+                       text=True).stdout.strip()
+    m = re.match(r"v(\d+)", v)
+    if not m or int(m.group(1)) < 20:
+        raise AssertionError("node %s is too old: the engine needs >= 20"
+                             % v)
+    if not os.path.isfile(os.path.join(ODK, "node_modules", "@getodk",
+                                       "xforms-engine", "package.json")):
+        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                           cwd=ODK, capture_output=True, text=True,
+                           timeout=600)
+        if p.returncode != 0:
+            raise AssertionError("npm ci in tests/odk failed:\n%s%s" %
+                                 (p.stdout, p.stderr))
+
+
+def household_cases():
+    ok = fl.household()
+    m = ok["members"]
+    spouse = dict(m[1])
+    return [
+        ("valid", ok),
+        ("no consent", fl.household(name=None)),
+        ("two heads", dict(ok, members=[dict(x, relationship="head")
+                                         for x in m])),
+        ("no head", dict(ok, members=[dict(x, relationship="child")
+                                      for x in m])),
+        ("no members", dict(ok, members=[])),
+        ("31 members", dict(ok, members=[m[0]] + [dict(spouse)] * 30)),
+        ("30 members", dict(ok, members=[m[0]] + [dict(spouse)] * 29)),
+        ("age 121", dict(ok, members=[dict(m[0], age_years=121)] + m[1:])),
+        ("member without sex", dict(ok, members=[
+            {k: v for k, v in m[0].items() if k != "sex"}] + m[1:])),
+        ("site id lower case", dict(ok, site_id="site-1")),
+        ("registered tomorrow", dict(ok, registration_date=fl.today(1))),
+        ("no site id", {k: v for k, v in ok.items() if k != "site_id"}),
+    ]
+
+
+def mrc_cases():
+    ok = fl.mrc_visit()
+    return [
+        ("valid", ok),
+        ("age 5", dict(ok, age_years=5)),
+        ("no reasons", {k: v for k, v in ok.items() if k != "reasons"}),
+        ("follow-up before visit", dict(ok, follow_up_needed="yes",
+                                        follow_up_date=fl.today(-30))),
+        ("follow-up", dict(ok, follow_up_needed="yes",
+                           follow_up_date=fl.today(3))),
+    ]
+
+
+def site_cases():
+    ok = fl.site_assessment()
+    return [
+        ("valid", ok),
+        ("fewer people than households", dict(ok,
+                                              population_individuals=10)),
+        ("four needs", dict(ok, priority_needs=["food", "shelter", "water",
+                                                "health"])),
+        ("with a point", dict(ok, location="9.5 31.6 400 5")),
+    ]
+
+
+def rapid_cases():
+    ok = {"enumerator": "Enumerator 7", "admin1": "SS01",
+          "admin2": "SS0101", "site": "1", "hh_size": 2,
+          "members": [{"age": 34, "sex": "female"},
+                      {"age": 6, "sex": "male"}],
+          "needs": ["food", "water"], "water_ok": "1",
+          "visit_time": "10:30", "comment": "fine"}
+    return [
+        ("valid", ok),
+        ("a county of another state", dict(ok, admin2="SS0201")),
+        ("member too old", dict(ok, members=[{"age": 130, "sex": "male"},
+                                            {"age": 6, "sex": "male"}])),
+        ("four needs", dict(ok, needs=["food", "water", "shelter",
+                                       "health"])),
+        ("no enumerator", {k: v for k, v in ok.items()
+                           if k != "enumerator"}),
+        ("household of 31", dict(ok, hh_size=31, members=[])),
+        ("one person", dict(ok, hh_size=1, members=ok["members"][:1])),
+    ]
+
+
+class OdkEngine(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        need_engine()
+        cls.dev = fl.Device()
+        cls.dev.ctl("user", "pin", USER, input=PIN + "\n")
+        cls.added = ["rapid_needs", "no_settings"]
+        for name in ("rapid_needs.xlsx", "no_settings.xlsx"):
+            cls.dev.ctl("form", "add", os.path.join(XLSFORM, name))
+        # the real workbooks the board takes
+        cls.real = []
+        real = os.path.join(XLSFORM, "real")
+        for name in sorted(os.listdir(real)):
+            if not name.endswith(".xlsx"):
+                continue
+            p = cls.dev.ctl("form", "add", os.path.join(real, name),
+                            check=False)
+            m = re.search(r"form ([A-Za-z0-9_-]+)", p.stdout + p.stderr)
+            if p.returncode == 0 and m:
+                cls.real.append(m.group(1))
+        cls.dev.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.dev.stop()
+        cls.dev.cleanup()
+        assert rc == 0, "fieldd did not stop cleanly: %r" % rc
+
+    def fill(self, forms):
+        job = {"url": "http://127.0.0.1:%d" % self.dev.port, "user": USER,
+               "pin": PIN, "forms": {
+                   f: [{"name": n, "values": v} for n, v in cases]
+                   for f, cases in forms.items()}}
+        p = subprocess.run(["node", os.path.join(ODK, "odk_fill.mjs")],
+                           input=json.dumps(job), capture_output=True,
+                           text=True, timeout=600, cwd=ODK)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        return json.loads(p.stdout)
+
+    def agree(self, answers, want_valid=()):
+        """Every answer: the engine and the board agree; the cases named
+        in want_valid are found valid by both."""
+        bad = []
+        for a in answers:
+            self.assertNotIn("load_error", a, a)
+            self.assertEqual(a["unset"], [], "a value the engine did not "
+                             "take: %r" % a)
+            if a["engine_valid"] and a["status"] != 201:
+                bad.append("%s / %s: the engine finalises it, the board "
+                           "answers %d: %s" % (a["form"], a["case"],
+                                               a["status"], a["message"]))
+            elif not a["engine_valid"] and a["status"] != 400:
+                bad.append("%s / %s: the engine refuses it (%s), the board "
+                           "answers %d" % (a["form"], a["case"],
+                                           a["violations"], a["status"]))
+            if a["case"] in want_valid and not a["engine_valid"]:
+                bad.append("%s / %s: should be valid: %s" % (
+                    a["form"], a["case"], a["violations"]))
+        self.assertEqual(bad, [], "\n".join(bad))
+
+    def test_shipped_forms(self):
+        answers = self.fill({"dtm_household": household_cases(),
+                             "mrc_visit": mrc_cases(),
+                             "dtm_site_assessment": site_cases()})
+        self.agree(answers, want_valid=("valid", "30 members", "follow-up",
+                                        "with a point"))
+        by = {(a["form"], a["case"]): a for a in answers}
+        # the rules on the household's repeat are the engine's too
+        for case in ("two heads", "no head", "no members", "31 members"):
+            a = by[("dtm_household", case)]
+            self.assertFalse(a["engine_valid"], case)
+            self.assertIn("/dtm_household/_check_members",
+                          [v["ref"] for v in a["violations"]], case)
+            self.assertIn("members", a["message"], case)
+        self.assertTrue(by[("dtm_household", "no consent")]["engine_valid"])
+
+    def test_workbook_forms(self):
+        answers = self.fill({"rapid_needs": rapid_cases(),
+                             "no_settings": [("empty", {})]})
+        self.agree(answers, want_valid=("valid", "one person"))
+        by = {a["case"]: a for a in answers}
+        # the cascading select: a county of another state is no choice
+        self.assertFalse(by["a county of another state"]["engine_valid"])
+
+    def test_real_workbooks(self):
+        """Every real workbook the board takes is given to ODK clients,
+        loads in the engine, and an untouched record gets the same
+        verdict from both."""
+        self.assertGreater(len(self.real), 0)
+        answers = self.fill({f: [("untouched", {})] for f in self.real})
+        self.agree(answers)
+
+
+if __name__ == "__main__":
+    fl.main()
