@@ -24,7 +24,7 @@
 #include "form/expr.h"
 #include "form/form.h"
 
-#define FORM_NAME_MAX 64	/* field and list names, with the NUL */
+#define FORM_NAME_MAX 128	/* field and list names, with the NUL (real forms: up to 72) */
 #define FORM_CHOICE_NAME_MAX 256	/* choice names, with the NUL */
 #define FORM_MAX_ROWS 4000	/* survey rows, end_* rows included */
 #define FORM_MAX_LISTS 500

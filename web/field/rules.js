@@ -102,7 +102,7 @@ const FORM_MAX_TEXT = 2000;
 const FORM_MAX_ERRORS = 64;
 const FORM_ID_MAX = 64;
 const FORM_VERSION_MAX = 32;
-const FORM_NAME_MAX = 64;
+const FORM_NAME_MAX = 128;
 const FORM_MAX_LISTS = 64;
 const FORM_MAX_CHOICES = 256;
 const FORM_MAX_DIMS = 16;
@@ -110,7 +110,7 @@ const FORM_MAX_MEASURES = 32;
 const FORM_MAX_BANDS = 12;
 const ERROR_TEXT_MAX = 159;		/* path[160], reason[160] */
 const VCTX_BUF = FORM_MAX_CHOICES * FORM_NAME_MAX;
-const EXPR_MAX_SRC = 1024;
+const EXPR_MAX_SRC = 4096;
 const EXPR_MAX_DEPTH = 32;
 const EXPR_MAX_STR = 512;
 
@@ -1500,7 +1500,8 @@ function defLists(f, choices) {
 		}
 		if (l.choices.indexOf(name) >= 0)
 			defFail('choices row ' + (i + 1) + ': ' + name +
-			    ' repeats a choice of ' + list);
+			    ' repeats a choice of ' + list +
+			    ' (allow_choice_duplicates in settings allows it)');
 		if (l.choices.length === FORM_MAX_CHOICES)
 			defFail('choices: list ' + list + ' has more than ' +
 			    FORM_MAX_CHOICES + ' choices');
@@ -1560,7 +1561,7 @@ function defSurvey(f, survey, lang) {
 			return;
 		}
 		if (name === null || !nameOk(name) || name.indexOf('.') >= 0)
-			defFail('survey row ' + row + ': name must be 1 to 63 ' +
+			defFail('survey row ' + row + ': name must be 1 to 127 ' +
 			    'letters, digits, _ or -, starting with a letter');
 		if (f._index.has(name))
 			defFail('survey row ' + row + ': duplicate name ' + name);

@@ -142,8 +142,51 @@ def save(wb, name):
     wb.save(os.path.join(HERE, name))
 
 
+def external_places(external, choices_extra=()):
+    """A form whose place list is on the external_choices sheet, as
+    pyxform takes it (select_one_external): "other" under every county,
+    and a filter column spelt with a capital, as REACH's forms have."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    ws.append(["type", "name", "label", "required", "choice_filter"])
+    ws.append(["select_one county", "county", "County", "yes"])
+    ws.append(["select_one_external settlement", "settlement", "Settlement",
+               "yes", "County = ${county}"])
+    ws.append(["integer", "households_reporting_from_this_settlement_"
+               "in_the_last_thirty_days", "Households", "yes"])
+    ws = wb.create_sheet("choices")
+    ws.append(["list_name", "name", "label"])
+    ws.append(["county", "juba", "Juba"])
+    ws.append(["county", "bor", "Bor"])
+    for row in choices_extra:
+        ws.append(row)
+    ws = wb.create_sheet("external_choices")
+    ws.append(["list_name", "name", "label", "County"])
+    for row in external:
+        ws.append(row)
+    ws = wb.create_sheet("settings")
+    ws.append(["form_id", "version"])
+    ws.append(["external_places", "2026120601"])
+    return wb
+
+
+EXTERNAL = [["settlement", "gudele", "Gudele", "juba"],
+            ["settlement", "other", "Other", "juba"],
+            ["settlement", "malakal_town", "Malakal", "bor"],
+            ["settlement", "other", "Other", "bor"]]
+
+
 def main():
     save(workbook(extra=counts_sheet), "rapid_needs.xlsx")
+    save(external_places(EXTERNAL), "external_places.xlsx")
+    # a list on both sheets: refused, external_choices row 2
+    save(external_places(EXTERNAL, [["settlement", "x", "X"]]),
+         "bad_external_twice.xlsx")
+    # a choice with no name: external_choices row 4, in that sheet's words
+    save(external_places(EXTERNAL[:2] + [["settlement", None, "No name",
+                                          "bor"]]),
+         "bad_external_name.xlsx")
     save(workbook(settings=None), "no_settings.xlsx")
     # survey rows are SURVEY's index + 2 in the sheet (the header is row 1)
     bad = {
