@@ -846,7 +846,8 @@ xf_item_col(const char *key)
 	    "label", "image", "audio", "video", "media", "big-image",
 	    "itextId", NULL };
 
-	if (strstr(key, "::") != NULL || !xf_xml_name(key))
+	/* "_sheet", "_row": where the converter found the row */
+	if (key[0] == '_' || strstr(key, "::") != NULL || !xf_xml_name(key))
 		return 0;
 	for (int i = 0; skip[i]; i++)
 		if (strcmp(key, skip[i]) == 0)
