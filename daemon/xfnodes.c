@@ -179,8 +179,13 @@ xfnodes_build(const struct form *f, struct xfnodes *out, char *why,
 			out->n[open[--depth]].end = (int)out->count;
 			continue;
 		}
-		if (name == NULL || strlen(name) > 63)
-			goto bad;
+		if (name == NULL || strlen(name) > 127) {
+			snprintf(why, whylen, "survey row %zu: a name of 1 to "
+			    "127 characters", i + 1);
+			errno = ENOTSUP;
+			xfnodes_free(out);
+			return -1;
+		}
 		n = &out->n[out->count];
 		n->name = name;
 		n->row = row;

@@ -34,7 +34,7 @@ enum xfn_type {
 
 struct xfn {
 	const char *name;		/* the row's name (in def) */
-	char elem[72];			/* its element's name */
+	char elem[144];			/* its element's name */
 	const json_t *row;
 	const char *type;		/* the row's type text */
 	enum xfn_kind kind;
