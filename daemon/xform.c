@@ -636,6 +636,17 @@ xf_piped(struct xf *x, int i, const char *s)
 	xform_buf_esc(x->b, s);
 }
 
+/* A choice's part of its itext id: its name, or "#k" (its place in its
+   list) when the name has a quote, which jr:itext('...') cannot hold. */
+static const char *
+xf_choice_id(const char *name, size_t k, char *buf, size_t len)
+{
+	if (strchr(name, '\'') == NULL && strchr(name, '"') == NULL)
+		return name;
+	snprintf(buf, len, "#%zu", k);
+	return buf;
+}
+
 /* One <text id="PATH[/choice]:form"><value>...</value></text>. */
 static void
 xf_itext(struct xf *x, int i, const char *choice, const char *form,
@@ -726,12 +737,15 @@ xf_translation(struct xf *x, const char *lang)
 		if (n->list == NULL || xf_itemset(n))
 			continue;
 		json_array_foreach(choices, k, ch) {
+			const char *cn;
+			char id[32];
+
 			if (!xf_list_is(ch, n))
 				continue;
+			cn = json_string_value(json_object_get(ch, "name"));
 			t = xf_nonempty(xf_text(x, ch, "label", lang));
-			xf_itext(x, (int)i, json_string_value(json_object_get(ch,
-			    "name")), "label", t ? t : json_string_value(
-			    json_object_get(ch, "name")));
+			xf_itext(x, (int)i, xf_choice_id(cn, k, id, sizeof(id)),
+			    "label", t ? t : cn);
 		}
 	}
 	/* the choices of itemset lists, once per list: "LIST-k" */
@@ -1163,11 +1177,13 @@ xf_control(struct xf *x, int i, const char *ind)
 		json_array_foreach(choices, k, ch) {
 			const char *cn = json_string_value(json_object_get(ch,
 			    "name"));
+			char id[32];
 
 			if (!xf_list_is(ch, n))
 				continue;
 			xform_buf_printf(x->b, "%s  <item>", ind);
-			xf_ref(x, "label", i, cn, "label");
+			xf_ref(x, "label", i, xf_choice_id(cn, k, id, sizeof(id)),
+			    "label");
 			xform_buf_str(x->b, "<value>");
 			xform_buf_esc(x->b, cn);
 			xform_buf_str(x->b, "</value></item>\n");
