@@ -140,6 +140,7 @@ struct xf {
 	const char *langs[XF_MAX_LANGS];
 	size_t n_langs;
 	struct xform_buf *b;
+	unsigned char *itemset;		/* per node: xf_itemset */
 };
 
 static const char *
@@ -294,12 +295,35 @@ xf_check_path(const struct xf *x, int i, struct xform_buf *b)
 	xform_buf_printf(b, "/" XFORM_CHECK_PREFIX "%s", n->name);
 }
 
-/* A select's list uses an itemset (a secondary instance filtered by
-   its choice_filter). */
+/*
+ * A select whose list is a secondary instance, read through an itemset:
+ * one its choice_filter filters, or one of several selects of the same
+ * list (a list of 2,000 places written once, not once per question and
+ * language).  A list one select alone uses is written inline.
+ */
 static int
-xf_itemset(const struct xfn *n)
+xf_itemset(const struct xf *x, const struct xfn *n)
 {
-	return n->list && xf_col(n, "choice_filter") != NULL;
+	return n->list && x->itemset[n - x->nodes.n];
+}
+
+static void
+xf_itemsets(struct xf *x)
+{
+	for (size_t i = 0; i < x->nodes.count; i++) {
+		const struct xfn *n = &x->nodes.n[i];
+
+		if (n->list == NULL)
+			continue;
+		if (xf_col(n, "choice_filter") != NULL)
+			x->itemset[i] = 1;
+		for (size_t k = 0; k < x->nodes.count && !x->itemset[i]; k++)
+			if (k != i && x->nodes.n[k].list &&
+			    x->nodes.n[k].list_len == n->list_len &&
+			    strncmp(x->nodes.n[k].list, n->list,
+			    n->list_len) == 0)
+				x->itemset[i] = 1;
+	}
 }
 
 static int
@@ -734,7 +758,7 @@ xf_translation(struct xf *x, const char *lang)
 			xf_itext(x, (int)i, NULL, "requiredMsg", t);
 		if (xf_has_check(n))
 			xf_check_itext(x, (int)i, lang);
-		if (n->list == NULL || xf_itemset(n))
+		if (n->list == NULL || xf_itemset(x, n))
 			continue;
 		json_array_foreach(choices, k, ch) {
 			const char *cn;
@@ -754,7 +778,7 @@ xf_translation(struct xf *x, const char *lang)
 		const json_t *ch;
 		size_t k, at = 0;
 
-		if (!xf_itemset(n) || xf_first_of_list(x, (int)i) != (int)i)
+		if (!xf_itemset(x, n) || xf_first_of_list(x, (int)i) != (int)i)
 			continue;
 		json_array_foreach(choices, k, ch) {
 			const char *t;
@@ -828,7 +852,7 @@ xf_first_of_list(const struct xf *x, int i)
 	for (int k = 0; k < i; k++) {
 		const struct xfn *m = &x->nodes.n[k];
 
-		if (xf_itemset(m) && m->list_len == n->list_len &&
+		if (xf_itemset(x, m) && m->list_len == n->list_len &&
 		    strncmp(m->list, n->list, n->list_len) == 0)
 			return k;
 	}
@@ -880,7 +904,7 @@ xf_lists(struct xf *x)
 		const json_t *ch;
 		size_t k, at = 0;
 
-		if (!xf_itemset(n) || xf_first_of_list(x, (int)i) != (int)i)
+		if (!xf_itemset(x, n) || xf_first_of_list(x, (int)i) != (int)i)
 			continue;
 		xform_buf_str(x->b, "    <instance id=\"");
 		xform_buf_add(x->b, n->list, n->list_len);
@@ -1165,13 +1189,17 @@ xf_control(struct xf *x, int i, const char *ind)
 		xf_ref(x, "hint", i, NULL, "hint");
 		xform_buf_str(x->b, "\n");
 	}
-	if (xf_itemset(n)) {
+	if (xf_itemset(x, n)) {
 		xform_buf_printf(x->b, "%s  <itemset nodeset=\"instance('",
 		    ind);
 		xform_buf_add(x->b, n->list, n->list_len);
-		xform_buf_str(x->b, "')/root/item[");
-		xf_expr(x, i, xf_col(n, "choice_filter"), 1);
-		xform_buf_printf(x->b, "]\"><value ref=\"name\"/><label "
+		xform_buf_str(x->b, "')/root/item");
+		if (xf_col(n, "choice_filter")) {
+			xform_buf_str(x->b, "[");
+			xf_expr(x, i, xf_col(n, "choice_filter"), 1);
+			xform_buf_str(x->b, "]");
+		}
+		xform_buf_printf(x->b, "\"><value ref=\"name\"/><label "
 		    "ref=\"jr:itext(itextId)\"/></itemset>\n");
 	} else if (n->list) {
 		json_array_foreach(choices, k, ch) {
@@ -1332,12 +1360,20 @@ xform_build_why(const struct form *f, size_t *len, char *why, size_t whylen)
 		return NULL;
 	}
 	x->def = x->nodes.def;
+	if ((x->itemset = calloc(x->nodes.count + 1, 1)) == NULL) {
+		xfnodes_free(&x->nodes);
+		free(x);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (xf_uncarried(x, why, whylen) != NULL) {
 		xfnodes_free(&x->nodes);
+		free(x->itemset);
 		free(x);
 		errno = ENOTSUP;
 		return NULL;
 	}
+	xf_itemsets(x);
 	xf_langs(x);
 	xform_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<h:html xmlns=\"http://www.w3.org/2002/xforms\""
@@ -1360,6 +1396,7 @@ xform_build_why(const struct form *f, size_t *len, char *why, size_t whylen)
 	xf_body(x);
 	xform_buf_str(&b, "</h:html>\n");
 	xfnodes_free(&x->nodes);
+	free(x->itemset);
 	free(x);
 	out = xform_buf_take(&b, len);
 	if (out == NULL)

@@ -435,8 +435,15 @@ test_xform_shipped(void **state)
 		has(xml, "<meta>\n          <instanceID/>");
 		if (strcmp(form_id(f), "mrc_visit") == 0) {
 			has(xml, "<translation lang=\"العربية\">");
-			has(xml, "<text id=\"/mrc_visit/consent/yes:label\">"
-			    "<value>نعم</value>");
+			/* yes_no, a list two questions use: written once */
+			has(xml, "<text id=\"yes_no-0\"><value>نعم</value>");
+			has(xml, "<item><itextId>yes_no-0</itextId><name>yes"
+			    "</name></item>");
+			has(xml, "<itemset nodeset=\"instance('yes_no')/root/"
+			    "item\"><value ref=\"name\"/>");
+			/* a list one question uses: inline */
+			has(xml, "<text id=\"/mrc_visit/visit_mode/in_person:"
+			    "label\">");
 			has(xml, "<mrc_visit id=\"mrc_visit\" version="
 			    "\"2026.11.1\">");
 			has(xml, "relevant=\"selected(/mrc_visit/services, "
