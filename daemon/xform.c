@@ -1077,12 +1077,24 @@ xf_binds(struct xf *x)
 				xf_attr_itext(x, (int)i, "jr:requiredMsg",
 				    "requiredMsg");
 		}
-		if (n->kind == XFN_VALUE && (e = xf_col(n, "constraint"))) {
+		e = n->kind == XFN_VALUE ? xf_col(n, "constraint") : NULL;
+		if (n->kind == XFN_VALUE && n->vt == XFT_DATETIME &&
+		    n->preload == NULL) {
+			/* the board takes a date and time with its offset,
+			   which Collect always sends and a web client may not */
+			xform_buf_str(x->b, " constraint=\"");
+			if (e) {
+				xform_buf_str(x->b, "(");
+				xf_expr(x, (int)i, e, 0);
+				xform_buf_str(x->b, ") and ");
+			}
+			xform_buf_str(x->b, "regex(., 'T.*(Z|[+-][0-9][0-9]:"
+			    "[0-9][0-9])$')\"");
+		} else if (e)
 			xf_attr_expr(x, (int)i, "constraint", e);
-			if (xf_has_text(x, n->row, "constraint_message"))
-				xf_attr_itext(x, (int)i, "jr:constraintMsg",
-				    "constraintMsg");
-		}
+		if (e && xf_has_text(x, n->row, "constraint_message"))
+			xf_attr_itext(x, (int)i, "jr:constraintMsg",
+			    "constraintMsg");
 		if (n->kind == XFN_NOTE || (n->kind == XFN_VALUE &&
 		    xf_yes(n, "read_only")))
 			xform_buf_str(x->b, " readonly=\"true()\"");

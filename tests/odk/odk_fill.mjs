@@ -125,6 +125,12 @@ function fill(node, values, unset, used) {
 				c.setValue(v === 'OK' || v === true);
 			else
 				c.setValue(v == null ? null : String(v));
+			// a value the engine did not take is the case's error
+			if (v != null && (c.currentState.value == null ||
+				c.currentState.value === '' ||
+				(Array.isArray(c.currentState.value) &&
+					c.currentState.value.length === 0)))
+				unset.push(name + '(not taken)');
 			break;
 		}
 		default:
