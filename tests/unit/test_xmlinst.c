@@ -561,6 +561,7 @@ test_xform_groups(void **state)
 	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": "
 	    "\"Hi ${who}\"},"
 	    "{\"type\": \"text\", \"name\": \"who\", \"default\": \"x\"},"
+	    "{\"type\": \"dateTime\", \"name\": \"when\"},"
 	    "{\"type\": \"begin_group\", \"name\": \"place\", \"label\": "
 	    "\"Place\", \"appearance\": \"field-list\", \"relevant\": "
 	    "\"${who} != ''\"},"
@@ -614,7 +615,11 @@ test_xform_groups(void **state)
 	has(xml, "<item><itextId>a2-0</itextId><name>n1</name><p>n</p></item>");
 	has(xml, "<itemset nodeset=\"instance('a2')/root/item[p = "
 	    "/g/place/a1]\">");
-	has(xml, "jr:preload=\"timestamp\" jr:preloadParams=\"start\"");
+	has(xml, "<bind nodeset=\"/g/start\" type=\"dateTime\" "
+	    "jr:preload=\"timestamp\" jr:preloadParams=\"start\"/>");
+	/* the board takes a date and time with its offset only */
+	has(xml, "<bind nodeset=\"/g/when\" type=\"dateTime\" constraint="
+	    "\"regex(., 'T.*(Z|[+-][0-9][0-9]:[0-9][0-9])$')\"/>");
 	has(xml, "jr:preload=\"date\" jr:preloadParams=\"today\"");
 	has(xml, "<text id=\"/g/hello:label\"><value>Hi <output value="
 	    "\"/g/who\"/></value>");
