@@ -241,10 +241,9 @@ class OdkEngine(unittest.TestCase):
 
 
 class ShippedWorkbooks(unittest.TestCase):
-    """The shipped forms' workbooks (examples/forms: places from a master
-    list by cascading selects), a newer version of each on a board of
-    their own: given to ODK clients, loaded by the engine, the same
-    verdict from both for an untouched record."""
+    """The shipped forms' workbooks (examples/forms: places picked from a
+    master list by cascading selects), a newer version of each on a board
+    of their own: the same agreement, places from the list."""
 
     def test_examples(self):
         need_engine()
@@ -252,17 +251,40 @@ class ShippedWorkbooks(unittest.TestCase):
         try:
             dev.ctl("user", "pin", USER, input=PIN + "\n")
             d = os.path.join(ROOT, "examples", "forms")
-            forms = []
-            for name in sorted(os.listdir(d)):
-                if name.endswith(".xlsx"):
-                    dev.ctl("form", "add", os.path.join(d, name))
-                    forms.append(name[:-5])
-            self.assertEqual(len(forms), 3)
+            for name in ("dtm_household", "dtm_site_assessment",
+                         "mrc_visit"):
+                dev.ctl("form", "add", os.path.join(d, name + ".xlsx"))
             dev.start()
-            OdkEngine.dev = dev
-            t = OdkEngine("test_real_workbooks")
-            answers = t.fill({f: [("untouched", {})] for f in forms})
-            t.agree(answers)
+            place = {"admin1": "SS01", "admin2": "SS0101",
+                     "site_id": "SS0101-001"}
+            hh = dict(fl.household(), **place)
+            m = hh["members"]
+            site = dict(fl.site_assessment(), **place)
+            mrc = dict(fl.mrc_visit(), admin1="SS01", admin2="SS0101",
+                       centre_id="MRC-JUB-01")
+            forms = {
+                "dtm_household": [
+                    ("valid", hh),
+                    ("two heads", dict(hh, members=[
+                        dict(x, relationship="head") for x in m])),
+                    ("no members", dict(hh, members=[])),
+                    ("31 members", dict(hh, members=[m[0]] + [m[1]] * 30)),
+                    ("a site of another county", dict(
+                        hh, site_id="SS0301-001")),
+                ],
+                "dtm_site_assessment": [("valid", site),
+                                        ("untouched", {})],
+                "mrc_visit": [("valid", mrc), ("untouched", {})],
+            }
+            t = OdkEngine("test_shipped_forms")
+            t.dev = dev
+            answers = t.fill(forms)
+            t.agree(answers, want_valid=("valid",),
+                    untaken=("a site of another county",))
+            by = {(a["form"], a["case"]): a for a in answers}
+            for case in ("two heads", "no members", "31 members"):
+                self.assertFalse(by[("dtm_household", case)]
+                                 ["engine_valid"], case)
             self.assertEqual(dev.stop(), 0)
         finally:
             dev.cleanup()
