@@ -32,6 +32,11 @@ xb_grow(struct xform_buf *b, size_t more)
 
 	if (b->oom)
 		return -1;
+	if (b->md5 && b->len > 0 && b->len + more + 1 > 4096) {
+		mbedtls_md5_update_ret(b->md5, (const unsigned char *)b->s,
+		    b->len);
+		b->len = 0;
+	}
 	if (b->len + more + 1 <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 4096;
@@ -1350,44 +1355,44 @@ xf_uncarried(const struct xf *x, char *why, size_t whylen)
 	return NULL;
 }
 
-char *
-xform_build_why(const struct form *f, size_t *len, char *why, size_t whylen)
+/* The XForm into b (which may be hashing): 0, or -1 with errno. */
+static int
+xf_build(const struct form *f, struct xform_buf *b, char *why,
+    size_t whylen)
 {
-	struct xform_buf b = { 0 };
 	struct xf *x;
-	char *out;
 
 	why[0] = '\0';
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	x->id = form_id(f);
-	x->b = &b;
+	x->b = b;
 	if (xfnodes_build(f, &x->nodes, why, whylen) != 0) {
 		int e = errno;
 
 		free(x);
 		errno = e;
-		return NULL;
+		return -1;
 	}
 	x->def = x->nodes.def;
 	if ((x->itemset = calloc(x->nodes.count + 1, 1)) == NULL) {
 		xfnodes_free(&x->nodes);
 		free(x);
 		errno = ENOMEM;
-		return NULL;
+		return -1;
 	}
 	if (xf_uncarried(x, why, whylen) != NULL) {
 		xfnodes_free(&x->nodes);
 		free(x->itemset);
 		free(x);
 		errno = ENOTSUP;
-		return NULL;
+		return -1;
 	}
 	xf_itemsets(x);
 	xf_langs(x);
-	xform_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	xform_buf_str(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<h:html xmlns=\"http://www.w3.org/2002/xforms\""
 	    " xmlns:h=\"http://www.w3.org/1999/xhtml\""
 	    " xmlns:ev=\"http://www.w3.org/2001/xml-events\""
@@ -1396,25 +1401,74 @@ xform_build_why(const struct form *f, size_t *len, char *why, size_t whylen)
 	    " xmlns:orx=\"http://openrosa.org/xforms\""
 	    " xmlns:odk=\"http://www.opendatakit.org/xforms\">\n"
 	    "  <h:head>\n    <h:title>");
-	xform_buf_esc(&b, form_title(f));
-	xform_buf_str(&b, "</h:title>\n"
+	xform_buf_esc(b, form_title(f));
+	xform_buf_str(b, "</h:title>\n"
 	    "    <model odk:xforms-version=\"1.0.0\">\n    <itext>\n");
 	for (size_t l = 0; l < x->n_langs; l++)
 		xf_translation(x, x->langs[l]);
-	xform_buf_str(&b, "    </itext>\n");
+	xform_buf_str(b, "    </itext>\n");
 	xf_instance(x);
 	xf_binds(x);
-	xform_buf_str(&b, "    </model>\n  </h:head>\n");
+	xform_buf_str(b, "    </model>\n  </h:head>\n");
 	xf_body(x);
-	xform_buf_str(&b, "</h:html>\n");
+	xform_buf_str(b, "</h:html>\n");
 	xfnodes_free(&x->nodes);
 	free(x->itemset);
 	free(x);
-	out = xform_buf_take(&b, len);
-	if (out == NULL)
+	if (b->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+xform_build_why(const struct form *f, size_t *len, char *why, size_t whylen)
+{
+	struct xform_buf b = { 0 };
+	char *out;
+
+	if (xf_build(f, &b, why, whylen) != 0) {
+		int e = errno;
+
+		free(b.s);
+		errno = e;
+		return NULL;
+	}
+	if ((out = xform_buf_take(&b, len)) == NULL)
 		errno = ENOMEM;
 	return out;
 }
+
+int
+xform_hash(const struct form *f, char out[37])
+{
+	mbedtls_md5_context md5;
+	struct xform_buf b = { 0 };
+	unsigned char h[16];
+	char why[160];
+	int rc, e = 0;
+
+	mbedtls_md5_init(&md5);
+	mbedtls_md5_starts_ret(&md5);
+	b.md5 = &md5;
+	if ((rc = xf_build(f, &b, why, sizeof(why))) == 0)
+		mbedtls_md5_update_ret(&md5, (const unsigned char *)b.s, b.len);
+	else
+		e = errno;
+	mbedtls_md5_finish_ret(&md5, h);
+	mbedtls_md5_free(&md5);
+	free(b.s);
+	if (rc != 0) {
+		errno = e;
+		return -1;
+	}
+	memcpy(out, "md5:", 4);
+	util_hex(h, sizeof(h), out + 4);
+	return 0;
+}
+
+
 
 char *
 xform_build(const struct form *f, size_t *len)
@@ -1434,19 +1488,16 @@ xform_list(const struct form_catalog *cat, const char *base_url,
 	xform_buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<xforms xmlns=\"http://openrosa.org/xforms/xformsList\">\n");
 	for (size_t i = 0; (f = form_catalog_nth(cat, i)); i++) {
-		char hash[37], *xml;
-		size_t n;
+		char hash[37];
 
 		if (only_id && strcmp(only_id, form_id(f)) != 0)
 			continue;
-		if ((xml = xform_build(f, &n)) == NULL) {
+		if (xform_hash(f, hash) != 0) {
 			if (errno == ENOTSUP)
 				continue;	/* not for ODK clients */
 			b.oom = 1;
 			break;
 		}
-		xform_md5(xml, n, hash);
-		free(xml);
 		xform_buf_str(&b, "  <xform>\n    <formID>");
 		xform_buf_esc(&b, form_id(f));
 		xform_buf_str(&b, "</formID>\n    <name>");
