@@ -31,6 +31,7 @@ ODK = os.path.join(ROOT, "tests", "odk")
 XLSFORM = os.path.join(ROOT, "tests", "data", "xlsform")
 USER = "enumerator-1"
 PIN = "2468"
+AUTO = object()     # a case the engine fills by itself
 
 
 def need_engine():
@@ -62,6 +63,7 @@ def household_cases():
     spouse = dict(m[1])
     return [
         ("valid", ok),
+        ("auto", AUTO),
         ("no consent", fl.household(name=None)),
         ("two heads", dict(ok, members=[dict(x, relationship="head")
                                          for x in m])),
@@ -83,6 +85,7 @@ def mrc_cases():
     ok = fl.mrc_visit()
     return [
         ("valid", ok),
+        ("auto", AUTO),
         ("age 5", dict(ok, age_years=5)),
         ("no reasons", {k: v for k, v in ok.items() if k != "reasons"}),
         ("follow-up before visit", dict(ok, follow_up_needed="yes",
@@ -96,6 +99,7 @@ def site_cases():
     ok = fl.site_assessment()
     return [
         ("valid", ok),
+        ("auto", AUTO),
         ("fewer people than households", dict(ok,
                                               population_individuals=10)),
         ("four needs", dict(ok, priority_needs=["food", "shelter", "water",
@@ -114,6 +118,7 @@ def rapid_cases():
           "next_visit": "2026-12-10T09:00:00.000+03:00", "comment": "fine"}
     return [
         ("valid", ok),
+        ("auto", AUTO),
         ("a county of another state", dict(ok, admin2="SS0201")),
         ("member too old", dict(ok, members=[{"age": 130, "sex": "male"},
                                             {"age": 6, "sex": "male"}])),
@@ -168,9 +173,14 @@ class OdkEngine(unittest.TestCase):
         assert rc == 0, "fieldd did not stop cleanly: %r" % rc
 
     def fill(self, forms):
+        """Each case (name, values) of each form filled by the engine and
+        submitted; values AUTO: the engine's required questions answered
+        until it takes the record (odk_fill.mjs)."""
         job = {"url": "http://127.0.0.1:%d" % self.dev.port, "user": USER,
                "pin": PIN, "forms": {
-                   f: [{"name": n, "values": v} for n, v in cases]
+                   f: [{"name": n, "values": {}, "auto": True}
+                       if v is AUTO else {"name": n, "values": v}
+                       for n, v in cases]
                    for f, cases in forms.items()}}
         p = subprocess.run(["node", os.path.join(ODK, "odk_fill.mjs")],
                            input=json.dumps(job), capture_output=True,
@@ -207,8 +217,8 @@ class OdkEngine(unittest.TestCase):
         answers = self.fill({"dtm_household": household_cases(),
                              "mrc_visit": mrc_cases(),
                              "dtm_site_assessment": site_cases()})
-        self.agree(answers, want_valid=("valid", "30 members", "follow-up",
-                                        "with a point"))
+        self.agree(answers, want_valid=("valid", "auto", "30 members",
+                                        "follow-up", "with a point"))
         by = {(a["form"], a["case"]): a for a in answers}
         # the rules on the household's repeat are the engine's too
         for case in ("two heads", "no head", "no members", "31 members"):
@@ -221,8 +231,9 @@ class OdkEngine(unittest.TestCase):
 
     def test_workbook_forms(self):
         answers = self.fill({"rapid_needs": rapid_cases(),
-                             "no_settings": [("empty", {})]})
-        self.agree(answers, want_valid=("valid", "one person"),
+                             "no_settings": [("empty", {}),
+                                             ("auto", AUTO)]})
+        self.agree(answers, want_valid=("valid", "auto", "one person"),
                    untaken=("a county of another state",))
         by = {a["case"]: a for a in answers}
         # the cascading select: a county of another state is no choice
@@ -232,12 +243,19 @@ class OdkEngine(unittest.TestCase):
         self.assertFalse(by["next visit without offset"]["engine_valid"])
 
     def test_real_workbooks(self):
-        """Every real workbook the board takes is given to ODK clients,
-        loads in the engine, and an untouched record gets the same
-        verdict from both."""
+        """Every real workbook the board takes is given to ODK clients and
+        loads in the engine; an untouched record and one the engine
+        fills itself get the same verdict from both, and the smallest
+        (the one run by default) is filled to a record both take: its
+        groups, relevance, calculations and constraints agree."""
         self.assertGreater(len(self.real), 0)
-        answers = self.fill({f: [("untouched", {})] for f in self.real})
+        answers = self.fill({f: [("untouched", {}), ("auto", AUTO)]
+                             for f in self.real})
         self.agree(answers)
+        first = [a for a in answers if a["form"] == self.real[0] and
+                 a["case"] == "auto"][0]
+        self.assertTrue(first["engine_valid"], first)
+        self.assertEqual(first["status"], 201, first)
 
 
 class ShippedWorkbooks(unittest.TestCase):
@@ -273,13 +291,14 @@ class ShippedWorkbooks(unittest.TestCase):
                         hh, site_id="SS0301-001")),
                 ],
                 "dtm_site_assessment": [("valid", site),
-                                        ("untouched", {})],
-                "mrc_visit": [("valid", mrc), ("untouched", {})],
+                                        ("untouched", {}), ("auto", AUTO)],
+                "mrc_visit": [("valid", mrc), ("untouched", {}),
+                              ("auto", AUTO)],
             }
             t = OdkEngine("test_shipped_forms")
             t.dev = dev
             answers = t.fill(forms)
-            t.agree(answers, want_valid=("valid",),
+            t.agree(answers, want_valid=("valid", "auto"),
                     untaken=("a site of another county",))
             by = {(a["form"], a["case"]): a for a in answers}
             for case in ("two heads", "no members", "31 members"):

@@ -10,6 +10,11 @@
 //
 // job: {"url": "http://127.0.0.1:PORT", "user": U, "pin": P,
 //       "forms": {FORM_ID: [{"name": CASE, "values": {...}}, ...]}}
+// A case with "auto": true is filled by the harness itself, for forms
+// whose rules it does not know: every relevant question the engine
+// finds in violation is given answers in turn (TRIES, each choice) and
+// each repeat the phone adds by hand one item, until the engine takes
+// the record or nothing is left to try.
 // values: by field name (fields in groups given flat, as records hold
 // them); a repeat as a list of such objects; a select_multiple as a list;
 // a geopoint as "lat lon alt acc".  A value for a question the engine
@@ -139,6 +144,78 @@ function fill(node, values, unset, used) {
 	}
 }
 
+// Answers an enumerator might give, tried in turn until the engine takes
+// one: the "auto" case fills every required question it finds relevant
+// (and one item of each repeat the phone adds by hand), for forms whose
+// rules the case does not know.
+const TRIES = {
+	string: ['test', 'T1', '1', 'ABC123', '07701234567', '+211912345678'],
+	int: [1, 0, 2, 5, 18, 30, 100],
+	decimal: [1, 0, 2.5, 100],
+	date: [-1, -30, 0].map((d) => new Date(Date.now() + d * 86400000)
+		.toISOString().slice(0, 10)),
+	time: ['10:00:00'],
+	dateTime: ['2026-12-05T10:00:00.000+00:00'],
+	geopoint: ['9.5 31.6 400 5'],
+};
+
+function walk(node, fn) {
+	for (const c of node.currentState.children ?? []) {
+		fn(c);
+		if (c.currentState.relevant && c.currentState.children)
+			walk(c, fn);
+	}
+}
+
+function tryNext(c, tried) {
+	const k = tried.get(c.nodeId) ?? 0;
+	tried.set(c.nodeId, k + 1);
+	if (c.nodeType === 'select') {
+		const opts = (c.currentState.valueOptions ?? []).map((o) => o.value);
+		const sets = opts.map((o) => [o]);
+		if (c.selectType === 'select' && opts.length > 1)
+			sets.splice(1, 0, opts.slice(0, 2));	// select_multiple
+		if (k >= sets.length) return false;
+		c.selectValues(sets[k]);
+		return true;
+	}
+	if (c.nodeType === 'trigger') {
+		if (k > 0) return false;
+		c.setValue(true);
+		return true;
+	}
+	const t = TRIES[c.valueType] ?? TRIES.string;
+	if (k >= t.length) return false;
+	c.setValue(t[k]);
+	return true;
+}
+
+function autoFill(root) {
+	const tried = new Map();
+	for (let pass = 0; pass < 12; pass++) {
+		let changed = false;
+		walk(root, (c) => {
+			if (c.nodeType === 'repeat-range:uncontrolled' &&
+				c.currentState.relevant &&
+				c.currentState.children.length === 0 && !tried.has(c.nodeId)) {
+				tried.set(c.nodeId, 1);
+				c.addInstances();
+				changed = true;
+			}
+		});
+		const bad = new Map();
+		for (const v of root.validationState.violations)
+			bad.set(v.nodeId, v);
+		walk(root, (c) => {
+			if (!['input', 'select', 'trigger'].includes(c.nodeType)) return;
+			if (!c.currentState.relevant || c.currentState.readonly) return;
+			if (!bad.has(c.nodeId)) return;
+			if (tryNext(c, tried)) changed = true;
+		});
+		if (!changed) break;
+	}
+}
+
 async function runCase(formId, xform, cs) {
 	const form = await createInstance(xform, {
 		instance: { preloadProperties: { deviceID: 'odk-engine-test' } },
@@ -146,8 +223,11 @@ async function runCase(formId, xform, cs) {
 	const root = form.root ?? form.instance?.root ?? form;
 	const unset = [];
 	const used = new Set();
-	fill(root, cs.values, unset, used);
-	for (const k of Object.keys(cs.values))
+	if (cs.auto)
+		autoFill(root);
+	else
+		fill(root, cs.values, unset, used);
+	for (const k of Object.keys(cs.values ?? {}))
 		if (!used.has(k)) unset.push(k + '(no such question)');
 	const violations = root.validationState.violations.map((v) => ({
 		ref: v.reference, condition: v.violation.condition,
