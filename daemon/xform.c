@@ -300,6 +300,51 @@ xf_check_path(const struct xf *x, int i, struct xform_buf *b)
 	xform_buf_printf(b, "/" XFORM_CHECK_PREFIX "%s", n->name);
 }
 
+/* Repeat node n's repeat_count, or NULL. */
+static const char *
+xf_repeat_count(const struct xfn *n)
+{
+	const char *e;
+
+	if (n->kind != XFN_REPEAT)
+		return NULL;
+	if ((e = xf_col(n, "repeat_count")) == NULL)
+		e = xf_col(n, "jr:count");
+	return e;
+}
+
+/* 1 when repeat n's count is an expression, not one ${field}: it gets a
+   count node. */
+static int
+xf_has_count(const struct xfn *n)
+{
+	const char *e = xf_repeat_count(n);
+	size_t len;
+
+	if (e == NULL)
+		return 0;
+	while (*e == ' ')
+		e++;
+	len = strlen(e);
+	while (len > 0 && e[len - 1] == ' ')
+		len--;
+	return !(len > 3 && strncmp(e, "${", 2) == 0 && e[len - 1] == '}' &&
+	    memchr(e + 2, '}', len - 3) == NULL);
+}
+
+/* The path of repeat i's count node. */
+static void
+xf_count_path(const struct xf *x, int i, struct xform_buf *b)
+{
+	const struct xfn *n = &x->nodes.n[i];
+
+	if (n->parent >= 0)
+		xf_path(x, n->parent, b);
+	else
+		xform_buf_printf(b, "/%s", x->id);
+	xform_buf_printf(b, "/" XFORM_COUNT_PREFIX "%s", n->name);
+}
+
 /*
  * A select whose list is a secondary instance, read through an itemset:
  * one its choice_filter filters, or one of several selects of the same
@@ -598,6 +643,22 @@ xl_run(const struct xl *c, const char *s, size_t n, struct xform_buf *b)
 					continue;
 				}
 			}
+			/* sum(X) -> if(count(X) = 0, 0, sum(X)): ODK Web
+			   Forms makes the sum of no nodes NaN, where XPath,
+			   Collect and the board make it 0 */
+			if (k < n && s[k] == '(' && j - i == 3 &&
+			    strncmp(s + i, "sum", 3) == 0) {
+				close = xl_args(s, k, n, start, end, &nargs);
+				if (nargs == 1 && close < n) {
+					xform_buf_str(b, "if(count(");
+					xl_run(c, s + start[0], end[0] - start[0], b);
+					xform_buf_str(b, ") = 0, 0, sum(");
+					xl_run(c, s + start[0], end[0] - start[0], b);
+					xform_buf_str(b, "))");
+					i = close + 1;
+					continue;
+				}
+			}
 			xform_buf_add(b, s + i, j - i);
 			i = j;
 		} else {
@@ -825,6 +886,9 @@ xf_instance_nodes(struct xf *x, int parent, int indent)
 			i++;
 			continue;
 		}
+		if (xf_has_count(n))
+			xform_buf_printf(x->b, "%*s<" XFORM_COUNT_PREFIX "%s/>\n",
+			    indent, "", n->name);
 		xform_buf_printf(x->b, "%*s<%s", indent, "", n->elem);
 		if (n->kind == XFN_GROUP || n->kind == XFN_REPEAT) {
 			xform_buf_printf(x->b, "%s>\n", n->kind == XFN_REPEAT ?
@@ -1063,6 +1127,13 @@ xf_binds(struct xf *x)
 		const struct xfn *n = &x->nodes.n[i];
 		const char *e, *type = xf_bind_type(n);
 
+		if (xf_has_count(n)) {
+			xform_buf_str(x->b, "    <bind nodeset=\"");
+			xf_count_path(x, (int)i, x->b);
+			xform_buf_str(x->b, "\" type=\"string\" readonly=\"true()\"");
+			xf_attr_expr(x, (int)i, "calculate", xf_repeat_count(n));
+			xform_buf_str(x->b, "/>\n");
+		}
 		if ((n->kind == XFN_GROUP || n->kind == XFN_REPEAT) &&
 		    xf_col(n, "relevant") == NULL) {
 			if (xf_has_check(n))
@@ -1284,8 +1355,11 @@ xf_body_nodes(struct xf *x, int parent, int indent)
 		xform_buf_printf(x->b, "%s  <repeat nodeset=\"", ind);
 		xf_path(x, (int)i, x->b);
 		xform_buf_str(x->b, "\"");
-		if ((e = xf_col(n, "repeat_count")) ||
-		    (e = xf_col(n, "jr:count"))) {
+		if (xf_has_count(n)) {
+			xform_buf_str(x->b, " jr:count=\"");
+			xf_count_path(x, (int)i, x->b);
+			xform_buf_str(x->b, "\" jr:noAddRemove=\"true()\"");
+		} else if ((e = xf_repeat_count(n))) {
 			xf_attr_expr(x, (int)i, "jr:count", e);
 			xform_buf_str(x->b, " jr:noAddRemove=\"true()\"");
 		}

@@ -40,8 +40,10 @@
  * predicate), a relative name inside count-if, `.` on a begin_repeat
  * row the repeat's nodeset, count-if(r, e) count(r[e]), regex(v, 'P')
  * regex(v, '^(?:P)$') since ODK's regex matches anywhere while ours must
- * match the whole value, '${x}' (jr:choice-name's field) its path.  The
- * rest of the language is XPath or ODK XPath already.
+ * match the whole value, sum(X) if(count(X) = 0, 0, sum(X)) since ODK
+ * Web Forms sums no nodes to NaN where XPath, Collect and the board give
+ * 0, '${x}' (jr:choice-name's field) its path.  The rest of the language
+ * is XPath or ODK XPath already.
  *
  * A repeat's own rules (required, its constraint, at most
  * FORM_MAX_REPEAT_ITEMS items) are checked by no ODK engine on the
@@ -49,7 +51,10 @@
  * XFORM_CHECK_PREFIX and its name: relevant only when the rules are
  * broken, then required and with constraint false(), so the phone will
  * not finalise the record and shows the repeat's constraint_message.
- * xmlinst.c drops the node; the board checks the rules again.
+ * xmlinst.c drops the node; the board checks the rules again.  A
+ * repeat_count that is more than one ${field} is computed into a node
+ * of its own beside the repeat (XFORM_COUNT_PREFIX), which jr:count
+ * names, as pyxform does; xmlinst.c drops it too.
  */
 #ifndef XFORM_H
 #define XFORM_H
@@ -81,6 +86,10 @@ char *xform_buf_take(struct xform_buf *b, size_t *len);
 /* The element name that starts a repeat's check node (never a field's:
    field names start with a letter). */
 #define XFORM_CHECK_PREFIX "_check_"
+/* The element name that starts the count a repeat_count expression is
+   computed into (ODK Collect reads jr:count as a path, not an
+   expression, so pyxform does the same). */
+#define XFORM_COUNT_PREFIX "_count_"
 
 /*
  * f as an XForm: a malloc'd NUL-terminated document and its length, or

@@ -270,7 +270,8 @@ xi_child(struct xi *x, const char *name)
 	}
 	if ((j = xfnodes_child(&x->nodes, up->node, name)) < 0) {
 		if (strncmp(name, XFORM_CHECK_PREFIX,
-		    strlen(XFORM_CHECK_PREFIX)) == 0)
+		    strlen(XFORM_CHECK_PREFIX)) == 0 || strncmp(name,
+		    XFORM_COUNT_PREFIX, strlen(XFORM_COUNT_PREFIX)) == 0)
 			x->skip = x->depth;
 		else
 			xi_skip(x, path, up->node < 0 && up->item < 0 ?

@@ -7,7 +7,7 @@
  *     <group><field>..</field></group>  a group: its fields, stored flat
  *     <repeat><field>..</field></repeat> one element per repeat item
  *                                       (groups inside it too)
- *     <note/>, <_check_repeat/>         dropped: no values (xform.h)
+ *     <note/>, <_check_R/>, <_count_R/> dropped: no values (xform.h)
  *     <meta><instanceID>uuid:U</instanceID></meta>
  *   </ID>
  *

@@ -142,9 +142,35 @@ class OdkEngine(unittest.TestCase):
         need_engine()
         cls.dev = fl.Device()
         cls.dev.ctl("user", "pin", USER, input=PIN + "\n")
-        cls.added = ["rapid_needs", "no_settings"]
         for name in ("rapid_needs.xlsx", "no_settings.xlsx"):
             cls.dev.ctl("form", "add", os.path.join(XLSFORM, name))
+        # a repeat_count that is an expression, a dynamic default, a
+        # trigger, groups in a repeat
+        counted = os.path.join(cls.dev.root, "counted.json")
+        with open(counted, "w") as f:
+            json.dump({"form_id": "counted", "version": "1",
+                       "title": "Counted", "survey": [
+                           {"type": "integer", "name": "n", "label": "N",
+                            "required": "yes",
+                            "constraint": ". >= 1 and . <= 5"},
+                           {"type": "date", "name": "d", "label": "D",
+                            "default": "today()"},
+                           {"type": "text", "name": "echo", "label": "E",
+                            "calculation": "concat('n=', ${n})",
+                            "trigger": "${n}"},
+                           {"type": "begin_repeat", "name": "r",
+                            "label": "R", "repeat_count": "${n} - 1"},
+                           {"type": "begin_group", "name": "g",
+                            "label": "G"},
+                           {"type": "integer", "name": "v", "label": "V",
+                            "required": "yes", "constraint": ". > 0"},
+                           {"type": "end_group"},
+                           {"type": "calculate", "name": "twice",
+                            "calculation": "${v} * 2"},
+                           {"type": "end_repeat"},
+                           {"type": "calculate", "name": "total",
+                            "calculation": "sum(${twice})"}]}, f)
+        cls.dev.ctl("form", "add", counted)
         # the real workbooks the board takes, smallest first
         cls.real = []
         real = os.path.join(XLSFORM, "real")
@@ -232,8 +258,15 @@ class OdkEngine(unittest.TestCase):
     def test_workbook_forms(self):
         answers = self.fill({"rapid_needs": rapid_cases(),
                              "no_settings": [("empty", {}),
-                                             ("auto", AUTO)]})
-        self.agree(answers, want_valid=("valid", "auto", "one person"),
+                                             ("auto", AUTO)],
+                             "counted": [
+                                 ("valid", {"n": 3, "r": [{"v": 1},
+                                                          {"v": 2}]}),
+                                 ("auto", AUTO),
+                                 ("a value 0", {"n": 2, "r": [{"v": 0}]}),
+                                 ("one", {"n": 1})]})
+        self.agree(answers, want_valid=("valid", "auto", "one person",
+                                        "one"),
                    untaken=("a county of another state",))
         by = {a["case"]: a for a in answers}
         # the cascading select: a county of another state is no choice
@@ -241,6 +274,7 @@ class OdkEngine(unittest.TestCase):
                       by["a county of another state"]["unset"])
         self.assertFalse(by["a county of another state"]["engine_valid"])
         self.assertFalse(by["next visit without offset"]["engine_valid"])
+        self.assertFalse(by["a value 0"]["engine_valid"])
 
     def test_real_workbooks(self):
         """Every real workbook the board takes is given to ODK clients and

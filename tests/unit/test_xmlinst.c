@@ -579,6 +579,8 @@ test_xform_groups(void **state)
 	    "{\"type\": \"calculate\", \"name\": \"twice\", "
 	    "\"calculation\": \"${age} * 2\"},"
 	    "{\"type\": \"end_repeat\"},"
+	    "{\"type\": \"calculate\", \"name\": \"total\", "
+	    "\"calculation\": \"sum(${twice})\"},"
 	    "{\"type\": \"end_group\"},"
 	    "{\"type\": \"end_group\"},"
 	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": \"Bye\"}"
@@ -592,7 +594,7 @@ test_xform_groups(void **state)
 	    "<place><a1>n</a1><a2>n1</a2><inner><n>2</n>"
 	    "<kids><kg><age>3</age></kg><twice>6</twice></kids>"
 	    "<kids><kg><age>4</age></kg><twice>8</twice></kids>"
-	    "<_check_kids/></inner></place><hello.2/>"
+	    "<_check_kids/><total>14</total></inner></place><hello.2/>"
 	    "<meta><instanceID>uuid:" UUID "</instanceID></meta></g>";
 	struct form_catalog *c = form_catalog_new();
 	struct xmlinst_result r;
@@ -628,9 +630,13 @@ test_xform_groups(void **state)
 	has(xml, "<bind nodeset=\"/g/place/inner/kids/kg/age\" type=\"int\" "
 	    "constraint=\". &lt; /g/place/inner/n + 10\"/>");
 	has(xml, "calculate=\"../kg/age * 2\"");
+	has(xml, "<bind nodeset=\"/g/place/inner/total\" type=\"string\" calculate=\""
+	    "if(count(/g/place/inner/kids/twice) = 0, 0, "
+	    "sum(/g/place/inner/kids/twice))\"/>");
 	has(xml, "<group ref=\"/g/place\" appearance=\"field-list\">");
 	has(xml, "jr:count=\"/g/place/inner/n\" jr:noAddRemove=\"true()\"");
 	assert_null(strstr(xml, "_check_"));	/* kids has no rules */
+	assert_null(strstr(xml, "_count_"));	/* its count is one field */
 	free(xml);
 
 	assert_int_equal(xmlinst_parse(inst, strlen(inst), c, &r), XMLINST_OK);
@@ -639,7 +645,7 @@ test_xform_groups(void **state)
 	    "0c7d8e9f1a2b\",\"a1\":\"n\",\"a2\":\"n1\",\"kids\":[{\"age\":3,"
 	    "\"twice\":\"6\"},{\"age\":4,\"twice\":\"8\"}],\"n\":2,"
 	    "\"start\":\"2026-12-06T05:00:00.000+00:00\",\"today\":"
-	    "\"2026-12-06\",\"who\":\"x\"}");
+	    "\"2026-12-06\",\"total\":\"14\",\"who\":\"x\"}");
 	free(got);
 	json_decref(r.rec);
 	/* a field outside its group is not where the form has it */
@@ -653,6 +659,49 @@ test_xform_groups(void **state)
 		assert_string_equal(r.errs.e[0].path, "a1");
 		assert_string_equal(r.errs.e[1].path, "kids");
 	}
+	form_catalog_free(c);
+}
+
+/* A repeat_count that is an expression: computed into a node of its own
+   that jr:count names, as Collect reads jr:count as a path; the node is
+   dropped from the record. */
+static void
+test_xform_count_expression(void **state)
+{
+	static const char def[] = "{\"form_id\": \"c\", \"version\": \"1\","
+	    "\"title\": \"C\", \"survey\": ["
+	    "{\"type\": \"integer\", \"name\": \"n\"},"
+	    "{\"type\": \"begin_repeat\", \"name\": \"r\", \"repeat_count\": "
+	    "\"${n} - 1\"},"
+	    "{\"type\": \"text\", \"name\": \"t\"},"
+	    "{\"type\": \"end_repeat\"}]}";
+	static const char inst[] = "<c id=\"c\" version=\"1\"><n>2</n>"
+	    "<_count_r>1</_count_r><r><t>a</t></r>"
+	    "<meta><instanceID>uuid:" UUID "</instanceID></meta></c>";
+	struct form_catalog *c = form_catalog_new();
+	struct xmlinst_result r;
+	char err[256], *got;
+	const struct form *f = form_catalog_add(c, def, strlen(def), err,
+	    sizeof(err));
+	size_t len;
+	char *xml;
+
+	if (f == NULL)
+		fail_msg("%s", err);
+	assert_non_null(xml = xform_build(f, &len));
+	assert_true(well_formed(xml, len));
+	has(xml, "<_count_r/>\n        <r jr:template=\"\">");
+	has(xml, "<bind nodeset=\"/c/_count_r\" type=\"string\" "
+	    "readonly=\"true()\" calculate=\"/c/n - 1\"/>");
+	has(xml, "<repeat nodeset=\"/c/r\" jr:count=\"/c/_count_r\" "
+	    "jr:noAddRemove=\"true()\">");
+	free(xml);
+	assert_int_equal(xmlinst_parse(inst, strlen(inst), c, &r), XMLINST_OK);
+	got = json_dumps(r.rec, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(got, "{\"_id\":\"3f2b8c1e-5a47-4d2e-9b61-"
+	    "0c7d8e9f1a2b\",\"n\":2,\"r\":[{\"t\":\"a\"}]}");
+	free(got);
+	json_decref(r.rec);
 	form_catalog_free(c);
 }
 
@@ -697,6 +746,7 @@ main(void)
 		cmocka_unit_test(test_xform_shipped),
 		cmocka_unit_test(test_xform_translation),
 		cmocka_unit_test(test_xform_groups),
+		cmocka_unit_test(test_xform_count_expression),
 		cmocka_unit_test(test_xform_list),
 	};
 
