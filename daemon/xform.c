@@ -146,6 +146,7 @@ struct xf {
 	size_t n_langs;
 	struct xform_buf *b;
 	unsigned char *itemset;		/* per node: xf_itemset */
+	int triggers;			/* some row has a trigger */
 };
 
 static const char *
@@ -1231,7 +1232,7 @@ xf_triggered(struct xf *x, int i, const char *ind)
 {
 	const struct xfn *t = &x->nodes.n[i];
 
-	for (size_t k = 0; k < x->nodes.count; k++) {
+	for (size_t k = 0; x->triggers && k < x->nodes.count; k++) {
 		const struct xfn *n = &x->nodes.n[k];
 		const char *tr = xf_col(n, "trigger"), *calc;
 		size_t len = strlen(t->name);
@@ -1409,7 +1410,7 @@ xf_body(struct xf *x)
  * anything but one ${field} (pyxform takes no more either).
  */
 static const char *
-xf_uncarried(const struct xf *x, char *why, size_t whylen)
+xf_uncarried(struct xf *x, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < x->nodes.count; i++) {
 		const struct xfn *n = &x->nodes.n[i];
@@ -1418,6 +1419,7 @@ xf_uncarried(const struct xf *x, char *why, size_t whylen)
 
 		if (tr == NULL)
 			continue;
+		x->triggers = 1;
 		if (strncmp(tr, "${", 2) != 0 || tr[strlen(tr) - 1] != '}' ||
 		    (j = xfnodes_find(&x->nodes, tr + 2, strlen(tr) - 3)) < 0 ||
 		    x->nodes.n[j].kind != XFN_VALUE || x->nodes.n[j].hidden) {
