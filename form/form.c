@@ -594,7 +594,17 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	fd->list = -1;
 	for (size_t i = 0; i < sizeof(def_types) / sizeof(def_types[0]); i++)
 		if (strcmp(type, def_types[i].name) == 0) {
+			int at = (int)(fd - p->f->fields) + 1;
+
 			fd->type = def_types[i].t;
+			/* the day a default count is counted on */
+			if (strcmp(type, "today") == 0 && !p->f->meta_today)
+				p->f->meta_today = at;
+			else if (strcmp(type, "start") == 0 &&
+			    !p->f->meta_start)
+				p->f->meta_start = at;
+			else if (strcmp(type, "end") == 0 && !p->f->meta_end)
+				p->f->meta_end = at;
 			return 0;
 		}
 	if ((n = def_prefix(type, def_select_one)) > 0) {
@@ -1442,6 +1452,8 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		def_bands(&p, json_object_get(p.f->def, "settings"));
 	if (!p.failed)
 		def_counts(&p, json_object_get(p.f->def, "counts"));
+	if (!p.failed && !p.f->has_counts)
+		form_counts_default(p.f);
 	if (p.failed) {
 		form_free(p.f);
 		return -1;

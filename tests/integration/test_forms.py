@@ -119,6 +119,17 @@ class Forms(unittest.TestCase):
         opened = self.c.open_records()
         self.assertEqual([(r["_form"], r["site"]) for r in opened],
                          [("site_check", "S-1")])
+        # no counts declared and no date: counted by default, by its
+        # place (site) on the day the board made it
+        p = self.c.ctl("analyse", "--key", os.path.join(self.c.dir,
+                                                       "seal.key"))
+        self.assertNotIn("set aside)", p.stdout.replace("(0 set aside)", ""))
+        got = json.loads(self.c.ctl(
+            "counts", "--form", "site_check", "--by", "site,day", "--format",
+            "json", "--key", os.path.join(self.c.dir, "seal.key")).stdout)
+        self.assertEqual([(r["site"], r["day"], r["records"])
+                          for r in got["rows"]],
+                         [("S-1", opened[0]["_created"][:10], 1)])
 
     def test_add_refuses_a_changed_definition_under_a_version(self):
         path = self.write("f.json", small_form())
