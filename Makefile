@@ -59,7 +59,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen $(PG_CFLAGS)
 # board does not need libpq, which only the collector's store links).
 LDFLAGS += $(MODE_LDFLAGS) -Wl,--as-needed
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
-	-ljansson -lhttp_parser -lcsv -lexpat -lzip -lxlsxwriter -lsystemd -lpq -lm
+	-ljansson -lhttp_parser -lcsv -lexpat -lzip -lxlsxwriter -lsystemd -lpq \
+	-lseccomp -lm
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)

@@ -58,32 +58,6 @@ ch_static(const struct http_request *req, struct http_response *res)
 		ch_error(res, 404, "no such page");
 }
 
-/* The lockout slot of a peer (a free or the oldest one when new). */
-static unsigned *
-ch_fails(struct chttp *h, const char *peer, int make)
-{
-	uint64_t now = util_mono_ms();
-	size_t pick = 0;
-
-	for (size_t i = 0; i < CHTTP_LOCK_SLOTS; i++) {
-		if (strcmp(h->lock[i].peer, peer) == 0) {
-			if (now - h->lock[i].since_ms > CHTTP_LOCK_MS) {
-				h->lock[i].fails = 0;
-				h->lock[i].since_ms = now;
-			}
-			return &h->lock[i].fails;
-		}
-		if (h->lock[i].since_ms < h->lock[pick].since_ms)
-			pick = i;
-	}
-	if (!make)
-		return NULL;
-	snprintf(h->lock[pick].peer, sizeof(h->lock[pick].peer), "%s", peer);
-	h->lock[pick].fails = 0;
-	h->lock[pick].since_ms = now;
-	return &h->lock[pick].fails;
-}
-
 /* The coordinator's name when the token is good; else answers 401/429
    and returns 0. */
 static int
@@ -91,11 +65,12 @@ ch_auth(struct chttp *h, const struct http_request *req,
     struct http_response *res, char *name, size_t namelen)
 {
 	const char *a = http_header_get(req, "Authorization");
-	unsigned *fails = ch_fails(h, req->peer, 0);
+	char key[PEER_KEY_MAX];
 	unsigned char hash[32];
 	int r = 0;
 
-	if (fails && *fails >= CHTTP_LOCK_FAILS) {
+	peer_key(req->peer, key);
+	if (lockout_table_step(&h->lock, key, 0, util_now_ms())) {
 		ch_error(res, 429, "too many wrong tokens from this address; "
 		    "wait a minute");
 		return 0;
@@ -112,13 +87,49 @@ ch_auth(struct chttp *h, const struct http_request *req,
 		ch_error(res, 500, "the collector's store failed");
 		return 0;
 	}
-	if (a && (fails = ch_fails(h, req->peer, 1)) != NULL)
-		(*fails)++;
+	if (a && lockout_table_step(&h->lock, key, 1, util_now_ms()) != 2) {
+		const struct lockout_entry *e = lockout_table_get(&h->lock,
+		    key);
+
+		/* kept in the store too: a restart does not reset it */
+		if (e != NULL && cstore_token_fails_put(h->srv->cs, key,
+		    e) != 0)
+			log_warn("collectord: http: cannot keep a lockout: %s",
+			    cstore_errmsg(h->srv->cs));
+	}
 	log_warn("collectord: http: %s: %s token", req->peer,
 	    a ? "wrong" : "no");
 	ch_error(res, 401, a ? "wrong token" : "a coordinator token is needed "
 	    "(Authorization: Bearer TOKEN)");
 	return 0;
+}
+
+/* cstore_token_fails_load's callback: a kept lockout into the table. */
+static int
+ch_lock_load(void *arg, const char *client, const struct lockout_entry *e)
+{
+	struct chttp *h = arg;
+
+	(void)lockout_table_set(&h->lock, client, e, util_now_ms());
+	return 0;
+}
+
+/* http_server_set_admit: a coordinator's valid token gets a kept slot. */
+static int
+ch_admit(void *ctx, const struct http_request *req)
+{
+	struct chttp *h = ctx;
+	const char *a = http_header_get(req, "Authorization");
+	unsigned char hash[32];
+	char name[128];
+
+	if (a == NULL || strncmp(a, "Bearer ", 7) != 0 ||
+	    strlen(a + 7) > CHTTP_TOKEN_MAX)
+		return 0;
+	mbedtls_sha256_ret((const unsigned char *)a + 7, strlen(a + 7), hash,
+	    0);
+	return cstore_coordinator_find(h->srv->cs, hash, name,
+	    sizeof(name)) == 1;
 }
 
 static int
@@ -561,27 +572,44 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
     const char *listen, unsigned threshold, int *port, char *err,
     size_t errlen)
 {
-	struct http_limits lim = { 8192, 0, 64, 30000, 10000 };
+	static const struct lockout_rule rule = { CHTTP_LOCK_FAILS,
+	    CHTTP_LOCK_MS, CHTTP_LOCK_MS };
+	struct http_limits lim = { 8192, 0, 64, 30000, 10000, 0, 0, 0, 0 };
 	char addr[64];
 	int rc;
 
 	memset(h, 0, sizeof(*h));
 	h->srv = srv;
 	h->threshold = threshold;
+	if (lockout_table_init(&h->lock, CHTTP_LOCK_SLOTS, &rule) != 0) {
+		snprintf(err, errlen, "http: out of memory");
+		return -1;
+	}
+	if (cstore_token_fails_load(srv->cs, util_now_ms() - CHTTP_LOCK_MS,
+	    util_now_ms(), ch_lock_load, h) != 0) {
+		snprintf(err, errlen, "http: the kept lockouts: %s",
+		    cstore_errmsg(srv->cs));
+		lockout_table_free(&h->lock);
+		return -1;
+	}
 	if (config_parse_listen(listen, addr, sizeof(addr), port) != 0) {
 		snprintf(err, errlen, "http: %s: expected ADDR:PORT", listen);
 		return -1;
 	}
-	if (ch_load(h, err, errlen) != 0)
+	if (ch_load(h, err, errlen) != 0) {
+		lockout_table_free(&h->lock);
 		return -1;
+	}
 	if ((rc = http_server_start(loop, addr, *port, &lim, ch_handle, h,
 	    &h->http)) != 0) {
 		snprintf(err, errlen, "http: listen on %s: %s", listen,
 		    uv_strerror(rc));
 		form_catalog_free(h->cat);
 		h->cat = NULL;
+		lockout_table_free(&h->lock);
 		return -1;
 	}
+	http_server_set_admit(h->http, ch_admit);
 	*port = http_server_port(h->http);
 	return 0;
 }
@@ -602,6 +630,7 @@ chttp_stop(struct chttp *h, void (*done)(void *), void *arg)
 	h->http = NULL;
 	form_catalog_free(h->cat);
 	h->cat = NULL;
+	lockout_table_free(&h->lock);
 	for (size_t i = 0; i < CHTTP_CACHE; i++) {
 		free(h->cache[i].body);
 		h->cache[i].body = NULL;

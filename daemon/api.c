@@ -387,6 +387,16 @@ static const char api_csp[] = "default-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+int
+api_admit(void *ctx, const struct http_request *req)
+{
+	struct api *a = ctx;
+	const char *h = http_header_get(req, "Authorization");
+
+	return h != NULL && strncasecmp(h, "Bearer ", 7) == 0 &&
+	    users_check(a->dev->st, h + 7) == 1;
+}
+
 void
 api_handle(void *ctx, const struct http_request *req,
     struct http_response *res)

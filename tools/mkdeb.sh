@@ -106,6 +106,7 @@ lib_pkg() {
 	libxlsxwriter.so.4) echo "libxlsxwriter4 (>= 1.0.0)" ;;
 	libsystemd.so.0) echo "libsystemd0 (>= 209)" ;;
 	libpq.so.5) echo "libpq5 (>= 10~~)" ;;
+	libseccomp.so.2) echo "libseccomp2 (>= 2.5.0)" ;;
 	ld-linux*|ld-linux-*) ;;
 	*) echo "mkdeb: no package known for $1: add it to lib_pkg" >&2
 	   return 1 ;;
