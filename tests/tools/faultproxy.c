@@ -35,7 +35,9 @@
  * data[]), is shrunk to its length, and its fate is drawn at once: maybe
  * a bit flipped, maybe truncated (then the conn is cut when its prefix
  * has left), maybe a stall before it leaves.  It gets a ready time (now
- * + --delay-ms) and joins its pipe's FIFO, so order is always kept.
+ * + --delay-ms; going up, not before the conn's open_at, the end of the
+ * TCP handshake a real link would have charged: accept + 2 x delay) and
+ * joins its pipe's FIFO, so order is always kept.
  * pipe_pump forwards from the head while it may: not before the head's
  * ready time (the pipe timer waits), not while the conn is stalled (the
  * stall timer pumps both pipes when it ends), not faster than the token
@@ -83,6 +85,7 @@ struct fp_opts {
 	double		 stall_prob;
 	uint64_t	 stall_ms;
 	uint64_t	 delay_ms;
+	int		 no_connect_rtt;	/* old behaviour: connects free */
 	double		 rate;		/* bytes per second, 0 = unlimited */
 	double		 truncate_prob;
 	double		 corrupt_prob;
@@ -162,6 +165,9 @@ struct fp_conn {
 	uint64_t	 cut_ms;	/* time after which to cut */
 	uint64_t	 fwd;		/* bytes forwarded, both ways */
 	uint64_t	 stall_until;	/* loop time */
+	uint64_t	 open_at;	/* loop time the client's TCP handshake
+					   would have ended: nothing goes up
+					   before it */
 };
 
 static uv_loop_t	 loop;
@@ -652,7 +658,13 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		ch = sh;
 	ch->next = NULL;
 	ch->pipe = p;
-	ch->ready = uv_now(&loop) + opts.delay_ms;
+	/* A real link's connect takes a round trip (SYN, SYN-ACK) before
+	   the client's first byte may leave; here the client's connect
+	   ends at once, so its first bytes wait out that round trip. */
+	ch->ready = uv_now(&loop);
+	if (p == &c->pipe[0] && ch->ready < c->open_at)
+		ch->ready = c->open_at;
+	ch->ready += opts.delay_ms;
 	ch->soff = p->rd_off;
 	ch->len = (size_t)nread;
 	ch->off = 0;
@@ -774,6 +786,8 @@ on_connection(uv_stream_t *server, int status)
 	}
 	c->id = id;
 	c->state = FP_CONNECTING;
+	c->open_at = uv_now(&loop) + (opts.no_connect_rtt ? 0 :
+	    2 * opts.delay_ms);
 	c->handles = FP_CONN_HANDLES;
 	rng_seed(&c->rng, opts.seed, id, 1);
 	rng_seed(&cut_rng, opts.seed, id, 2);
@@ -864,7 +878,11 @@ usage(int code)
 	    "  --cut-every-ms MS     cut after ~MS (0: never)\n"
 	    "  --stall-prob P --stall-ms MS   stall both ways for MS, per "
 	    "chunk\n"
-	    "  --delay-ms MS         one-way latency per chunk\n"
+	    "  --delay-ms MS         one-way latency per chunk; a new "
+	    "connection's first\n"
+	    "                        bytes up also wait one round trip "
+	    "(its TCP handshake)\n"
+	    "  --no-connect-rtt      connections cost no round trip\n"
 	    "  --rate BYTES_PER_S    per direction (0: unlimited)\n"
 	    "  --truncate-prob P     forward a prefix of a chunk, then cut\n"
 	    "  --corrupt-prob P      flip one bit of a chunk\n"
@@ -914,7 +932,7 @@ enum {
 	OPT_LISTEN = 256, OPT_TARGET, OPT_SEED, OPT_CUT_MEAN, OPT_CUT_MS,
 	OPT_STALL_PROB, OPT_STALL_MS, OPT_DELAY, OPT_RATE, OPT_TRUNCATE,
 	OPT_CORRUPT, OPT_REFUSE, OPT_MAX_CONNS, OPT_QUEUE_MAX, OPT_LOG,
-	OPT_HELP
+	OPT_NO_CONNECT_RTT, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -926,6 +944,7 @@ static const struct option longopts[] = {
 	{ "stall-prob",		required_argument,	NULL, OPT_STALL_PROB },
 	{ "stall-ms",		required_argument,	NULL, OPT_STALL_MS },
 	{ "delay-ms",		required_argument,	NULL, OPT_DELAY },
+	{ "no-connect-rtt",	no_argument,		NULL, OPT_NO_CONNECT_RTT },
 	{ "rate",		required_argument,	NULL, OPT_RATE },
 	{ "truncate-prob",	required_argument,	NULL, OPT_TRUNCATE },
 	{ "corrupt-prob",	required_argument,	NULL, OPT_CORRUPT },
@@ -1001,6 +1020,9 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_LOG:
 			opts.log = 1;
+			break;
+		case OPT_NO_CONNECT_RTT:
+			opts.no_connect_rtt = 1;
 			break;
 		case OPT_HELP:
 		case 'h':

@@ -394,6 +394,23 @@ class FaultProxyTest(unittest.TestCase):
         s.close()
         px.stop()
 
+    def test_connect_rtt(self):
+        # A new connection pays its TCP handshake's round trip: the
+        # first bytes up leave 2 x delay after accept, so the first echo
+        # takes two round trips; with --no-connect-rtt only one.
+        for flags, lo, hi in (((), 0.8, 1.6), (("--no-connect-rtt",),
+                                                0.4, 0.75)):
+            srv, px = self.start("echo", "--delay-ms", 200, *flags)
+            t0 = time.monotonic()
+            s = px.connect()
+            s.sendall(b"ping")
+            self.assertEqual(recv_all(s, 4)[0], b"ping")
+            took = time.monotonic() - t0
+            self.assertGreaterEqual(took, lo - 0.005, flags)
+            self.assertLess(took, hi, flags)
+            s.close()
+            px.stop()
+
     def test_rate(self):
         srv, px = self.start("sink", "--rate", 20000)
         data = payload(100000)
