@@ -36,8 +36,10 @@ baseline taken in the same run.
      (copies of their folders, the same sealed records) to one collectord
      on SQLite.  PostgreSQL is a private cluster on loopback started by
      tools/pg.sh in a folder on the same file system as the collectors',
-     fsync and synchronous_commit on.  No budget: the figure says what a
-     shared database costs against the embedded one.
+     fsync and synchronous_commit on.  Beside them, the same devices to
+     one front-end on PostgreSQL: what the second front-end adds.  No
+     budget: the figures say what a shared database costs against the
+     embedded one, and how ingest grows with front-ends.
 
 The records: DTM households of 3 members, every field of the form
 answered, one camp site per device, PER_DAY registrations a day (this
@@ -855,6 +857,7 @@ def bench_ingest_pg(root, devroot, keep=False):
         store = pg.createdb("bench_ingest")
         pa = Collector(base, "pg-a", store=store)
         pb = pa.frontend("pg-b")
+        p1 = Collector(base, "pg-1", store=pg.createdb("bench_ingest1"))
         orig = []
         for i in range(INGEST_DEVICES):
             orig.append(Device(os.path.join(dbase, "orig"),
@@ -867,6 +870,7 @@ def bench_ingest_pg(root, devroot, keep=False):
             INGEST_DEVICES * INGEST_RECORDS, time.monotonic() - t0))
         sdevs = copy_devices(orig, os.path.join(dbase, "sqlite"))
         pdevs = copy_devices(orig, os.path.join(dbase, "pg"))
+        p1devs = copy_devices(orig, os.path.join(dbase, "pg1"))
         for d in orig:
             shutil.rmtree(d.dir)
         total = INGEST_DEVICES * INGEST_RECORDS
@@ -880,6 +884,16 @@ def bench_ingest_pg(root, devroot, keep=False):
         s_rate = s_got / s_secs
         log("ingest-pg: SQLite %.0f/s" % s_rate)
 
+        # One front-end on PostgreSQL: what a second one adds.
+        p1.start()
+        for d in p1devs:
+            d.enroll(p1)
+        o_got, o_secs, o_failed, o_cpu = concurrent_ingest(
+            [p1], p1devs, os.path.join(base, "sync-pg1.log"))
+        p1.stop()
+        o_rate = o_got / o_secs
+        log("ingest-pg: PostgreSQL, one front-end %.0f/s" % o_rate)
+
         pa.start()
         pb.start()
         for d in pdevs:
@@ -892,13 +906,13 @@ def bench_ingest_pg(root, devroot, keep=False):
         pb.stop()
         p_rate = p_got / p_secs
     finally:
-        for c in ("sq", "pa", "pb"):
+        for c in ("sq", "pa", "pb", "p1"):
             obj = locals().get(c)
             if obj is not None:
                 obj.stop()
         pg.stop(keep)
-    ok = (p_got == total and s_got == total and p_failed == 0
-          and s_failed == 0)
+    ok = (p_got == total and s_got == total and o_got == total and
+          p_failed == 0 and s_failed == 0 and o_failed == 0)
     print("collector ingest on PostgreSQL: %.0f records/s from %d "
           "concurrent devices over 2 collectord front-ends sharing one "
           "database (%d of %d records acknowledged in %.2f s, %d syncs "
@@ -907,10 +921,14 @@ def bench_ingest_pg(root, devroot, keep=False):
           "devices and records "
           "to one collectord on SQLite in this run %.0f records/s (%d "
           "acknowledged in %.2f s, %d failed, %.1f CPU-s); PostgreSQL/SQLite "
-          "%.2fx (no budget)%s"
+          "%.2fx; one front-end on PostgreSQL %.0f records/s (%d "
+          "acknowledged in %.2f s, %d failed, %.1f CPU-s), two/one %.2fx "
+          "(no budget)%s"
           % (p_rate, INGEST_DEVICES, p_got, total, p_secs, p_failed, p_cpu,
              pg_cpu, fstype(pg.dir), s_rate, s_got, s_secs, s_failed, s_cpu,
-             p_rate / s_rate if s_rate else float("nan"),
+             p_rate / s_rate if s_rate else float("nan"), o_rate, o_got,
+             o_secs, o_failed, o_cpu,
+             p_rate / o_rate if o_rate else float("nan"),
              "" if ok else " RECORDS MISSING"))
     sys.stdout.flush()
     return ok
