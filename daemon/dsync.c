@@ -62,6 +62,9 @@
 #define DSYNC_BATCH_BYTES_MIN 1024
 #define DSYNC_ACK_FAST_MS 400
 #define DSYNC_ACK_SLOW_MS 1000
+/* A round trip remembered from an earlier attempt is trusted up to this
+   (a store edited by hand, or a link from another life). */
+#define DSYNC_RTT_MAX_MS 30000
 /* What a TLS handshake and its records cost beside our frames, roughly:
    enough to keep a paid link's budget honest. */
 #define DSYNC_HANDSHAKE_BYTES 4096
@@ -92,6 +95,8 @@ struct dsync {
 	uint64_t budget_left, bytes;
 	int budget_stop;
 	uint64_t acked_records;
+	uint64_t hello_ms;		/* util_mono_ms when the hello went */
+	int forms_seen;			/* forms came before the welcome */
 };
 
 static void dsync_pump(struct dsync *s);
@@ -233,6 +238,14 @@ dsync_finish(struct dsync *s)
 		    s->result == DSYNC_FAILED ? s->reason : "");
 		if (s->bytes)
 			budget_spend(s->dev, s->bytes);
+		/* In the same commit: what this attempt learned about the
+		   link outlives the process. */
+		if (s->state->batch_bytes)
+			meta_set_u64(st, DSYNC_META_LINK_BATCH,
+			    s->state->batch_bytes);
+		if (s->state->rtt_ms)
+			meta_set_u64(st, DSYNC_META_LINK_RTT,
+			    s->state->rtt_ms);
 		if (store_commit(st) != 0)
 			store_rollback(st);
 	}
@@ -344,6 +357,32 @@ dsync_counts(struct dsync *s)
 	return 0;
 }
 
+/*
+ * The first attempt of a process: the batch size and round trip the last
+ * process learned, from the store; the defaults on a board that never
+ * synced.  Out-of-range values (a store edited by hand) are clamped.
+ */
+static void
+dsync_link_load(struct dsync *s)
+{
+	struct dsync_state *state = s->state;
+	uint64_t b = meta_get_u64(s->dev->st, DSYNC_META_LINK_BATCH);
+	uint64_t r = meta_get_u64(s->dev->st, DSYNC_META_LINK_RTT);
+
+	if (b == 0) {
+		state->batch_bytes = DSYNC_BATCH_BYTES_START;
+		return;
+	}
+	state->batch_bytes = b < DSYNC_BATCH_BYTES_MIN ?
+	    DSYNC_BATCH_BYTES_MIN : b > WIRE_MAX_BATCH_BYTES ?
+	    WIRE_MAX_BATCH_BYTES : (uint32_t)b;
+	if (state->rtt_ms == 0)
+		state->rtt_ms = r > DSYNC_RTT_MAX_MS ? DSYNC_RTT_MAX_MS :
+		    (uint32_t)r;
+	log_info("sync: remembered link: batches of %" PRIu32 " bytes, "
+	    "round trip %" PRIu32 " ms", state->batch_bytes, state->rtt_ms);
+}
+
 static void
 dsync_on_ready(struct tls_conn *c, void *arg)
 {
@@ -387,8 +426,9 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	   skips what it holds already. */
 	s->acked = s->sent_to = acked;
 	s->max_batch = s->dev->cfg.sync_batch_max;
+	s->hello_ms = util_mono_ms();
 	if (s->state->batch_bytes == 0)
-		s->state->batch_bytes = DSYNC_BATCH_BYTES_START;
+		dsync_link_load(s);
 	if (dsync_counts(s) == 0)
 		dsync_pump(s);
 }
@@ -400,6 +440,16 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 	char buf[32];
 
 	s->welcomed = 1;
+	/* The round trip: the hello goes first and the collector answers
+	   it at once, unless forms it sent first took the link. */
+	if (!s->forms_seen) {
+		uint64_t took = util_mono_ms() - s->hello_ms;
+
+		if (took > DSYNC_RTT_MAX_MS)
+			took = DSYNC_RTT_MAX_MS;
+		s->state->rtt_ms = s->state->rtt_ms == 0 ? (uint32_t)took :
+		    (uint32_t)((3 * (uint64_t)s->state->rtt_ms + took) / 4);
+	}
 	/* The collector's clock is the one to trust: keep the offset so
 	   status shows it and untrusted stamps can be explained. */
 	snprintf(buf, sizeof(buf), "%" PRId64,
@@ -474,7 +524,11 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		return;
 	}
 	/* Grow gently (an eighth per ack), halve on a cut: the size
-	   settles below what the link carries between cuts. */
+	   settles below what the link carries between cuts.  Fast and
+	   slow are counted beyond the link's round trip, which no batch
+	   size changes: on a far link batches would otherwise shrink
+	   until too few bytes are in the air to keep it busy. */
+	took = took > s->state->rtt_ms ? took - s->state->rtt_ms : 0;
 	if (took < DSYNC_ACK_FAST_MS &&
 	    s->state->batch_bytes < WIRE_MAX_BATCH_BYTES)
 		s->state->batch_bytes = s->state->batch_bytes / 8 * 9 >
@@ -509,6 +563,7 @@ dsync_envelope(void *arg, Field__Sync__Envelope *env)
 	case FIELD__SYNC__ENVELOPE__KIND_FORM_CATALOGUE:
 		if (s->welcomed)	/* it comes before the welcome */
 			goto unexpected;
+		s->forms_seen = 1;
 		formsync_take(s->dev, env->form_catalogue);
 		break;
 	case FIELD__SYNC__ENVELOPE__KIND_ERROR: {

@@ -44,11 +44,19 @@
 #define DSYNC_META_COUNTS_AT "sync_counts_at_seq"
 #define DSYNC_META_BUDGET_DAY "sync_budget_day"
 #define DSYNC_META_BUDGET_USED "sync_budget_used"
+/* What the board learned about its link, kept so a restart (a reboot
+   after a power cut, `fieldctl sync` from a script) starts where the
+   last process left off rather than with full-size batches. */
+#define DSYNC_META_LINK_BATCH "sync_link_batch_bytes"
+#define DSYNC_META_LINK_RTT "sync_link_rtt_ms"
 
 struct dsync_state {
 	struct tls_session *session;	/* resumption; made on first use,
 					   freed by dsync_state_fini */
-	uint32_t batch_bytes;		/* sealed bytes in the next batch */
+	uint32_t batch_bytes;		/* sealed bytes in the next batch;
+					   0: read from the store's meta */
+	uint32_t rtt_ms;		/* smoothed hello-to-welcome time;
+					   0: not known yet */
 	uint32_t failures;		/* attempts in a row refused, or
 					   failed before a welcome */
 };
