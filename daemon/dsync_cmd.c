@@ -274,5 +274,13 @@ dsync_status_json(struct device *d, json_t *o)
 	json_object_set_new(o, "clock_offset_ms", store_meta_get(d->st,
 	    DSYNC_META_OFFSET, v, sizeof(v)) == 1 ?
 	    json_integer(strtoll(v, NULL, 10)) : json_null());
+	/* What sync learned about the link, which the next process
+	   starts from: null until an attempt has ended. */
+	json_object_set_new(o, "link_batch_bytes", store_meta_get(d->st,
+	    DSYNC_META_LINK_BATCH, v, sizeof(v)) == 1 ?
+	    json_integer(strtoll(v, NULL, 10)) : json_null());
+	json_object_set_new(o, "link_rtt_ms", store_meta_get(d->st,
+	    DSYNC_META_LINK_RTT, v, sizeof(v)) == 1 ?
+	    json_integer(strtoll(v, NULL, 10)) : json_null());
 	return 0;
 }

@@ -81,6 +81,7 @@ struct fp_opts {
 	int		 have_listen, have_target;
 	uint64_t	 seed;
 	double		 cut_mean;	/* bytes, 0 = never */
+	uint64_t	 cut_at;	/* bytes, every conn; 0 = never */
 	double		 cut_every_ms;	/* 0 = never */
 	double		 stall_prob;
 	uint64_t	 stall_ms;
@@ -793,6 +794,8 @@ on_connection(uv_stream_t *server, int status)
 	rng_seed(&cut_rng, opts.seed, id, 2);
 	c->cut_at = opts.cut_mean > 0 ? rng_expo(&cut_rng, opts.cut_mean) :
 	    FP_NEVER;
+	if (opts.cut_at > 0 && opts.cut_at < c->cut_at)
+		c->cut_at = opts.cut_at;
 	c->cut_ms = opts.cut_every_ms > 0 ?
 	    rng_expo(&cut_rng, opts.cut_every_ms) : FP_NEVER;
 	uv_tcp_init(&loop, &c->client);
@@ -876,6 +879,8 @@ usage(int code)
 	    "  --cut-mean BYTES      cut after ~BYTES forwarded (both ways; "
 	    "0: never)\n"
 	    "  --cut-every-ms MS     cut after ~MS (0: never)\n"
+	    "  --cut-at BYTES        cut every connection after exactly BYTES "
+	    "(both ways)\n"
 	    "  --stall-prob P --stall-ms MS   stall both ways for MS, per "
 	    "chunk\n"
 	    "  --delay-ms MS         one-way latency per chunk; a new "
@@ -932,7 +937,7 @@ enum {
 	OPT_LISTEN = 256, OPT_TARGET, OPT_SEED, OPT_CUT_MEAN, OPT_CUT_MS,
 	OPT_STALL_PROB, OPT_STALL_MS, OPT_DELAY, OPT_RATE, OPT_TRUNCATE,
 	OPT_CORRUPT, OPT_REFUSE, OPT_MAX_CONNS, OPT_QUEUE_MAX, OPT_LOG,
-	OPT_NO_CONNECT_RTT, OPT_HELP
+	OPT_NO_CONNECT_RTT, OPT_CUT_AT, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -941,6 +946,7 @@ static const struct option longopts[] = {
 	{ "seed",		required_argument,	NULL, OPT_SEED },
 	{ "cut-mean",		required_argument,	NULL, OPT_CUT_MEAN },
 	{ "cut-every-ms",	required_argument,	NULL, OPT_CUT_MS },
+	{ "cut-at",		required_argument,	NULL, OPT_CUT_AT },
 	{ "stall-prob",		required_argument,	NULL, OPT_STALL_PROB },
 	{ "stall-ms",		required_argument,	NULL, OPT_STALL_MS },
 	{ "delay-ms",		required_argument,	NULL, OPT_DELAY },
@@ -979,6 +985,10 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_CUT_MEAN:
 			opts.cut_mean = opt_num("--cut-mean", optarg, 0, 1e15);
+			break;
+		case OPT_CUT_AT:
+			opts.cut_at = opt_uint("--cut-at", optarg,
+			    (uint64_t)1 << 50);
 			break;
 		case OPT_CUT_MS:
 			opts.cut_every_ms = opt_num("--cut-every-ms", optarg,

@@ -333,6 +333,21 @@ class FaultProxyTest(unittest.TestCase):
         # Exponential, mean 10000: some spread, none far out.
         self.assertGreater(max(offs) - min(offs), 1000)
 
+    def test_cut_at(self):
+        # Every connection is cut after exactly that many bytes.
+        srv, px = self.start("echo", "--cut-at", 3000, "--log")
+        for _ in range(2):
+            s = px.connect()
+            t = send_bg(s, payload(10000))
+            got, ended = recv_all(s, 10000)
+            t.join()
+            s.close()
+            self.assertTrue(ended)
+            self.assertLessEqual(len(got), 1500)
+        st, log = px.stop()
+        cuts = [f for f in log if f["fault"] == "cut"]
+        self.assertEqual([int(f["offset"]) for f in cuts], [3000, 3000])
+
     def test_cut_every_ms(self):
         srv, px = self.start("echo", "--cut-every-ms", 200, "--seed", 1)
         s = px.connect()
