@@ -142,6 +142,18 @@ dsync_backoff_ms(uint32_t failures, uint32_t cap_s)
 	return d / 2 + (d / 2 ? r % (d / 2 + 1) : 0);
 }
 
+uint64_t
+dsync_retry_ms(const struct dsync_state *state, uint32_t cap_s)
+{
+	uint32_t r;
+
+	if (!state->progressed)
+		return dsync_backoff_ms(state->failures, cap_s);
+	if (rng_bytes(&r, sizeof(r)) != 0)
+		r = 0;
+	return 10 + r % 21;
+}
+
 static void
 meta_set_u64(struct store *st, const char *key, uint64_t v)
 {
@@ -229,6 +241,11 @@ dsync_finish(struct dsync *s)
 		s->state->failures++;
 	else
 		s->state->failures = 0;
+	/* Cut after records went through: the link carries, so the next
+	   attempt goes at once (dsync_retry_ms); each such retry moves
+	   the watermark, so this never spins. */
+	s->state->progressed = s->result == DSYNC_FAILED && !s->refused &&
+	    s->acked_records > 0;
 	/* One commit for the lot: an SD card is spared a sync per key. */
 	if (store_begin(st) == 0) {
 		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
@@ -840,8 +857,8 @@ sched_done(void *arg, enum dsync_result r, const char *reason)
 	if (r == DSYNC_DONE && (n = dsync_purge(sc->dev)) > 0)
 		log_info("sync: %" PRId64 " acknowledged payloads past the "
 		    "retention window purged", n);
-	sched_arm(sc, r == DSYNC_FAILED ? dsync_backoff_ms(
-	    sc->state.failures, sc->dev->cfg.sync_retry_max_s) :
+	sched_arm(sc, r == DSYNC_FAILED ? dsync_retry_ms(&sc->state,
+	    sc->dev->cfg.sync_retry_max_s) :
 	    (uint64_t)sc->dev->cfg.sync_interval_s * 1000);
 }
 

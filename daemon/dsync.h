@@ -59,6 +59,8 @@ struct dsync_state {
 					   0: not known yet */
 	uint32_t failures;		/* attempts in a row refused, or
 					   failed before a welcome */
+	int progressed;			/* the last attempt failed after
+					   records were acknowledged */
 };
 
 enum dsync_result {
@@ -118,5 +120,8 @@ int64_t dsync_purge(struct device *dev);
 /* The wait before the next attempt after `failures` fruitless ones
    (0: the last one made progress), in ms, jittered. */
 uint64_t dsync_backoff_ms(uint32_t failures, uint32_t cap_s);
+/* The wait before the next attempt: 10 to 30 ms after one that was cut
+   after records went through, else dsync_backoff_ms. */
+uint64_t dsync_retry_ms(const struct dsync_state *state, uint32_t cap_s);
 
 #endif

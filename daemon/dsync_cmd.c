@@ -205,7 +205,7 @@ dsync_cmd_sync(const char *dir, int argc, char **argv)
 	uv_loop_init(&loop);
 	for (long i = 0; i < attempts; i++) {
 		if (i > 0)
-			cmd_sync_wait(&loop, dsync_backoff_ms(state.failures,
+			cmd_sync_wait(&loop, dsync_retry_ms(&state,
 			    d.cfg.sync_retry_max_s < 30 ?
 			    d.cfg.sync_retry_max_s : 30));
 		if (dsync_start(&loop, &d, &state, cmd_sync_done, &cs) ==

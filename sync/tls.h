@@ -125,6 +125,16 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, uv_tcp_t *tcp,
     char *err, size_t errlen);
 
 /*
+ * TCP Fast Open on a bound listener, before uv_listen: a client that
+ * connected before sends its ClientHello in the SYN (tls_connect asks
+ * for it), one round trip less per connection.  Needs the kernel's
+ * server side (net.ipv4.tcp_fastopen with bit 2, e.g. 3); without it, or
+ * on a kernel without the option, nothing changes.
+ */
+#define TLS_FAST_OPEN_QUEUE 256
+void tls_listener_fast_open(uv_tcp_t *listener);
+
+/*
  * Accepts one connection from a listening stream (call it from the
  * listen callback) and starts TLS on it as a server.  NULL with err set.
  */

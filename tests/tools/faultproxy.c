@@ -54,6 +54,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +100,7 @@ struct fp_opts {
 
 struct fp_stats {
 	uint64_t	 connections;	/* accepted, refused ones included */
+	uint64_t	 fast_opens;	/* whose first bytes came in the SYN */
 	uint64_t	 refused;
 	uint64_t	 connect_errors;
 	uint64_t	 bytes_up;	/* forwarded client -> target */
@@ -265,12 +268,13 @@ fp_log(const struct fp_conn *c, const char *fmt, ...)
 static void
 stats_print(void)
 {
-	printf("faultproxy stats: connections=%" PRIu64 " refused=%" PRIu64
+	printf("faultproxy stats: connections=%" PRIu64 " fast_opens=%" PRIu64
+	    " refused=%" PRIu64
 	    " connect_errors=%" PRIu64 " active=%" PRIu64
 	    " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 " cuts=%" PRIu64
 	    " stalls=%" PRIu64 " truncations=%" PRIu64
 	    " corruptions=%" PRIu64 " peak_queue=%zu\n",
-	    stats.connections, stats.refused, stats.connect_errors, active,
+	    stats.connections, stats.fast_opens, stats.refused, stats.connect_errors, active,
 	    stats.bytes_up, stats.bytes_down, stats.cuts, stats.stalls,
 	    stats.truncations, stats.corruptions, stats.peak_queue);
 	fflush(stdout);
@@ -755,6 +759,25 @@ refuse(uint64_t id, const char *reason)
 		uv_close((uv_handle_t *)t, on_refused_close);
 }
 
+/* 1 when the kernel accepted data in the client's SYN (Fast Open). */
+static int
+syn_had_data(uv_tcp_t *t)
+{
+#if defined(TCP_INFO) && defined(TCPI_OPT_SYN_DATA)
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)t, &fd) != 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return (ti.tcpi_options & TCPI_OPT_SYN_DATA) != 0;
+#else
+	(void)t;
+	return 0;
+#endif
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -817,6 +840,13 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->client, 1);
+	/* TCP Fast Open: the client's first bytes came in its SYN, so its
+	   connect cost no round trip before them. */
+	if (syn_had_data(&c->client)) {
+		stats.fast_opens++;
+		c->open_at = 0;
+		fp_log(c, "fast-open");
+	}
 	uv_ip4_addr("127.0.0.1", (int)opts.target_port, &sa);
 	if ((rc = uv_tcp_connect(&c->creq, &c->upstream,
 	    (const struct sockaddr *)&sa, on_connect)) != 0) {
@@ -1061,6 +1091,21 @@ parse_opts(int argc, char **argv)
 		opts.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 }
 
+/* Accepts TCP Fast Open, as a real server may (best effort: the kernel's
+   net.ipv4.tcp_fastopen needs bit 2). */
+static void
+listener_fast_open(void)
+{
+#ifdef TCP_FASTOPEN
+	uv_os_fd_t fd;
+	int qlen = FP_BACKLOG;
+
+	if (uv_fileno((uv_handle_t *)&listener, &fd) == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen,
+		    sizeof(qlen));
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1079,7 +1124,9 @@ main(int argc, char **argv)
 	uv_tcp_init(&loop, &listener);
 	uv_ip4_addr("127.0.0.1", (int)opts.listen_port, &sa);
 	if ((rc = uv_tcp_bind(&listener, (const struct sockaddr *)&sa,
-	    0)) != 0 || (rc = uv_listen((uv_stream_t *)&listener, FP_BACKLOG,
+	    0)) == 0)
+		listener_fast_open();
+	if (rc != 0 || (rc = uv_listen((uv_stream_t *)&listener, FP_BACKLOG,
 	    on_connection)) != 0) {
 		fprintf(stderr, "faultproxy: listen on 127.0.0.1:%u: %s\n",
 		    opts.listen_port, uv_strerror(rc));
