@@ -96,7 +96,12 @@ struct dsync {
 	int budget_stop;
 	uint64_t acked_records;
 	uint64_t hello_ms;		/* util_mono_ms when the hello went */
+	/* Records the last attempt sent whose fate the welcome tells:
+	   (gap_next, gap_to] is sent again once welcomed, if the
+	   collector lacks it.  Empty when gap_next == gap_to. */
+	uint64_t gap_next, gap_to;
 	int forms_seen;			/* forms came before the welcome */
+	uint64_t last_ack_ms;		/* util_mono_ms of the last ack */
 };
 
 static void dsync_pump(struct dsync *s);
@@ -246,6 +251,8 @@ dsync_finish(struct dsync *s)
 	   the watermark, so this never spins. */
 	s->state->progressed = s->result == DSYNC_FAILED && !s->refused &&
 	    s->acked_records > 0;
+	/* How far this attempt sent, for the next one to start beyond. */
+	s->state->resume_to = s->result == DSYNC_FAILED ? s->sent_to : 0;
 	/* One commit for the lot: an SD card is spared a sync per key. */
 	if (store_begin(st) == 0) {
 		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
@@ -442,6 +449,15 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	   trip on every reconnect.  The collector takes them in order and
 	   skips what it holds already. */
 	s->acked = s->sent_to = acked;
+	/* After a cut, new records first: the collector may well hold
+	   what the last attempt sent whose acks the cut lost, and the
+	   welcome, a round trip away, says how far it got; whatever it
+	   lacks goes then.  The link carries nothing twice meanwhile. */
+	if (s->state->resume_to > acked &&
+	    s->state->resume_to <= stats.last_seq) {
+		s->gap_next = acked;
+		s->gap_to = s->sent_to = s->state->resume_to;
+	}
 	s->max_batch = s->dev->cfg.sync_batch_max;
 	s->hello_ms = util_mono_ms();
 	if (s->state->batch_bytes == 0)
@@ -486,6 +502,9 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 		s->acked = w->acked_seq;
 		if (s->sent_to < s->acked)
 			s->sent_to = s->acked;
+		if (s->gap_next < s->acked)
+			s->gap_next = s->acked < s->gap_to ? s->acked :
+			    s->gap_to;
 	} else if (w->acked_seq < s->acked) {
 		/* The collector lost what it had acknowledged (a restore
 		   from backup): send it again from its watermark. */
@@ -495,6 +514,7 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 		/* For this attempt only: the stored watermark is never
 		   lowered (outbox_set_acked), and what is purged is gone. */
 		s->acked = s->sent_to = w->acked_seq;
+		s->gap_next = s->gap_to = 0;
 	}
 	dsync_pump(s);
 }
@@ -503,7 +523,7 @@ static void
 dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 {
 	struct store *st = s->dev->st;
-	uint64_t took;
+	uint64_t took, now;
 	int was_counts;
 
 	if (s->ninflight == 0) {
@@ -527,7 +547,21 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		    " %.160s", a->refused[i]->seq, a->refused[i]->reason);
 	/* One ack per batch or counts piece, in the order sent: this one
 	   answers inflight[0], whatever its acked_seq says. */
-	took = util_mono_ms() - s->inflight[0].sent_ms;
+	/* The time the link spent on this batch: since the ack before
+	   it when it waited behind others (acks then come a batch's
+	   transfer apart), else since it was sent, less the round trip,
+	   which no batch size changes.  Counted from its send alone, a
+	   batch would pay for those queued ahead of it, and batches would
+	   shrink until their fixed costs (a record in full at the start
+	   of each, frame and TLS record) eat the link. */
+	now = util_mono_ms();
+	if (s->last_ack_ms > s->inflight[0].sent_ms)
+		took = now - s->last_ack_ms;
+	else {
+		took = now - s->inflight[0].sent_ms;
+		took = took > s->state->rtt_ms ? took - s->state->rtt_ms : 0;
+	}
+	s->last_ack_ms = now;
 	was_counts = s->inflight[0].counts;
 	memmove(s->inflight, s->inflight + 1,
 	    sizeof(s->inflight[0]) * DSYNC_INFLIGHT);
@@ -541,11 +575,7 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		return;
 	}
 	/* Grow gently (an eighth per ack), halve on a cut: the size
-	   settles below what the link carries between cuts.  Fast and
-	   slow are counted beyond the link's round trip, which no batch
-	   size changes: on a far link batches would otherwise shrink
-	   until too few bytes are in the air to keep it busy. */
-	took = took > s->state->rtt_ms ? took - s->state->rtt_ms : 0;
+	   settles below what the link carries between cuts. */
 	if (took < DSYNC_ACK_FAST_MS &&
 	    s->state->batch_bytes < WIRE_MAX_BATCH_BYTES)
 		s->state->batch_bytes = s->state->batch_bytes / 8 * 9 >
@@ -625,24 +655,39 @@ dsync_pump(struct dsync *s)
 		dsync_fail(s, "cannot read the store: %s", store_errmsg(st));
 		return;
 	}
-	while (!s->budget_stop && s->ninflight < DSYNC_INFLIGHT &&
-	    s->sent_to < stats.last_seq) {
+	while (!s->budget_stop && s->ninflight < DSYNC_INFLIGHT) {
 		Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
 		Field__Sync__RecordBatch *b;
-		uint64_t bytes = 0, last;
+		uint64_t bytes = 0, last, from;
+		uint32_t limit = s->max_batch;
+		/* What the collector lacks of the last attempt's first (once
+		   welcomed), then new records. */
+		int gap = s->welcomed && s->gap_next < s->gap_to;
 		int rc;
 
-		if (outbox_batch(st, s->sent_to, s->max_batch,
-		    s->state->batch_bytes, &b) != 0) {
+		if (gap) {
+			from = s->gap_next;
+			/* Seqs are gap-free: this many end at gap_to. */
+			if (s->gap_to - from < limit)
+				limit = (uint32_t)(s->gap_to - from);
+		} else if (s->sent_to < stats.last_seq)
+			from = s->sent_to;
+		else
+			break;
+		if (outbox_batch(st, from, limit, s->state->batch_bytes,
+		    &b) != 0) {
 			dsync_fail(s, "cannot read records: %s",
 			    store_errmsg(st));
 			return;
 		}
 		if (b->n_records == 0) {
 			/* Only purged records are left: acked already. */
-			s->sent_to = stats.last_seq;
+			if (gap)
+				s->gap_next = s->gap_to;
+			else
+				s->sent_to = stats.last_seq;
 			outbox_batch_free(b);
-			break;
+			continue;
 		}
 		for (size_t i = 0; i < b->n_records; i++)
 			bytes += b->records[i]->sealed.len + 64;
@@ -662,7 +707,10 @@ dsync_pump(struct dsync *s)
 		outbox_batch_free(b);
 		if (rc != 0)
 			return;
-		s->sent_to = last;
+		if (gap)
+			s->gap_next = last;
+		else
+			s->sent_to = last;
 		s->inflight[s->ninflight].last = last;
 		s->inflight[s->ninflight].counts = 0;
 		s->inflight[s->ninflight++].sent_ms = util_mono_ms();

@@ -61,6 +61,8 @@ struct dsync_state {
 					   failed before a welcome */
 	int progressed;			/* the last attempt failed after
 					   records were acknowledged */
+	uint64_t resume_to;		/* the highest seq the last attempt
+					   sent, when it failed; 0: none */
 };
 
 enum dsync_result {
