@@ -23,16 +23,26 @@
  * stored watermark and the collector skips what it holds.  The counts'
  * place (DSYNC_META_COUNTS_AT) is kept only on its ack, so a piece cut
  * off is sent again.  A crash loses only this attempt's status, its
- * bytes against the budget, and the batch size and failures in state.
+ * bytes against the budget, what it learned of the link, and the
+ * failures in state.  After a cut past the welcome, the next attempt
+ * of the process sends from where the last one stopped and what the
+ * collector lacks below that once welcomed (gap_next, gap_to); the
+ * collector stores records beyond a gap, so nothing is lost either way.
  *
- * Schedule: a success or the budget: sync_interval_s; a failure: 0.1 to
- * 0.2 s after an attempt welcomed and not refused, else 1 s doubling up
- * to sync_retry_max_s, each drawn from its upper half.  Batch bytes: 9/8
- * after an ack within DSYNC_ACK_FAST_MS, 2/3 after one over
- * DSYNC_ACK_SLOW_MS, halved when an attempt fails with batches in flight.
+ * Schedule: a success or the budget: sync_interval_s; a failure: 10 to
+ * 30 ms after one that got records acknowledged, 0.1 to 0.2 s after an
+ * attempt welcomed and not refused, else 1 s doubling up to
+ * sync_retry_max_s, each drawn from its upper half.  Batch bytes: 9/8
+ * when the link took under DSYNC_ACK_FAST_MS for a batch, 2/3 over
+ * DSYNC_ACK_SLOW_MS (dsync_ack says how that is counted), halved when an
+ * attempt fails with batches in flight.  The batch size and round trip
+ * are kept in the store's meta at the end of each attempt and read by a
+ * new process's first (dsync_link_load); the TLS session in
+ * DSYNC_SESSION_FILE likewise.
  */
 #include "daemon/dsync.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -159,6 +169,58 @@ dsync_retry_ms(const struct dsync_state *state, uint32_t cap_s)
 	return 10 + r % 21;
 }
 
+/*
+ * The TLS session, kept in DATADIR/tls/session (0600, like the key) so a
+ * new process resumes instead of a full handshake: on a link that cuts
+ * every few KB, the certificates of a full one use up most of what gets
+ * through.  Written without an fsync: losing it costs one full handshake.
+ */
+static void
+session_path(const char *dir, const char *name, char *p, size_t len)
+{
+	snprintf(p, len, "%s/%s%s", dir, DSYNC_SESSION_FILE, name);
+}
+
+static void
+session_read(const char *dir, struct tls_session *ts)
+{
+	unsigned char buf[TLS_SESSION_MAX];
+	char p[PATH_MAX + 32];
+	ssize_t n;
+	int fd;
+
+	session_path(dir, "", p, sizeof(p));
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 0 && tls_session_load(ts, buf, (size_t)n) != 0)
+		log_warn("sync: %s is not a session this build can use; "
+		    "the next handshake is a full one", DSYNC_SESSION_FILE);
+}
+
+static void
+session_write(const char *dir, const struct tls_session *ts)
+{
+	unsigned char buf[TLS_SESSION_MAX];
+	char p[PATH_MAX + 32], tmp[PATH_MAX + 32];
+	long n = tls_session_save(ts, buf, sizeof(buf));
+	int fd, ok;
+
+	session_path(dir, "", p, sizeof(p));
+	if (n <= 0) {
+		(void)unlink(p);
+		return;
+	}
+	session_path(dir, ".tmp", tmp, sizeof(tmp));
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0)
+		return;
+	ok = write(fd, buf, (size_t)n) == n;
+	if (close(fd) != 0 || !ok || rename(tmp, p) != 0)
+		(void)unlink(tmp);
+}
+
 static void
 meta_set_u64(struct store *st, const char *key, uint64_t v)
 {
@@ -242,6 +304,9 @@ dsync_finish(struct dsync *s)
 	   never get there, are tried less and less often. */
 	if (s->refused)		/* revoked, say: start afresh next time */
 		tls_session_forget(s->state->session);
+	/* A handshake made a new session (or a refusal dropped it). */
+	if (s->welcomed || s->refused)
+		session_write(s->dev->dir, s->state->session);
 	if (s->result == DSYNC_FAILED && (s->refused || !s->welcomed))
 		s->state->failures++;
 	else
@@ -251,8 +316,14 @@ dsync_finish(struct dsync *s)
 	   the watermark, so this never spins. */
 	s->state->progressed = s->result == DSYNC_FAILED && !s->refused &&
 	    s->acked_records > 0;
-	/* How far this attempt sent, for the next one to start beyond. */
-	s->state->resume_to = s->result == DSYNC_FAILED ? s->sent_to : 0;
+	/* How far this attempt sent, for the next one to start beyond:
+	   only after a welcome, which sent what the collector lacked
+	   first, so what the next attempt leaves for its own welcome is
+	   at most what this one had in flight.  Without one (cut in the
+	   handshake, say), the next starts from the watermark again:
+	   never a gap that grows while nothing is acknowledged. */
+	s->state->resume_to = s->result == DSYNC_FAILED && s->welcomed &&
+	    !s->refused ? s->sent_to : 0;
 	/* One commit for the lot: an SD card is spared a sync per key. */
 	if (store_begin(st) == 0) {
 		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
@@ -831,8 +902,9 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	    DSYNC_CONNECT_MS, &dsync_cb, s, s->reason, sizeof(s->reason));
 	if (s->c == NULL)
 		goto later;
-	if (state->session == NULL)
-		state->session = tls_session_new();
+	if (state->session == NULL &&
+	    (state->session = tls_session_new()) != NULL)
+		session_read(dev->dir, state->session);
 	if (state->session != NULL)
 		tls_conn_use_session(s->c, state->session);
 	s->decided = 0;

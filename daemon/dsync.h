@@ -6,8 +6,9 @@
  * An attempt sends its hello, the counts and the first batches at once
  * from the device's watermark, then follows the collector's (its
  * welcome); keeps up to four batches in flight, sized in bytes (an
- * eighth larger after each ack that came within a second, smaller when
- * acks are slow, halved when a link is cut mid-batch); adds forms the
+ * eighth larger after each batch the link took under 400 ms for, smaller
+ * when it took over a second, halved when a link is cut mid-batch; kept
+ * across restarts with the round trip); adds forms the
  * collector hands down to the store and the catalogue, keeps the clock
  * offset the welcome gives, and counts its bytes against the day's budget.
  * What it learns is kept in the store's meta table (outbox.h for the
@@ -17,8 +18,9 @@
  * device by `fieldctl enroll`, never leaves it), device.crt and ca.crt.
  *
  * Ownership: the caller owns struct device and keeps it open while an
- * attempt runs; struct dsync_state (the adaptive batch size and the
- * failure count) outlives attempts and is the caller's too.
+ * attempt runs; struct dsync_state (the adaptive batch size, round trip,
+ * failure count and where the last attempt stopped) outlives attempts
+ * and is the caller's too.
  */
 #ifndef DSYNC_H
 #define DSYNC_H
@@ -35,6 +37,8 @@
 #define DSYNC_KEY_FILE "tls/device.key"
 #define DSYNC_CERT_FILE "tls/device.crt"
 #define DSYNC_CA_FILE "tls/ca.crt"
+/* The last TLS session, for a new process to resume (dsync.c) */
+#define DSYNC_SESSION_FILE "tls/session"
 
 /* meta keys written by sync, read by `fieldctl status` */
 #define DSYNC_META_LAST_OK "sync_last_ok_ms"

@@ -1319,6 +1319,32 @@ tls_session_forget(struct tls_session *s)
 	s->valid = 0;
 }
 
+long
+tls_session_save(const struct tls_session *s, unsigned char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (s == NULL || !s->valid)
+		return 0;
+	if (mbedtls_ssl_session_save(&s->s, buf, len, &n) != 0)
+		return -1;
+	return (long)n;
+}
+
+int
+tls_session_load(struct tls_session *s, const unsigned char *buf, size_t len)
+{
+	tls_session_forget(s);
+	/* mbedtls checks the bytes came from this build and configuration;
+	   anything else is refused, and the next handshake is a full one. */
+	if (mbedtls_ssl_session_load(&s->s, buf, len) != 0) {
+		tls_session_forget(s);
+		return -1;
+	}
+	s->valid = 1;
+	return 0;
+}
+
 void
 tls_conn_use_session(struct tls_conn *c, struct tls_session *s)
 {

@@ -306,7 +306,8 @@ class FaultyLinkTest(unittest.TestCase):
         fieldctl process (a reboot, a script) starts from them.  On a
         link cut after 12.5 KB, a process that remembers gets records
         through at its first attempt; one that forgot (the same folder,
-        the two keys deleted) starts with 8 KiB batches and gets none."""
+        its keys and session file deleted) starts with a full TLS
+        handshake and 8 KiB batches and gets none."""
         d = sl.SyncDevice(self.c, "board-link")
         self.assertIsNone(d.status()["link_batch_bytes"])
         ids = d.bulk(150, members=2)
@@ -331,6 +332,11 @@ class FaultyLinkTest(unittest.TestCase):
         forgot.collector, forgot.id, forgot.proc = self.c, d.id, None
         forgot.dir = d.dir + "-forgot"
         shutil.copytree(d.dir, forgot.dir)
+        # A process that forgot: no learned batch size nor round trip,
+        # nor the TLS session kept for a new process to resume.
+        self.assertTrue(os.path.exists(os.path.join(forgot.dir, "tls",
+                                                    "session")))
+        os.unlink(os.path.join(forgot.dir, "tls", "session"))
         db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
         db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
                    " 'sync_link_rtt_ms')")
