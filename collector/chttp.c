@@ -321,6 +321,121 @@ out:
 	astore_close(as);
 }
 
+/* Most choices of one dimension whose labels /forms carries: past it
+   the page shows codes (a 20,000-place list would make /forms megabytes). */
+#define CHTTP_LABELS_MAX 5000
+
+/*
+ * The texts of a row's column in each language: {"English": "Site", ...}.
+ * A column with no language ("label") is the form's default language's.
+ * Adds every language met to langs.
+ */
+static json_t *
+ch_texts(const json_t *row, const char *col, const char *deflang,
+    json_t *langs)
+{
+	json_t *out = json_object(), *v;
+	size_t clen = strlen(col);
+	const char *k;
+
+	json_object_foreach((json_t *)row, k, v) {
+		const char *lang;
+		size_t i;
+		json_t *x;
+		int known = 0;
+
+		if (!json_is_string(v) || strncmp(k, col, clen) != 0)
+			continue;
+		if (k[clen] == '\0')
+			lang = deflang;
+		else if (strncmp(k + clen, "::", 2) == 0 && k[clen + 2])
+			lang = k + clen + 2;
+		else
+			continue;
+		json_object_set(out, lang, v);
+		json_array_foreach(langs, i, x)
+			known |= strcmp(json_string_value(x), lang) == 0;
+		if (!known)
+			json_array_append_new(langs, json_string(lang));
+	}
+	return out;
+}
+
+/* The list a select row reads ("select_one yes_no" -> "yes_no"), or NULL. */
+static const char *
+ch_list_of(const json_t *row)
+{
+	const char *t = json_string_value(json_object_get(row, "type"));
+	const char *sp;
+
+	if (t == NULL || strncmp(t, "select", 6) != 0 ||
+	    (sp = strrchr(t, ' ')) == NULL)
+		return NULL;
+	return sp + 1;
+}
+
+/*
+ * What the page labels a form's counts with, in every language the form
+ * has: its title, each dimension's field label, and the labels of each
+ * dimension's choices (codes in the counts, labels on the page).
+ */
+static json_t *
+ch_labels(const struct form *f, const struct form_cschema *sch,
+    json_t **langs_out)
+{
+	json_t *def = form_definition(f);
+	json_t *langs = json_array(), *fields = json_object(),
+	    *choices = json_object(), *title;
+	const json_t *survey = json_object_get(def, "survey");
+	const json_t *clist = json_object_get(def, "choices");
+	const char *deflang = json_string_value(json_object_get(def,
+	    "default_language"));
+	json_t *row;
+	size_t i;
+
+	if (deflang == NULL || !*deflang)
+		deflang = "default";
+	json_array_append_new(langs, json_string(deflang));
+	title = ch_texts(def, "title", deflang, langs);
+	for (size_t d = 0; d < sch->n_dims; d++) {
+		const char *list = NULL;
+		json_t *ch;
+		size_t n = 0;
+
+		json_array_foreach(survey, i, row) {
+			const char *name = json_string_value(json_object_get(row,
+			    "name"));
+			if (name == NULL || strcmp(name, sch->dims[d].field))
+				continue;
+			json_object_set_new(fields, sch->dims[d].name,
+			    ch_texts(row, "label", deflang, langs));
+			list = ch_list_of(row);
+			break;
+		}
+		if (list == NULL)
+			continue;
+		ch = json_object();
+		json_array_foreach(clist, i, row) {
+			const char *ln = json_string_value(json_object_get(row,
+			    "list_name"));
+			const char *name = json_string_value(json_object_get(row,
+			    "name"));
+			if (ln == NULL || name == NULL || strcmp(ln, list) != 0 ||
+			    json_object_get(ch, name))
+				continue;
+			if (++n > CHTTP_LABELS_MAX)
+				break;
+			json_object_set_new(ch, name, ch_texts(row, "label",
+			    deflang, langs));
+		}
+		json_object_set_new(choices, sch->dims[d].name, ch);
+	}
+	json_decref(def);
+	*langs_out = langs;
+	return json_pack("{s:o,s:o,s:o}", "title", title, "fields", fields,
+	    "choices", choices);
+}
+
 static void
 ch_forms(struct chttp *h, const struct http_request *req,
     struct http_response *res)
@@ -335,18 +450,17 @@ ch_forms(struct chttp *h, const struct http_request *req,
 		gen = astore_meta(as, "generation");
 		astore_close(as);
 	}
+	/* Every form of the catalogue, records or not: each is counted
+	   (by default when it declares nothing). */
 	for (size_t i = 0; forms; i++) {
 		const struct form *f = form_catalog_nth(h->cat, i);
 		struct form_cschema sch;
-		json_t *def, *decl;
-		json_t *dims, *items, *ms;
+		json_t *dims, *items, *ms, *labels, *langs = NULL;
 
 		if (f == NULL)
 			break;
 		if (form_cschema(f, &sch) != 0)
 			continue;
-		def = form_definition(f);
-		decl = json_object_get(def, "counts");
 		dims = json_array();
 		items = json_array();
 		ms = json_array();
@@ -366,13 +480,17 @@ ch_forms(struct chttp *h, const struct http_request *req,
 			    sch.measures[m].kind == FORM_M_RECORDS ? "records" :
 			    sch.measures[m].kind == FORM_M_ITEMS ? "items" :
 			    "sum", "suppress", sch.measures[m].suppress));
-		json_array_append_new(forms, json_pack("{s:s,s:s,s:s,s:O,s:O,"
-		    "s:o,s:o,s:o}", "id", form_id(f), "version", form_version(f),
-		    "title", form_title(f), "place", json_object_get(decl,
-		    "place"), "date", json_object_get(decl, "date"), "latest_by",
-		    sch.latest ? json_string(sch.dims[0].name) : json_null(),
-		    "dims", dims, "item_dims", items, "measures", ms));
-		json_decref(def);
+		labels = ch_labels(f, &sch, &langs);
+		json_array_append_new(forms, json_pack("{s:s,s:s,s:s,s:o,s:o,"
+		    "s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", form_id(f), "version",
+		    form_version(f), "title", form_title(f), "place", sch.place ?
+		    json_string(sch.dims[0].name) : json_null(), "date",
+		    sch.date[0] ? json_string(sch.date) : json_null(),
+		    "latest_by", sch.latest ? json_string(sch.dims[0].name) :
+		    json_null(), "counts", sch.by_default ? "default" :
+		    "declared", "dims", dims, "item_dims", items, "measures",
+		    ms, "languages", langs ? langs : json_array(), "labels",
+		    labels ? labels : json_object()));
 	}
 	o = json_pack("{s:o,s:I,s:I}", "forms", forms, "threshold",
 	    (json_int_t)h->threshold, "generation", (json_int_t)gen);

@@ -379,9 +379,12 @@ api_health(struct api *a, struct http_response *res)
 	    ok ? "ok" : "store failure", "version", FIELD_VERSION));
 }
 
-/* The web app's policy: its own files, nothing from elsewhere. */
+/* The web app's policy: its own files, nothing from elsewhere; its rules
+   are a WebAssembly module of its own (wasm-unsafe-eval lets a page
+   compile WebAssembly, and nothing else: no eval of JavaScript). */
 static const char api_csp[] = "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+    "connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 void
