@@ -6,8 +6,8 @@
  * An attempt sends its hello, the counts and the first batches at once
  * from the device's watermark, then follows the collector's (its
  * welcome); keeps up to four batches in flight, sized in bytes (an
- * eighth larger after each batch the link took under 400 ms for, smaller
- * when it took over a second, halved when a link is cut mid-batch; kept
+ * eighth larger after each batch the link took under 250 ms for, smaller
+ * when it took over 600 ms, halved when a link is cut mid-batch; kept
  * across restarts with the round trip); adds forms the
  * collector hands down to the store and the catalogue, keeps the clock
  * offset the welcome gives, and counts its bytes against the day's budget.
