@@ -105,20 +105,45 @@ cdb_queryf(struct cdb *db, const char *sql, const char *fmt, ...)
 	return s;
 }
 
-int
-cdb_lock(struct cdb *db, int64_t key)
+/* Runs a SELECT of one advisory lock function on PostgreSQL. */
+static int
+cdb_lock_run(struct cdb_stmt *s)
 {
-	struct cdb_stmt *s;
 	int rc;
 
-	if (cdb_engine(db) != CDB_PG)
-		return 0;
-	if ((s = cdb_queryf(db, "SELECT pg_advisory_xact_lock(?1)", "i",
-	    key)) == NULL)
+	if (s == NULL)
 		return -1;
 	rc = cdb_step(s);
 	cdb_finalize(s);
 	return rc == CDB_ROW ? 0 : -1;
+}
+
+int
+cdb_lock(struct cdb *db, int64_t key)
+{
+	if (cdb_engine(db) != CDB_PG)
+		return 0;
+	return cdb_lock_run(cdb_queryf(db, "SELECT pg_advisory_xact_lock(?1)",
+	    "i", key));
+}
+
+int
+cdb_lock_shared(struct cdb *db, int64_t key)
+{
+	if (cdb_engine(db) != CDB_PG)
+		return 0;
+	return cdb_lock_run(cdb_queryf(db,
+	    "SELECT pg_advisory_xact_lock_shared(?1)", "i", key));
+}
+
+int
+cdb_lock_name(struct cdb *db, int32_t space, const char *name)
+{
+	if (cdb_engine(db) != CDB_PG)
+		return 0;
+	/* The two-int4 form: a key space apart from cdb_lock's bigints. */
+	return cdb_lock_run(cdb_queryf(db, "SELECT pg_advisory_xact_lock("
+	    "?1::integer, hashtext(?2))", "it", (int64_t)space, name));
 }
 
 void

@@ -83,6 +83,13 @@ struct cdb_stmt *cdb_queryf(struct cdb *db, const char *sql,
  * there: a no-op).  0 or -1.
  */
 int cdb_lock(struct cdb *db, int64_t key);
+/* The same lock shared: holders of it shared run together, and shut out
+   (and are shut out by) a holder of it alone.  0 or -1. */
+int cdb_lock_shared(struct cdb *db, int64_t key);
+/* A write lock named by space (an int32 of the caller's) and a text, in a
+   key space of its own: one lock per device, say.  Two names may share a
+   lock (a hash); that only makes them take turns.  0 or -1. */
+int cdb_lock_name(struct cdb *db, int32_t space, const char *name);
 /* Parameters from 1; text and blobs are copied. */
 void cdb_bind_int64(struct cdb_stmt *s, int i, int64_t v);
 void cdb_bind_text(struct cdb_stmt *s, int i, const char *v);

@@ -212,8 +212,10 @@ main(int argc, char **argv)
 	if ((rc = uv_ip4_addr(addr, port, (struct sockaddr_in *)&sa)) != 0 &&
 	    (rc = uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&sa)) != 0)
 		goto listen_fail;
-	if ((rc = uv_tcp_bind(&listener, (struct sockaddr *)&sa, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&listener, 128,
+	if ((rc = uv_tcp_bind(&listener, (struct sockaddr *)&sa, 0)) != 0)
+		goto listen_fail;
+	tls_listener_fast_open(&listener);
+	if ((rc = uv_listen((uv_stream_t *)&listener, 128,
 	    on_connection)) != 0)
 		goto listen_fail;
 	uv_tcp_getsockname(&listener, (struct sockaddr *)&sa, &namelen);

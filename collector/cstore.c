@@ -5,11 +5,13 @@
  * transaction, in this order:
  *
  *   BEGIN (SQLite: IMMEDIATE, its one write lock)
- *     -> cdb_lock(CS_WRITE_LOCK) (PostgreSQL: pg_advisory_xact_lock)
- *     -> read acked_seq and max(arrival)
+ *     -> PostgreSQL: CS_WRITE_LOCK shared, then the device's own lock
+ *        (CS_DEVICE_LOCKS, the device id)
+ *     -> read acked_seq; arrival numbers: SQLite max(arrival) + 1 on,
+ *        PostgreSQL a block from records_arrival_seq
  *     -> each record above acked_seq: inserted, found, or refused
  *     -> acked_seq over every contiguous seq held
- *   COMMIT (which ends the lock) -> *acked, for the caller to ack
+ *   COMMIT (which ends the locks) -> *acked, for the caller to ack
  *
  * Why an ack is safe: *acked is set only after that commit (inside a
  * caller's cstore_begin, it is durable only at cstore_commit).  The
@@ -20,13 +22,27 @@
  * refused.  Refused seqs count as held, so one bad record does not hold
  * the watermark back for ever.
  *
- * Why the advisory lock is first, inside the transaction: at
+ * Why the device's advisory lock is first, inside the transaction: at
  * PostgreSQL's default READ COMMITTED each statement reads what was
  * committed before it, so what is read after the lock includes the whole
- * batch before this one; and the lock ends with the commit or rollback
- * (also when a front-end dies), never before it.  So no batch reads a
- * watermark or max(arrival) that another is about to change, and arrival
- * numbers commit in order.
+ * batch of this device before this one (on whichever front-end); and the
+ * lock ends with the commit or rollback (also when a front-end dies),
+ * never before it.  So no batch reads a watermark another is about to
+ * change.  Batches of different devices run side by side, and their
+ * commits share PostgreSQL's WAL flushes: ingest grows with front-ends.
+ * Across devices only the record id is shared, and its unique index
+ * makes the second of two inserts of one id wait for the first to
+ * commit or roll back, then find it (refused) or insert.
+ *
+ * Arrival numbers seen by analysis only in commit order.  On SQLite the
+ * write transaction is the only writer, so max(arrival) + 1 commits in
+ * order.  On PostgreSQL concurrent batches draw from a sequence, so a
+ * number may commit after a higher one; a reader of arrival order
+ * (cstore_records_since) therefore first takes CS_WRITE_LOCK alone for
+ * a moment: every batch holding it shared (all that drew a number) has
+ * then ended, and the highest arrival stored is its horizon -- it reads
+ * no further, and whatever commits later draws higher numbers.  A batch
+ * takes the shared lock before it draws, so none can slip under.
  *
  * A crash or a lost database connection before COMMIT undoes the whole
  * batch: no record, no arrival number, no watermark; it is sent again.
@@ -89,6 +105,8 @@ static const char *const cstore_migrations[] = {
 	("CREATE TABLE token_fails(client TEXT PRIMARY KEY,"
 	"  n INTEGER NOT NULL, first_ms INTEGER NOT NULL,"
 	"  until_ms INTEGER NOT NULL) WITHOUT ROWID;"),
+	/* 6: PostgreSQL's arrival sequence; SQLite numbers as before */
+	("SELECT 1;"),
 };
 
 /* The same schema in PostgreSQL's types: BIGINT (times are ms), BYTEA. */
@@ -129,6 +147,11 @@ static const char *const cstore_pg_migrations[] = {
 	("CREATE TABLE token_fails(client TEXT PRIMARY KEY,"
 	"  n BIGINT NOT NULL, first_ms BIGINT NOT NULL,"
 	"  until_ms BIGINT NOT NULL);"),
+	/* Arrival numbers for batches of different devices stored side by
+	   side (the top of this file), after every number already used. */
+	("CREATE SEQUENCE records_arrival_seq;"
+	"SELECT setval('records_arrival_seq',"
+	"  coalesce((SELECT max(arrival) FROM records), 0) + 1, false);"),
 };
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
@@ -195,10 +218,12 @@ cs_done(struct cdb_stmt *s)
 	return cs_change(s) < 0 ? -1 : 0;
 }
 
-/* The lock every writer of records takes inside its transaction
-   (cdb_lock): front-ends sharing a PostgreSQL database store one batch at
-   a time. */
+/* The lock every writer of records takes shared inside its transaction
+   (cdb_lock_shared), and a reader of arrival order or a copy alone
+   (cdb_lock): see the top of this file. */
 #define CS_WRITE_LOCK 7243051
+/* The key space of the devices' own locks (cdb_lock_name). */
+#define CS_DEVICE_LOCKS 7243052
 
 static void
 cs_device_row(struct cdb_stmt *s, struct cdevice *d)
@@ -336,6 +361,14 @@ cs_seq_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int
+cs_i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Inserts one record with its arrival number: 1 stored, 0 not (a
    conflict), -1 on failure. */
 static int
@@ -383,17 +416,20 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	struct cdevice d;
 	uint64_t mark, *held = NULL;
 	size_t nheld = 0, h = 0;
-	int64_t arrival = 0;
-	int rc = -1;
+	int64_t arrival = 0, *arrivals = NULL;
+	size_t narrivals = 0, nabove = 0;
+	int rc = -1, pg = cdb_engine(cs->db) == CDB_PG;
 	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
 	int own = !cdb_in_tx(cs->db);
 
 	if (own && cdb_begin(cs->db) != 0)
 		return -1;
-	/* Front-ends sharing a PostgreSQL database store one batch at a
-	   time, so arrival numbers are committed in order and a device's
-	   watermark is read after the batch before it committed. */
-	if (cdb_lock(cs->db, CS_WRITE_LOCK) != 0)
+	/* PostgreSQL: batches of one device take turns, whichever
+	   front-end they reach, so a device's watermark is read after its
+	   batch before committed; other devices' batches go on (the top of
+	   this file).  The shared lock comes before any arrival number. */
+	if (cdb_lock_shared(cs->db, CS_WRITE_LOCK) != 0 ||
+	    cdb_lock_name(cs->db, CS_DEVICE_LOCKS, device_id) != 0)
 		goto out;
 	if (cstore_device_get(cs, device_id, &d) != 1)
 		goto out;
@@ -402,13 +438,36 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	   watermark moves over them without asking the database again. */
 	if ((held = malloc((n ? n : 1) * sizeof(*held))) == NULL)
 		goto out;
-	/* Arrival numbers: after the highest, in the order stored (the
-	   write lock makes this batch the only writer). */
-	ins = cdb_queryf(cs->db, "SELECT coalesce(max(arrival), 0) FROM records", "");
-	if (ins == NULL || cdb_step(ins) != CDB_ROW)
-		goto out;
-	arrival = cdb_col_int64(ins, 0);
-	cdb_finalize(ins);
+	for (size_t i = 0; i < n; i++)
+		nabove += recs[i]->seq > mark;
+	if (!pg) {
+		/* Arrival numbers: after the highest, in the order stored
+		   (the write transaction makes this batch the only writer). */
+		ins = cdb_queryf(cs->db, "SELECT coalesce(max(arrival), 0) FROM"
+		    " records", "");
+		if (ins == NULL || cdb_step(ins) != CDB_ROW)
+			goto out;
+		arrival = cdb_col_int64(ins, 0);
+		cdb_finalize(ins);
+		ins = NULL;
+	} else if (nabove > 0) {
+		/* A block from the sequence, one round trip for the batch;
+		   rising, not necessarily contiguous. */
+		if ((arrivals = malloc(nabove * sizeof(*arrivals))) == NULL)
+			goto out;
+		ins = cdb_queryf(cs->db, "SELECT nextval('records_arrival_seq')"
+		    " FROM generate_series(1, ?1)", "i", (int64_t)nabove);
+		if (ins == NULL)
+			goto out;
+		while (narrivals < nabove && cdb_step(ins) == CDB_ROW)
+			arrivals[narrivals++] = cdb_col_int64(ins, 0);
+		cdb_finalize(ins);
+		ins = NULL;
+		if (narrivals != nabove)
+			goto out;
+		qsort(arrivals, narrivals, sizeof(*arrivals), cs_i64_cmp);
+		narrivals = 0;
+	}
 	/* Any conflict -- this (device, seq), or this id under another --
 	   inserts nothing; only then is it worth asking which. */
 	ins = cdb_queryf(cs->db, "INSERT INTO records(device_id, seq, id, form_id,"
@@ -464,7 +523,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 			/* The number is used up even when nothing is inserted:
 			   arrivals rise, with gaps, which records_since allows. */
 			int stored = cs_insert(ins, device_id, clock_offset_ms,
-			    r, now_ms, ++arrival);
+			    r, now_ms, pg ? arrivals[narrivals++] : ++arrival);
 
 			if (stored < 0) {
 				rc = -1;
@@ -477,7 +536,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 			   same (device, seq) is taken as this record without
 			   comparing ids: a device never reuses a seq. */
 			cdb_bind_text(owner, 1, r->id);
-			if (cdb_step(owner) == CDB_ROW &&
+			if ((rc = cdb_step(owner)) == CDB_ROW &&
 			    (strcmp(cdb_col_text(owner, 0), device_id) != 0 ||
 			    (uint64_t)cdb_col_int64(owner, 1) != r->seq)) {
 				snprintf(reason, sizeof(reason), "record id "
@@ -488,6 +547,21 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 				nheld--;
 			}
 			cdb_reset(owner);
+			/* Neither the id nor the (device, seq) is there: the
+			   insert met something else (an arrival number a
+			   front-end of an older version took).  Never count
+			   such a record as held: the batch fails, and the
+			   device sends it again. */
+			if (rc == CDB_DONE) {
+				cdb_bind_text(have, 1, device_id);
+				cdb_bind_int64(have, 2, (int64_t)r->seq);
+				rc = cdb_step(have);
+				cdb_reset(have);
+				if (rc != CDB_ROW) {
+					rc = -1;
+					goto out;
+				}
+			}
 			if (why == NULL)
 				continue;
 		}
@@ -539,6 +613,7 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	rc = 0;
 out:
 	free(held);
+	free(arrivals);
 	cdb_finalize(ins);
 	cdb_finalize(ref);
 	cdb_finalize(owner);
@@ -735,14 +810,49 @@ cs_records(struct cstore *cs, struct cdb_stmt *s,
 	return ret ? ret : rc == CDB_DONE ? 0 : -1;
 }
 
+/*
+ * PostgreSQL: the highest arrival number below which nothing more will
+ * commit (the top of this file): taken with CS_WRITE_LOCK alone, which
+ * waits for every batch in flight and is let go at once.  SQLite: no
+ * limit, its writers commit in arrival order.
+ */
+static int
+cs_arrival_horizon(struct cstore *cs, int64_t *horizon)
+{
+	struct cdb_stmt *s;
+	int own = !cdb_in_tx(cs->db), rc = -1;
+
+	*horizon = INT64_MAX;
+	if (cdb_engine(cs->db) != CDB_PG)
+		return 0;
+	if (own && cdb_begin(cs->db) != 0)
+		return -1;
+	if (cdb_lock(cs->db, CS_WRITE_LOCK) == 0 &&
+	    (s = cdb_queryf(cs->db, "SELECT coalesce(max(arrival), 0) FROM"
+	    " records", "")) != NULL) {
+		if (cdb_step(s) == CDB_ROW) {
+			*horizon = cdb_col_int64(s, 0);
+			rc = 0;
+		}
+		cdb_finalize(s);
+	}
+	/* Nothing was written: ending it lets the lock go. */
+	if (own)
+		cdb_rollback(cs->db);
+	return rc;
+}
+
 int
 cstore_records_since(struct cstore *cs, int64_t arrival,
     int (*fn)(void *arg, const char *device_id,
     const Field__Sync__SealedRecord *r), void *arg)
 {
 	char dev[CSTORE_DEVICE_MAX + 1] = "";
-	int64_t seq = 0;
+	int64_t seq = 0, horizon = INT64_MAX;
 	int rows, rc;
+
+	if (arrival >= 0 && cs_arrival_horizon(cs, &horizon) != 0)
+		return -1;
 
 	/* Page by page, so neither engine holds a whole scan, and fn may
 	   use the store between rows. */
@@ -751,8 +861,9 @@ cstore_records_since(struct cstore *cs, int64_t arrival,
 		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE (device_id, seq) >"
 		    " (?1, ?2) ORDER BY device_id, seq LIMIT ?3", "tii", dev,
 		    seq, (int64_t)CS_PAGE) :
-		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE arrival > ?1 ORDER BY"
-		    " arrival LIMIT ?2", "ii", arrival, (int64_t)CS_PAGE);
+		    cdb_queryf(cs->db, CS_RECORD_COLS "WHERE arrival > ?1 AND"
+		    " arrival <= ?3 ORDER BY arrival LIMIT ?2", "iii", arrival,
+		    (int64_t)CS_PAGE, horizon);
 
 		rc = cs_records(cs, s, fn, arg, &rows, dev, &seq);
 		if (arrival >= 0 && rows > 0)
@@ -1137,6 +1248,15 @@ cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
 		if (cs_copy_table(from, to, &cs_tables[i], rows, err,
 		    errlen) != 0)
 			goto fail;
+	/* PostgreSQL: the arrival sequence past every number copied, or a
+	   later record would meet one (the insert would do nothing). */
+	if (cdb_engine(to->db) == CDB_PG && cdb_exec(to->db, "SELECT setval("
+	    "'records_arrival_seq', greatest(coalesce((SELECT max(arrival)"
+	    " FROM records), 0), (SELECT last_value FROM records_arrival_seq)))")
+	    != 0) {
+		snprintf(err, errlen, "arrival numbers: %s", cdb_errmsg(to->db));
+		goto fail;
+	}
 	if (cdb_commit(to->db) != 0) {
 		snprintf(err, errlen, "commit: %s", cdb_errmsg(to->db));
 		goto fail;

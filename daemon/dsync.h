@@ -6,8 +6,9 @@
  * An attempt sends its hello, the counts and the first batches at once
  * from the device's watermark, then follows the collector's (its
  * welcome); keeps up to four batches in flight, sized in bytes (an
- * eighth larger after each ack that came within a second, smaller when
- * acks are slow, halved when a link is cut mid-batch); adds forms the
+ * eighth larger after each batch the link took under 250 ms for, smaller
+ * when it took over 600 ms, halved when a link is cut mid-batch; kept
+ * across restarts with the round trip); adds forms the
  * collector hands down to the store and the catalogue, keeps the clock
  * offset the welcome gives, and counts its bytes against the day's budget.
  * What it learns is kept in the store's meta table (outbox.h for the
@@ -17,8 +18,9 @@
  * device by `fieldctl enroll`, never leaves it), device.crt and ca.crt.
  *
  * Ownership: the caller owns struct device and keeps it open while an
- * attempt runs; struct dsync_state (the adaptive batch size and the
- * failure count) outlives attempts and is the caller's too.
+ * attempt runs; struct dsync_state (the adaptive batch size, round trip,
+ * failure count and where the last attempt stopped) outlives attempts
+ * and is the caller's too.
  */
 #ifndef DSYNC_H
 #define DSYNC_H
@@ -35,6 +37,8 @@
 #define DSYNC_KEY_FILE "tls/device.key"
 #define DSYNC_CERT_FILE "tls/device.crt"
 #define DSYNC_CA_FILE "tls/ca.crt"
+/* The last TLS session, for a new process to resume (dsync.c) */
+#define DSYNC_SESSION_FILE "tls/session"
 
 /* meta keys written by sync, read by `fieldctl status` */
 #define DSYNC_META_LAST_OK "sync_last_ok_ms"
@@ -44,13 +48,25 @@
 #define DSYNC_META_COUNTS_AT "sync_counts_at_seq"
 #define DSYNC_META_BUDGET_DAY "sync_budget_day"
 #define DSYNC_META_BUDGET_USED "sync_budget_used"
+/* What the board learned about its link, kept so a restart (a reboot
+   after a power cut, `fieldctl sync` from a script) starts where the
+   last process left off rather than with full-size batches. */
+#define DSYNC_META_LINK_BATCH "sync_link_batch_bytes"
+#define DSYNC_META_LINK_RTT "sync_link_rtt_ms"
 
 struct dsync_state {
 	struct tls_session *session;	/* resumption; made on first use,
 					   freed by dsync_state_fini */
-	uint32_t batch_bytes;		/* sealed bytes in the next batch */
+	uint32_t batch_bytes;		/* sealed bytes in the next batch;
+					   0: read from the store's meta */
+	uint32_t rtt_ms;		/* smoothed hello-to-welcome time;
+					   0: not known yet */
 	uint32_t failures;		/* attempts in a row refused, or
 					   failed before a welcome */
+	int progressed;			/* the last attempt failed after
+					   records were acknowledged */
+	uint64_t resume_to;		/* the highest seq the last attempt
+					   sent, when it failed; 0: none */
 };
 
 enum dsync_result {
@@ -110,5 +126,8 @@ int64_t dsync_purge(struct device *dev);
 /* The wait before the next attempt after `failures` fruitless ones
    (0: the last one made progress), in ms, jittered. */
 uint64_t dsync_backoff_ms(uint32_t failures, uint32_t cap_s);
+/* The wait before the next attempt: 10 to 30 ms after one that was cut
+   after records went through, else dsync_backoff_ms. */
+uint64_t dsync_retry_ms(const struct dsync_state *state, uint32_t cap_s);
 
 #endif

@@ -205,7 +205,7 @@ dsync_cmd_sync(const char *dir, int argc, char **argv)
 	uv_loop_init(&loop);
 	for (long i = 0; i < attempts; i++) {
 		if (i > 0)
-			cmd_sync_wait(&loop, dsync_backoff_ms(state.failures,
+			cmd_sync_wait(&loop, dsync_retry_ms(&state,
 			    d.cfg.sync_retry_max_s < 30 ?
 			    d.cfg.sync_retry_max_s : 30));
 		if (dsync_start(&loop, &d, &state, cmd_sync_done, &cs) ==
@@ -273,6 +273,14 @@ dsync_status_json(struct device *d, json_t *o)
 	    json_string(v) : json_null());
 	json_object_set_new(o, "clock_offset_ms", store_meta_get(d->st,
 	    DSYNC_META_OFFSET, v, sizeof(v)) == 1 ?
+	    json_integer(strtoll(v, NULL, 10)) : json_null());
+	/* What sync learned about the link, which the next process
+	   starts from: null until an attempt has ended. */
+	json_object_set_new(o, "link_batch_bytes", store_meta_get(d->st,
+	    DSYNC_META_LINK_BATCH, v, sizeof(v)) == 1 ?
+	    json_integer(strtoll(v, NULL, 10)) : json_null());
+	json_object_set_new(o, "link_rtt_ms", store_meta_get(d->st,
+	    DSYNC_META_LINK_RTT, v, sizeof(v)) == 1 ?
 	    json_integer(strtoll(v, NULL, 10)) : json_null());
 	return 0;
 }

@@ -441,6 +441,12 @@ cmd_status(const char *dir, int argc, char **argv)
 			printf("clock offset  %lld ms (collector minus board)\n",
 			    (long long)json_integer_value(json_object_get(o,
 			    "clock_offset_ms")));
+		if (json_is_integer(json_object_get(o, "link_batch_bytes")))
+			printf("link          batches of %lld bytes, round trip "
+			    "%lld ms (learned, kept across restarts)\n",
+			    (long long)json_integer_value(json_object_get(o,
+			    "link_batch_bytes")), (long long)json_integer_value(
+			    json_object_get(o, "link_rtt_ms")));
 	}
 	json_decref(o);
 	device_close(&d);

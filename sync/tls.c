@@ -1,10 +1,14 @@
 /* tls.c: see tls.h. */
 #include "sync/tls.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
@@ -126,6 +130,8 @@ struct tls_conn {
 	unsigned peer_ok : 1;
 	unsigned gai_pending : 1;
 	unsigned early_checked : 1;
+	unsigned fast_open : 1;		/* client: TCP Fast Open asked for */
+	unsigned heard : 1;		/* a byte came from the peer */
 	struct tls_session *session;	/* client: resume from, save to */
 	int write_err;			/* the uv error behind write_failed */
 	size_t queued;
@@ -138,6 +144,21 @@ struct tls_conn {
 static void conn_drive(struct tls_conn *);
 static void conn_update_reading(struct tls_conn *);
 static void on_timer(uv_timer_t *);
+
+/*
+ * With TCP Fast Open the connect ends at once and the SYN leaves with the
+ * first bytes, so a refused or unreachable peer shows as a read or write
+ * error: until the peer has sent something, such errors are the
+ * connect's, and say so.
+ */
+static const char *
+conn_where(struct tls_conn *c, char *buf, size_t len)
+{
+	if (!c->fast_open || c->heard)
+		return "";
+	snprintf(buf, len, "connect to %s:%s: ", c->host, c->port);
+	return buf;
+}
 
 static void __attribute__((format(printf, 3, 4)))
 tls_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -436,8 +457,10 @@ conn_fail(struct tls_conn *c, const char *what, int rc)
 
 	c->notify_ok = 0;
 	if (rc == MBEDTLS_ERR_NET_SEND_FAILED && c->write_err != 0) {
-		snprintf(msg, sizeof(msg), "%s: write: %s", what,
-		    uv_strerror(c->write_err));
+		char where[sizeof(c->host) + sizeof(c->port) + 16];
+
+		snprintf(msg, sizeof(msg), "%s%s: write: %s", conn_where(c,
+		    where, sizeof(where)), what, uv_strerror(c->write_err));
 		tls_conn_close(c, msg);
 		return;
 	}
@@ -486,9 +509,10 @@ on_write(uv_write_t *req, int status)
 		c->notify_ok = 0;
 		if (!c->closing) {
 			char msg[TLS_MSG_MAX];
+			char where[sizeof(c->host) + sizeof(c->port) + 16];
 
-			snprintf(msg, sizeof(msg), "write: %s",
-			    uv_strerror(status));
+			snprintf(msg, sizeof(msg), "%swrite: %s", conn_where(c,
+			    where, sizeof(where)), uv_strerror(status));
 			tls_conn_close(c, msg);
 		}
 		return;
@@ -579,12 +603,17 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		c->eof = 1;
 	else if (n < 0) {
 		c->notify_ok = 0;
+		char where[sizeof(c->host) + sizeof(c->port) + 16];
+
 		c->write_failed = 1;	/* the socket is broken both ways */
-		snprintf(msg, sizeof(msg), "read: %s", uv_strerror((int)n));
+		snprintf(msg, sizeof(msg), "%sread: %s", conn_where(c, where,
+		    sizeof(where)), uv_strerror((int)n));
 		tls_conn_close(c, msg);
 		return;
-	} else
+	} else {
+		c->heard = 1;
 		c->in_len += (size_t)n;
+	}
 	conn_drive(c);
 out:
 	conn_update_reading(c);
@@ -962,6 +991,23 @@ tls_conn_new(struct tls_ctx *ctx, uv_tcp_t *tcp, const char *server_name,
 	return c;
 }
 
+void
+tls_listener_fast_open(uv_tcp_t *listener)
+{
+#ifdef TCP_FASTOPEN
+	uv_os_fd_t fd;
+	int qlen = TLS_FAST_OPEN_QUEUE;
+
+	/* Best effort: without the kernel's server side (net.ipv4.
+	   tcp_fastopen bit 2) clients just connect the usual way. */
+	if (uv_fileno((uv_handle_t *)listener, &fd) == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen,
+		    sizeof(qlen));
+#else
+	(void)listener;
+#endif
+}
+
 struct tls_conn *
 tls_conn_accept(struct tls_ctx *ctx, uv_stream_t *listener,
     const struct tls_callbacks *cb, void *arg, char *err, size_t errlen)
@@ -1005,6 +1051,34 @@ on_connected(uv_connect_t *req, int status)
 		tls_conn_close(c, err);
 }
 
+/*
+ * TCP Fast Open: the ClientHello rides in the SYN once the kernel holds
+ * the server's cookie (from an earlier connection), which saves a round
+ * trip on every reconnect over a slow link.  The kernel falls back to a
+ * plain handshake by itself (no cookie yet, a server or path without
+ * it); a kernel without TCP_FASTOPEN_CONNECT just connects as before.
+ */
+static void
+conn_fast_open(struct tls_conn *c, int family)
+{
+#ifdef TCP_FASTOPEN_CONNECT
+	int fd, one = 1;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one,
+	    sizeof(one)) != 0 || uv_tcp_open(c->tcp, fd) != 0) {
+		close(fd);
+		return;
+	}
+	c->fast_open = 1;
+#else
+	(void)c;
+	(void)family;
+#endif
+}
+
 static void
 on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
@@ -1027,6 +1101,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	c->state = ST_CONNECTING;
 	c->creq.data = c;
+	conn_fast_open(c, res->ai_family);
 	rc = uv_tcp_connect(&c->creq, c->tcp, res->ai_addr, on_connected);
 	uv_freeaddrinfo(res);
 	if (rc != 0) {
@@ -1242,6 +1317,32 @@ tls_session_forget(struct tls_session *s)
 	mbedtls_ssl_session_free(&s->s);
 	mbedtls_ssl_session_init(&s->s);
 	s->valid = 0;
+}
+
+long
+tls_session_save(const struct tls_session *s, unsigned char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (s == NULL || !s->valid)
+		return 0;
+	if (mbedtls_ssl_session_save(&s->s, buf, len, &n) != 0)
+		return -1;
+	return (long)n;
+}
+
+int
+tls_session_load(struct tls_session *s, const unsigned char *buf, size_t len)
+{
+	tls_session_forget(s);
+	/* mbedtls checks the bytes came from this build and configuration;
+	   anything else is refused, and the next handshake is a full one. */
+	if (mbedtls_ssl_session_load(&s->s, buf, len) != 0) {
+		tls_session_forget(s);
+		return -1;
+	}
+	s->valid = 1;
+	return 0;
 }
 
 void

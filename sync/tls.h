@@ -125,6 +125,16 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, uv_tcp_t *tcp,
     char *err, size_t errlen);
 
 /*
+ * TCP Fast Open on a bound listener, before uv_listen: a client that
+ * connected before sends its ClientHello in the SYN (tls_connect asks
+ * for it), one round trip less per connection.  Needs the kernel's
+ * server side (net.ipv4.tcp_fastopen with bit 2, e.g. 3); without it, or
+ * on a kernel without the option, nothing changes.
+ */
+#define TLS_FAST_OPEN_QUEUE 256
+void tls_listener_fast_open(uv_tcp_t *listener);
+
+/*
  * Accepts one connection from a listening stream (call it from the
  * listen callback) and starts TLS on it as a server.  NULL with err set.
  */
@@ -189,6 +199,18 @@ struct tls_session *tls_session_new(void);
 void tls_session_free(struct tls_session *s);
 void tls_session_forget(struct tls_session *s);
 void tls_conn_use_session(struct tls_conn *c, struct tls_session *s);
+/*
+ * A session as bytes, to keep it across restarts.  They hold the
+ * session's master secret: keep them as private as the private key.
+ * save: the length written, 0 without a session, -1 when len is too
+ * small (TLS_SESSION_MAX is enough).  load: 0, or -1 (bytes from another
+ * build, or damaged: the session is then empty).
+ */
+#define TLS_SESSION_MAX 4096
+long tls_session_save(const struct tls_session *s, unsigned char *buf,
+    size_t len);
+int tls_session_load(struct tls_session *s, const unsigned char *buf,
+    size_t len);
 
 /* The loop the conn runs on. */
 uv_loop_t *tls_conn_loop(const struct tls_conn *c);

@@ -13,6 +13,7 @@ run.sh starts for its PostgreSQL pass (FIELD_PG_URL), or, run by hand,
 in one pglib starts (tools/pg.sh).  tests/run.sh runs it in that pass
 only."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -136,6 +137,68 @@ class FrontendsTest(unittest.TestCase):
             self.assertGreater(p["B"], 0, (dev, p))
         self.check_exactly_once(devs)
         self.assertTrue(self.a.alive() and self.b.alive())
+
+    def test_a_waiting_batch_holds_up_no_other_device(self):
+        """Device X's batch waits inside its transaction (another
+        session holds a row with X's first record id, uncommitted): Y's
+        sync through the other front-end goes through meanwhile -- one
+        device's batch no longer holds every other device's.  X's batch
+        drew its arrival numbers before Y's committed higher ones, so
+        analysis started now waits for X, and counts every record once:
+        numbers are still seen only in commit order."""
+        devs = self.devices(2, 40)
+        x, y = list(devs)
+        blocker = subprocess.Popen(
+            [os.path.join(pglib.PGBIN, "psql"), "-X", "-q", "-A", "-t", "-v",
+             "ON_ERROR_STOP=1", self.db], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            blocker.stdin.write(
+                "BEGIN;\nINSERT INTO records(device_id, seq, id, form_id,"
+                " form_version, created_ms, corrected_ms, clock, epoch_id,"
+                " epoch_pub, sealed, received_ms, arrival) VALUES("
+                "'elsewhere', 1, '%s', 'f', '1', 0, 0, 0, 0, '', '', 0, -1);"
+                "\nSELECT 'held';\n" % devs[x][0])
+            blocker.stdin.flush()
+            self.assertIn("held", blocker.stdout.readline())
+            x.point_at(self.a.port)
+            px = sync_proc(x, attempts=1)
+            deadline = time.time() + 20
+            while time.time() < deadline and not pglib.psql(
+                    self.db, "SELECT 1 FROM pg_stat_activity WHERE"
+                    " wait_event_type = 'Lock' AND query LIKE"
+                    " 'INSERT INTO records%'"):
+                time.sleep(0.1)
+            self.assertIsNone(px.poll(), "X's sync did not wait")
+            y.point_at(self.b.port)
+            t0 = time.monotonic()
+            p = y.sync(attempts=1, timeout=30)
+            note("Y synced in %.2f s while X's batch waited" % (
+                time.monotonic() - t0))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(y.status()["acked_seq"], len(devs[y]))
+            self.assertIsNone(px.poll(), "X's batch should still wait")
+            # Analysis now: it must wait for X's batch, not skip it.
+            key = os.path.join(self.a.dir, "seal.key")
+            an = subprocess.Popen(
+                [os.path.join(fl.BIN, "collectctl"), "-d", self.a.dir,
+                 "analyse", "--key", key], stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True)
+            time.sleep(1)
+            blocker.stdin.write("ROLLBACK;\n")
+            blocker.stdin.flush()
+            out = px.communicate(timeout=120)[0]
+            self.assertEqual(px.returncode, 0, out[-2000:])
+            first = an.communicate(timeout=120)[0]
+            second = self.a.ctl("analyse", "--key", key).stdout
+        finally:
+            blocker.stdin.close()
+            blocker.wait(timeout=30)
+            blocker.stdout.close()
+        seen = sum(int(m) for m in re.findall(r"analysed (\d+) records",
+                                                first + second))
+        self.assertEqual(seen, len(devs[x]) + len(devs[y]), first + second)
+        self.check_exactly_once(devs)
 
     def test_same_records_to_both_at_once(self):
         """The same device's records reach A and B at the same time: a

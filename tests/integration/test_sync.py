@@ -4,8 +4,10 @@ them.  Records must arrive exactly once, and the device's watermark must
 equal the collector's."""
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import time
 import unittest
@@ -297,6 +299,62 @@ class FaultyLinkTest(unittest.TestCase):
 
     def tearDown(self):
         self.c.cleanup()
+
+    def test_link_remembered_across_restarts(self):
+        """What sync learns about its link outlives the process: batches
+        shrunk by cuts and the round trip are in status, and the next
+        fieldctl process (a reboot, a script) starts from them.  On a
+        link cut after 12.5 KB, a process that remembers gets records
+        through at its first attempt; one that forgot (the same folder,
+        its keys and session file deleted) starts with a full TLS
+        handshake and 8 KiB batches and gets none."""
+        d = sl.SyncDevice(self.c, "board-link")
+        self.assertIsNone(d.status()["link_batch_bytes"])
+        ids = d.bulk(150, members=2)
+        # 80 ms each way: hello to welcome is at least 160 ms.  Cut after
+        # 9 KB: the batches halve from their first 8 KiB until they fit.
+        px = sl.Proxy(self.c.port, "--delay-ms", "80", "--cut-at", "9000")
+        d.point_at(px.port)
+        d.sync(attempts=12, timeout=120)
+        px.stop()
+        st = d.status()
+        learned, rtt = st["link_batch_bytes"], st["link_rtt_ms"]
+        self.assertIsNotNone(learned, st)
+        self.assertLessEqual(learned, 2048, st)
+        self.assertGreaterEqual(learned, 1024, st)
+        self.assertGreaterEqual(rtt, 160, st)
+        self.assertLess(rtt, 5000, st)
+        self.assertIn("link          batches of %d bytes" % learned,
+                      d.ctl("status").stdout)
+        before = st["acked_seq"]
+        self.assertLess(before, 140, "too few records left to compare")
+        forgot = sl.SyncDevice.__new__(sl.SyncDevice)
+        forgot.collector, forgot.id, forgot.proc = self.c, d.id, None
+        forgot.dir = d.dir + "-forgot"
+        shutil.copytree(d.dir, forgot.dir)
+        # A process that forgot: no learned batch size nor round trip,
+        # nor the TLS session kept for a new process to resume.
+        self.assertTrue(os.path.exists(os.path.join(forgot.dir, "tls",
+                                                    "session")))
+        os.unlink(os.path.join(forgot.dir, "tls", "session"))
+        db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
+        db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
+                   " 'sync_link_rtt_ms')")
+        db.commit()
+        db.close()
+        # One attempt each, by a new process, on a link cut after 12.5 KB.
+        for dev in (forgot, d):
+            px = sl.Proxy(self.c.port, "--delay-ms", "80", "--cut-at",
+                          "12500")
+            dev.point_at(px.port)
+            dev.sync(attempts=1)
+            px.stop()
+        self.assertEqual(forgot.status()["acked_seq"], before)
+        self.assertGreater(d.status()["acked_seq"], before)
+        d.point_at(self.c.port)
+        p = d.sync(attempts=3)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        check_exactly_once(self, self.c, {"board-link": ids})
 
     def test_10k_records_through_200_cuts(self):
         d = sl.SyncDevice(self.c, "cut-board")

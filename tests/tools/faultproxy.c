@@ -35,7 +35,9 @@
  * data[]), is shrunk to its length, and its fate is drawn at once: maybe
  * a bit flipped, maybe truncated (then the conn is cut when its prefix
  * has left), maybe a stall before it leaves.  It gets a ready time (now
- * + --delay-ms) and joins its pipe's FIFO, so order is always kept.
+ * + --delay-ms; going up, not before the conn's open_at, the end of the
+ * TCP handshake a real link would have charged: accept + 2 x delay) and
+ * joins its pipe's FIFO, so order is always kept.
  * pipe_pump forwards from the head while it may: not before the head's
  * ready time (the pipe timer waits), not while the conn is stalled (the
  * stall timer pumps both pipes when it ends), not faster than the token
@@ -52,6 +54,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,10 +83,12 @@ struct fp_opts {
 	int		 have_listen, have_target;
 	uint64_t	 seed;
 	double		 cut_mean;	/* bytes, 0 = never */
+	uint64_t	 cut_at;	/* bytes, every conn; 0 = never */
 	double		 cut_every_ms;	/* 0 = never */
 	double		 stall_prob;
 	uint64_t	 stall_ms;
 	uint64_t	 delay_ms;
+	int		 no_connect_rtt;	/* old behaviour: connects free */
 	double		 rate;		/* bytes per second, 0 = unlimited */
 	double		 truncate_prob;
 	double		 corrupt_prob;
@@ -94,6 +100,7 @@ struct fp_opts {
 
 struct fp_stats {
 	uint64_t	 connections;	/* accepted, refused ones included */
+	uint64_t	 fast_opens;	/* whose first bytes came in the SYN */
 	uint64_t	 refused;
 	uint64_t	 connect_errors;
 	uint64_t	 bytes_up;	/* forwarded client -> target */
@@ -162,6 +169,9 @@ struct fp_conn {
 	uint64_t	 cut_ms;	/* time after which to cut */
 	uint64_t	 fwd;		/* bytes forwarded, both ways */
 	uint64_t	 stall_until;	/* loop time */
+	uint64_t	 open_at;	/* loop time the client's TCP handshake
+					   would have ended: nothing goes up
+					   before it */
 };
 
 static uv_loop_t	 loop;
@@ -258,12 +268,13 @@ fp_log(const struct fp_conn *c, const char *fmt, ...)
 static void
 stats_print(void)
 {
-	printf("faultproxy stats: connections=%" PRIu64 " refused=%" PRIu64
+	printf("faultproxy stats: connections=%" PRIu64 " fast_opens=%" PRIu64
+	    " refused=%" PRIu64
 	    " connect_errors=%" PRIu64 " active=%" PRIu64
 	    " bytes_up=%" PRIu64 " bytes_down=%" PRIu64 " cuts=%" PRIu64
 	    " stalls=%" PRIu64 " truncations=%" PRIu64
 	    " corruptions=%" PRIu64 " peak_queue=%zu\n",
-	    stats.connections, stats.refused, stats.connect_errors, active,
+	    stats.connections, stats.fast_opens, stats.refused, stats.connect_errors, active,
 	    stats.bytes_up, stats.bytes_down, stats.cuts, stats.stalls,
 	    stats.truncations, stats.corruptions, stats.peak_queue);
 	fflush(stdout);
@@ -652,7 +663,13 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		ch = sh;
 	ch->next = NULL;
 	ch->pipe = p;
-	ch->ready = uv_now(&loop) + opts.delay_ms;
+	/* A real link's connect takes a round trip (SYN, SYN-ACK) before
+	   the client's first byte may leave; here the client's connect
+	   ends at once, so its first bytes wait out that round trip. */
+	ch->ready = uv_now(&loop);
+	if (p == &c->pipe[0] && ch->ready < c->open_at)
+		ch->ready = c->open_at;
+	ch->ready += opts.delay_ms;
 	ch->soff = p->rd_off;
 	ch->len = (size_t)nread;
 	ch->off = 0;
@@ -742,6 +759,25 @@ refuse(uint64_t id, const char *reason)
 		uv_close((uv_handle_t *)t, on_refused_close);
 }
 
+/* 1 when the kernel accepted data in the client's SYN (Fast Open). */
+static int
+syn_had_data(uv_tcp_t *t)
+{
+#if defined(TCP_INFO) && defined(TCPI_OPT_SYN_DATA)
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)t, &fd) != 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return (ti.tcpi_options & TCPI_OPT_SYN_DATA) != 0;
+#else
+	(void)t;
+	return 0;
+#endif
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -774,11 +810,15 @@ on_connection(uv_stream_t *server, int status)
 	}
 	c->id = id;
 	c->state = FP_CONNECTING;
+	c->open_at = uv_now(&loop) + (opts.no_connect_rtt ? 0 :
+	    2 * opts.delay_ms);
 	c->handles = FP_CONN_HANDLES;
 	rng_seed(&c->rng, opts.seed, id, 1);
 	rng_seed(&cut_rng, opts.seed, id, 2);
 	c->cut_at = opts.cut_mean > 0 ? rng_expo(&cut_rng, opts.cut_mean) :
 	    FP_NEVER;
+	if (opts.cut_at > 0 && opts.cut_at < c->cut_at)
+		c->cut_at = opts.cut_at;
 	c->cut_ms = opts.cut_every_ms > 0 ?
 	    rng_expo(&cut_rng, opts.cut_every_ms) : FP_NEVER;
 	uv_tcp_init(&loop, &c->client);
@@ -800,6 +840,13 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->client, 1);
+	/* TCP Fast Open: the client's first bytes came in its SYN, so its
+	   connect cost no round trip before them. */
+	if (syn_had_data(&c->client)) {
+		stats.fast_opens++;
+		c->open_at = 0;
+		fp_log(c, "fast-open");
+	}
 	uv_ip4_addr("127.0.0.1", (int)opts.target_port, &sa);
 	if ((rc = uv_tcp_connect(&c->creq, &c->upstream,
 	    (const struct sockaddr *)&sa, on_connect)) != 0) {
@@ -862,9 +909,15 @@ usage(int code)
 	    "  --cut-mean BYTES      cut after ~BYTES forwarded (both ways; "
 	    "0: never)\n"
 	    "  --cut-every-ms MS     cut after ~MS (0: never)\n"
+	    "  --cut-at BYTES        cut every connection after exactly BYTES "
+	    "(both ways)\n"
 	    "  --stall-prob P --stall-ms MS   stall both ways for MS, per "
 	    "chunk\n"
-	    "  --delay-ms MS         one-way latency per chunk\n"
+	    "  --delay-ms MS         one-way latency per chunk; a new "
+	    "connection's first\n"
+	    "                        bytes up also wait one round trip "
+	    "(its TCP handshake)\n"
+	    "  --no-connect-rtt      connections cost no round trip\n"
 	    "  --rate BYTES_PER_S    per direction (0: unlimited)\n"
 	    "  --truncate-prob P     forward a prefix of a chunk, then cut\n"
 	    "  --corrupt-prob P      flip one bit of a chunk\n"
@@ -914,7 +967,7 @@ enum {
 	OPT_LISTEN = 256, OPT_TARGET, OPT_SEED, OPT_CUT_MEAN, OPT_CUT_MS,
 	OPT_STALL_PROB, OPT_STALL_MS, OPT_DELAY, OPT_RATE, OPT_TRUNCATE,
 	OPT_CORRUPT, OPT_REFUSE, OPT_MAX_CONNS, OPT_QUEUE_MAX, OPT_LOG,
-	OPT_HELP
+	OPT_NO_CONNECT_RTT, OPT_CUT_AT, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -923,9 +976,11 @@ static const struct option longopts[] = {
 	{ "seed",		required_argument,	NULL, OPT_SEED },
 	{ "cut-mean",		required_argument,	NULL, OPT_CUT_MEAN },
 	{ "cut-every-ms",	required_argument,	NULL, OPT_CUT_MS },
+	{ "cut-at",		required_argument,	NULL, OPT_CUT_AT },
 	{ "stall-prob",		required_argument,	NULL, OPT_STALL_PROB },
 	{ "stall-ms",		required_argument,	NULL, OPT_STALL_MS },
 	{ "delay-ms",		required_argument,	NULL, OPT_DELAY },
+	{ "no-connect-rtt",	no_argument,		NULL, OPT_NO_CONNECT_RTT },
 	{ "rate",		required_argument,	NULL, OPT_RATE },
 	{ "truncate-prob",	required_argument,	NULL, OPT_TRUNCATE },
 	{ "corrupt-prob",	required_argument,	NULL, OPT_CORRUPT },
@@ -960,6 +1015,10 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_CUT_MEAN:
 			opts.cut_mean = opt_num("--cut-mean", optarg, 0, 1e15);
+			break;
+		case OPT_CUT_AT:
+			opts.cut_at = opt_uint("--cut-at", optarg,
+			    (uint64_t)1 << 50);
 			break;
 		case OPT_CUT_MS:
 			opts.cut_every_ms = opt_num("--cut-every-ms", optarg,
@@ -1002,6 +1061,9 @@ parse_opts(int argc, char **argv)
 		case OPT_LOG:
 			opts.log = 1;
 			break;
+		case OPT_NO_CONNECT_RTT:
+			opts.no_connect_rtt = 1;
+			break;
 		case OPT_HELP:
 		case 'h':
 			usage(0);
@@ -1029,6 +1091,21 @@ parse_opts(int argc, char **argv)
 		opts.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 }
 
+/* Accepts TCP Fast Open, as a real server may (best effort: the kernel's
+   net.ipv4.tcp_fastopen needs bit 2). */
+static void
+listener_fast_open(void)
+{
+#ifdef TCP_FASTOPEN
+	uv_os_fd_t fd;
+	int qlen = FP_BACKLOG;
+
+	if (uv_fileno((uv_handle_t *)&listener, &fd) == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen,
+		    sizeof(qlen));
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1047,7 +1124,9 @@ main(int argc, char **argv)
 	uv_tcp_init(&loop, &listener);
 	uv_ip4_addr("127.0.0.1", (int)opts.listen_port, &sa);
 	if ((rc = uv_tcp_bind(&listener, (const struct sockaddr *)&sa,
-	    0)) != 0 || (rc = uv_listen((uv_stream_t *)&listener, FP_BACKLOG,
+	    0)) == 0)
+		listener_fast_open();
+	if (rc != 0 || (rc = uv_listen((uv_stream_t *)&listener, FP_BACKLOG,
 	    on_connection)) != 0) {
 		fprintf(stderr, "faultproxy: listen on 127.0.0.1:%u: %s\n",
 		    opts.listen_port, uv_strerror(rc));

@@ -333,6 +333,21 @@ class FaultProxyTest(unittest.TestCase):
         # Exponential, mean 10000: some spread, none far out.
         self.assertGreater(max(offs) - min(offs), 1000)
 
+    def test_cut_at(self):
+        # Every connection is cut after exactly that many bytes.
+        srv, px = self.start("echo", "--cut-at", 3000, "--log")
+        for _ in range(2):
+            s = px.connect()
+            t = send_bg(s, payload(10000))
+            got, ended = recv_all(s, 10000)
+            t.join()
+            s.close()
+            self.assertTrue(ended)
+            self.assertLessEqual(len(got), 1500)
+        st, log = px.stop()
+        cuts = [f for f in log if f["fault"] == "cut"]
+        self.assertEqual([int(f["offset"]) for f in cuts], [3000, 3000])
+
     def test_cut_every_ms(self):
         srv, px = self.start("echo", "--cut-every-ms", 200, "--seed", 1)
         s = px.connect()
@@ -393,6 +408,23 @@ class FaultProxyTest(unittest.TestCase):
         self.assertEqual(recv_all(s, len(want))[0], want)
         s.close()
         px.stop()
+
+    def test_connect_rtt(self):
+        # A new connection pays its TCP handshake's round trip: the
+        # first bytes up leave 2 x delay after accept, so the first echo
+        # takes two round trips; with --no-connect-rtt only one.
+        for flags, lo, hi in (((), 0.8, 1.6), (("--no-connect-rtt",),
+                                                0.4, 0.75)):
+            srv, px = self.start("echo", "--delay-ms", 200, *flags)
+            t0 = time.monotonic()
+            s = px.connect()
+            s.sendall(b"ping")
+            self.assertEqual(recv_all(s, 4)[0], b"ping")
+            took = time.monotonic() - t0
+            self.assertGreaterEqual(took, lo - 0.005, flags)
+            self.assertLess(took, hi, flags)
+            s.close()
+            px.stop()
 
     def test_rate(self):
         srv, px = self.start("sink", "--rate", 20000)

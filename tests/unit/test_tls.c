@@ -769,6 +769,23 @@ test_connect_refused(void **state)
 	assert_non_null(strstr(r.cli.reason, "connect to 127.0.0.1:1: "));
 }
 
+/* A session kept as bytes: nothing without one; bytes that are not a
+   session of this build are refused and leave it empty. */
+static void
+test_session_bytes(void **state)
+{
+	struct tls_session *ts = tls_session_new();
+	unsigned char buf[TLS_SESSION_MAX], junk[64];
+
+	assert_non_null(ts);
+	assert_int_equal(tls_session_save(ts, buf, sizeof(buf)), 0);
+	memset(junk, 0x5a, sizeof(junk));
+	assert_int_equal(tls_session_load(ts, junk, sizeof(junk)), -1);
+	assert_int_equal(tls_session_save(ts, buf, sizeof(buf)), 0);
+	assert_int_equal(tls_session_load(ts, junk, 0), -1);
+	tls_session_free(ts);
+}
+
 static void
 test_ctx_errors(void **state)
 {
@@ -856,6 +873,7 @@ main(void)
 		cmocka_unit_test(test_pinned_ca),
 		cmocka_unit_test(test_server_name_checked),
 		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_session_bytes),
 		cmocka_unit_test(test_ctx_errors),
 		cmocka_unit_test(test_memory_conn),
 	};
