@@ -350,12 +350,18 @@ class FaultProxyTest(unittest.TestCase):
 
     def test_cut_every_ms(self):
         srv, px = self.start("echo", "--cut-every-ms", 200, "--seed", 1)
-        s = px.connect()
         t0 = time.monotonic()
-        got, ended = recv_all(s, 1, timeout=8)
-        self.assertTrue(ended)
+        try:
+            s = px.connect()
+        except ConnectionResetError:
+            # The cut came before this (loaded) machine ran the client
+            # again after its handshake: connect() itself sees the reset.
+            s = None
+        if s is not None:
+            got, ended = recv_all(s, 1, timeout=8)
+            self.assertTrue(ended)
+            s.close()
         self.assertLess(time.monotonic() - t0, 8)
-        s.close()
         st, _ = px.stop()
         self.assertEqual(st["cuts"], 1)
 
