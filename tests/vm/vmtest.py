@@ -732,32 +732,40 @@ class Run:
         every record answered 201 is there with its seq, seqs without a
         gap.  Returns the number of records."""
         vm = self.vm
-        deadline = time.time() + 60 * self.slow
-        while time.time() < deadline:
-            act = vm.ssh("systemctl is-active fieldd", check=False
-                         ).stdout.strip()
-            if act == "active":
-                break
-            time.sleep(0.5)
+        # One ssh call (each costs seconds on an emulated CPU): fieldd
+        # started by itself, the store's own check, fieldctl opens it, a
+        # consistent copy (as fieldd: no file of root's in its folder),
+        # opened with the collector's key.  Markers split the answers.
+        script = r"""
+i=0; while [ "$(systemctl is-active fieldd)" != active ] && [ $i -lt %d ]; do
+  sleep 1; i=$((i+1)); done
+echo "@active $(systemctl is-active fieldd)"
+echo "@ic $(runuser -u fieldd -- sqlite3 /var/lib/fieldd/device.db \
+  'PRAGMA integrity_check' 2>&1 | tr '\n' ' ')"
+runuser -u fieldd -- fieldctl -d /var/lib/fieldd status --json \
+  >/dev/null 2>/tmp/st.err; echo "@status $? $(cat /tmp/st.err)"
+rm -f /tmp/check.db
+runuser -u fieldd -- sqlite3 /var/lib/fieldd/device.db '.backup /tmp/check.db'
+echo "@records"
+collectctl open --key /var/lib/collectord/seal.key /tmp/check.db ||
+  echo "@open failed $?"
+""" % (60 * self.slow)
+        p = vm.ssh(script, check=False, timeout=300)
+        out = p.stdout
+        m = re.search(r"^@active (\S+)", out, re.M)
+        act = m.group(1) if m else "?"
         need(act == "active", "%s: fieldd did not start by itself (%s): %s" % (
             what, act, vm.ssh("journalctl -u fieldd -b --no-pager -n 20",
                               check=False).stdout))
-        ic = vm.ssh("runuser -u fieldd -- sqlite3 /var/lib/fieldd/device.db "
-                    "'PRAGMA integrity_check' && runuser -u fieldd -- sqlite3 "
-                    "/var/lib/fieldd/device.db '.backup /tmp/check.db'",
-                    check=False)
-        need(ic.returncode == 0 and ic.stdout.strip() == "ok",
-             "%s: integrity_check: %s %s" % (what, ic.stdout[-300:],
-                                             ic.stderr[-300:]))
-        st = vm.ssh("runuser -u fieldd -- fieldctl -d /var/lib/fieldd "
-                    "status --json", check=False)
-        need(st.returncode == 0, "%s: fieldctl status: %s" % (what,
-                                                             st.stderr))
-        p = vm.ssh("collectctl open --key /var/lib/collectord/seal.key "
-                   "/tmp/check.db && rm -f /tmp/check.db", check=False,
-                   timeout=300)
-        need(p.returncode == 0, "%s: records do not open: %s" % (
-            what, p.stderr[-500:]))
+        m = re.search(r"^@ic (.*)$", out, re.M)
+        need(m and m.group(1).strip() == "ok", "%s: integrity_check: %s" % (
+            what, m.group(1) if m else out[-300:]))
+        m = re.search(r"^@status (\d+)(.*)$", out, re.M)
+        need(m and m.group(1) == "0", "%s: fieldctl status: %s" % (
+            what, m.group(0) if m else out[-300:]))
+        need("@open failed" not in out and "@records" in out,
+             "%s: records do not open: %s" % (what, p.stderr[-500:]))
+        p.stdout = out.split("@records\n", 1)[1]
         by_id = {}
         for line in p.stdout.splitlines():
             r = json.loads(line)
