@@ -381,7 +381,8 @@ class Run:
         self.kvm = False
         self.acked = []         # every record answered 201, over all boots
         self.token = None
-        self.run = os.path.join(VM_DIR, "run-" + self.arch)
+        self.run = os.path.join(VM_DIR, "run-" + self.arch + (
+            "-" + args.name if args.name else ""))
 
     # -- reporting --
 
@@ -944,6 +945,8 @@ def main():
                     help="power cuts at most in the control run")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--dropin", help="a fieldd.service drop-in to add")
+    ap.add_argument("--name", help="build/vm/run-ARCH-NAME for this run's "
+                    "files (two runs at once)")
     ap.add_argument("--only", default="ready,web,odk,sync,sandbox,security,"
                     "watchdog,update,poweroff,cuts,control",
                     help="the checks to run, by key, comma-separated")
