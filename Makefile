@@ -13,6 +13,8 @@
 #                   FIELD_VAR=DIR moves var/
 #   make test       sanitizer build (build/san), unit, fuzz-smoke, integration
 #   make bench      benchmarks (release build)
+#   make wasm       web/field/rules.wasm from the forms core (emscripten,
+#                   gnulib); committed, and rebuilt after a change to it
 #   make fuzz       libFuzzer targets (build/fuzz), FUZZ_SECONDS each
 #   make clean
 
@@ -57,7 +59,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(MODE_CFLAGS) -I. -I$(B)/gen $(PG_CFLAGS)
 # board does not need libpq, which only the collector's store links).
 LDFLAGS += $(MODE_LDFLAGS) -Wl,--as-needed
 LIBS := -lsqlite3 -luv -lmbedtls -lmbedx509 -lmbedcrypto -lprotobuf-c -lzstd \
-	-ljansson -lhttp_parser -lcsv -lexpat -lzip -lsystemd -lpq -lm
+	-ljansson -lhttp_parser -lcsv -lexpat -lzip -lxlsxwriter -lsystemd -lpq \
+	-lseccomp -lm
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/proto/%.pb-c.c)
@@ -89,7 +92,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps
+.PHONY: all run test units valgrind bench fuzz fuzz-build fuzz-bins clean deps \
+	wasm
 .SECONDARY:
 
 all: $(BINS) man
@@ -121,9 +125,16 @@ $(B)/gen/web_embedded.c: $(WEB) tools/embed.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed.sh $@ embedded_web $(WEB)
 
-$(B)/gen/field_embedded.c: $(FIELD_WEB) tools/embed.sh
+# The web app's files and their gzip copies (a phone on a slow link gets
+# a third of the bytes; http_static serves them as Content-Encoding).
+FIELD_GZ := $(FIELD_WEB:web/field/%=$(B)/gen/field/%.gz)
+$(FIELD_GZ): $(B)/gen/field/%.gz: web/field/%
 	@mkdir -p $(dir $@)
-	sh tools/embed.sh $@ embedded_field $(FIELD_WEB)
+	gzip -9 -n -c $< >$@
+
+$(B)/gen/field_embedded.c: $(FIELD_WEB) $(FIELD_GZ) tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $@ embedded_field $(FIELD_WEB) $(FIELD_GZ)
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c $(GEN_H) | $(BUILD_H)
 	@mkdir -p $(dir $@)
@@ -179,6 +190,13 @@ $(B)/man/%: docs/man/%.scd
 run: deps all
 	@FIELD_PORT='$(FIELD_PORT)' COLLECTOR_PORT='$(COLLECTOR_PORT)' \
 	    COORD_PORT='$(COORD_PORT)' exec sh tools/run.sh $(B)
+
+# The web app's rules: the forms core compiled to WebAssembly, committed
+# (a board's build needs no emscripten); test_rules_shared.py says when it
+# is older than the C.
+wasm:
+	@sh tools/deps.sh wasm
+	sh web/wasm/build.sh web/field/rules.wasm
 
 # Every test runs on the sanitizer build.
 JOBS ?= 2

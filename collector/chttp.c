@@ -58,32 +58,6 @@ ch_static(const struct http_request *req, struct http_response *res)
 		ch_error(res, 404, "no such page");
 }
 
-/* The lockout slot of a peer (a free or the oldest one when new). */
-static unsigned *
-ch_fails(struct chttp *h, const char *peer, int make)
-{
-	uint64_t now = util_mono_ms();
-	size_t pick = 0;
-
-	for (size_t i = 0; i < CHTTP_LOCK_SLOTS; i++) {
-		if (strcmp(h->lock[i].peer, peer) == 0) {
-			if (now - h->lock[i].since_ms > CHTTP_LOCK_MS) {
-				h->lock[i].fails = 0;
-				h->lock[i].since_ms = now;
-			}
-			return &h->lock[i].fails;
-		}
-		if (h->lock[i].since_ms < h->lock[pick].since_ms)
-			pick = i;
-	}
-	if (!make)
-		return NULL;
-	snprintf(h->lock[pick].peer, sizeof(h->lock[pick].peer), "%s", peer);
-	h->lock[pick].fails = 0;
-	h->lock[pick].since_ms = now;
-	return &h->lock[pick].fails;
-}
-
 /* The coordinator's name when the token is good; else answers 401/429
    and returns 0. */
 static int
@@ -91,11 +65,12 @@ ch_auth(struct chttp *h, const struct http_request *req,
     struct http_response *res, char *name, size_t namelen)
 {
 	const char *a = http_header_get(req, "Authorization");
-	unsigned *fails = ch_fails(h, req->peer, 0);
+	char key[PEER_KEY_MAX];
 	unsigned char hash[32];
 	int r = 0;
 
-	if (fails && *fails >= CHTTP_LOCK_FAILS) {
+	peer_key(req->peer, key);
+	if (lockout_table_step(&h->lock, key, 0, util_now_ms())) {
 		ch_error(res, 429, "too many wrong tokens from this address; "
 		    "wait a minute");
 		return 0;
@@ -112,13 +87,49 @@ ch_auth(struct chttp *h, const struct http_request *req,
 		ch_error(res, 500, "the collector's store failed");
 		return 0;
 	}
-	if (a && (fails = ch_fails(h, req->peer, 1)) != NULL)
-		(*fails)++;
+	if (a && lockout_table_step(&h->lock, key, 1, util_now_ms()) != 2) {
+		const struct lockout_entry *e = lockout_table_get(&h->lock,
+		    key);
+
+		/* kept in the store too: a restart does not reset it */
+		if (e != NULL && cstore_token_fails_put(h->srv->cs, key,
+		    e) != 0)
+			log_warn("collectord: http: cannot keep a lockout: %s",
+			    cstore_errmsg(h->srv->cs));
+	}
 	log_warn("collectord: http: %s: %s token", req->peer,
 	    a ? "wrong" : "no");
 	ch_error(res, 401, a ? "wrong token" : "a coordinator token is needed "
 	    "(Authorization: Bearer TOKEN)");
 	return 0;
+}
+
+/* cstore_token_fails_load's callback: a kept lockout into the table. */
+static int
+ch_lock_load(void *arg, const char *client, const struct lockout_entry *e)
+{
+	struct chttp *h = arg;
+
+	(void)lockout_table_set(&h->lock, client, e, util_now_ms());
+	return 0;
+}
+
+/* http_server_set_admit: a coordinator's valid token gets a kept slot. */
+static int
+ch_admit(void *ctx, const struct http_request *req)
+{
+	struct chttp *h = ctx;
+	const char *a = http_header_get(req, "Authorization");
+	unsigned char hash[32];
+	char name[128];
+
+	if (a == NULL || strncmp(a, "Bearer ", 7) != 0 ||
+	    strlen(a + 7) > CHTTP_TOKEN_MAX)
+		return 0;
+	mbedtls_sha256_ret((const unsigned char *)a + 7, strlen(a + 7), hash,
+	    0);
+	return cstore_coordinator_find(h->srv->cs, hash, name,
+	    sizeof(name)) == 1;
 }
 
 static int
@@ -321,6 +332,121 @@ out:
 	astore_close(as);
 }
 
+/* Most choices of one dimension whose labels /forms carries: past it
+   the page shows codes (a 20,000-place list would make /forms megabytes). */
+#define CHTTP_LABELS_MAX 5000
+
+/*
+ * The texts of a row's column in each language: {"English": "Site", ...}.
+ * A column with no language ("label") is the form's default language's.
+ * Adds every language met to langs.
+ */
+static json_t *
+ch_texts(const json_t *row, const char *col, const char *deflang,
+    json_t *langs)
+{
+	json_t *out = json_object(), *v;
+	size_t clen = strlen(col);
+	const char *k;
+
+	json_object_foreach((json_t *)row, k, v) {
+		const char *lang;
+		size_t i;
+		json_t *x;
+		int known = 0;
+
+		if (!json_is_string(v) || strncmp(k, col, clen) != 0)
+			continue;
+		if (k[clen] == '\0')
+			lang = deflang;
+		else if (strncmp(k + clen, "::", 2) == 0 && k[clen + 2])
+			lang = k + clen + 2;
+		else
+			continue;
+		json_object_set(out, lang, v);
+		json_array_foreach(langs, i, x)
+			known |= strcmp(json_string_value(x), lang) == 0;
+		if (!known)
+			json_array_append_new(langs, json_string(lang));
+	}
+	return out;
+}
+
+/* The list a select row reads ("select_one yes_no" -> "yes_no"), or NULL. */
+static const char *
+ch_list_of(const json_t *row)
+{
+	const char *t = json_string_value(json_object_get(row, "type"));
+	const char *sp;
+
+	if (t == NULL || strncmp(t, "select", 6) != 0 ||
+	    (sp = strrchr(t, ' ')) == NULL)
+		return NULL;
+	return sp + 1;
+}
+
+/*
+ * What the page labels a form's counts with, in every language the form
+ * has: its title, each dimension's field label, and the labels of each
+ * dimension's choices (codes in the counts, labels on the page).
+ */
+static json_t *
+ch_labels(const struct form *f, const struct form_cschema *sch,
+    json_t **langs_out)
+{
+	json_t *def = form_definition(f);
+	json_t *langs = json_array(), *fields = json_object(),
+	    *choices = json_object(), *title;
+	const json_t *survey = json_object_get(def, "survey");
+	const json_t *clist = json_object_get(def, "choices");
+	const char *deflang = json_string_value(json_object_get(def,
+	    "default_language"));
+	json_t *row;
+	size_t i;
+
+	if (deflang == NULL || !*deflang)
+		deflang = "default";
+	json_array_append_new(langs, json_string(deflang));
+	title = ch_texts(def, "title", deflang, langs);
+	for (size_t d = 0; d < sch->n_dims; d++) {
+		const char *list = NULL;
+		json_t *ch;
+		size_t n = 0;
+
+		json_array_foreach(survey, i, row) {
+			const char *name = json_string_value(json_object_get(row,
+			    "name"));
+			if (name == NULL || strcmp(name, sch->dims[d].field))
+				continue;
+			json_object_set_new(fields, sch->dims[d].name,
+			    ch_texts(row, "label", deflang, langs));
+			list = ch_list_of(row);
+			break;
+		}
+		if (list == NULL)
+			continue;
+		ch = json_object();
+		json_array_foreach(clist, i, row) {
+			const char *ln = json_string_value(json_object_get(row,
+			    "list_name"));
+			const char *name = json_string_value(json_object_get(row,
+			    "name"));
+			if (ln == NULL || name == NULL || strcmp(ln, list) != 0 ||
+			    json_object_get(ch, name))
+				continue;
+			if (++n > CHTTP_LABELS_MAX)
+				break;
+			json_object_set_new(ch, name, ch_texts(row, "label",
+			    deflang, langs));
+		}
+		json_object_set_new(choices, sch->dims[d].name, ch);
+	}
+	json_decref(def);
+	*langs_out = langs;
+	return json_pack("{s:o,s:o,s:o}", "title", title, "fields", fields,
+	    "choices", choices);
+}
+
 static void
 ch_forms(struct chttp *h, const struct http_request *req,
     struct http_response *res)
@@ -335,18 +461,17 @@ ch_forms(struct chttp *h, const struct http_request *req,
 		gen = astore_meta(as, "generation");
 		astore_close(as);
 	}
+	/* Every form of the catalogue, records or not: each is counted
+	   (by default when it declares nothing). */
 	for (size_t i = 0; forms; i++) {
 		const struct form *f = form_catalog_nth(h->cat, i);
 		struct form_cschema sch;
-		json_t *def, *decl;
-		json_t *dims, *items, *ms;
+		json_t *dims, *items, *ms, *labels, *langs = NULL;
 
 		if (f == NULL)
 			break;
 		if (form_cschema(f, &sch) != 0)
 			continue;
-		def = form_definition(f);
-		decl = json_object_get(def, "counts");
 		dims = json_array();
 		items = json_array();
 		ms = json_array();
@@ -366,13 +491,17 @@ ch_forms(struct chttp *h, const struct http_request *req,
 			    sch.measures[m].kind == FORM_M_RECORDS ? "records" :
 			    sch.measures[m].kind == FORM_M_ITEMS ? "items" :
 			    "sum", "suppress", sch.measures[m].suppress));
-		json_array_append_new(forms, json_pack("{s:s,s:s,s:s,s:O,s:O,"
-		    "s:o,s:o,s:o}", "id", form_id(f), "version", form_version(f),
-		    "title", form_title(f), "place", json_object_get(decl,
-		    "place"), "date", json_object_get(decl, "date"), "latest_by",
-		    sch.latest ? json_string(sch.dims[0].name) : json_null(),
-		    "dims", dims, "item_dims", items, "measures", ms));
-		json_decref(def);
+		labels = ch_labels(f, &sch, &langs);
+		json_array_append_new(forms, json_pack("{s:s,s:s,s:s,s:o,s:o,"
+		    "s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", form_id(f), "version",
+		    form_version(f), "title", form_title(f), "place", sch.place ?
+		    json_string(sch.dims[0].name) : json_null(), "date",
+		    sch.date[0] ? json_string(sch.date) : json_null(),
+		    "latest_by", sch.latest ? json_string(sch.dims[0].name) :
+		    json_null(), "counts", sch.by_default ? "default" :
+		    "declared", "dims", dims, "item_dims", items, "measures",
+		    ms, "languages", langs ? langs : json_array(), "labels",
+		    labels ? labels : json_object()));
 	}
 	o = json_pack("{s:o,s:I,s:I}", "forms", forms, "threshold",
 	    (json_int_t)h->threshold, "generation", (json_int_t)gen);
@@ -443,27 +572,44 @@ chttp_start(struct chttp *h, struct csrv *srv, uv_loop_t *loop,
     const char *listen, unsigned threshold, int *port, char *err,
     size_t errlen)
 {
-	struct http_limits lim = { 8192, 0, 64, 30000, 10000 };
+	static const struct lockout_rule rule = { CHTTP_LOCK_FAILS,
+	    CHTTP_LOCK_MS, CHTTP_LOCK_MS };
+	struct http_limits lim = { 8192, 0, 64, 30000, 10000, 0, 0, 0, 0 };
 	char addr[64];
 	int rc;
 
 	memset(h, 0, sizeof(*h));
 	h->srv = srv;
 	h->threshold = threshold;
+	if (lockout_table_init(&h->lock, CHTTP_LOCK_SLOTS, &rule) != 0) {
+		snprintf(err, errlen, "http: out of memory");
+		return -1;
+	}
+	if (cstore_token_fails_load(srv->cs, util_now_ms() - CHTTP_LOCK_MS,
+	    util_now_ms(), ch_lock_load, h) != 0) {
+		snprintf(err, errlen, "http: the kept lockouts: %s",
+		    cstore_errmsg(srv->cs));
+		lockout_table_free(&h->lock);
+		return -1;
+	}
 	if (config_parse_listen(listen, addr, sizeof(addr), port) != 0) {
 		snprintf(err, errlen, "http: %s: expected ADDR:PORT", listen);
 		return -1;
 	}
-	if (ch_load(h, err, errlen) != 0)
+	if (ch_load(h, err, errlen) != 0) {
+		lockout_table_free(&h->lock);
 		return -1;
+	}
 	if ((rc = http_server_start(loop, addr, *port, &lim, ch_handle, h,
 	    &h->http)) != 0) {
 		snprintf(err, errlen, "http: listen on %s: %s", listen,
 		    uv_strerror(rc));
 		form_catalog_free(h->cat);
 		h->cat = NULL;
+		lockout_table_free(&h->lock);
 		return -1;
 	}
+	http_server_set_admit(h->http, ch_admit);
 	*port = http_server_port(h->http);
 	return 0;
 }
@@ -484,6 +630,7 @@ chttp_stop(struct chttp *h, void (*done)(void *), void *arg)
 	h->http = NULL;
 	form_catalog_free(h->cat);
 	h->cat = NULL;
+	lockout_table_free(&h->lock);
 	for (size_t i = 0; i < CHTTP_CACHE; i++) {
 		free(h->cache[i].body);
 		h->cache[i].body = NULL;

@@ -32,13 +32,19 @@
 
 #include "analysis/query.h"
 #include "analysis/render.h"
+#include "common/lockout.h"
 #include "http/http.h"
 #include "collector/csrv.h"
 
 #define CHTTP_CACHE 16
-#define CHTTP_LOCK_FAILS 10		/* wrong tokens from one address */
-#define CHTTP_LOCK_MS (60 * 1000)	/* ... within and locked for this */
-#define CHTTP_LOCK_SLOTS 64
+/* Wrong tokens: CHTTP_LOCK_FAILS from one client (an IPv4 address or an
+   IPv6 /64) within CHTTP_LOCK_MS lock it until then (common/lockout.h);
+   CHTTP_LOCK_SLOTS clients, a live one never forgotten, the table full:
+   429 for a new client.  Each count is kept in the store too
+   (cstore_token_fails_put), so a restart does not reset a lock. */
+#define CHTTP_LOCK_FAILS 10
+#define CHTTP_LOCK_MS (60 * 1000)
+#define CHTTP_LOCK_SLOTS 512
 
 struct chttp_cached {
 	char key[1200];			/* format, threshold, query */
@@ -56,11 +62,7 @@ struct chttp {
 	unsigned threshold;
 	struct chttp_cached cache[CHTTP_CACHE];
 	uint64_t tick;
-	struct {
-		char peer[64];
-		unsigned fails;
-		uint64_t since_ms;
-	} lock[CHTTP_LOCK_SLOTS];
+	struct lockout_table lock;
 };
 
 /* Loads the forms and serves on listen (ADDR:PORT).  0 and the bound

@@ -12,7 +12,7 @@
  *                                    offline enrolment
  *   collectctl -d CDIR import BUNDLE            a USB bundle (import_cmd.h)
  *   collectctl -d CDIR receipt DEVICE OUT       its receipt for the device
- *   collectctl -d CDIR export --key FILE --form F --out DIR   (export.h)
+ *   collectctl -d CDIR export --key FILE --form F --out DIR [...] (export.h)
  *   collectctl -d CDIR analyse --key FILE       (collector/open/counts_cmd.h)
  *   collectctl -d CDIR counts --form F ...
  *   collectctl -d CDIR coordinator add|remove NAME, coordinator list
@@ -72,8 +72,10 @@ static const struct cli_cmd collectctl_cmds[] = {
 	{ "import", "-d CDIR import BUNDLE", "a device's USB bundle" },
 	{ "receipt", "-d CDIR receipt DEVICE OUT",
 	    "the receipt for the device's bundles" },
-	{ "export", "-d CDIR export --key FILE --form F --out DIR",
-	    "F.csv, a CSV per repeat group, F.jsonl" },
+	{ "export", "-d CDIR export --key FILE --form F --out DIR "
+	    "[--labels [--lang LANGUAGE]] [--split-multiple] [--bom] [--xlsx]",
+	    "F.csv, a CSV per repeat group (or F.xlsx, a sheet each), "
+	    "F.jsonl" },
 	{ "analyse", "-d CDIR analyse --key FILE",
 	    "opens what arrived into the analysis tables" },
 	{ "counts", "-d CDIR counts --form F [--by DIM[,DIM...]] "

@@ -32,6 +32,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/config_file.h"
 #include "common/version.h"
 #include "collector/chttp.h"
@@ -246,6 +247,15 @@ main(int argc, char **argv)
 	snprintf(forms_dir, sizeof(forms_dir), "%s/forms", dir);
 	uv_fs_poll_init(loop, &forms_poll);
 	uv_fs_poll_start(&forms_poll, on_forms_poll, forms_dir, 2000);
+	/* Everything is open: from here on, the system calls serving needs
+	   only (common/sandbox.h). */
+	if ((rc = sandbox_enter(err, sizeof(err))) < 0) {
+		log_err("collectord: %s", err);
+		return 1;
+	}
+	if (rc == 1)
+		log_warn("collectord: FIELD_SANDBOX=off: no system call "
+		    "allow-list (for debugging only)");
 	log_info("collectord: %s: catalogue %s; listening on %s:%d", dir,
 	    srv.catalogue.version, addr, port);
 	uv_timer_init(loop, &watchdog);

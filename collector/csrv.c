@@ -44,6 +44,7 @@
 
 #include "common/embedded.h"
 #include "common/log.h"
+#include "common/peer.h"
 #include "common/util.h"
 #include "common/config_file.h"
 #include "form/form.h"
@@ -60,6 +61,12 @@
 /* Forms queued at one hello; the first goes whatever its size. */
 #define CSRV_FORMS_QUEUED (2 * WIRE_MAX_FRAME)
 #define CSRV_LINGER_MS 1500
+/* Per client (an IPv4 address or IPv6 /64, not this machine): unproven
+   connections (before the handshake ends, or without a device's
+   certificate), and all (at least; a quarter of max_conns if more, for
+   several devices behind one NAT). */
+#define CSRV_PEER_HANDSHAKES 8
+#define CSRV_PEER_CONNS 16
 #define CSRV_ENROL_FRAME_MAX (16 * 1024)
 
 struct csess {
@@ -69,8 +76,12 @@ struct csess {
 	struct frame_reader fr;
 	uint64_t last_activity;		/* util_mono_ms */
 	char peer[64];
+	char key[PEER_KEY_MAX];		/* the client (common/peer.h) */
 	char device[CSTORE_DEVICE_MAX + 1];	/* from the certificate */
 	int has_cert, said_hello, closing;
+	int ready;			/* the handshake is done */
+	int local;			/* from this machine */
+	uint64_t born;			/* util_mono_ms at accept */
 	uint64_t linger_until;		/* util_mono_ms; 0: not lingering */
 	char why[160];
 	uint64_t pending, highest;
@@ -984,6 +995,7 @@ sess_on_ready(struct tls_conn *c, void *arg)
 	int rc;
 
 	s->last_activity = util_mono_ms();
+	s->ready = 1;
 	if (crt == NULL) {
 		/* Enrolment only, from anyone: an enrolment request is a
 		   token and a CSR, so a stranger gets a small buffer, not a
@@ -1072,31 +1084,122 @@ free_handle(uv_handle_t *h)
 	free(h);
 }
 
+/* An enrolled device past its handshake; everything else is not yet
+   known to be one (a handshake, an enrolment, a stranger). */
+static int
+sess_proven(const struct csess *s)
+{
+	return s->ready && s->has_cert;
+}
+
+/*
+ * Room for a new connection from key (issue 16).  0: take it; 1: take
+ * it after closing *evict (the oldest unproven connection of the client
+ * holding the most); 2: refuse it.  An enrolled device is served first:
+ * unproven connections may fill max_conns minus a quarter kept for
+ * enrolled devices, and a newcomer pushes out the oldest of them rather
+ * than being refused, so no one holding handshakes open can keep a
+ * device out.  One client (not this machine) may hold at most
+ * CSRV_PEER_CONNS connections and CSRV_PEER_HANDSHAKES unproven ones.
+ */
+static int
+csrv_room(struct csrv *srv, const char *key, int local,
+    struct csess **evict)
+{
+	unsigned proven = 0, unproven = 0, mine = 0, mine_pending = 0;
+	unsigned reserve = srv->lim.max_conns / 4;
+	unsigned per_peer = srv->lim.max_conns / 4 > CSRV_PEER_CONNS ?
+	    srv->lim.max_conns / 4 : CSRV_PEER_CONNS;
+	struct csess *victim = NULL;
+	unsigned victim_n = 0;
+
+	for (struct csess *s = srv->sessions; s; s = s->next) {
+		if (s->closing)
+			continue;
+		if (sess_proven(s))
+			proven++;
+		else
+			unproven++;
+		if (!local && strcmp(s->key, key) == 0) {
+			mine++;
+			mine_pending += !sess_proven(s);
+		}
+	}
+	if (!local && (mine >= per_peer || mine_pending >= CSRV_PEER_HANDSHAKES))
+		return 2;
+	/* closed but not yet gone: bounded too */
+	if (srv->nconns >= 2 * srv->lim.max_conns)
+		return 2;
+	if (unproven < srv->lim.max_conns - reserve &&
+	    proven + unproven < srv->lim.max_conns)
+		return 0;
+	if (unproven == 0)
+		return 2;
+	/* the oldest unproven connection of the client holding most */
+	for (struct csess *s = srv->sessions; s; s = s->next) {
+		unsigned n = 0;
+
+		if (s->closing || sess_proven(s))
+			continue;
+		for (struct csess *o = srv->sessions; o; o = o->next)
+			n += !o->closing && !sess_proven(o) &&
+			    strcmp(o->key, s->key) == 0;
+		if (victim == NULL || n > victim_n || (n == victim_n &&
+		    s->born < victim->born)) {
+			victim = s;
+			victim_n = n;
+		}
+	}
+	*evict = victim;
+	return 1;
+}
+
 void
 csrv_accept(struct csrv *srv, uv_stream_t *listener)
 {
-	struct csess *s;
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	char ip[64] = "?", key[PEER_KEY_MAX];
+	struct csess *s, *evict = NULL;
+	uv_tcp_t *t;
 	char err[256];
+	int local, room;
 
-	if (srv->nconns >= srv->lim.max_conns ||
-	    (s = calloc(1, sizeof(*s))) == NULL) {
-		uv_tcp_t *t = malloc(sizeof(*t));
-
-		/* Take it off the backlog and close it: a flood of
-		   connections costs the collector nothing it keeps. */
-		if (t == NULL)
-			return;
-		uv_tcp_init(srv->loop, t);
-		if (uv_accept(listener, (uv_stream_t *)t) == 0)
-			log_warn("collectord: %u connections open; refusing "
-			    "another", srv->nconns);
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return;
+	uv_tcp_init(srv->loop, t);
+	if (uv_accept(listener, (uv_stream_t *)t) != 0) {
 		uv_close((uv_handle_t *)t, free_handle);
 		return;
 	}
+	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+		else if (ss.ss_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)&ss, ip,
+			    sizeof(ip));
+	}
+	local = peer_is_local(ip);
+	peer_key(ip, key);
+	room = csrv_room(srv, key, local, &evict);
+	if (room == 2 || (s = calloc(1, sizeof(*s))) == NULL) {
+		/* Closed at once: a flood of connections costs the collector
+		   nothing it keeps (counted, and logged once a second). */
+		srv->refused++;
+		uv_close((uv_handle_t *)t, free_handle);
+		return;
+	}
+	if (evict != NULL) {
+		srv->evicted++;
+		sess_close(evict, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+		    "pushed out by a newer connection (collector full)");
+	}
 	s->srv = srv;
+	s->local = local;
+	snprintf(s->key, sizeof(s->key), "%s", key);
 	frame_reader_init(&s->fr, srv->lim.max_frame);
-	s->c = tls_conn_accept(srv->tls, listener, &sess_cb, s, err,
-	    sizeof(err));
+	/* tls_conn_new owns t from here, on failure too */
+	s->c = tls_conn_new(srv->tls, t, NULL, &sess_cb, s, err, sizeof(err));
 	if (s->c == NULL) {
 		log_warn("collectord: accept: %s", err);
 		frame_reader_free(&s->fr);
@@ -1104,7 +1207,7 @@ csrv_accept(struct csrv *srv, uv_stream_t *listener)
 		return;
 	}
 	tls_conn_peer_addr(s->c, s->peer, sizeof(s->peer));
-	s->last_activity = util_mono_ms();
+	s->last_activity = s->born = util_mono_ms();
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;
@@ -1120,6 +1223,13 @@ csrv_on_sweep(uv_timer_t *t)
 	struct csrv *srv = t->data;
 	uint64_t now = util_mono_ms();
 
+	if (srv->refused || srv->evicted) {
+		log_warn("collectord: %u connections open; in the last second "
+		    "%" PRIu64 " refused (too many from one address, or full) "
+		    "and %" PRIu64 " unauthenticated pushed out", srv->nconns,
+		    srv->refused, srv->evicted);
+		srv->refused = srv->evicted = 0;
+	}
 	for (struct csess *s = srv->sessions, *next; s; s = next) {
 		next = s->next;
 		if (s->linger_until && now >= s->linger_until) {

@@ -67,6 +67,7 @@ struct csrv {
 	struct csrv_limits lim;
 	struct csess *sessions;		/* a list, for the sweep */
 	unsigned nconns;
+	uint64_t refused, evicted;	/* connections, since the last sweep */
 	uv_timer_t sweep;
 	uint64_t records_in, batches_in;
 };
@@ -119,7 +120,10 @@ int csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
     const struct csrv_limits *lim, char *err, size_t errlen);
 
 /* Accepts a connection from the listening stream (its connection
-   callback); refuses it at once when max_conns are open. */
+   callback); refuses it at once when its client (IPv4 address, IPv6 /64)
+   holds too many, or when max_conns are open and none can give way to
+   it: connections not yet proven an enrolled device's are pushed out
+   first (csrv.c, csrv_room). */
 void csrv_accept(struct csrv *srv, uv_stream_t *listener);
 
 /* Closes every session and stops the sweep timer; the loop then runs

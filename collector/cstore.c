@@ -84,6 +84,11 @@ static const char *const cstore_migrations[] = {
 	"  form_id TEXT NOT NULL, version TEXT NOT NULL, reason TEXT NOT NULL,"
 	"  first_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY(device_id, form_id, version)) WITHOUT ROWID;"),
+	/* 5: wrong coordinators' tokens per client (common/lockout.h), so
+	   a restart does not reset a lock */
+	("CREATE TABLE token_fails(client TEXT PRIMARY KEY,"
+	"  n INTEGER NOT NULL, first_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 
 /* The same schema in PostgreSQL's types: BIGINT (times are ms), BYTEA. */
@@ -121,6 +126,9 @@ static const char *const cstore_pg_migrations[] = {
 	"  form_id TEXT NOT NULL, version TEXT NOT NULL, reason TEXT NOT NULL,"
 	"  first_ms BIGINT NOT NULL, seen_ms BIGINT NOT NULL,"
 	"  PRIMARY KEY(device_id, form_id, version));"),
+	("CREATE TABLE token_fails(client TEXT PRIMARY KEY,"
+	"  n BIGINT NOT NULL, first_ms BIGINT NOT NULL,"
+	"  until_ms BIGINT NOT NULL);"),
 };
 #define CSTORE_N_MIGRATIONS \
 	(int)(sizeof(cstore_migrations) / sizeof(cstore_migrations[0]))
@@ -1139,4 +1147,47 @@ fail:
 	cdb_rollback(to->db);
 	cdb_rollback(from->db);
 	return -1;
+}
+
+int
+cstore_token_fails_put(struct cstore *cs, const char *client,
+    const struct lockout_entry *e)
+{
+	int64_t n = cs_change(cdb_queryf(cs->db, "INSERT INTO token_fails("
+	    "client, n, first_ms, until_ms) VALUES(?1, ?2, ?3, ?4) ON CONFLICT"
+	    "(client) DO UPDATE SET n = excluded.n, first_ms ="
+	    " excluded.first_ms, until_ms = excluded.until_ms", "tiii", client,
+	    (int64_t)e->n, e->first_ms, e->until_ms));
+
+	return n < 0 ? -1 : 0;
+}
+
+int
+cstore_token_fails_load(struct cstore *cs, int64_t dead_before_ms,
+    int64_t now_ms, int (*fn)(void *arg, const char *client,
+    const struct lockout_entry *e), void *arg)
+{
+	struct cdb_stmt *s;
+	int rc, ret = 0;
+
+	/* the dead first: their windows are over and they are unlocked */
+	if (cs_change(cdb_queryf(cs->db, "DELETE FROM token_fails WHERE"
+	    " first_ms < ?1 AND until_ms <= ?2", "ii", dead_before_ms,
+	    now_ms)) < 0)
+		return -1;
+	if ((s = cdb_queryf(cs->db, "SELECT client, n, first_ms, until_ms"
+	    " FROM token_fails", "")) == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		struct lockout_entry e;
+		int64_t n = cdb_col_int64(s, 1);
+
+		e.n = n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+		e.first_ms = cdb_col_int64(s, 2);
+		e.until_ms = cdb_col_int64(s, 3);
+		if ((ret = fn(arg, cdb_col_text(s, 0), &e)) != 0)
+			break;
+	}
+	cdb_finalize(s);
+	return ret ? ret : rc == CDB_DONE || rc == CDB_ROW ? 0 : -1;
 }

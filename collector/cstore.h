@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/lockout.h"
+
 #include "proto/sync.pb-c.h"
 
 struct cstore;
@@ -189,5 +191,18 @@ int cstore_counts_taken(struct cstore *cs, const char *device_id,
  */
 int cstore_copy(struct cstore *from, struct cstore *to, uint64_t *rows,
     char *err, size_t errlen);
+
+/*
+ * Wrong coordinators' tokens per client (chttp.c), kept so that a
+ * restart does not reset a lock.  put: 0 or -1.  load: drops the rows
+ * whose window began before dead_before_ms and that are unlocked at
+ * now_ms, then calls fn for each left (a non-zero return stops and is
+ * returned); 0 or -1.
+ */
+int cstore_token_fails_put(struct cstore *cs, const char *client,
+    const struct lockout_entry *e);
+int cstore_token_fails_load(struct cstore *cs, int64_t dead_before_ms,
+    int64_t now_ms, int (*fn)(void *arg, const char *client,
+    const struct lockout_entry *e), void *arg);
 
 #endif

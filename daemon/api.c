@@ -379,10 +379,23 @@ api_health(struct api *a, struct http_response *res)
 	    ok ? "ok" : "store failure", "version", FIELD_VERSION));
 }
 
-/* The web app's policy: its own files, nothing from elsewhere. */
+/* The web app's policy: its own files, nothing from elsewhere; its rules
+   are a WebAssembly module of its own (wasm-unsafe-eval lets a page
+   compile WebAssembly, and nothing else: no eval of JavaScript). */
 static const char api_csp[] = "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+    "connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+int
+api_admit(void *ctx, const struct http_request *req)
+{
+	struct api *a = ctx;
+	const char *h = http_header_get(req, "Authorization");
+
+	return h != NULL && strncasecmp(h, "Bearer ", 7) == 0 &&
+	    users_check(a->dev->st, h + 7) == 1;
+}
 
 void
 api_handle(void *ctx, const struct http_request *req,

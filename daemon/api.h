@@ -37,6 +37,11 @@ struct api {
 };
 
 /* The http_handler_fn: ctx is a struct api. */
+/* For http_server_set_admit: 1 when req carries a valid bearer token
+   (a user's or a PIN login's session), so a phone already logged in is
+   served in the slots kept for known clients. */
+int api_admit(void *ctx, const struct http_request *req);
+
 void api_handle(void *ctx, const struct http_request *req,
     struct http_response *res);
 

@@ -25,6 +25,7 @@
 
 #include "common/cli.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/version.h"
 #include "daemon/api.h"
 #include "daemon/boardmon.h"
@@ -167,6 +168,7 @@ main(int argc, char **argv)
 	if (rc != 0)
 		fatal("listen on %s:%d: %s", dev.cfg.listen_addr,
 		    dev.cfg.listen_port, uv_strerror(rc));
+	http_server_set_admit(fieldd_http, api_admit);
 	for (int i = 0; i < FIELDD_NSIGS; i++) {
 		static const int signums[FIELDD_NSIGS] = { SIGTERM, SIGINT,
 		    SIGUSR1, SIGUSR2, SIGHUP };
@@ -181,6 +183,13 @@ main(int argc, char **argv)
 	    fieldd_sync)) == NULL)
 		fatal("out of memory");
 	api.board = fieldd_board;
+	/* Everything is open: from here on, the system calls serving needs
+	   only (common/sandbox.h). */
+	if ((rc = sandbox_enter(err, sizeof(err))) < 0)
+		fatal("%s", err);
+	if (rc == 1)
+		log_warn("fieldd: FIELD_SANDBOX=off: no system call allow-list "
+		    "(for debugging only)");
 	if (dev.cfg.collector_host[0] == '\0')
 		log_info("fieldd: no collector set: records wait for fieldctl "
 		    "enroll or a bundle export");

@@ -80,6 +80,11 @@ static const char *const store_migrations[] = {
 	("ALTER TABLE users ADD COLUMN ha1 TEXT;"
 	"CREATE TABLE sessions(token_hash BLOB PRIMARY KEY, name TEXT NOT NULL,"
 	"  expires_ms INTEGER NOT NULL) WITHOUT ROWID;"),
+	/* 6: failed logins per user name (common/lockout.h), kept so that
+	   a restart does not reset them */
+	("CREATE TABLE login_fails(name TEXT PRIMARY KEY, n INTEGER NOT NULL,"
+	"  first_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL)"
+	"  WITHOUT ROWID;"),
 };
 #define STORE_N_MIGRATIONS \
 	(sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -1005,4 +1010,97 @@ store_recent(struct store *st, int64_t since_ms, size_t max,
 		;
 	sqlite3_finalize(s);
 	return ret ? ret : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_login_fails_get(struct store *st, const char *name,
+    struct lockout_entry *e)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (sqlite3_prepare_v2(st->db, "SELECT n, first_ms, until_ms FROM"
+	    " login_fails WHERE name = ?1", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(s, 0);
+		e->n = n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+		e->first_ms = sqlite3_column_int64(s, 1);
+		e->until_ms = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One int64 from sql with ?1 = a, or -1. */
+static int64_t
+store_login_fails_int(struct store *st, const char *sql, int64_t a)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+int
+store_login_fails_put(struct store *st, const char *name,
+    const struct lockout_entry *e, const struct lockout_rule *r,
+    int64_t now_ms)
+{
+	struct lockout_entry old;
+	sqlite3_stmt *s;
+	int64_t rows;
+	int rc;
+
+	if ((rc = store_login_fails_get(st, name, &old)) < 0)
+		return -1;
+	if (rc == 0) {
+		/* A new name: room only among the live rows' bound; the
+		   dead are dropped first (forgetting them changes nothing). */
+		rows = store_login_fails_int(st, "SELECT count(*) FROM"
+		    " login_fails", 0);
+		if (rows < 0)
+			return -1;
+		if (rows >= STORE_LOGIN_FAILS_MAX) {
+			sqlite3_stmt *d;
+
+			if (sqlite3_prepare_v2(st->db, "DELETE FROM login_fails"
+			    " WHERE until_ms <= ?1 AND (first_ms <= ?2 OR"
+			    " first_ms > ?3)", -1, &d, NULL) != SQLITE_OK)
+				return -1;
+			sqlite3_bind_int64(d, 1, now_ms);
+			sqlite3_bind_int64(d, 2, now_ms - r->window_ms);
+			sqlite3_bind_int64(d, 3, now_ms + r->window_ms);
+			rc = sqlite3_step(d);
+			sqlite3_finalize(d);
+			if (rc != SQLITE_DONE)
+				return -1;
+			rows = store_login_fails_int(st, "SELECT count(*) FROM"
+			    " login_fails", 0);
+			if (rows < 0)
+				return -1;
+			if (rows >= STORE_LOGIN_FAILS_MAX)
+				return 1;
+		}
+	}
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO login_fails(name,"
+	    " n, first_ms, until_ms) VALUES(?1, ?2, ?3, ?4)", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, e->n);
+	sqlite3_bind_int64(s, 3, e->first_ms);
+	sqlite3_bind_int64(s, 4, e->until_ms);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

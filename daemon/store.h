@@ -16,6 +16,8 @@
  *   users     enumerators: name, SHA-256 of the token, the PIN as
  *             HTTP Digest's HA1
  *   sessions  logins with a PIN: SHA-256 of the session token, expiry
+ *   login_fails  failed PIN logins per user (only names of users with a
+ *             PIN: a PIN typed into the name field is never written)
  *
  * Durability: WAL, synchronous=FULL; a write is a transaction begun with
  * store_begin (BEGIN IMMEDIATE, so seq allocation cannot race another
@@ -29,12 +31,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/lockout.h"
+
 #include "form/form.h"
 
 struct store;
 
 /* Newest schema version; store_open migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Opens (create: also creates) the database at path, runs PRAGMA
@@ -186,5 +190,19 @@ int store_recent(struct store *st, int64_t since_ms, size_t max,
 /* A login session (users.h), dropping the expired ones.  0 or -1. */
 int store_session_add(struct store *st, const unsigned char hash[32],
     const char *name, int64_t expires_ms, int64_t now_ms);
+
+/*
+ * Failed logins of one user name (users.c, common/lockout.h), in the
+ * store so that a restart does not reset them.  get: 1 and *e, 0 (and
+ * *e zero) when none, -1.  put: 0; 1 when name is new and
+ * STORE_LOGIN_FAILS_MAX rows are live (not written: the caller fails
+ * closed); -1.  Dead rows are dropped only to make room.
+ */
+#define STORE_LOGIN_FAILS_MAX 4096
+int store_login_fails_get(struct store *st, const char *name,
+    struct lockout_entry *e);
+int store_login_fails_put(struct store *st, const char *name,
+    const struct lockout_entry *e, const struct lockout_rule *r,
+    int64_t now_ms);
 
 #endif

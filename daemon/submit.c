@@ -167,7 +167,7 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 	unsigned char *pt = NULL, *sealed = NULL;
 	size_t len;
 	int64_t now;
-	int added, rc = -1;
+	int added, counted, rc = -1;
 
 	/* A resubmitted id is found by the insert's uniqueness check, not a
 	   lookup before it: duplicates are rare, lookups are not free. */
@@ -219,7 +219,16 @@ submit_stage(struct submitter *s, const struct form *f, const json_t *rec,
 		submit_fail(s, res, SUBMIT_ERROR, "storing the record failed");
 		goto out;
 	}
-	if (form_counts(f, rec, &counts) != 0 ||
+	counted = form_counts(f, rec, &counts) == 0;
+	if (counted) {
+		/* a form with no date field counts on the day it was made */
+		char today[11];
+		clock_today(today);
+		for (size_t i = 0; i < counts.n; i++)
+			if (counts.c[i].day[0] == '\0')
+				memcpy(counts.c[i].day, today, sizeof(today));
+	}
+	if (!counted ||
 	    store_counts_add(s->st, form_id(f), &counts,
 	    form_latest_by(f) != NULL, res->seq) != 0) {
 		submit_fail(s, res, SUBMIT_ERROR, "updating counts failed");

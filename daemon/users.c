@@ -131,66 +131,72 @@ users_digest_ha1(struct store *st, const char *name, char ha1_hex[33])
 	return store_user_ha1(st, name, NULL, ha1_hex);
 }
 
-/* Failures of one name or one address, in memory. */
-#define USERS_LOCK_SLOTS 128
-
-static struct users_fail {
-	char key[USERS_NAME_MAX + 3];	/* "n:" name or "a:" address */
-	unsigned n;
-	int64_t first_ms, locked_until_ms;
-} users_fails[USERS_LOCK_SLOTS];
-
-static struct users_fail *
-users_fail_slot(const char *kind, const char *who, int make, int64_t now)
-{
-	struct users_fail *old = &users_fails[0];
-	char key[USERS_NAME_MAX + 3];
-
-	snprintf(key, sizeof(key), "%s:%s", kind, who);
-	for (size_t i = 0; i < USERS_LOCK_SLOTS; i++) {
-		struct users_fail *f = &users_fails[i];
-		if (strcmp(f->key, key) == 0) {
-			if (now - f->first_ms > USERS_LOCK_WINDOW_MS &&
-			    now >= f->locked_until_ms) {
-				f->n = 0;
-				f->first_ms = now;
-			}
-			return f;
-		}
-		if (f->first_ms < old->first_ms)
-			old = f;
-	}
-	if (!make)
-		return NULL;
-	memset(old, 0, sizeof(*old));
-	snprintf(old->key, sizeof(old->key), "%s", key);
-	old->first_ms = now;
-	return old;
-}
+/*
+ * Failures of a user with a PIN: in the store (a restart keeps them).
+ * Of a name that is no such user, and of a client: in memory, in tables
+ * that never forget a live entry (common/lockout.h).  Made-up names are
+ * counted too, so that a lock does not tell which names are users.
+ */
+static const struct lockout_rule users_name_rule = {
+	USERS_LOCK_NAME, USERS_LOCK_WINDOW_MS, USERS_LOCK_MS
+};
+static const struct lockout_rule users_peer_rule = {
+	USERS_LOCK_PEER, USERS_LOCK_WINDOW_MS, USERS_LOCK_MS
+};
+static struct lockout_table users_unknown, users_peers;
 
 static int
-users_locked(const char *kind, const char *who, int failed, unsigned limit,
-    int64_t now)
+users_tables(void)
 {
-	struct users_fail *f;
+	if (users_peers.slot == NULL &&
+	    (lockout_table_init(&users_unknown, USERS_LOCK_SLOTS,
+	    &users_name_rule) != 0 || lockout_table_init(&users_peers,
+	    USERS_LOCK_SLOTS, &users_peer_rule) != 0)) {
+		lockout_table_free(&users_unknown);
+		return -1;
+	}
+	return 0;
+}
 
-	if (who == NULL)
-		return 0;
-	if ((f = users_fail_slot(kind, who, failed, now)) == NULL)
-		return 0;
-	if (failed && ++f->n >= limit && f->locked_until_ms <= now)
-		f->locked_until_ms = now + USERS_LOCK_MS;
-	return now < f->locked_until_ms;
+/* 0 free to try, 1 locked or failing closed. */
+static int
+users_name_step(struct store *st, const char *name, int failed, int64_t now)
+{
+	struct lockout_entry e;
+	char ha1[33];
+	int rc;
+
+	rc = users_digest_ha1(st, name, ha1);
+	mbedtls_platform_zeroize(ha1, sizeof(ha1));
+	if (rc < 0)
+		return 1;
+	if (rc == 0)
+		return lockout_table_step(&users_unknown, name, failed, now) != 0;
+	if (store_login_fails_get(st, name, &e) < 0)
+		return 1;
+	if (!failed)
+		return lockout_locked(&e, &users_name_rule, now);
+	rc = lockout_fail(&e, &users_name_rule, now);
+	if (store_login_fails_put(st, name, &e, &users_name_rule, now) != 0)
+		return 1;
+	return rc;
 }
 
 int
 users_lockout(struct store *st, const char *name, const char *peer,
     int failed, int64_t now_ms)
 {
-	int a = users_locked("n", name, failed, USERS_LOCK_NAME, now_ms);
-	int b = users_locked("a", peer, failed, USERS_LOCK_PEER, now_ms);
+	char key[PEER_KEY_MAX];
+	int a = 0, b = 0;
 
-	(void)st;
+	if (users_tables() != 0)
+		return 1;
+	if (name != NULL)
+		a = users_name_step(st, name, failed, now_ms);
+	if (peer != NULL) {
+		peer_key(peer, key);
+		b = lockout_table_step(&users_peers, key, failed, now_ms) != 0;
+	}
 	return a || b;
 }
 

@@ -12,15 +12,21 @@
  * every PIN against HA1.  That person gains no record (records are
  * sealed); they could submit as the enumerator, so remove the user.
  *
- * Lockout (process-wide, in memory): USERS_LOCK_NAME failures for one
- * name, or USERS_LOCK_PEER from one address, within USERS_LOCK_WINDOW_MS
- * lock that name or address out for USERS_LOCK_MS.
+ * Lockout (common/lockout.h): USERS_LOCK_NAME failures of one name
+ * within USERS_LOCK_WINDOW_MS of its first lock that name until the
+ * window ends (and for USERS_LOCK_MS at least); USERS_LOCK_PEER from one
+ * client (an IPv4 address or IPv6 /64) lock that client the same way.
+ * So one name gets at most USERS_LOCK_NAME guesses per window however
+ * many addresses try it: 30 an hour.  A user's count is in the store, a
+ * made-up name's and a client's in memory (USERS_LOCK_SLOTS each, never
+ * forgetting a live one; full: refused as locked).
  */
 #ifndef USERS_H
 #define USERS_H
 
 #include <stddef.h>
 
+#include "common/lockout.h"
 #include "daemon/store.h"
 
 #define USERS_TOKEN_LEN 43
@@ -33,6 +39,7 @@
 #define USERS_LOCK_PEER 20
 #define USERS_LOCK_WINDOW_MS (10 * 60 * 1000)
 #define USERS_LOCK_MS (5 * 60 * 1000)
+#define USERS_LOCK_SLOTS 512
 
 /* 1 when name is 1..USERS_NAME_MAX printable characters, no spaces at
    either end and no control characters. */

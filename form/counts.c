@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void
 form_counts_free(struct form_counts *c)
@@ -208,6 +209,15 @@ counts_cell(void *arg, const char *value)
 	return 0;
 }
 
+/* The text of a record-level field (the date, the place), or NULL when
+   the form has none (i < 0) or the record leaves it empty. */
+static const char *
+counts_field_text(const struct form *f, int i, const json_t *rec)
+{
+	return i < 0 ? NULL : json_string_value(json_object_get(rec,
+	    f->fields[i].name));
+}
+
 int
 form_counts(const struct form *f, const json_t *rec, struct form_counts *out)
 {
@@ -216,10 +226,8 @@ form_counts(const struct form *f, const json_t *rec, struct form_counts *out)
 	memset(out, 0, sizeof(*out));
 	if (!f->has_counts)
 		return 0;
-	c.day = json_string_value(json_object_get(rec,
-	    f->fields[f->date_field].name));
-	c.place = json_string_value(json_object_get(rec,
-	    f->fields[f->place_field].name));
+	c.day = counts_field_text(f, f->date_field, rec);
+	c.place = counts_field_text(f, f->place_field, rec);
 	if (c.day == NULL)
 		c.day = "";
 	if (c.place == NULL)
@@ -283,9 +291,18 @@ form_cschema(const struct form *f, struct form_cschema *out)
 	if (!f->has_counts)
 		return -1;
 	out->latest = f->latest;
-	counts_copy(out->dims[0].name, sizeof(out->dims[0].name),
-	    f->fields[f->place_field].name);
-	out->n_dims = 1;
+	out->by_default = f->counts_default;
+	if (f->place_field >= 0) {
+		counts_copy(out->dims[0].name, sizeof(out->dims[0].name),
+		    f->fields[f->place_field].name);
+		counts_copy(out->dims[0].field, sizeof(out->dims[0].field),
+		    f->fields[f->place_field].name);
+		out->place = 1;
+		out->n_dims = 1;
+	}
+	if (f->date_field >= 0)
+		counts_copy(out->date, sizeof(out->date),
+		    f->fields[f->date_field].name);
 	for (size_t i = 0; i < f->n_dims; i++) {
 		const struct form_dim *d = &f->dims[i];
 		struct form_cdim *o = &out->dims[out->n_dims];
@@ -293,6 +310,8 @@ form_cschema(const struct form *f, struct form_cschema *out)
 		if (!counts_dim_read(f, d, rep))
 			continue;
 		counts_copy(o->name, sizeof(o->name), d->name);
+		counts_copy(o->field, sizeof(o->field),
+		    f->fields[d->field].name);
 		o->item = f->fields[d->field].parent >= 0;
 		o->multi = f->fields[d->field].type == FT_SELECT_MULTIPLE;
 		out->n_dims++;
@@ -354,7 +373,7 @@ counts_fact(void *arg, const char *value)
 }
 
 int
-form_facts(const struct form *f, const json_t *rec, const char **day,
+form_facts(const struct form *f, const json_t *rec, char day[11],
     int64_t m[FORM_CMEASURE_MAX], size_t *n_items,
     int (*fn)(void *arg, long item, size_t dim, const char *value),
     void *arg)
@@ -363,20 +382,20 @@ form_facts(const struct form *f, const json_t *rec, const char **day,
 	int rep = counts_repeat(f), rc;
 	const json_t *items = rep >= 0 ?
 	    json_object_get(rec, f->fields[rep].name) : NULL;
-	const char *place;
+	const char *place, *date;
 	size_t k;
 	json_t *item;
 
-	*day = json_string_value(json_object_get(rec,
-	    f->fields[f->date_field].name));
+	date = counts_field_text(f, f->date_field, rec);
+	/* a date, or the date part of a dateTime (start, end) */
+	counts_copy(day, 11, date && strlen(date) >= 10 ? date : "");
 	*n_items = json_is_array(items) ? json_array_size(items) : 0;
 	for (size_t i = 0; i < f->n_measures; i++)
 		m[i] = counts_measure(f, &f->measures[i], rec);
-	place = json_string_value(json_object_get(rec,
-	    f->fields[f->place_field].name));
+	place = counts_field_text(f, f->place_field, rec);
 	if (place && *place && (rc = fn(arg, -1, 0, place)) != 0)
 		return rc;
-	c.dim = 1;
+	c.dim = f->place_field >= 0;
 	for (size_t i = 0; i < f->n_dims; i++) {
 		const struct form_dim *d = &f->dims[i];
 
@@ -398,4 +417,150 @@ form_facts(const struct form *f, const json_t *rec, const char **day,
 		c.dim++;
 	}
 	return 0;
+}
+
+/*
+ * The default counts of a form that declares none: what any form can be
+ * counted by without a person saying so.
+ *
+ *  - measure `records` (one per record), suppressed like any count of
+ *    people;
+ *  - the day: the `today` metadata field, else `start`, else `end` (the
+ *    date part of the dateTime, as the phone saw it), else the first date
+ *    field outside repeats; with none of them, the day the record was made
+ *    (the collector and the board fill that in);
+ *  - the place: a select_one or text field outside repeats whose name
+ *    says it is one (place_rank below), the most specific first: a site
+ *    before a village before an admin area, admin3 before admin2;
+ *  - a dimension per other select_one outside repeats (up to
+ *    FORM_MAX_DIMS, in survey order): choices are codes, never free text.
+ */
+
+/* Words that name a place, the most specific first. */
+static const char *const place_words[] = { "site", "camp", "settlement",
+    "village", "community", "locality", "neighbourhood", "neighborhood",
+    "place", "location", "centre", "center", "facility", "district",
+    NULL };
+/* What may follow the word in a place field's name: site_id, camp_name. */
+static const char *const place_tails[] = { "id", "code", "pcode", "name",
+    "no", "num", "number", NULL };
+
+static int
+word_in(const char *s, size_t n, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strlen(words[i]) == n && strncasecmp(s, words[i], n) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * How well a field's name says "place": lower is better, -1 not at all.
+ * The name is words split on _ - and .; the first word is a place word
+ * (or admN / adminN, ranked after them, the deepest level first) and any
+ * other is an id-like tail, so site_type or camp_manager is no place.
+ */
+static int
+place_rank(const char *name)
+{
+	size_t n = strcspn(name, "_-."), stem = 0, level = 0;
+	int rank = word_in(name, n, place_words);
+
+	if (rank < 0) {
+		if (strncasecmp(name, "admin", 5) == 0)
+			stem = 5;
+		else if (strncasecmp(name, "adm", 3) == 0)
+			stem = 3;
+		else
+			return -1;
+		if (n > stem + 1)
+			return -1;		/* admin12, administrator */
+		if (n == stem + 1) {
+			if (name[stem] < '0' || name[stem] > '9')
+				return -1;
+			level = (size_t)(name[stem] - '0');
+		}
+		/* after every place word: admin9 first, plain admin last */
+		rank = 100 + (n == stem ? 10 : 9 - (int)level);
+	}
+	for (const char *s = name + n; *s;) {
+		s++;
+		n = strcspn(s, "_-.");
+		if (n > 0 && word_in(s, n, place_tails) < 0)
+			return -1;
+		s += n;
+	}
+	return rank;
+}
+
+/* The field a default count takes its day from, or -1. */
+static int
+default_date(const struct form *f)
+{
+	const int meta[] = { f->meta_today, f->meta_start, f->meta_end };
+
+	for (size_t i = 0; i < 3; i++)
+		if (meta[i] > 0 && f->fields[meta[i] - 1].parent < 0)
+			return meta[i] - 1;
+	for (size_t i = 0; i < f->n_fields; i++)
+		if (f->fields[i].type == FT_DATE && f->fields[i].parent < 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+default_place(const struct form *f)
+{
+	int best = -1, best_rank = 0;
+
+	for (size_t i = 0; i < f->n_fields; i++) {
+		const struct form_field *fd = &f->fields[i];
+		int r;
+
+		if (fd->parent >= 0 || (fd->type != FT_SELECT_ONE &&
+		    fd->type != FT_TEXT) || strlen(fd->name) >=
+		    sizeof(((struct form_count *)0)->dim) ||
+		    (r = place_rank(fd->name)) < 0)
+			continue;
+		if (best < 0 || r < best_rank) {
+			best = (int)i;
+			best_rank = r;
+		}
+	}
+	return best;
+}
+
+void
+form_counts_default(struct form *f)
+{
+	static const char *const reserved[] = { "day", "week", "month",
+	    "records", NULL };
+
+	f->has_counts = 1;
+	f->counts_default = 1;
+	f->latest = 0;
+	f->date_field = default_date(f);
+	f->place_field = default_place(f);
+	f->n_dims = 0;
+	for (size_t i = 0; i < f->n_fields && f->n_dims < FORM_MAX_DIMS;
+	    i++) {
+		const struct form_field *fd = &f->fields[i];
+		struct form_dim *d = &f->dims[f->n_dims];
+
+		if (fd->type != FT_SELECT_ONE || fd->parent >= 0 ||
+		    (int)i == f->place_field || strlen(fd->name) >=
+		    sizeof(d->name) || word_in(fd->name, strlen(fd->name),
+		    reserved) >= 0)
+			continue;
+		memset(d, 0, sizeof(*d));
+		counts_copy(d->name, sizeof(d->name), fd->name);
+		d->field = (int)i;
+		f->n_dims++;
+	}
+	memset(&f->measures[0], 0, sizeof(f->measures[0]));
+	counts_copy(f->measures[0].name, sizeof(f->measures[0].name),
+	    "records");
+	f->measures[0].kind = M_RECORDS;
+	f->measures[0].field = -1;
+	f->n_measures = 1;
 }

@@ -49,7 +49,7 @@
 
 #include <stddef.h>
 
-#define EXPR_MAX_SRC 1024
+#define EXPR_MAX_SRC 4096	/* real forms: up to 1,607 (REACH Lebanon MSNA) */
 #define EXPR_MAX_DEPTH 32
 #define EXPR_MAX_STR 512	/* longest string value the evaluator builds */
 

@@ -369,7 +369,7 @@ name_ok(const char *s)
 /*
  * A choice name, as XLSForm allows: any text of 1 to 255 bytes without
  * control characters (`1`, `-99`, `4_or_more`, `sí`).  Spaces are looked
- * at once the survey is known (def_choice_spaces).  A list name: 1 to 63
+ * at once the survey is known (def_choice_spaces).  A list name: 1 to 127
  * bytes, no blanks (a type is "select_one LIST").
  */
 static int
@@ -430,8 +430,27 @@ form_yes_no(const json_t *v)
 
 static int def_list_index(const struct form *f, const char *name);
 
+/* Whether names (an array of strings) holds name. */
 static int
-def_lists(struct parse *p, const json_t *choices, int dups_ok)
+list_named(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(names, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * external: the lists a workbook's external_choices sheet gave (pyxform
+ * writes them to a file beside the form and checks no duplicates there:
+ * cascading place lists repeat "other" under every district).
+ */
+static int
+def_lists(struct parse *p, const json_t *choices, int dups_ok,
+    const json_t *external)
 {
 	struct form *f = p->f;
 	size_t i, n_rows;
@@ -495,9 +514,11 @@ def_lists(struct parse *p, const json_t *choices, int dups_ok)
 		    json_string_value(json_object_get(c, "list_name")))];
 		const char *name = json_string_value(json_object_get(c, "name"));
 
-		if (!dups_ok && form_list_has(l, name))
+		if (!dups_ok && !list_named(external, l->name) &&
+		    form_list_has(l, name))
 			return def_fail(p, "choices row %zu: %s repeats a "
-			    "choice of %s", i + 1, name, l->name);
+			    "choice of %s (allow_choice_duplicates in settings "
+			    "allows it)", i + 1, name, l->name);
 		if ((l->choices[l->n].name = p_intern(p, name)) == NULL)
 			return -1;
 		if ((l->choices[l->n].label = p_intern(p, def_text(c, "label",
@@ -573,7 +594,17 @@ def_type(struct parse *p, size_t row, struct form_field *fd,
 	fd->list = -1;
 	for (size_t i = 0; i < sizeof(def_types) / sizeof(def_types[0]); i++)
 		if (strcmp(type, def_types[i].name) == 0) {
+			int at = (int)(fd - p->f->fields) + 1;
+
 			fd->type = def_types[i].t;
+			/* the day a default count is counted on */
+			if (strcmp(type, "today") == 0 && !p->f->meta_today)
+				p->f->meta_today = at;
+			else if (strcmp(type, "start") == 0 &&
+			    !p->f->meta_start)
+				p->f->meta_start = at;
+			else if (strcmp(type, "end") == 0 && !p->f->meta_end)
+				p->f->meta_end = at;
 			return 0;
 		}
 	if ((n = def_prefix(type, def_select_one)) > 0) {
@@ -885,7 +916,7 @@ def_survey(struct parse *p, const json_t *survey)
 		}
 		if (name == NULL || !name_ok(name) || strchr(name, '.'))
 			return def_fail(p, "survey row %zu: name must be 1 to "
-			    "63 letters, digits, _ or -, starting with a "
+			    "127 letters, digits, _ or -, starting with a "
 			    "letter", i + 1);
 		if ((prev = form_field_index(f, name)) >= 0 &&
 		    !def_novalue_type(type))
@@ -1262,7 +1293,28 @@ def_counts(struct parse *p, const json_t *c)
 
 static const char *const def_top_keys[] = { "form_id", "version", "title",
     "default_language", "survey", "choices", "settings", "counts",
-    "instance_name", "allow_choice_duplicates", NULL };
+    "instance_name", "allow_choice_duplicates", "external_lists", NULL };
+
+/* external_lists: the names of lists whose choices came from a workbook's
+   external_choices sheet (see def_lists). */
+static int
+def_external_lists(struct parse *p, const json_t *v)
+{
+	size_t i;
+	json_t *n;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > FORM_MAX_LISTS)
+		return def_fail(p, "external_lists: must be an array of at most "
+		    "%d list names", FORM_MAX_LISTS);
+	json_array_foreach(v, i, n)
+		if (!json_is_string(n) || !choice_name_ok(json_string_value(n),
+		    FORM_NAME_MAX, 0))
+			return def_fail(p, "external_lists: item %zu is not a "
+			    "list name", i + 1);
+	return 0;
+}
 
 /* instance_name: an expression clients name a record by. */
 static int
@@ -1380,8 +1432,12 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 	if (!p.failed && v != NULL && form_yes_no(v) < 0)
 		def_fail(&p, "allow_choice_duplicates: must be yes or no");
 	if (!p.failed)
+		def_external_lists(&p, json_object_get(p.f->def,
+		    "external_lists"));
+	if (!p.failed)
 		def_lists(&p, json_object_get(p.f->def, "choices"),
-		    v != NULL && form_yes_no(v) == 1);
+		    v != NULL && form_yes_no(v) == 1, json_object_get(
+		    p.f->def, "external_lists"));
 	if (!p.failed)
 		def_survey(&p, json_object_get(p.f->def, "survey"));
 	free(p.row_of);
@@ -1396,6 +1452,8 @@ form_parse(const char *json, size_t len, struct form **out, char *err,
 		def_bands(&p, json_object_get(p.f->def, "settings"));
 	if (!p.failed)
 		def_counts(&p, json_object_get(p.f->def, "counts"));
+	if (!p.failed && !p.f->has_counts)
+		form_counts_default(p.f);
 	if (p.failed) {
 		form_free(p.f);
 		return -1;

@@ -86,6 +86,26 @@ int form_validate(const struct form *f, const json_t *rec, const char *today,
     struct form_errors *errs);
 
 /*
+ * What a client shows (the web app, from the same code compiled to
+ * WebAssembly): {"record": the record as it is to be sent -- answers to
+ * questions that are not relevant removed, each calculation written in
+ * (one that calls now(), uuid() or once() only when empty) --, "off": the
+ * paths of the fields not relevant, "count": each top-level repeat's
+ * repeat_count when it is a number, "settled": false when 16 passes did
+ * not settle it}.  `now` is now()'s ISO text or NULL.  A new reference,
+ * or NULL when rec is not an object or memory ran out.
+ */
+json_t *form_state(const struct form *f, const json_t *rec, const char *today,
+    const char *now);
+/*
+ * The choices of select `field` its choice_filter allows (all when it has
+ * none) in item `item` (from 0) of its repeat, as indexes into its list:
+ * a new JSON array, or NULL when there is no such select or item.
+ */
+json_t *form_choices_allowed(const struct form *f, const json_t *rec,
+    const char *field, int item, const char *today);
+
+/*
  * Converts text values (as a CSV import reads them: every value a string,
  * "" for empty, select_multiple space-separated, geopoint "lat lon [alt
  * [acc]]") into the JSON types form_validate expects, in place.  Empty
@@ -113,16 +133,18 @@ void form_values_free(Field__Record *r);
 json_t *form_values_json(const Field__Record *r);
 
 /*
- * Counts.  A form declares what is counted (its "counts" object); each
- * valid record contributes cells: (day, place, dim, value, measure, n).
+ * Counts.  A form declares what is counted (its "counts" object), or is
+ * counted by default (records by place, day and each select_one; see
+ * form_counts_default in form_impl.h); each valid record contributes cells: (day, place, dim, value, measure, n).
  * The total of each measure has dim "" and value "".  A dimension taken
  * from a repeat field contributes only to measures that count repeat
  * items.  Where the form declares latest_by, only the latest record per
  * place counts (the store replaces a place's cells).
  */
 struct form_count {
-	char day[11];		/* YYYY-MM-DD from the form's date field */
-	char place[64];		/* value of the form's place field */
+	char day[11];		/* YYYY-MM-DD from the form's date field, ""
+				   for a form without one */
+	char place[64];		/* value of the form's place field, or "" */
 	char dim[32];
 	char value[64];
 	char measure[32];
@@ -140,7 +162,7 @@ void form_counts_free(struct form_counts *c);
 /*
  * Analysis (the collector's counts, analysis/): a form version's counting
  * schema and the facts a valid record gives it.  Dimensions are the place
- * field (named after it) and the declared ones, in that order; item
+ * field (named after it; when the form has one) and the declared ones, in that order; item
  * dimensions come from the repeat counted by an items measure (the one
  * repeat analysis reads; dimensions in another repeat are left out).  A
  * count of records of a form counted by its latest record per place
@@ -153,9 +175,16 @@ enum form_mkind { FORM_M_RECORDS, FORM_M_ITEMS, FORM_M_SUM };
 
 struct form_cschema {
 	int latest;			/* latest record per place counts */
+	int place;			/* dims[0] is the place field */
+	int by_default;			/* the form declares no counts: the
+					   default ones (form_counts_default
+					   in form_impl.h says which) */
+	char date[64];			/* the field the day comes from, or ""
+					   (the day the record was made) */
 	size_t n_dims, n_measures;
 	struct form_cdim {
 		char name[64];
+		char field[64];		/* the field it reads (its label's) */
 		int item;		/* from the counted repeat */
 		int multi;		/* select_multiple: several values */
 	} dims[FORM_CDIM_MAX];
@@ -166,7 +195,8 @@ struct form_cschema {
 	} measures[FORM_CMEASURE_MAX];
 };
 
-/* 0 and *out, or -1 when the form declares no counts. */
+/* 0 and *out; every form is counted (one that declares no counts by
+   default), so -1 only for a form with nothing to count by. */
 int form_cschema(const struct form *f, struct form_cschema *out);
 
 /* Where value stands among dim's values in output order (its choice's
@@ -174,13 +204,14 @@ int form_cschema(const struct form *f, struct form_cschema *out);
 int form_cdim_rank(const struct form *f, const char *dim, const char *value);
 
 /*
- * The facts of a record form_validate accepted: *day (YYYY-MM-DD,
- * borrowed from rec), measure values at record level (m[i] for schema
+ * The facts of a record form_validate accepted: day (YYYY-MM-DD, or ""
+ * when the form has no date field or the record leaves it empty: the
+ * caller counts it on the day the record was made), measure values at record level (m[i] for schema
  * measure i; an items measure is the number of items), and each
  * dimension value: fn(arg, item, dim, value) with item -1 for the record
  * and 0.. for the counted repeat's items.  0, or fn's non-zero return.
  */
-int form_facts(const struct form *f, const json_t *rec, const char **day,
+int form_facts(const struct form *f, const json_t *rec, char day[11],
     int64_t m[FORM_CMEASURE_MAX], size_t *n_items,
     int (*fn)(void *arg, long item, size_t dim, const char *value),
     void *arg);

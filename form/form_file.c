@@ -34,7 +34,7 @@ where_in_sheet(const json_t *def, char *err, size_t errlen)
 
 	for (size_t k = 0; k < 2; k++) {
 		size_t plen = strlen(sheets[k]);
-		const char *rest, *col, *colend;
+		const char *rest, *col, *colend, *sheet;
 		char *end, name[64], out[2048];
 		const json_t *row, *letter;
 		unsigned long n;
@@ -47,6 +47,10 @@ where_in_sheet(const json_t *def, char *err, size_t errlen)
 		if (n == 0 || row == NULL)
 			return;
 		rest = end;
+		/* a choice from the external_choices sheet says so */
+		sheet = json_string_value(json_object_get(row, "_sheet"));
+		if (sheet == NULL)
+			sheet = sheets[k];
 		/* the column: the first "NAME:" after the row and field */
 		col = strstr(rest, ": ");
 		col = col ? col + 2 : NULL;
@@ -56,15 +60,15 @@ where_in_sheet(const json_t *def, char *err, size_t errlen)
 			memcpy(name, col, (size_t)(colend - col));
 			name[colend - col] = '\0';
 			letter = json_object_get(json_object_get(letters,
-			    sheets[k]), name);
+			    sheet), name);
 		}
 		if (letter)
 			snprintf(out, sizeof(out), "%s row %lld, column %s%s",
-			    sheets[k], (long long)json_integer_value(
+			    sheet, (long long)json_integer_value(
 			    json_object_get(row, "_row")),
 			    json_string_value(letter), rest);
 		else
-			snprintf(out, sizeof(out), "%s row %lld%s", sheets[k],
+			snprintf(out, sizeof(out), "%s row %lld%s", sheet,
 			    (long long)json_integer_value(json_object_get(row,
 			    "_row")), rest);
 		snprintf(err, errlen, "%s", out);

@@ -24,7 +24,7 @@
 #include "form/expr.h"
 #include "form/form.h"
 
-#define FORM_NAME_MAX 64	/* field and list names, with the NUL */
+#define FORM_NAME_MAX 128	/* field and list names, with the NUL (real forms: up to 72) */
 #define FORM_CHOICE_NAME_MAX 256	/* choice names, with the NUL */
 #define FORM_MAX_ROWS 4000	/* survey rows, end_* rows included */
 #define FORM_MAX_LISTS 500
@@ -134,12 +134,21 @@ struct form {
 	size_t n_bands;
 	/* counts */
 	int has_counts;
-	int date_field, place_field, latest;
+	int counts_default;		/* no declaration: counts.c's default */
+	int date_field, place_field, latest;	/* -1: none (default only) */
+	int meta_today, meta_start, meta_end;	/* the metadata fields + 1 */
 	struct form_dim dims[FORM_MAX_DIMS];
 	size_t n_dims;
 	struct form_measure measures[FORM_MAX_MEASURES];
 	size_t n_measures;
 };
+
+/*
+ * A form that declares no counts is counted anyway (counts.c says how):
+ * records, by its place field when one is recognised, by day, and by each
+ * select_one outside repeats.  Sets the counts part of f.
+ */
+void form_counts_default(struct form *f);
 
 /* Index of the field called name, or -1. */
 int form_field_index(const struct form *f, const char *name);

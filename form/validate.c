@@ -869,3 +869,230 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	free(c);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }
+
+/*
+ * What a client shows and sends, from the same rules (form_state in
+ * form.h).  One pass walks the fields in survey order as form_validate
+ * does, on a copy of the record: a field that is not relevant is emptied,
+ * a calculation is written in; as one answer may change another's
+ * relevance or calculation further up, passes repeat until nothing moves.
+ */
+struct sctx {
+	struct vctx v;
+	json_t *off;			/* last pass: paths not relevant */
+	json_t *count;			/* repeat name -> repeat_count */
+	const char *today;
+	int changed;
+};
+
+/* A calculation's result as a stored answer: NULL for empty. */
+static json_t *
+s_calc_json(const struct expr_value *r)
+{
+	char buf[32];
+	const char *t;
+
+	if (r->kind == EXPR_EMPTY || (r->kind == EXPR_NUM && isnan(r->num)))
+		return NULL;
+	if (r->kind == EXPR_NUM && isfinite(r->num)) {
+		if (r->num == floor(r->num) && fabs(r->num) < 9e15)
+			return json_integer((json_int_t)r->num);
+		return json_real(r->num);
+	}
+	t = expr_value_text(r, buf);
+	return t[0] ? json_string(t) : NULL;
+}
+
+static void
+s_set(struct sctx *s, json_t *holder, const char *name, json_t *v)
+{
+	json_t *old = json_object_get(holder, name);
+
+	if (v == NULL) {
+		if (old != NULL) {
+			json_object_del(holder, name);
+			s->changed = 1;
+		}
+		return;
+	}
+	if (old != NULL && json_equal(old, v)) {
+		json_decref(v);
+		return;
+	}
+	json_object_set_new(holder, name, v);
+	s->changed = 1;
+}
+
+static void s_item(struct sctx *s, int rep, json_t *item, size_t idx,
+    int last);
+
+static void
+s_field(struct sctx *s, int fi, json_t *holder, json_t *item,
+    const char *path, int last)
+{
+	struct vctx *c = &s->v;
+	const struct form_field *fd = &c->f->fields[fi];
+	json_t *v = json_object_get(holder, fd->name);
+	int rel = fd->group < 0 || c->grel[fd->group];
+
+	if (rel && fd->relevant &&
+	    v_eval(c, fd->relevant, fd, v, item, s->today) == 0)
+		rel = 0;		/* an error leaves the field asked */
+	if (fd->type == FT_GROUP)
+		c->grel[fi] = (unsigned char)rel;
+	if (!rel) {
+		if (last)
+			json_array_append_new(s->off, json_string(path));
+		if (form_type_has_value(fd->type))
+			s_set(s, holder, fd->name, NULL);
+		return;
+	}
+	if (fd->type == FT_CALCULATE && !(fd->volatile_calc && !v_empty(v))) {
+		struct expr_scratch sc;
+		struct expr_value r;
+
+		if (v_value_of(c, fd->calculation, fd, v, item, s->today, &r,
+		    &sc) == 0)
+			s_set(s, holder, fd->name, s_calc_json(&r));
+		return;
+	}
+	if (fd->type == FT_REPEAT) {
+		if (fd->repeat_count && item == NULL) {
+			struct expr_scratch sc;
+			struct expr_value r;
+			double n;
+
+			if (v_value_of(c, fd->repeat_count, fd, v, NULL,
+			    s->today, &r, &sc) == 0 && !isnan(n = v_number(&r)) &&
+			    last)
+				json_object_set_new(s->count, fd->name,
+				    json_real(n));
+		}
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *x;
+			json_array_foreach(v, i, x)
+				if (json_is_object(x))
+					s_item(s, fi, x, i, last);
+		}
+	}
+}
+
+static void
+s_item(struct sctx *s, int rep, json_t *item, size_t idx, int last)
+{
+	struct vctx *c = &s->v;
+	char path[sizeof(((struct form_error *)0)->path)];
+
+	for (size_t i = 0; i < c->f->n_fields; i++) {
+		if (c->f->fields[i].parent != rep)
+			continue;
+		snprintf(path, sizeof(path), "%s[%zu].%s",
+		    c->f->fields[rep].name, idx + 1, c->f->fields[i].name);
+		c->position = idx + 1;
+		s_field(s, (int)i, item, item, path, last);
+	}
+	c->position = 0;
+}
+
+static void
+s_free_joins(struct vctx *c)
+{
+	for (size_t i = 0; i < c->n_joins; i++)
+		free(c->joins[i].s);
+	c->n_joins = 0;
+}
+
+json_t *
+form_state(const struct form *f, const json_t *rec, const char *today,
+    const char *now)
+{
+	struct sctx s;
+	json_t *copy, *out;
+	int pass;
+
+	if (!json_is_object(rec) || (copy = json_deep_copy(rec)) == NULL)
+		return NULL;
+	memset(&s, 0, sizeof(s));
+	s.today = today;
+	s.off = json_array();
+	s.count = json_object();
+	s.v.f = f;
+	s.v.rec = copy;
+	if (now != NULL)
+		snprintf(s.v.now, sizeof(s.v.now), "%s", now);
+	if ((s.v.grel = calloc(f->n_fields + 1, 1)) == NULL || !s.off ||
+	    !s.count) {
+		free(s.v.grel);
+		json_decref(copy);
+		json_decref(s.off);
+		json_decref(s.count);
+		return NULL;
+	}
+	/* each pass may settle one more link of a chain; the last pass,
+	   which changes nothing, writes what is shown */
+	for (pass = 0; pass < 16; pass++) {
+		int last = pass > 0 && !s.changed;
+
+		s.changed = 0;
+		for (size_t i = 0; i < f->n_fields; i++)
+			if (f->fields[i].parent < 0)
+				s_field(&s, (int)i, copy, NULL,
+				    f->fields[i].name, last);
+		/* answers moved: joined select_multiple texts are stale */
+		s_free_joins(&s.v);
+		if (last)
+			break;
+	}
+	free(s.v.joins);
+	free(s.v.grel);
+	out = json_pack("{s:o, s:o, s:o, s:b}", "record", copy, "off", s.off,
+	    "count", s.count, "settled", pass < 16);
+	return out;
+}
+
+json_t *
+form_choices_allowed(const struct form *f, const json_t *rec,
+    const char *field, int item, const char *today)
+{
+	struct vctx c;
+	struct expr_env env;
+	const struct form_field *fd;
+	const struct form_list *l;
+	const json_t *it = NULL;
+	json_t *out;
+	int i = form_field_index(f, field);
+
+	if (i < 0 || f->fields[i].list < 0 || !json_is_object(rec))
+		return NULL;
+	fd = &f->fields[i];
+	l = &f->lists[fd->list];
+	if (fd->parent >= 0) {
+		it = json_array_get(json_object_get(rec,
+		    f->fields[fd->parent].name), (size_t)item);
+		if (!json_is_object(it))
+			return NULL;
+	}
+	if ((out = json_array()) == NULL)
+		return NULL;
+	memset(&c, 0, sizeof(c));
+	c.f = f;
+	c.rec = rec;
+	c.position = fd->parent >= 0 ? (size_t)item + 1 : 0;
+	for (size_t k = 0; k < l->n; k++) {
+		int ok = 1;
+		if (fd->choice_filter) {
+			c.list = l;
+			c.choice = &l->choices[k];
+			v_env(&c, it, today, &env);
+			c.cur = fd;
+			c.curval = json_object_get(it ? it : rec, fd->name);
+			ok = expr_eval_bool(fd->choice_filter, &env) == 1;
+		}
+		if (ok)
+			json_array_append_new(out, json_integer((json_int_t)k));
+	}
+	s_free_joins(&c);
+	free(c.joins);
+	return out;
+}

@@ -74,7 +74,8 @@ text_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
 } while (0)
 
 /* The sheets the converter reads, and the columns' aliases per sheet. */
-enum sheet_kind { SK_SURVEY, SK_CHOICES, SK_SETTINGS, SK_COUNTS };
+enum sheet_kind { SK_SURVEY, SK_CHOICES, SK_SETTINGS, SK_COUNTS, SK_EXTERNAL,
+    SK_N };
 
 struct alias {
 	const char *from, *to;
@@ -124,6 +125,21 @@ static const struct alias settings_aliases[] = {
 	{ NULL, NULL }
 };
 
+/* The choices sheet's own columns (after aliases), compared folded. */
+static int
+choice_column_known(const char *base)
+{
+	static const char *const known[] = { "list_name", "name", "label",
+	    "image", "big-image", "audio", "video", NULL };
+
+	if (strncmp(base, "media::", 7) == 0)
+		return 1;
+	for (int i = 0; known[i]; i++)
+		if (strcmp(base, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * A column name as the rest of the code expects it: trimmed, the part
  * before "::" in lower case and through the sheet's aliases, a language
@@ -133,7 +149,7 @@ static void
 column_name(const char *in, enum sheet_kind kind, char out[XLSFORM_COL_MAX])
 {
 	const struct alias *a = kind == SK_SURVEY ? survey_aliases :
-	    kind == SK_CHOICES ? choices_aliases :
+	    kind == SK_CHOICES || kind == SK_EXTERNAL ? choices_aliases :
 	    kind == SK_SETTINGS ? settings_aliases : NULL;
 	char base[XLSFORM_COL_MAX];
 	const char *lang, *end;
@@ -169,6 +185,15 @@ column_name(const char *in, enum sheet_kind kind, char out[XLSFORM_COL_MAX])
 			name = a->to;
 			break;
 		}
+	/* A choices column that is not XLSForm's is a filter column that
+	   choice_filter names, and XPath is case-sensitive: kept as written
+	   ("Gov = ${governorate}"), as pyxform keeps it. */
+	if ((kind == SK_CHOICES || kind == SK_EXTERNAL) && name == base &&
+	    !choice_column_known(base)) {
+		size_t bn = strlen(base);
+
+		memcpy(base, in, bn);
+	}
 	/* A column name longer than the buffer is cut: no XLSForm column
 	   is, so it is an unknown one either way. */
 	if (snprintf(out, XLSFORM_COL_MAX, "%s%.*s", name,
@@ -410,6 +435,14 @@ settings_apply(struct conv *c, json_t *rows, json_t *def, const char *sheet)
 			continue;
 		for (size_t k = 0; settings_used[k]; k++)
 			used |= strcmp(key, settings_used[k]) == 0;
+		/* a title per language, as labels have them */
+		if (strncmp(key, "form_title::", 12) == 0 && key[12]) {
+			char t[XLSFORM_COL_MAX + 8];
+
+			snprintf(t, sizeof(t), "title::%s", key + 12);
+			json_object_set(def, t, v);
+			continue;
+		}
 		if (!used) {
 			conv_note(c, "%s: %s is not used here%s", sheet, key,
 			    strcmp(key, "public_key") == 0 ? " (records are "
@@ -533,6 +566,82 @@ counts_apply(struct conv *c, json_t *rows, json_t *def, const char *sheet)
 	json_decref(bands);
 }
 
+/*
+ * pyxform writes the external_choices sheet out as itemsets.csv beside the
+ * form, and select_one_external lists come from there.  We carry the form
+ * as one definition, so those rows join the choices (each marked with its
+ * sheet, for errors) and the question becomes a select_one of the list: a
+ * board checks the answer against the list and its choice_filter like any
+ * other.  A list both sheets define is refused, as pyxform refuses it.
+ */
+static void
+external_choices(struct conv *c, json_t **rows, json_t *def,
+    const char *sheet)
+{
+	json_t *ext = rows[SK_EXTERNAL], *row, *seen = json_object(),
+	    *lists = json_array(), *added = json_object();
+	size_t i;
+
+	if (rows[SK_CHOICES] == NULL)
+		rows[SK_CHOICES] = json_array();
+	if (seen == NULL || rows[SK_CHOICES] == NULL || lists == NULL ||
+	    added == NULL) {
+		json_decref(seen);
+		json_decref(lists);
+		json_decref(added);
+		conv_error(c, "%s: out of memory", sheet);
+		return;
+	}
+	json_array_foreach(rows[SK_CHOICES], i, row) {
+		const char *l = json_string_value(json_object_get(row,
+		    "list_name"));
+
+		if (l)
+			json_object_set_new(seen, l, json_true());
+	}
+	json_array_foreach(ext, i, row) {
+		const char *l = json_string_value(json_object_get(row,
+		    "list_name"));
+
+		if (l && json_object_get(seen, l)) {
+			/* once a list, at its first row */
+			if (json_is_true(json_object_get(seen, l)))
+				conv_error(c, "%s row %lld: list %.40s is on the "
+				    "choices sheet too", sheet, (long long)
+				    json_integer_value(json_object_get(row,
+				    "_row")), l);
+			json_object_set_new(seen, l, json_false());
+			continue;
+		}
+		json_object_set_new(row, "_sheet", json_string(sheet));
+		json_array_append(rows[SK_CHOICES], row);
+		if (l && json_object_get(added, l) == NULL) {
+			json_object_set_new(added, l, json_true());
+			json_array_append_new(lists, json_string(l));
+		}
+	}
+	json_decref(seen);
+	json_decref(added);
+	if (json_array_size(lists))
+		json_object_set_new(def, "external_lists", lists);
+	else
+		json_decref(lists);
+	if (rows[SK_SURVEY] == NULL)
+		return;
+	json_array_foreach(rows[SK_SURVEY], i, row) {
+		const char *t = json_string_value(json_object_get(row, "type"));
+		static const char from[] = "select_one_external ";
+		char type[256];
+
+		/* pyxform has no select_multiple_external */
+		if (t && strncasecmp(t, from, sizeof(from) - 1) == 0) {
+			snprintf(type, sizeof(type), "select_one %s",
+			    t + sizeof(from) - 1);
+			json_object_set_new(row, "type", json_string(type));
+		}
+	}
+}
+
 static int
 sheet_kind(const char *name, enum sheet_kind *k)
 {
@@ -542,6 +651,7 @@ sheet_kind(const char *name, enum sheet_kind *k)
 	} known[] = {
 		{ "survey", SK_SURVEY }, { "choices", SK_CHOICES },
 		{ "settings", SK_SETTINGS }, { "counts", SK_COUNTS },
+		{ "external_choices", SK_EXTERNAL },
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -557,10 +667,12 @@ xlsform_convert(struct xlsx *x, const char *name, int64_t now_ms,
     char *notes, size_t noteslen, char *err, size_t errlen)
 {
 	struct conv c = { x, err, errlen, 0, 0, notes, noteslen, 0, 0 };
-	json_t *def = json_object(), *rows[4] = { NULL, NULL, NULL, NULL },
-	    *letters = json_object(), *l;
-	const char *sheet_names[4] = { "survey", "choices", "settings",
-	    "counts" };
+	static const char *const keys[SK_N] = { "survey", "choices",
+	    "settings", "counts", "external_choices" };
+	json_t *def = json_object(), *rows[SK_N] = { NULL }, *letters =
+	    json_object(), *l;
+	const char *sheet_names[SK_N] = { "survey", "choices", "settings",
+	    "counts", "external_choices" };
 
 	if (errlen)
 		err[0] = '\0';
@@ -580,9 +692,7 @@ xlsform_convert(struct xlsx *x, const char *name, int64_t now_ms,
 		}
 		sheet_names[k] = xlsx_sheet_name(x, i);
 		if (sheet_rows(&c, i, k, &rows[k], &l) == 0)
-			json_object_set_new(letters, k == SK_SURVEY ? "survey" :
-			    k == SK_CHOICES ? "choices" : k == SK_SETTINGS ?
-			    "settings" : "counts", l);
+			json_object_set_new(letters, keys[k], l);
 	}
 	json_object_set_new(def, "_columns", letters);
 	if (rows[SK_SURVEY] == NULL && c.nerr == 0)
@@ -613,11 +723,13 @@ xlsform_convert(struct xlsx *x, const char *name, int64_t now_ms,
 	}
 	if (rows[SK_SURVEY])
 		json_object_set(def, "survey", rows[SK_SURVEY]);
+	if (rows[SK_EXTERNAL])
+		external_choices(&c, rows, def, sheet_names[SK_EXTERNAL]);
 	if (rows[SK_CHOICES] && json_array_size(rows[SK_CHOICES]))
 		json_object_set(def, "choices", rows[SK_CHOICES]);
 	if (rows[SK_COUNTS])
 		counts_apply(&c, rows[SK_COUNTS], def, sheet_names[SK_COUNTS]);
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < SK_N; k++)
 		json_decref(rows[k]);
 	if (c.notes_cut)
 		text_add(notes, noteslen, &c.notesused, "... and %d more notes",
@@ -640,8 +752,10 @@ strip_rows(json_t *rows)
 	size_t i;
 	json_t *row;
 
-	json_array_foreach(rows, i, row)
+	json_array_foreach(rows, i, row) {
 		json_object_del(row, "_row");
+		json_object_del(row, "_sheet");
+	}
 }
 
 void

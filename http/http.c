@@ -9,11 +9,15 @@
  *
  * The state machine of a connection:
  *
- *   IDLE     reading; no byte of a request yet.  Timer: idle_ms, then
- *            the connection is closed without an answer.
- *   READING  reading; a request has begun.  Timer: request_ms, armed
- *            once at the first byte and never pushed back (a client
- *            that trickles bytes is still cut off), then 408.
+ *   IDLE     reading; no byte of a request yet.  Timer: idle_ms (a new
+ *            connection: the smaller of it and header_ms, from the
+ *            accept), then the connection is closed without an answer.
+ *   READING  reading; a request has begun.  Timer: header_ms until the
+ *            headers are in (a new connection's keeps running from the
+ *            accept; a later request's is armed at its first byte),
+ *            then request_ms for the body; neither is pushed back by
+ *            bytes (a client that trickles them is still cut off), then
+ *            408.
  *   WRITING  reads stopped; the handler has run (synchronously) and its
  *            response is being written.  Timer: the larger of idle_ms
  *            and request_ms, then closed.  Bytes of a pipelined request
@@ -31,6 +35,14 @@
  *   READING --parse error or timer--> WRITING (error answer, last)
  *   any --read error, stop--> CLOSING
  *
+ * Who gets a connection (server_room): the board itself (127.0.0.1,
+ * ::1) up to max_conns of its own; any other client (an IPv4 address or
+ * IPv6 /64) up to per_peer, of which per_peer_headers in IDLE before
+ * its first request or in READING before the headers end, else closed
+ * unanswered; when the other clients hold max_conns - reserve, only
+ * into the reserve, where the first request must pass the admit
+ * callback (else 503) and its headers come within a second.
+ *
  * Memory per connection: the struct, the parser's header buffer
  * (max_header_bytes) and body (at most max_body_bytes), at most one read
  * buffer's worth of pipelined bytes, and the response being written.
@@ -47,10 +59,12 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/peer.h"
 #include "http/http_parse.h"
 
 #define HTTP_READ_BUF	65536
 #define HTTP_LINGER_MS	2000
+#define HTTP_RESERVED_HEADER_MS 1000
 
 enum conn_state {
 	CONN_IDLE,
@@ -76,6 +90,10 @@ struct http_conn {
 	char *left;			/* pipelined bytes not yet parsed */
 	size_t left_len;
 	char peer[64];
+	char key[PEER_KEY_MAX];		/* the client (common/peer.h) */
+	int local;			/* the board itself */
+	int served;			/* a request answered on it */
+	int reserved;			/* let into the reserve: must be admitted */
 };
 
 struct http_server {
@@ -84,6 +102,7 @@ struct http_server {
 	struct http_limits lim;
 	http_handler_fn fn;
 	void *ctx;
+	int (*admit)(void *ctx, const struct http_request *req);
 	struct http_conn *conns;
 	unsigned n_conns;
 	int port;
@@ -177,6 +196,13 @@ http_add_header(struct http_response *res, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+void
+http_server_set_admit(struct http_server *s,
+    int (*fn)(void *ctx, const struct http_request *req))
+{
+	s->admit = fn;
 }
 
 int
@@ -461,6 +487,18 @@ conn_dispatch(struct http_conn *c)
 
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_timer_stop(&c->timer);
+	if (c->reserved) {
+		/* in a slot kept for the board and for known clients */
+		if (c->srv->admit == NULL ||
+		    c->srv->admit(c->srv->ctx, req) != 1) {
+			log_debug("http: %s: no room but for known clients",
+			    c->peer);
+			conn_error(c, 503);
+			return;
+		}
+		c->reserved = 0;
+	}
+	c->served = 1;
 	c->state = CONN_WRITING;
 	memset(&res, 0, sizeof(res));
 	c->srv->fn(c->srv->ctx, req, &res);
@@ -483,6 +521,7 @@ static void
 conn_feed(struct http_conn *c, const char *data, size_t len)
 {
 	size_t began = c->hp.seen, n;
+	int had_headers = c->hp.headers_done;
 
 	n = http_parse_feed(&c->hp, data, len);
 	if (c->hp.error) {
@@ -492,8 +531,13 @@ conn_feed(struct http_conn *c, const char *data, size_t len)
 	if (!c->hp.complete) {
 		if (began == 0 && c->hp.seen > 0) {
 			c->state = CONN_READING;
-			conn_arm(c, c->srv->lim.request_ms);
+			/* the first request's header deadline runs from the
+			   accept; a later one's from its first byte */
+			if (c->served)
+				conn_arm(c, c->srv->lim.header_ms);
 		}
+		if (!had_headers && c->hp.headers_done)
+			conn_arm(c, c->srv->lim.request_ms);
 		return;
 	}
 	if (n < len) {
@@ -528,12 +572,54 @@ conn_peer(struct http_conn *c)
 		    sizeof(c->peer));
 }
 
+/* Still reading a request's headers (or, new, not one byte yet). */
+static int
+conn_in_headers(const struct http_conn *c)
+{
+	return (c->state == CONN_IDLE && !c->served) ||
+	    (c->state == CONN_READING && !c->hp.headers_done);
+}
+
+/*
+ * Whether c (accepted, its peer known) may stay: 0 yes, 1 into the
+ * reserve (c->reserved), 2 no room (503), 3 over its client's caps
+ * (closed unanswered).
+ */
+static int
+server_room(struct http_server *s, struct http_conn *c)
+{
+	unsigned local = 0, remote = 0, mine = 0, mine_hdr = 0;
+
+	for (struct http_conn *o = s->conns; o; o = o->next) {
+		if (o == c || o->state == CONN_CLOSING ||
+		    o->state == CONN_LINGER || !o->have_hp)
+			continue;
+		if (o->local) {
+			local++;
+			continue;
+		}
+		remote++;
+		if (strcmp(o->key, c->key) == 0) {
+			mine++;
+			mine_hdr += conn_in_headers(o);
+		}
+	}
+	if (c->local)
+		return local >= s->lim.max_conns ? 2 : 0;
+	if (mine >= s->lim.per_peer || mine_hdr >= s->lim.per_peer_headers)
+		return 3;
+	if (remote >= s->lim.max_conns)
+		return 2;
+	return remote >= s->lim.max_conns - s->lim.reserve ? 1 : 0;
+}
+
 static void
 server_accept(uv_stream_t *ls, int status)
 {
 	struct http_server *s = ls->data;
 	struct http_conn *c;
 	unsigned others = s->n_conns;
+	int room;
 
 	if (status < 0) {
 		log_warn("http: accept: %s", uv_strerror(status));
@@ -566,7 +652,15 @@ server_accept(uv_stream_t *ls, int status)
 		return;
 	}
 	conn_peer(c);
-	if (others >= s->lim.max_conns) {
+	c->local = peer_is_local(c->peer);
+	peer_key(c->peer, c->key);
+	room = server_room(s, c);
+	if (room == 3) {
+		log_debug("http: %s: over its client's connections", c->peer);
+		conn_close(c);
+		return;
+	}
+	if (room == 2) {
 		/*
 		 * Past the limit: a short 503 and close.  Past twice the
 		 * limit even that is not spent, so a flood cannot keep an
@@ -580,13 +674,24 @@ server_accept(uv_stream_t *ls, int status)
 			conn_error(c, 503);
 		return;
 	}
+	c->reserved = room == 1;
 	if (http_parse_init(&c->hp, &s->lim, c->peer) != 0) {
 		log_warn("http: %s: out of memory", c->peer);
 		conn_close(c);
 		return;
 	}
 	c->have_hp = 1;
-	conn_arm(c, s->lim.idle_ms);
+	/* the first request's headers: within header_ms of the accept
+	   (and a connection that sends nothing goes after idle_ms) */
+	{
+		unsigned ms = s->lim.header_ms < s->lim.idle_ms ?
+		    s->lim.header_ms : s->lim.idle_ms;
+
+		/* a kept slot: a known client asks at once */
+		if (c->reserved && ms > HTTP_RESERVED_HEADER_MS)
+			ms = HTTP_RESERVED_HEADER_MS;
+		conn_arm(c, ms);
+	}
 	conn_read_start(c);
 }
 
@@ -614,6 +719,19 @@ http_server_start(uv_loop_t *loop, const char *addr, int port,
 		return UV_ENOMEM;
 	s->loop = loop;
 	s->lim = *lim;
+	if (s->lim.header_ms == 0)
+		s->lim.header_ms = HTTP_HEADER_MS;
+	if (s->lim.request_ms && s->lim.header_ms > s->lim.request_ms)
+		s->lim.header_ms = s->lim.request_ms;
+	if (s->lim.per_peer == 0)
+		s->lim.per_peer = s->lim.max_conns / 4 < 4 ? 4 :
+		    s->lim.max_conns / 4;
+	if (s->lim.per_peer_headers == 0)
+		s->lim.per_peer_headers = HTTP_PEER_HEADERS;
+	if (s->lim.reserve == 0)
+		s->lim.reserve = s->lim.max_conns / 4;
+	if (s->lim.reserve >= s->lim.max_conns)
+		s->lim.reserve = s->lim.max_conns - 1;
 	s->fn = fn;
 	s->ctx = ctx;
 	if ((rc = uv_tcp_init(loop, &s->listener)) != 0) {

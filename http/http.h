@@ -12,6 +12,19 @@
  * is closed, and a connection past max_conns is answered 503 and closed.
  * A request the parser refuses gets 400.  After an error answer the
  * connection is closed.  Keep-alive otherwise.
+ *
+ * Hoarding (issue 16): a client is an IPv4 address or an IPv6 /64
+ * (common/peer.h).  One client may hold per_peer connections, of which
+ * per_peer_headers still reading a request's headers; past either, a new
+ * connection of its is closed at once, unanswered.  Headers must be in
+ * within header_ms: of the accept for a connection's first request, of
+ * the first byte for later ones (then request_ms for the body).  Of the
+ * max_conns slots, `reserve` are kept: when the other clients hold the
+ * rest, a newcomer is let in only if its first request passes the
+ * admit callback (fieldd: a valid token or session), else 503, and its
+ * headers must be in within a second (a known client asks at once).  The
+ * board itself (127.0.0.1, ::1) has max_conns slots of its own and no
+ * per-client caps.  A zero field takes its default (below).
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -25,7 +38,15 @@ struct http_limits {
 	unsigned max_conns;		/* e.g. 64 */
 	unsigned idle_ms;		/* between requests, e.g. 15000 */
 	unsigned request_ms;		/* one whole request, e.g. 10000 */
+	unsigned header_ms;		/* headers in; 0: HTTP_HEADER_MS or
+					   request_ms if shorter */
+	unsigned per_peer;		/* 0: max_conns / 4, at least 4 */
+	unsigned per_peer_headers;	/* 0: HTTP_PEER_HEADERS */
+	unsigned reserve;		/* 0: max_conns / 4 */
 };
+
+#define HTTP_HEADER_MS 5000
+#define HTTP_PEER_HEADERS 8
 
 #define HTTP_MAX_HEADERS 32
 
@@ -80,6 +101,15 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port,
  */
 void http_server_stop(struct http_server *s, void (*done)(void *),
     void *arg);
+
+/*
+ * For the reserved slots: fn(ctx, req) is 1 when req comes from a client
+ * the server should keep room for (fieldd: a valid bearer token).  Called
+ * only for a connection let into the reserve, at its first request.
+ * Without one the reserve is the board's only.
+ */
+void http_server_set_admit(struct http_server *s,
+    int (*fn)(void *ctx, const struct http_request *req));
 
 /* The port actually bound (useful after asking for port 0). */
 int http_server_port(const struct http_server *s);

@@ -3,6 +3,7 @@
 
 #include <mbedtls/sha256.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -47,7 +48,49 @@ http_static_type(const char *name)
 		return "image/svg+xml";
 	if (ext && strcmp(ext, ".json") == 0)
 		return "application/json";
+	/* browsers compile a module while it downloads only with this */
+	if (ext && strcmp(ext, ".wasm") == 0)
+		return "application/wasm";
 	return "text/html; charset=utf-8";
+}
+
+/* 1 when the request takes gzip (Accept-Encoding names it, q not 0). */
+static int
+http_takes_gzip(const struct http_request *req)
+{
+	const char *ae = http_header_get(req, "Accept-Encoding");
+
+	for (const char *p = ae; p && *p; p += strcspn(p, ",")) {
+		p += strspn(p, ", \t");
+		if (strncasecmp(p, "gzip", 4) != 0 || (p[4] != '\0' &&
+		    p[4] != ',' && p[4] != ';' && p[4] != ' ' && p[4] != '\t'))
+			continue;
+		p += 4;
+		p += strspn(p, " \t");
+		if (*p == ';') {
+			p += 1 + strspn(p + 1, " \t");
+			if (strncasecmp(p, "q=0", 3) == 0) {
+				char c = p[3 + strspn(p + 3, ".0")];
+				if (!(c >= '1' && c <= '9'))
+					return 0;	/* q=0: refused */
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static const struct embedded_file *
+http_static_find(const struct embedded_file *files, const char *name,
+    const char *suffix)
+{
+	size_t n = strlen(name);
+
+	for (const struct embedded_file *e = files; e->name; e++)
+		if (strncmp(e->name, name, n) == 0 && strcmp(e->name + n,
+		    suffix) == 0)
+			return e;
+	return NULL;
 }
 
 int
@@ -56,23 +99,36 @@ http_static(const struct embedded_file *files, const char *csp,
 {
 	const char *name = strcmp(req->path, "/") == 0 ? "index.html" :
 	    req->path + 1;
+	const struct embedded_file *e, *z;
+	size_t n = strlen(name);
 	char etag[24];
 
-	if (strchr(name, '/') != NULL)
+	/* a file's gzip copy is served only as its encoding */
+	if (strchr(name, '/') != NULL || (n > 3 && strcmp(name + n - 3,
+	    ".gz") == 0))
 		return 0;
-	for (const struct embedded_file *e = files; e->name; e++) {
-		if (strcmp(e->name, name) != 0)
-			continue;
-		http_etag(e->data, e->len, etag);
-		http_add_header(res, "ETag", etag);
-		http_add_header(res, "Cache-Control", "no-cache");
-		http_static_headers(res, csp);
-		if (http_not_modified(req, etag))
-			res->status = 304;
-		else if (http_respond(res, 200, http_static_type(name),
-		    e->data, e->len) != 0)
-			res->status = 500;
-		return 1;
+	if ((e = http_static_find(files, name, "")) == NULL)
+		return 0;
+	/* Its gzip copy, made at build time (a third of the bytes on a
+	   phone's slow link), to a client that takes it. */
+	z = http_static_find(files, name, ".gz");
+	if (z != NULL) {
+		http_add_header(res, "Vary", "Accept-Encoding");
+		if (http_takes_gzip(req))
+			http_add_header(res, "Content-Encoding", "gzip");
+		else
+			z = NULL;
 	}
-	return 0;
+	if (z != NULL)
+		e = z;
+	http_etag(e->data, e->len, etag);
+	http_add_header(res, "ETag", etag);
+	http_add_header(res, "Cache-Control", "no-cache");
+	http_static_headers(res, csp);
+	if (http_not_modified(req, etag))
+		res->status = 304;
+	else if (http_respond(res, 200, http_static_type(name), e->data,
+	    e->len) != 0)
+		res->status = 500;
+	return 1;
 }

@@ -4,7 +4,9 @@
  * from fieldd.  "/" is index.html; the media type comes from the file's
  * extension; a strong ETag from its bytes lets a phone revalidate (304);
  * every answer carries the page's content security policy, nosniff and
- * no-referrer.
+ * no-referrer.  A file NAME.gz beside NAME (made at build time) is NAME's
+ * gzip encoding: served for NAME to a client that takes gzip, never on
+ * its own.
  */
 #ifndef HTTP_STATIC_H
 #define HTTP_STATIC_H

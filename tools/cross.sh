@@ -71,6 +71,8 @@ libprotobuf-c-dev libprotobuf-c1 libzstd-dev libzstd1
 libjansson-dev libjansson4 libhttp-parser-dev libhttp-parser2.9
 libcsv-dev libcsv3 libexpat1-dev libexpat1 libcmocka-dev libcmocka0
 libzip-dev libzip4 libbz2-1.0 zlib1g
+libxlsxwriter-dev libxlsxwriter4 libminizip1
+libseccomp-dev libseccomp2
 libsystemd-dev libsystemd0 liblzma5 liblz4-1 libcap2 libgcrypt20
 libgpg-error0
 libpq-dev libpq5 libssl3 libgssapi-krb5-2 libkrb5-3 libk5crypto3

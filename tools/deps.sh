@@ -9,13 +9,18 @@
 # collector's PostgreSQL store (libpq-dev to build it); the tests and
 # benchmarks run a throwaway cluster of their own (tools/pg.sh).  scdoc
 # makes the manual pages (docs/man/*.scd); man-db reads them in the tests.
+# `sh tools/deps.sh wasm` (make wasm) installs instead what makes the web
+# app's rules.wasm: emscripten, and gnulib for glibc's regex in source.
+# libxlsxwriter: collectctl export --xlsx.  libseccomp-dev: fieldd's and
+# collectord's system call allow-list (common/sandbox.c).
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-dev xxd curl python3 sqlite3
 libsqlite3-dev libuv1-dev libmbedtls-dev libprotobuf-c-dev protobuf-c-compiler
 libjansson-dev libhttp-parser-dev libcsv-dev libcmocka-dev libzstd-dev
-libexpat1-dev libzip-dev libsystemd-dev libpq-dev postgresql valgrind chromium lintian systemd
+libexpat1-dev libzip-dev libxlsxwriter-dev libsystemd-dev libpq-dev libseccomp-dev postgresql valgrind chromium lintian systemd
 scdoc man-db python3-openpyxl"
+[ "${1:-}" = wasm ] && PKGS="emscripten gnulib"
 
 missing=""
 for p in $PKGS; do

@@ -103,8 +103,10 @@ lib_pkg() {
 	libcsv.so.3) echo "libcsv3 (>= 3.0.3)" ;;
 	libexpat.so.1) echo "libexpat1 (>= 2.0.1)" ;;
 	libzip.so.4) echo "libzip4 (>= 1.0)" ;;
+	libxlsxwriter.so.4) echo "libxlsxwriter4 (>= 1.0.0)" ;;
 	libsystemd.so.0) echo "libsystemd0 (>= 209)" ;;
 	libpq.so.5) echo "libpq5 (>= 10~~)" ;;
+	libseccomp.so.2) echo "libseccomp2 (>= 2.5.0)" ;;
 	ld-linux*|ld-linux-*) ;;
 	*) echo "mkdeb: no package known for $1: add it to lib_pkg" >&2
 	   return 1 ;;

@@ -61,13 +61,14 @@ an_value(void *arg, long item, size_t dim, const char *value)
 /* Appends the record's row and its items' rows.  0, 1 when the record
    cannot be counted (reason in why), -1 on a store failure. */
 static int
-an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
+an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
+    size_t whylen)
 {
 	char names[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX][ASTORE_COL_NAME];
 	const char *np[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
 	uint32_t cols[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
 	int64_t m[FORM_CMEASURE_MAX];
-	const char *daystr;
+	char daystr[11];
 	size_t n_items, nc = 0, nrec;
 	int64_t day;
 	int rc;
@@ -75,13 +76,20 @@ an_facts(struct run *r, const json_t *o, char *why, size_t whylen)
 	memset(r->rec, 0, sizeof(r->rec));
 	memset(r->item, 0, sizeof(r->item));
 	r->bad_dim = NULL;
-	rc = form_facts(r->f, o, &daystr, m, &n_items, an_value, r);
+	rc = form_facts(r->f, o, daystr, m, &n_items, an_value, r);
 	if (rc < 0 && r->bad_dim == NULL)
 		return -1;
 	if (rc != 0) {
 		snprintf(why, whylen, "dimension %s has more than %d values",
 		    r->bad_dim ? r->bad_dim : "?", ASTORE_MULTI_MAX);
 		return 1;
+	}
+	if (daystr[0] == '\0' && created_ms > 0) {
+		/* a form with no date: the day the board made the record */
+		time_t t = (time_t)(created_ms / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(daystr, sizeof(daystr), "%Y-%m-%d", &tm);
 	}
 	if ((day = astore_day(daystr)) < 0) {
 		snprintf(why, whylen, "no date to count it on");
@@ -165,7 +173,8 @@ an_record(void *arg, const char *device_id,
 	} else if (form_cschema(r->f, &r->sch) != 0) {
 		rc = 0;		/* a form that declares no counts */
 		r->st->opened += !r->retrying;
-	} else if ((rc = an_facts(r, o, why, sizeof(why))) == 0) {
+	} else if ((rc = an_facts(r, o, (int64_t)rec->created_ms, why,
+	    sizeof(why))) == 0) {
 		r->st->opened += !r->retrying;
 	}
 	if (rc == 1) {

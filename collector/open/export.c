@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xlsxwriter.h>
 
 #include "common/cli.h"
 #include "common/util.h"
@@ -23,17 +24,54 @@
 #define X_CMD "collectctl export"
 /* Records that did not open whose reasons are printed; the rest counted. */
 #define X_REASONS 20
-/* A definition has at most 512 survey rows (proto/forms/README.md). */
-#define X_MAX_ROWS 512
+/* A definition has at most 4,000 survey rows (form_impl.h FORM_MAX_ROWS). */
+#define X_MAX_ROWS 4000
+/* A select_multiple is split into 0/1 columns up to this many choices (a
+   2,000-place list would be 2,000 columns: it stays one cell). */
+#define X_SPLIT_MAX 200
+/* An .xlsx sheet's rows and columns (Excel's limits), header included. */
+#define X_XLSX_ROWS 1048576
+#define X_XLSX_COLS 16384
+/* Excel's sheet names: 31 characters at most. */
+#define X_SHEET_NAME 31
 
 static const char *const x_meta[] = { "_id", "_version", "_device", "_seq",
     "_created", "_corrected", "_clock", NULL };
 static const char *const x_item_meta[] = { "_parent_id", "_index", NULL };
 
-/* Column names in order, each once (borrowed from the definitions). */
+/*
+ * What a column shows of a field: its label and, for a select, its list's
+ * choices (name to label), in the language asked.  Borrowed from the
+ * definitions, which the export keeps until it ends.
+ */
+struct xinfo {
+	const char *label;		/* or NULL */
+	int one, multi;			/* select_one, select_multiple */
+	json_t *labels;			/* choice name -> label text (owned) */
+	json_t *order;			/* choice names in list order (owned) */
+};
+
+/* A column: a field (or metadata), or one choice of a select_multiple
+   split into 0/1 columns. */
+struct xcol {
+	const char *name;		/* the field or metadata key */
+	const char *choice;		/* a 0/1 column's choice, or NULL */
+	const struct xinfo *info;	/* NULL for metadata */
+};
+
+/* Columns in order, each once (borrowed from the definitions). */
 struct xcols {
 	size_t n, cap;
-	const char **name;
+	struct xcol *c;
+};
+
+/* How the records are written (export.h). */
+struct xopts {
+	int labels;			/* labels for codes (headers, choices) */
+	const char *lang;		/* their language; NULL: the default */
+	int split;			/* select_multiple also as 0/1 columns */
+	int bom;			/* CSV starts with a UTF-8 byte order mark */
+	int xlsx;			/* one .xlsx, a sheet per table */
 };
 
 /*
@@ -46,6 +84,9 @@ struct xfile {
 	struct xcols cols;		/* CSV columns; none for the JSONL */
 	char tmp[PATH_MAX], path[PATH_MAX];
 	FILE *fp;
+	lxw_worksheet *ws;		/* --xlsx: the table's sheet */
+	unsigned long row;		/* --xlsx: the next row */
+	int werr;			/* --xlsx: a cell was refused */
 	int made;
 	unsigned long rows;
 };
@@ -54,6 +95,7 @@ struct xfile {
 struct xfield {
 	const char *rep, *name;
 	int group;			/* a begin_repeat row */
+	const json_t *row, *def;	/* its survey row, its definition */
 };
 
 struct xport {
@@ -68,6 +110,10 @@ struct xport {
 	int werr;			/* a write failed: nothing is renamed */
 	json_t **defs;			/* definitions the columns point into */
 	size_t n_defs;
+	struct xopts opt;
+	struct xinfo **infos;		/* every column's field's, owned */
+	size_t n_infos;
+	lxw_workbook *wb;		/* --xlsx: written into files[0].tmp */
 };
 
 int
@@ -104,27 +150,141 @@ static void
 x_usage(void)
 {
 	fprintf(stderr, "usage: collectctl -d CDIR export --key FILE --form F "
-	    "--out DIR\n");
+	    "--out DIR [--labels [--lang LANGUAGE]] [--split-multiple] "
+	    "[--bom] [--xlsx]\n");
 }
 
-/* Adds name to c unless it is there already.  0 or -1 (out of memory). */
+/* Adds a column unless it is there already.  0 or -1 (out of memory). */
 static int
-x_col_add(struct xcols *c, const char *name)
+x_col_put(struct xcols *c, const char *name, const char *choice,
+    const struct xinfo *info)
 {
-	const char **p;
+	struct xcol *p;
 
 	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->name[i], name) == 0)
+		if (strcmp(c->c[i].name, name) == 0 && (c->c[i].choice ==
+		    NULL) == (choice == NULL) && (choice == NULL ||
+		    strcmp(c->c[i].choice, choice) == 0))
 			return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 32;
 
-		if ((p = realloc(c->name, cap * sizeof(*p))) == NULL)
+		if ((p = realloc(c->c, cap * sizeof(*p))) == NULL)
 			return -1;
-		c->name = p;
+		c->c = p;
 		c->cap = cap;
 	}
-	c->name[c->n++] = name;
+	c->c[c->n].name = name;
+	c->c[c->n].choice = choice;
+	c->c[c->n++].info = info;
+	return 0;
+}
+
+static int
+x_col_add(struct xcols *c, const char *name)
+{
+	return x_col_put(c, name, NULL, NULL);
+}
+
+const char *
+export_text(const json_t *row, const json_t *def, const char *col,
+    const char *lang)
+{
+	const char *def_lang = json_string_value(json_object_get(def,
+	    "default_language"));
+	const char *langs[2] = { lang, def_lang };
+	char key[160];
+	const char *v;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (langs[i] == NULL)
+			continue;
+		snprintf(key, sizeof(key), "%s::%s", col, langs[i]);
+		if ((v = json_string_value(json_object_get(row, key))) != NULL)
+			return v;
+	}
+	return json_string_value(json_object_get(row, col));
+}
+
+const char *
+export_select_list(const char *type, int *multi)
+{
+	const char *sp;
+
+	if (type == NULL || strncmp(type, "select", 6) != 0 ||
+	    (sp = strrchr(type, ' ')) == NULL || sp[1] == '\0' ||
+	    strstr(type, "_external") || strstr(type, "from_file"))
+		return NULL;
+	*multi = strstr(type, "multiple") != NULL ||
+	    strstr(type, "all that apply") != NULL;
+	return sp + 1;
+}
+
+/* What a column of field fs shows: made once per column, kept in x. */
+static struct xinfo *
+x_info(struct xport *x, const struct xfield *fs)
+{
+	struct xinfo *in = calloc(1, sizeof(*in)), **p;
+	const char *list;
+	int multi = 0;
+
+	if (in == NULL || (p = realloc(x->infos, (x->n_infos + 1) *
+	    sizeof(*p))) == NULL) {
+		free(in);
+		return NULL;
+	}
+	x->infos = p;
+	x->infos[x->n_infos++] = in;
+	in->label = export_text(fs->row, fs->def, "label", x->opt.lang);
+	if ((list = export_select_list(json_string_value(json_object_get(
+	    fs->row, "type")), &multi)) != NULL) {
+		const json_t *choices = json_object_get(fs->def, "choices");
+		json_t *c;
+		size_t i;
+
+		in->one = !multi;
+		in->multi = multi;
+		in->labels = json_object();
+		in->order = json_array();
+		if (in->labels == NULL || in->order == NULL)
+			return NULL;
+		json_array_foreach(choices, i, c) {
+			const char *ln = json_string_value(json_object_get(c,
+			    "list_name"));
+			const char *name = json_string_value(json_object_get(c,
+			    "name"));
+			const char *lab;
+
+			if (ln == NULL || name == NULL || strcmp(ln, list) != 0 ||
+			    json_object_get(in->labels, name) != NULL)
+				continue;
+			lab = export_text(c, fs->def, "label", x->opt.lang);
+			if (json_object_set_new(in->labels, name, json_string(
+			    lab ? lab : name)) != 0 || json_array_append_new(
+			    in->order, json_string(name)) != 0)
+				return NULL;
+		}
+	}
+	return in;
+}
+
+/* A field's columns: itself, and with --split-multiple one 0/1 column per
+   choice of a select_multiple (of a list small enough). */
+static int
+x_field_cols(struct xport *x, struct xcols *c, const struct xfield *fs)
+{
+	struct xinfo *in = x_info(x, fs);
+	size_t i;
+	json_t *v;
+
+	if (in == NULL || x_col_put(c, fs->name, NULL, in) != 0)
+		return -1;
+	if (!x->opt.split || !in->multi || json_array_size(in->order) >
+	    X_SPLIT_MAX)
+		return 0;
+	json_array_foreach(in->order, i, v)
+		if (x_col_put(c, fs->name, json_string_value(v), in) != 0)
+			return -1;
 	return 0;
 }
 
@@ -167,6 +327,8 @@ x_fields(struct xport *x, const struct form *f, struct xfield *out,
 		    strcmp(type, "begin repeat") == 0;
 		out[n].rep = rep;
 		out[n].name = name;
+		out[n].row = row;
+		out[n].def = def;
 		out[n++].group = group;
 		if (group)
 			rep = name;
@@ -304,7 +466,7 @@ x_columns(struct xport *x, const struct form_catalog *cat,
 			}
 			if (fs[i].rep[0] && (t = x_table(x, fs[i].rep)) == NULL)
 				continue;
-			if (x_col_add(&t->cols, fs[i].name) != 0)
+			if (x_field_cols(x, &t->cols, &fs[i]) != 0)
 				goto oom;
 		}
 	}
@@ -346,23 +508,98 @@ x_create(struct xport *x, struct xfile *xf, const char *suffix)
 	return 0;
 }
 
-/* Writes a CSV header row. */
-static void
-x_header(struct xfile *xf)
+enum xkind { XK_TEXT, XK_NUM };
+
+/*
+ * One cell of xf's current row, column col: CSV text (a formula-like text
+ * prefixed, see export.h), or an .xlsx string or number (never a
+ * formula, so never prefixed).  An empty value is an empty cell.
+ */
+static int
+x_put(struct xfile *xf, size_t col, const char *s, enum xkind kind)
 {
-	for (size_t i = 0; i < xf->cols.n; i++) {
-		if (i > 0)
+	lxw_error e = LXW_NO_ERROR;
+
+	if (xf->ws == NULL) {
+		if (col > 0)
 			putc(',', xf->fp);
-		export_csv_field(xf->fp, xf->cols.name[i], 1);
+		return export_csv_field(xf->fp, s, kind == XK_TEXT);
 	}
-	fputs(EXPORT_CSV_EOL, xf->fp);
+	if (*s == '\0')
+		return 0;
+	if (xf->row >= X_XLSX_ROWS || col >= X_XLSX_COLS) {
+		xf->werr = 1;
+		return -1;
+	}
+	if (kind == XK_NUM)
+		e = worksheet_write_number(xf->ws, (lxw_row_t)xf->row,
+		    (lxw_col_t)col, strtod(s, NULL), NULL);
+	else
+		e = worksheet_write_string(xf->ws, (lxw_row_t)xf->row,
+		    (lxw_col_t)col, s, NULL);
+	if (e != LXW_NO_ERROR) {
+		xf->werr = 1;
+		return -1;
+	}
+	return 0;
 }
 
-/* A select_multiple: its names separated by spaces; anything else (a
+static int
+x_endrow(struct xfile *xf)
+{
+	if (xf->ws != NULL) {
+		xf->row++;
+		return 0;
+	}
+	fputs(EXPORT_CSV_EOL, xf->fp);
+	return ferror(xf->fp) ? -1 : 0;
+}
+
+/* The header row: names (codes), or with --labels the fields' labels; a
+   0/1 column is "field/choice" (as Kobo names them). */
+static int
+x_header(const struct xport *x, struct xfile *xf)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < xf->cols.n; i++) {
+		const struct xcol *c = &xf->cols.c[i];
+		const char *head = c->name, *ch = c->choice;
+
+		if (x->opt.labels && c->info && c->info->label)
+			head = c->info->label;
+		if (ch && x->opt.labels)
+			ch = json_string_value(json_object_get(c->info->labels,
+			    ch));
+		if (ch) {
+			snprintf(buf, sizeof(buf), "%s/%s", head, ch);
+			head = buf;
+		}
+		if (x_put(xf, i, head, XK_TEXT) != 0)
+			return -1;
+	}
+	return x_endrow(xf);
+}
+
+/* A choice's label (with labels asked), or its name. */
+static const char *
+x_choice_text(const struct xport *x, const struct xinfo *in,
+    const char *name)
+{
+	const char *l = x->opt.labels && in ? json_string_value(
+	    json_object_get(in->labels, name)) : NULL;
+
+	return l ? l : name;
+}
+
+/* A select_multiple: its names separated by spaces (ODK's form), or its
+   labels separated by "; " (labels have spaces); anything else (a
    repeat's items, out of place) an empty cell. */
 static int
-x_choices(FILE *fp, const json_t *a)
+x_choices(const struct xport *x, struct xfile *xf, size_t col,
+    const struct xinfo *in, const json_t *a)
 {
+	const char *sep = x->opt.labels && in ? "; " : " ";
 	size_t i, len = 1;
 	json_t *v;
 	char *s;
@@ -370,20 +607,39 @@ x_choices(FILE *fp, const json_t *a)
 
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v))
-			return export_csv_field(fp, "", 0);
-		len += json_string_length(v) + 1;
+			return x_put(xf, col, "", XK_TEXT);
+		len += strlen(x_choice_text(x, in, json_string_value(v))) +
+		    strlen(sep);
 	}
 	if ((s = malloc(len)) == NULL)
 		return -1;
 	s[0] = '\0';
 	json_array_foreach(a, i, v) {
 		if (i > 0)
-			strcat(s, " ");
-		strcat(s, json_string_value(v));
+			strcat(s, sep);
+		strcat(s, x_choice_text(x, in, json_string_value(v)));
 	}
-	rc = export_csv_field(fp, s, 1);
+	rc = x_put(xf, col, s, XK_TEXT);
 	free(s);
 	return rc;
+}
+
+/* A 0/1 column: whether the answer holds the choice; empty when the
+   question was not answered. */
+static int
+x_choice_flag(struct xfile *xf, size_t col, const char *choice,
+    const json_t *a)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a))
+		return x_put(xf, col, "", XK_NUM);
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v),
+		    choice) == 0)
+			return x_put(xf, col, "1", XK_NUM);
+	return x_put(xf, col, "0", XK_NUM);
 }
 
 /* A geopoint object as "lat lon [alt [acc]]", or "" when it is not one. */
@@ -414,14 +670,17 @@ x_point(const json_t *o, char *out, size_t len)
 
 /* One cell from a value as ropen_json gives it (NULL: absent). */
 static int
-x_cell(FILE *fp, const json_t *v)
+x_cell(const struct xport *x, struct xfile *xf, size_t col,
+    const struct xinfo *in, const json_t *v)
 {
 	char num[160];
+	enum xkind kind = XK_NUM;
 
 	num[0] = '\0';
 	switch (v ? json_typeof(v) : JSON_NULL) {
 	case JSON_STRING:
-		return export_csv_field(fp, json_string_value(v), 1);
+		return x_put(xf, col, in && in->one ? x_choice_text(x, in,
+		    json_string_value(v)) : json_string_value(v), XK_TEXT);
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
@@ -433,31 +692,37 @@ x_cell(FILE *fp, const json_t *v)
 	case JSON_FALSE:
 		snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" :
 		    "false");
+		kind = XK_TEXT;
 		break;
 	case JSON_ARRAY:
-		return x_choices(fp, v);
+		return x_choices(x, xf, col, in, v);
 	case JSON_OBJECT:
 		x_point(v, num, sizeof(num));
+		kind = XK_TEXT;		/* "lat lon": text in a sheet */
 		break;
 	default:
 		break;
 	}
-	return export_csv_field(fp, num, 0);
+	/* numbers and geopoints are never prefixed (export.h) */
+	if (xf->ws == NULL)
+		kind = XK_NUM;
+	return x_put(xf, col, num, kind);
 }
 
 /* The cells of columns from..n of one row, and its end. */
 static int
-x_row(struct xfile *xf, size_t from, const json_t *o)
+x_row(const struct xport *x, struct xfile *xf, size_t from, const json_t *o)
 {
 	for (size_t i = from; i < xf->cols.n; i++) {
-		if (i > 0)
-			putc(',', xf->fp);
-		if (x_cell(xf->fp, json_object_get(o, xf->cols.name[i])) != 0)
+		const struct xcol *c = &xf->cols.c[i];
+		const json_t *v = json_object_get(o, c->name);
+
+		if ((c->choice ? x_choice_flag(xf, i, c->choice, v) :
+		    x_cell(x, xf, i, c->info, v)) != 0)
 			return -1;
 	}
-	fputs(EXPORT_CSV_EOL, xf->fp);
 	xf->rows++;
-	return ferror(xf->fp) ? -1 : 0;
+	return x_endrow(xf);
 }
 
 /* An opened record into every file. */
@@ -468,7 +733,7 @@ x_write(struct xport *x, const json_t *o)
 	char idx[24];
 
 	if (json_dumpf(o, js, JSON_COMPACT | JSON_ENSURE_ASCII) != 0 ||
-	    putc('\n', js) == EOF || x_row(&x->files[0], 0, o) != 0)
+	    putc('\n', js) == EOF || x_row(x, &x->files[0], 0, o) != 0)
 		return -1;
 	for (size_t t = 2; t < x->n_files; t++) {
 		struct xfile *xf = &x->files[t];
@@ -479,10 +744,9 @@ x_write(struct xport *x, const json_t *o)
 			continue;
 		json_array_foreach((json_t *)items, k, item) {
 			snprintf(idx, sizeof(idx), "%zu", k + 1);
-			if (x_cell(xf->fp, json_object_get(o, "_id")) != 0 ||
-			    putc(',', xf->fp) == EOF ||
-			    export_csv_field(xf->fp, idx, 0) != 0 ||
-			    x_row(xf, 2, item) != 0)
+			if (x_cell(x, xf, 0, NULL, json_object_get(o,
+			    "_id")) != 0 || x_put(xf, 1, idx, XK_NUM) != 0 ||
+			    x_row(x, xf, 2, item) != 0)
 				return -1;
 		}
 	}
@@ -533,10 +797,15 @@ failed:
 	return 0;
 }
 
-/* Closes every temporary file and, unless keep, removes it. */
+/* Closes every temporary file and removes it. */
 static void
 x_discard(struct xport *x)
 {
+	if (x->wb != NULL) {
+		/* it writes what it has: removed below with the rest */
+		workbook_close(x->wb);
+		x->wb = NULL;
+	}
 	for (size_t i = 0; i < x->n_files; i++) {
 		struct xfile *xf = &x->files[i];
 
@@ -555,9 +824,25 @@ x_commit(struct xport *x)
 {
 	int fd;
 
+	if (x->wb != NULL) {
+		/* the workbook is written into files[0]'s temporary file,
+		   which x_create made 0600 and left open for the fsync */
+		lxw_error e = workbook_close(x->wb);
+
+		x->wb = NULL;
+		if (e != LXW_NO_ERROR) {
+			fprintf(stderr, X_CMD ": %s: %s; nothing written\n",
+			    x->files[0].tmp, lxw_strerror(e));
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < x->n_files; i++) {
 		struct xfile *xf = &x->files[i];
-		int rc = fflush(xf->fp) != 0 || ferror(xf->fp);
+		int rc;
+
+		if (xf->fp == NULL)
+			continue;	/* an .xlsx sheet: in files[0] */
+		rc = fflush(xf->fp) != 0 || ferror(xf->fp);
 
 		if (rc == 0)
 			rc = fsync(fileno(xf->fp));
@@ -573,6 +858,8 @@ x_commit(struct xport *x)
 	for (size_t i = 0; i < x->n_files; i++) {
 		struct xfile *xf = &x->files[i];
 
+		if (!xf->made)
+			continue;
 		if (rename(xf->tmp, xf->path) != 0) {
 			fprintf(stderr, X_CMD ": %s: %s\n", xf->path,
 			    strerror(errno));
@@ -685,6 +972,50 @@ x_unmake(const char *out, const char *top)
 		*slash = '\0';
 }
 
+/*
+ * --xlsx: the workbook, written into files[0]'s temporary file when the
+ * export commits, and a sheet per table: the form's, then one per repeat
+ * group, named after them (cut to Excel's 31 characters, made unique).
+ * Its working files go in DIR, beside the export, never in /tmp.
+ */
+static int
+x_workbook(struct xport *x)
+{
+	lxw_workbook_options o = { .constant_memory = LXW_TRUE,
+	    .tmpdir = (char *)x->out };
+	char name[X_SHEET_NAME + 8];
+
+	if ((x->wb = workbook_new_opt(x->files[0].tmp, &o)) == NULL) {
+		fprintf(stderr, X_CMD ": %s: cannot start the workbook\n",
+		    x->files[0].tmp);
+		return -1;
+	}
+	for (size_t i = 0; i < x->n_files; i++) {
+		struct xfile *xf = &x->files[i];
+		const char *base = i == 0 ? x->form : xf->repeat;
+
+		if (i == 1)
+			continue;	/* the JSONL */
+		snprintf(name, sizeof(name), "%.*s", X_SHEET_NAME, base);
+		for (int k = 2; workbook_get_worksheet_by_name(x->wb, name);
+		    k++)
+			snprintf(name, sizeof(name), "%.*s~%d",
+			    X_SHEET_NAME - 4, base, k);
+		if ((xf->ws = workbook_add_worksheet(x->wb, name)) == NULL) {
+			fprintf(stderr, X_CMD ": sheet %s: cannot add it\n",
+			    name);
+			return -1;
+		}
+		if (xf->cols.n > X_XLSX_COLS) {
+			fprintf(stderr, X_CMD ": sheet %s: %zu columns, more "
+			    "than a sheet holds (%d); export CSV\n", name,
+			    xf->cols.n, X_XLSX_COLS);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 x_summary(const struct xport *x)
 {
@@ -696,6 +1027,52 @@ x_summary(const struct xport *x)
 	printf("%s to %s\n", x->n_files > 2 ? ")" : "", x->out);
 }
 
+/* Adds the languages of row's labels to langs. */
+static void
+x_langs(const json_t *rows, json_t *langs)
+{
+	const char *k;
+	json_t *row, *v;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+		json_object_foreach(row, k, v)
+			if (strncmp(k, "label::", 7) == 0)
+				json_object_set(langs, k + 7, json_true());
+}
+
+/* --lang must be a language the form's labels are in. */
+static int
+x_lang_check(struct xport *x, const struct form *cur)
+{
+	json_t *def = form_definition(cur), *langs = json_object(), *v;
+	const char *dl = json_string_value(json_object_get(def,
+	    "default_language")), *k;
+	int ok;
+
+	if (def == NULL || langs == NULL) {
+		json_decref(def);
+		json_decref(langs);
+		fprintf(stderr, X_CMD ": out of memory\n");
+		return -1;
+	}
+	if (dl)
+		json_object_set(langs, dl, json_true());
+	x_langs(json_object_get(def, "survey"), langs);
+	x_langs(json_object_get(def, "choices"), langs);
+	ok = json_object_get(langs, x->opt.lang) != NULL;
+	if (!ok) {
+		fprintf(stderr, X_CMD ": --lang %s: form %s has no labels in "
+		    "it; it has:", x->opt.lang, x->form);
+		json_object_foreach(langs, k, v)
+			fprintf(stderr, " %s", k);
+		fputc('\n', stderr);
+	}
+	json_decref(langs);
+	json_decref(def);
+	return ok ? 0 : -1;
+}
+
 static int
 x_run(struct xport *x, const char *cdir, const char *key)
 {
@@ -703,7 +1080,8 @@ x_run(struct xport *x, const char *cdir, const char *key)
 	char top[PATH_MAX] = "";
 	int rc;
 
-	if (x_setup(x, cdir, key, &cur) != 0)
+	if (x_setup(x, cdir, key, &cur) != 0 ||
+	    (x->opt.lang && x_lang_check(x, cur) != 0))
 		return -1;
 	if ((x->files = calloc(2, sizeof(*x->files))) == NULL)
 		return -1;
@@ -723,18 +1101,41 @@ x_run(struct xport *x, const char *cdir, const char *key)
 	    x_outdir(x->out, top) != 0)
 		return -1;
 	for (size_t i = 0; i < x->n_files; i++) {
-		if (x_create(x, &x->files[i], i == 1 ? ".jsonl" :
-		    ".csv") != 0) {
+		struct xfile *xf = &x->files[i];
+
+		if (x->opt.xlsx && i > 1)
+			continue;	/* a sheet of files[0]'s workbook */
+		if (x_create(x, xf, i == 1 ? ".jsonl" : x->opt.xlsx ?
+		    ".xlsx" : ".csv") != 0) {
 			fprintf(stderr, X_CMD ": cannot write in %s: %s: %s\n",
-			    x->out, x->files[i].tmp, strerror(errno));
+			    x->out, xf->tmp, strerror(errno));
 			goto fail;
 		}
-		setvbuf(x->files[i].fp, NULL, _IOFBF, 64 * 1024);
-		if (i != 1)
-			x_header(&x->files[i]);
+		setvbuf(xf->fp, NULL, _IOFBF, 64 * 1024);
+		/* Excel reads a CSV as UTF-8 only after this mark */
+		if (x->opt.bom && !x->opt.xlsx && i != 1)
+			fputs("\xef\xbb\xbf", xf->fp);
 	}
+	if (x->opt.xlsx && x_workbook(x) != 0)
+		goto fail;
+	for (size_t i = 0; i < x->n_files; i++)
+		if (i != 1 && x_header(x, &x->files[i]) != 0) {
+			fprintf(stderr, X_CMD ": writing in %s: %s\n", x->out,
+			    strerror(errno ? errno : EIO));
+			goto fail;
+		}
 	errno = 0;
 	rc = cstore_each_record(x->cs, x_record, x);
+	for (size_t i = 0; i < x->n_files; i++)
+		if (x->files[i].werr && rc != 0) {
+			fprintf(stderr, X_CMD ": %s: more than %d rows, or a "
+			    "cell the sheet refused; export CSV; nothing "
+			    "written\n", x->files[i].repeat ? x->files[i].repeat :
+			    x->form, X_XLSX_ROWS - 1);
+			x->werr = 0;
+			rc = 1;
+			goto fail;
+		}
 	if (rc != 0 && x->werr == 0)
 		fprintf(stderr, X_CMD ": %s\n", cstore_errmsg(x->cs));
 	else if (x->werr != 0)
@@ -768,6 +1169,11 @@ export_cmd(const char *cdir, int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "form", required_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "labels", no_argument, NULL, 'l' },
+		{ "lang", required_argument, NULL, 'L' },
+		{ "split-multiple", no_argument, NULL, 's' },
+		{ "bom", no_argument, NULL, 'b' },
+		{ "xlsx", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL;
@@ -783,6 +1189,16 @@ export_cmd(const char *cdir, int argc, char **argv)
 			x.form = optarg;
 		else if (ch == 'o')
 			x.out = optarg;
+		else if (ch == 'l')
+			x.opt.labels = 1;
+		else if (ch == 'L')
+			x.opt.lang = optarg;
+		else if (ch == 's')
+			x.opt.split = 1;
+		else if (ch == 'b')
+			x.opt.bom = 1;
+		else if (ch == 'x')
+			x.opt.xlsx = 1;
 		else {
 			x_usage();
 			return 2;
@@ -801,11 +1217,29 @@ export_cmd(const char *cdir, int argc, char **argv)
 		x_usage();
 		return 2;
 	}
+	if (x.opt.lang && !x.opt.labels) {
+		fprintf(stderr, X_CMD ": --lang is the language of --labels: "
+		    "give both\n");
+		x_usage();
+		return 2;
+	}
+	if (x.opt.bom && x.opt.xlsx) {
+		fprintf(stderr, X_CMD ": --bom is for CSV; an .xlsx needs "
+		    "none\n");
+		x_usage();
+		return 2;
+	}
 	rc = x_run(&x, cdir, key);
 	fflush(stdout);
 	x_discard(&x);
 	for (size_t i = 0; i < x.n_files; i++)
-		free(x.files[i].cols.name);
+		free(x.files[i].cols.c);
+	for (size_t i = 0; i < x.n_infos; i++) {
+		json_decref(x.infos[i]->labels);
+		json_decref(x.infos[i]->order);
+		free(x.infos[i]);
+	}
+	free(x.infos);
 	free(x.files);
 	for (size_t i = 0; i < x.n_versions; i++)
 		free(x.versions[i]);

@@ -4,6 +4,7 @@
  * (Makefile OPENER), like ropen.c: collectord and the device cannot run it.
  *
  *   collectctl -d CDIR export --key FILE --form F --out DIR
+ *       [--labels [--lang LANGUAGE]] [--split-multiple] [--bom] [--xlsx]
  *
  * opens every record of form F the collector holds, of every version, and
  * writes into DIR (made 0700 when missing; an existing one keeps its mode):
@@ -24,6 +25,32 @@
  *             `collectctl -d CDIR open --key FILE` prints for records of F.
  *
  * Rows follow the store's order: by device, then seq.
+ *
+ * For the people who open the files in a spreadsheet (as Kobo's and ODK
+ * Central's exports offer):
+ *
+ *   --labels  headers are the fields' labels and select answers their
+ *             choices' labels (a select_multiple's joined by "; ", as
+ *             labels hold spaces), in the form's default language or
+ *             --lang's (a language of its labels; a text missing in it
+ *             falls back to the default language's, then to the name or
+ *             code).  Metadata columns keep their names.  Without it,
+ *             names and codes, which an import reads back.
+ *   --split-multiple  after each select_multiple's cell, one column per
+ *             choice of its list, "field/choice" (labels with --labels),
+ *             1 when chosen, 0 when not, empty when unanswered; lists of
+ *             more than 200 choices stay one cell.
+ *   --bom     each CSV starts with the UTF-8 byte order mark (EF BB BF):
+ *             Excel reads a CSV as UTF-8 only with it, French and Arabic
+ *             are garbled without.  The JSONL never has one.
+ *   --xlsx    F.xlsx instead of the CSV files (libxlsxwriter): a sheet F
+ *             with a row per record, a sheet per repeat group R (named
+ *             R, cut to Excel's 31 characters) with _parent_id and
+ *             _index, as Kobo does; the same columns and cells as the
+ *             CSV, numbers as numbers, every other cell a string, never a
+ *             formula (so no quote prefix).  Past Excel's 1,048,575 rows
+ *             or 16,384 columns of a sheet it fails (export CSV).  Its
+ *             working files are made in DIR, not /tmp.
  *
  * CSV (RFC 4180): UTF-8 without a byte order mark, lines end in CRLF
  * ("\r\n"); a field holding a comma, a double quote, CR or LF is quoted,
@@ -62,6 +89,7 @@
 #ifndef EXPORT_H
 #define EXPORT_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #define EXPORT_CSV_EOL "\r\n"
@@ -78,5 +106,22 @@ int export_csv_field(FILE *fp, const char *s, int text);
 
 /* The shortest "%.Ng" text of d that strtod reads back as d. */
 void export_real(double d, char out[32]);
+
+/*
+ * A text column of a survey or choices row (col "label") in language
+ * lang: "label::LANG", else the definition's default language's
+ * ("label::DEFAULT"), else "label"; NULL when the row has none.  lang may
+ * be NULL (the default).  Borrowed from row.
+ */
+const char *export_text(const json_t *row, const json_t *def,
+    const char *col, const char *lang);
+
+/*
+ * The list a select type reads ("select_one sexes", "select one sexes",
+ * "select_multiple needs", "select all that apply needs"), *multi set for
+ * a select_multiple; NULL for any other type, and for selects from a file
+ * (their choices are not in the definition).  Borrowed from type.
+ */
+const char *export_select_list(const char *type, int *multi);
 
 #endif

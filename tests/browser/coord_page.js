@@ -160,7 +160,28 @@ async function main() {
 				    'coord_desktop_' + id.replace(/^tab-/, '') + '.png'),
 				    fullPage: true });
 			}
-			/* the last tab is open: its first bar chart's CSV download */
+			/* the labels of the added forms' status and kit charts, in
+			   the language shown first and in each other one */
+			const labels = () => page.$$eval('svg[data-chart^="by_"]',
+			    (ss) => Object.fromEntries(ss.filter((x) =>
+				['water_points', 'distribution'].includes(
+				    x.dataset.form)).map((x) => [x.dataset.form +
+				    '/' + x.dataset.chart, [...x.querySelectorAll(
+				    'text.lab')].map((t) => t.textContent)])));
+			const byForm = (l) => ({
+				water_points: l['water_points/by_status'] || [],
+				distribution: l['distribution/by_kit'] || [] });
+			d.labels = { start: byForm(await labels()),
+				languages: await page.$$eval('#lang option', (os) =>
+				    os.map((o) => o.value)) };
+			for (const l of ['Français', 'العربية', 'English']) {
+				await page.selectOption('#lang', l);
+				await state(page, 'ready', a.timeout);
+				d.labels[l] = byForm(await labels());
+			}
+			/* the resource centres' tab: its first bar chart's CSV
+			   download */
+			await page.click('#tab-mrc_visit');
 			const [dl] = await Promise.all([page.waitForEvent('download'),
 				page.click('section.form:not([hidden]) .chart-bars ' +
 				    '.downloads button >> nth=0')]);

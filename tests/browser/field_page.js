@@ -628,11 +628,12 @@ const TYPES = {
 	]
 };
 
-/* A form in more of XLSForm than the page renders yet (a note): the
-   home must still list and open the others. */
+/* A form with a type the page does not know (one the board would refuse
+   too, as a definition served from elsewhere might have): the home must
+   still list and open the others. */
 const NEWER = {
 	form_id: 'ui_newer', version: '1', title: 'Newer language',
-	survey: [ { type: 'note', name: 'hello', label: 'Hello' },
+	survey: [ { type: 'range', name: 'hello', label: 'Hello' },
 		{ type: 'text', name: 'x', label: 'X' } ]
 };
 

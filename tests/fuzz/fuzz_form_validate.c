@@ -1,6 +1,7 @@
 /* fuzz_form_validate: any bytes as a submitted JSON record, through every
    shipped form: validate, and when valid, values (packed and unpacked)
-   and counts; also CSV-style coercion of a copy.  A valid record must
+   and counts; also CSV-style coercion of a copy, and what the web app
+   shows of it (form_state, a select's choices).  A valid record must
    still be valid after values -> wire -> JSON. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&errs, 0, sizeof(errs));
 		form_coerce(forms[i], copy, &errs);
 		json_decref(copy);
+		json_decref(form_state(forms[i], rec, "2026-11-29", NULL));
+		json_decref(form_choices_allowed(forms[i], rec, "sex", 0,
+		    "2026-11-29"));
 		memset(&errs, 0, sizeof(errs));
 		if (form_validate(forms[i], rec, "2026-11-29", &errs) != 0)
 			continue;

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct http_limits lim = { 256, 512, 4, 1000, 1000 };
+	static const struct http_limits lim = { 256, 512, 4, 1000, 1000, 0,
+	    0, 0, 0 };
 	struct http_parse hp;
 	unsigned seed;
 

@@ -3,10 +3,10 @@
  * converter and the check a form gets (form_file_workbook: convert, check
  * as a whole, name the sheet's row and column in an error).  The input is
  * read as sheets separated by form feeds (survey, choices, settings,
- * counts, then a sheet of no kind of ours), rows by newlines and cells by
- * tabs; they go into a workbook made here as inline strings, stored, so
- * mutations reach the converter instead of the zip's checksums
- * (fuzz_xlsx covers the container and the XML).  Checks that a refusal
+ * counts, external_choices, then a sheet of no kind of ours), rows by
+ * newlines and cells by tabs; they go into a workbook made here as
+ * inline strings, stored, so mutations reach the converter instead of
+ * the zip's checksums (fuzz_xlsx covers the container and the XML).  Checks that a refusal
  * says why in lines that name no more than a line each, and that a form
  * taken comes back as a definition the core takes again.
  */
@@ -24,9 +24,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const sheets[] = {
-	"survey", "choices", "settings", "counts", "README",
+	"survey", "choices", "settings", "counts", "external_choices",
+	"README",
 };
-#define NSHEETS 5
+#define NSHEETS 6
 
 struct buf {
 	char *p;

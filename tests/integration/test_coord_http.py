@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import time
 import unittest
 
 import countslib as cl
@@ -137,6 +138,33 @@ class CoordHttpTest(unittest.TestCase):
         self.assertEqual(forms["dtm_site_assessment"]["latest_by"],
                          "site_id")
         self.assertIn("week", forms["mrc_visit"]["dims"])
+
+    def test_added_form_listed_before_any_record(self):
+        """A workbook added while collectord runs is in /forms within
+        its poll, counted by default, with its labels, before any record
+        of it; /counts answers for it (nothing counted yet)."""
+        self.c.ctl("form", "add", os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "data",
+            "xlsform", "water_points.xlsx"))
+        deadline = time.time() + 15
+        forms = {}
+        while "water_points" not in forms and time.time() < deadline:
+            time.sleep(0.3)
+            r, body = self.get("/forms")
+            self.assertEqual(r.status, 200)
+            forms = {f["id"]: f for f in json.loads(body)["forms"]}
+        wp = forms.get("water_points")
+        self.assertIsNotNone(wp, "the added form is not in /forms")
+        self.assertEqual(wp["counts"], "default")
+        self.assertEqual((wp["place"], wp["date"]), ("site", "visit_date"))
+        self.assertEqual([m["name"] for m in wp["measures"]], ["records"])
+        self.assertEqual(wp["labels"]["title"], {"English": "Water points"})
+        self.assertEqual(wp["labels"]["fields"]["status"]["Français"],
+                         "État du point")
+        self.assertEqual(forms["mrc_visit"]["counts"], "declared")
+        r, body = self.get("/counts?form=water_points&by=status")
+        self.assertEqual(r.status, 200, body)
+        self.assertEqual(json.loads(body)["rows"], [])
 
     def test_bad_parameters_name_the_parameter(self):
         for q, what in (("form=nope", "form: nope"),

@@ -2,8 +2,10 @@
 collectord: headless Debian chromium driven by playwright-core
 (tests/browser/coord_page.js).
 
-A collector gets records of all three shipped forms from an enrolled
-device over sync (households at three sites over three months, big and
+A collector gets records of all three shipped forms, and of two forms a
+team added as workbooks with no counts sheet (tests/data/xlsform/
+water_points.xlsx and distribution.xlsx, labelled in English, French and
+Arabic), from an enrolled device over sync (households at three sites over three months, big and
 small; site assessments of six sites in two rounds; resource-centre
 visits), `collectctl analyse` counts them, a coordinator token is made,
 and collectord serves the page and /counts on --http.  Then:
@@ -17,6 +19,9 @@ and collectord serves the page and /counts on --http.  Then:
     zero), every cell of each chart drawn, the threshold stated;
   - no console error or warning, no failed request, no request outside
     the collector's origin; the page's files are the ones in web/coord;
+  - the added forms have their tabs and a generic panel (totals, by
+    place, by month, by each select_one), counted by default, with their
+    labels in the language picked (French and Arabic round-trip);
   - desktop (1280x900) and phone (390x844) draw the same numbers; on the
     phone nothing is wider than the screen and every button is a 44px
     touch target; printed, there are no tabs and every form shows;
@@ -45,6 +50,7 @@ import fieldlib as fl
 import synclib as sl
 
 ROOT = bl.ROOT
+XLSFORM = os.path.join(ROOT, "tests", "data", "xlsform")
 BROWSER = bl.BROWSER
 WEB = os.path.join(ROOT, "web", "coord")
 CHROMIUM = bl.CHROMIUM
@@ -54,6 +60,9 @@ CHARTS = {
     "dtm_household": ["totals", "site_month", "pyramid", "needs"],
     "dtm_site_assessment": ["totals", "sites", "pyramid", "needs"],
     "mrc_visit": ["totals", "reason", "stage", "month"],
+    # added workbooks without counts: the generic panel
+    "water_points": ["totals", "place", "month", "by_admin1", "by_status"],
+    "distribution": ["totals", "place", "month", "by_kit", "by_head_sex"],
 }
 # Charts whose values /counts must suppress somewhere, given the data.
 MUST_SUPPRESS = [("dtm_household", "site_month"),
@@ -185,6 +194,30 @@ def write_visits(root):
     return path, n
 
 
+def write_added(root):
+    """Records of the two added forms: water points visited over two
+    months (WP3 rarely), kit distributions in three villages."""
+    wp = os.path.join(root, "water_points.csv")
+    with open(wp, "w") as f:
+        f.write("KEY,visit_date,admin1,site,status,problems,users\n")
+        for i in range(40):
+            site = "WP1" if i % 2 else ("WP2" if i % 10 else "WP3")
+            f.write("uuid:%s,%s,%s,%s,%s,%s,%d\n" % (
+                uuid.uuid4(), fl.today(-(1 + i)), "SS0" + str(1 + i % 2),
+                site, "broken" if i % 4 == 0 else "working",
+                "pump queue" if i % 3 == 0 else "", 50 + i))
+    dist = os.path.join(root, "distribution.csv")
+    with open(dist, "w") as f:
+        f.write("KEY,distribution_date,village_name,kit,head_sex\n")
+        for i in range(30):
+            f.write("uuid:%s,%s,%s,%s,%s\n" % (
+                uuid.uuid4(), fl.today(-(2 + i % 20)),
+                ["Lologo", "Gumbo", "Munuki"][i % 3],
+                "hygiene" if i % 5 else "shelter",
+                ["female", "male"][i % 2]))
+    return [("water_points", wp, 40), ("distribution", dist, 30)]
+
+
 # --- the test -----------------------------------------------------------
 
 class CoordPageTest(unittest.TestCase):
@@ -203,15 +236,23 @@ class CoordPageTest(unittest.TestCase):
 
     @classmethod
     def _set_up(cls, c):
+        for name in ("water_points.xlsx", "distribution.xlsx"):
+            c.ctl("form", "add", os.path.join(XLSFORM, name))
         c.start()
         dev = sl.SyncDevice(c, "board-coord")
+        p = dev.sync()     # the added forms reach the board
+        assert p.returncode == 0, p.stdout + p.stderr
+        n_added = 0
+        for form, path, n in write_added(c.root):
+            dev.ctl("import", form, path)
+            n_added += n
         hh, mem, n_hh = write_households(c.root)
         dev.ctl("import", "dtm_household", hh, "--repeat", "members=" + mem)
         sites, n_sites = write_assessments(c.root)
         dev.ctl("import", "dtm_site_assessment", sites)
         visits, n_visits = write_visits(c.root)
         dev.ctl("import", "mrc_visit", visits)
-        total = n_hh + n_sites + n_visits
+        total = n_hh + n_sites + n_visits + n_added
         p = dev.sync()
         assert p.returncode == 0, p.stdout + p.stderr
         assert "acknowledged up to seq %d of %d" % (total, total) in \
@@ -356,7 +397,9 @@ class CoordPageTest(unittest.TestCase):
                                             "individuals",
                                             "arrivals_last_7_days",
                                             "departures_last_7_days"],
-                    "mrc_visit": ["visits"]}[ch["form"]]
+                    "mrc_visit": ["visits"],
+                    "water_points": ["records"],
+                    "distribution": ["records"]}[ch["form"]]
             self.assertEqual(sorted(measures), sorted(want), where)
         if (ch["form"], ch["chart"]) == ("dtm_site_assessment", "pyramid"):
             self.assertEqual(sorted(measures), sorted(CELLS), where)
@@ -384,6 +427,48 @@ class CoordPageTest(unittest.TestCase):
                    "dtm_site_assessment" and c["chart"] == "totals")
         sites = next(m for m in tot["marks"] if m["measure"] == "sites")
         self.assertEqual(sites["value"], 6)
+
+    def test_added_forms_counted_by_default(self):
+        """The added forms are in /forms from the start with their default
+        counts and their labels, and the page draws their numbers."""
+        forms = {f["id"]: f for f in self.forms["forms"]}
+        wp = forms["water_points"]
+        self.assertEqual(wp["counts"], "default")
+        self.assertEqual(wp["place"], "site")
+        self.assertEqual(wp["date"], "visit_date")
+        self.assertEqual(wp["dims"], ["site", "admin1", "status", "day",
+                                      "week", "month"])
+        self.assertEqual(wp["measures"], [{"name": "records",
+                                           "kind": "records",
+                                           "suppress": True}])
+        self.assertEqual(wp["languages"], ["English", "Français",
+                                           "العربية"])
+        self.assertEqual(wp["labels"]["choices"]["status"]["broken"],
+                         {"English": "Broken", "Français": "En panne",
+                          "العربية": "معطل"})
+        self.assertEqual(wp["labels"]["fields"]["site"]["العربية"],
+                         "نقطة المياه")
+        self.assertEqual(forms["distribution"]["place"], "village_name")
+        self.assertEqual(forms["mrc_visit"]["counts"], "declared")
+        d = self.seen["desktop"]
+        for fid, title in (("water_points", "Water points"),
+                           ("distribution", "Kit distribution")):
+            self.assertIn(title, d["tabs"])
+            tot = next(c for c in d["charts"] if c["form"] == fid and
+                       c["chart"] == "totals")
+            self.assertEqual([m["value"] for m in tot["marks"]],
+                             [40 if fid == "water_points" else 30])
+        lab = d["labels"]
+        # one language for the page: the first form's default at first
+        self.assertIn("Hygiene kit", lab["start"]["distribution"])
+        self.assertIn("Broken", lab["start"]["water_points"])
+        self.assertEqual(forms["distribution"]["languages"][0], "Français")
+        self.assertIn("En panne", lab["Français"]["water_points"])
+        self.assertIn("Kit d'hygiène", lab["Français"]["distribution"])
+        self.assertIn("معطل", lab["العربية"]["water_points"])
+        self.assertIn("حقيبة النظافة", lab["العربية"]["distribution"])
+        self.assertEqual(lab["languages"], ["English", "Français",
+                                            "العربية"])
 
     def test_period(self):
         per = self.seen["desktop"]["period"]

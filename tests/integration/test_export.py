@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import unittest
 
 import fieldlib as fl
@@ -88,13 +89,34 @@ def mrc_visits_v2():
     return [a, b]
 
 
+# Reads an .xlsx with Debian's openpyxl (python3-openpyxl; `python3` on
+# PATH may be another interpreter): every sheet's cells, with their types.
+XLSX_DUMP = r"""
+import json, sys
+import openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+out = {}
+for ws in wb.worksheets:
+    out[ws.title] = [[{"v": c.value, "t": c.data_type} for c in row]
+                     for row in ws.iter_rows()]
+print(json.dumps(out))
+"""
+
+
+def read_xlsx(path):
+    p = subprocess.run(["/usr/bin/python3", "-c", XLSX_DUMP, path],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
+
+
 def slurp(path):
     with open(path, "rb") as f:
         return f.read()
 
 
-def read_csv(path):
-    with open(path, newline="", encoding="utf-8") as f:
+def read_csv(path, bom=False):
+    with open(path, newline="", encoding="utf-8-sig" if bom else "utf-8") \
+            as f:
         rows = list(csv.reader(f))
     return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
 
@@ -267,6 +289,146 @@ class Export(unittest.TestCase):
         self.assertIn("أمينة محمد".encode(), raw)
         self.assertTrue(raw.endswith(b"\r\n"))
         self.assertEqual(raw.count(b"\r\n"), len(items) + 1)
+
+    def test_labels_split_bom_french(self):
+        """--labels --lang Français --split-multiple --bom: French labels
+        for headers and choices, a 0/1 column per choice after the
+        select_multiple, and the UTF-8 mark Excel needs, in every CSV."""
+        out = self.outdir()
+        self.export("dtm_household", out, "--labels", "--lang", "Français",
+                    "--split-multiple", "--bom")
+        for name in ("dtm_household.csv", "dtm_household-members.csv"):
+            raw = slurp(os.path.join(out, name))
+            self.assertTrue(raw.startswith(b"\xef\xbb\xbf_"), name)
+        self.assertFalse(slurp(os.path.join(out, "dtm_household.jsonl"))
+                         .startswith(b"\xef"))
+        header, rows = read_csv(os.path.join(out, "dtm_household.csv"),
+                                bom=True)
+        recs = self.of("dtm_household")
+        self.assertEqual(header[:7], ["_id", "_version", "_device", "_seq",
+                                      "_created", "_corrected", "_clock"])
+        self.assertIn("Identifiant du site", header)
+        at = header.index("Besoins")
+        self.assertEqual(header[at + 1:at + 4], ["Besoins/Abri",
+                                                 "Besoins/Nourriture",
+                                                 "Besoins/Eau"])
+        self.assertEqual(recs[0]["needs"], ["food", "water"])
+        self.assertEqual(rows[0]["Besoins"], "Nourriture; Eau")
+        self.assertEqual((rows[0]["Besoins/Abri"],
+                          rows[0]["Besoins/Nourriture"],
+                          rows[0]["Besoins/Eau"]), ("0", "1", "1"))
+        self.assertEqual(rows[2]["Besoins/Abri"], "1")
+        # text stays as it was, the formula prefix too
+        self.assertEqual(rows[0]["Nom du chef de ménage"], "'=1+1")
+        mh, items = read_csv(os.path.join(out, "dtm_household-members.csv"),
+                             bom=True)
+        self.assertEqual(mh[:2], ["_parent_id", "_index"])
+        self.assertEqual(items[0]["_parent_id"], recs[0]["_id"])
+        want = {"female": "Femme", "male": "Homme"}
+        self.assertEqual([r["Sexe"] for r in items],
+                         [want[m["sex"]] for r in recs
+                          for m in r["members"]])
+        self.assertEqual(items[1]["Vulnérabilités"],
+                         "Handicap; Maladie chronique")
+        self.assertEqual((items[1]["Vulnérabilités/Handicap"],
+                          items[1]["Vulnérabilités/Enceinte ou allaitante"]),
+                         ("1", "0"))
+        self.assertEqual(items[0]["Vulnérabilités/Handicap"], "")
+        self.assertEqual(items[0]["Nom"], "'" + TRICKY[0]
+                         if TRICKY[0][0] in FORMULA else TRICKY[0])
+        self.assertEqual(items[0]["Âge en années"], "34")
+
+    def test_codes_split_arabic_default(self):
+        """Codes (the default) with --split-multiple: field/choice columns,
+        every other cell as before; --labels --lang العربية: Arabic."""
+        out = self.outdir()
+        self.export("mrc_visit", out, "--split-multiple")
+        header, rows = read_csv(os.path.join(out, "mrc_visit.csv"))
+        at = header.index("reasons")
+        self.assertEqual(header[at + 1], "reasons/safe_migration_info")
+        self.assertEqual(rows[0]["reasons"],
+                         "contract_review recruitment_fees")
+        self.assertEqual(rows[0]["reasons/contract_review"], "1")
+        self.assertEqual(rows[0]["reasons/complaint"], "0")
+        self.assertFalse(slurp(os.path.join(out, "mrc_visit.csv"))
+                         .startswith(b"\xef\xbb\xbf"))
+        out = self.outdir()
+        self.export("mrc_visit", out, "--labels", "--lang", "العربية")
+        header, rows = read_csv(os.path.join(out, "mrc_visit.csv"))
+        self.assertIn("أسباب الزيارة", header)
+        self.assertEqual(rows[0]["أسباب الزيارة"],
+                         "مراجعة العقد; رسوم التوظيف")
+        self.assertEqual(rows[0]["الجنس"], "أنثى")
+        # a field with no Arabic label: the default language's
+        self.assertIn("Travel cost", header)
+
+    def test_labels_bad_options(self):
+        out = self.outdir()
+        p = self.export("mrc_visit", out, "--labels", "--lang", "Deutsch",
+                        check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--lang Deutsch: form mrc_visit has no labels in it; "
+                      "it has:", p.stderr)
+        self.assertIn("Français", p.stderr)
+        self.assertFalse(os.path.exists(out))
+        p = self.export("mrc_visit", out, "--lang", "Français", check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--lang is the language of --labels", p.stderr)
+        p = self.export("mrc_visit", out, "--xlsx", "--bom", check=False)
+        self.assertEqual(p.returncode, 2)
+
+    def test_xlsx(self):
+        """--xlsx: one workbook, a sheet for the records and one per
+        repeat group linked by _parent_id, numbers as numbers, text
+        never a formula; labels in Arabic and French read back."""
+        out = self.outdir()
+        p = self.export("dtm_household", out, "--xlsx", "--labels",
+                        "--lang", "Français", "--split-multiple")
+        self.assertIn("exported 3 records of dtm_household", p.stdout)
+        self.assertEqual(sorted(os.listdir(out)), [
+            "dtm_household.jsonl", "dtm_household.xlsx"])
+        for n in os.listdir(out):
+            self.assertEqual(os.stat(os.path.join(out, n)).st_mode & 0o777,
+                             0o600, n)
+        wb = read_xlsx(os.path.join(out, "dtm_household.xlsx"))
+        self.assertEqual(list(wb), ["dtm_household", "members"])
+        recs = self.of("dtm_household")
+        main, members = wb["dtm_household"], wb["members"]
+        head = [c["v"] for c in main[0]]
+        self.assertEqual(len(main), 1 + len(recs))
+        self.assertEqual(head[:2], ["_id", "_version"])
+        rows = [{h: c for h, c in zip(head, r)} for r in main[1:]]
+        self.assertEqual([r["_id"]["v"] for r in rows],
+                         [r["_id"] for r in recs])
+        self.assertEqual(rows[0]["Besoins"]["v"], "Nourriture; Eau")
+        self.assertEqual(rows[0]["Besoins/Eau"], {"v": 1, "t": "n"})
+        # a text that looks like a formula is a string, unprefixed
+        self.assertEqual(rows[0]["Nom du chef de ménage"],
+                         {"v": "=1+1", "t": "s"})
+        mhead = [c["v"] for c in members[0]]
+        self.assertEqual(mhead[:2], ["_parent_id", "_index"])
+        items = [{h: c for h, c in zip(mhead, r)} for r in members[1:]]
+        want = [(r["_id"], i, m) for r in recs
+                for i, m in enumerate(r["members"], 1)]
+        self.assertEqual(len(items), len(want))
+        for it, (rid, i, m) in zip(items, want):
+            self.assertEqual(it["_parent_id"]["v"], rid)
+            self.assertEqual(it["_index"], {"v": i, "t": "n"})
+            self.assertEqual(it["Âge en années"],
+                             {"v": m["age_years"], "t": "n"})
+        # text round-trips as it is: Arabic, quotes, line breaks, no prefix
+        self.assertEqual([it["Nom"]["v"] for it in items[:len(TRICKY)]],
+                         TRICKY)
+        # Arabic labels, codes when asked for none
+        out = self.outdir()
+        self.export("mrc_visit", out, "--xlsx", "--labels", "--lang",
+                    "العربية")
+        wb = read_xlsx(os.path.join(out, "mrc_visit.xlsx"))
+        head = [c["v"] for c in wb["mrc_visit"][0]]
+        row = dict(zip(head, wb["mrc_visit"][1]))
+        self.assertEqual(row["أسباب الزيارة"]["v"],
+                         "مراجعة العقد; رسوم التوظيف")
+        self.assertEqual(row["العمر بالسنوات"]["t"], "n")
 
     def test_sites_geopoints(self):
         out = self.outdir()

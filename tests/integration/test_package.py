@@ -481,7 +481,8 @@ class Package(unittest.TestCase):
 CACHE = os.path.join(ROOT, "build", "chroot-cache")
 RUNTIME = ("systemd adduser libsqlite3-0 libuv1 libmbedtls14 libmbedx509-1 "
            "libmbedcrypto7 libprotobuf-c1 libzstd1 libjansson4 "
-           "libhttp-parser2.9 libcsv3 libexpat1 libsystemd0").split()
+           "libhttp-parser2.9 libcsv3 libexpat1 libsystemd0 "
+           "libseccomp2").split()
 
 
 @unittest.skipUnless(INSTALL, "a chroot install: make test-package-install")

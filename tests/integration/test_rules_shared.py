@@ -1,11 +1,15 @@
-"""One set of record rules: the web app's copy of the rules
-(web/field/rules.js) says what fieldd says.
+"""One set of record rules: the web app's rules (web/field/rules.js
+running the board's C compiled to web/field/rules.wasm) say what fieldd
+says.
 
-  - tests/rules/rules_test.js runs rules.js over tests/rules/cases.json,
+  - rules.wasm was made from the C as it is now (the hash of its sources
+    is the one web/wasm/sources_hash.sh gives: `make wasm` after changing
+    the forms core);
+  - tests/rules/rules_test.js runs the module over tests/rules/cases.json,
     whose verdicts tests/unit/test_rules_shared.c holds form_validate to,
-    and checks the calls the page makes (isRelevant, evaluate);
+    and checks the calls the page makes (state, choices);
   - every shipped form in proto/forms parses in rules.js, with the
-    daemon's id, version and fields;
+    daemon's id and version;
   - against a real fieldd: the definitions GET /api/forms/ID serves parse
     in rules.js, and every record of the cases on shipped forms, POSTed to
     /api/records/ID, gets the answer rules.js predicts from the served
@@ -34,6 +38,7 @@ NODE = shutil.which("node") or "/usr/bin/node"
 # (or the error it throws), one JSON array.
 VERDICTS_JS = r"""
 const R = require(process.argv[1]);
+R.loadSync(require('fs').readFileSync(process.argv[1].replace(/js$/, 'wasm')));
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const forms = {};
 for (const id of Object.keys(input.defs))
@@ -50,20 +55,27 @@ const out = input.items.map((it) => {
 process.stdout.write(JSON.stringify(out));
 """
 
-# Parses each file named on the command line; prints [id, version, field
-# names] per file, or the error.
+# Parses each file named on the command line; prints [id, version] per
+# file, or the error.
 PARSE_JS = r"""
 const R = require(process.argv[1]);
 const fs = require('fs');
+R.loadSync(fs.readFileSync(process.argv[1].replace(/js$/, 'wasm')));
 const out = process.argv.slice(2).map((f) => {
 	try {
 		const form = R.parse(fs.readFileSync(f, 'utf8'));
-		return [form.id, form.version, form.fields.map((x) => x.name)];
+		return [form.id, form.version];
 	} catch (e) {
 		return { error: f + ': ' + e.message };
 	}
 });
 process.stdout.write(JSON.stringify(out));
+"""
+
+SOURCES_JS = r"""
+const R = require(process.argv[1]);
+R.loadSync(require('fs').readFileSync(process.argv[1].replace(/js$/, 'wasm')));
+process.stdout.write(JSON.stringify(R.sources()));
 """
 
 
@@ -109,9 +121,17 @@ class RulesShared(unittest.TestCase):
             self.assertIsInstance(g, list, g)
             with open(f, encoding="utf-8") as fp:
                 d = json.load(fp)
-            names = [r["name"] for r in d["survey"] if "name" in r and
-                     not r["type"].startswith("end")]
-            self.assertEqual(g, [d["form_id"], d["version"], names], f)
+            self.assertEqual(g, [d["form_id"], d["version"]], f)
+
+    def test_rules_wasm_is_made_from_the_sources(self):
+        want = subprocess.run(["sh", os.path.join(ROOT, "web", "wasm",
+                                                  "sources_hash.sh")],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+        got = node(SOURCES_JS)
+        self.assertEqual(got, want, "web/field/rules.wasm was made from "
+                         "other sources than the forms core now: run "
+                         "`make wasm` and commit it")
 
 
 class LiveVerdicts(unittest.TestCase):

@@ -1,20 +1,20 @@
 #!/usr/bin/env node
 /*
- * rules_test.js: web/field/rules.js over tests/rules/cases.json, the cases
+ * rules_test.js: the web app's rules (web/field/rules.js and the board's
+ * C in rules.wasm) over tests/rules/cases.json, the cases
  * tests/unit/test_rules_shared.c runs the daemon's C rules over: every
  * verdict must be exactly the expected one (see that file for the case
- * format and how expression cases read).  Exits 1 with a diff per
- * mismatched case.  Node only, no packages: `node tests/rules/rules_test.js`
- * from anywhere.
+ * format).  Each case's definition and record go to the module as the
+ * text they have in the file (2.0 stays a real, a duplicate key stays),
+ * as the board reads a body.  Exits 1 with a diff per mismatched case.
+ * Node only, no packages: `node tests/rules/rules_test.js` from anywhere.
  *
- * Then the calls the page makes besides validate: the cases again with
- * records and definitions as plain objects (as a page holds them and
- * JSON.stringify sends them), isRelevant and evaluate.
+ * Then the calls the page makes besides validate: records as plain
+ * objects (as JSON.stringify sends them), state() and choices().
  *
  * RULES_CASES=FILE reads another file (and skips the API checks);
  * RULES_PRINT=1 prints the verdict of each case, one JSON object a line,
- * as the C test does, so the two can be compared on cases that have no
- * expected verdicts yet.
+ * as the C test does.
  */
 'use strict';
 
@@ -29,6 +29,85 @@ const file = process.env.RULES_CASES ||
 const print = !!process.env.RULES_PRINT;
 const shipped = new Map();
 
+/*
+ * The cases file as [{name, form, record, today, ...parsed}, with .raw
+ * the text of each member]: a scanner that keeps the spans of values.
+ */
+function scan(src) {
+	let i = 0;
+	const ws = () => {
+		while (' \t\n\r'.indexOf(src[i]) >= 0 && i < src.length)
+			i++;
+	};
+	function skip() {		/* one value; returns its [start, end) */
+		ws();
+		const s = i, c = src[i];
+		if (c === '"') {
+			for (i++; src[i] !== '"'; i++)
+				if (src[i] === '\\')
+					i++;
+			i++;
+		} else if (c === '{' || c === '[') {
+			const close = c === '{' ? '}' : ']';
+			i++;
+			ws();
+			if (src[i] === close) {
+				i++;
+				return [s, i];
+			}
+			for (;;) {
+				if (c === '{') {
+					skip();
+					ws();
+					i++;	/* : */
+				}
+				skip();
+				ws();
+				if (src[i++] === close)
+					break;
+			}
+		} else {
+			while (i < src.length && ',]} \t\n\r'.indexOf(src[i]) < 0)
+				i++;
+		}
+		return [s, i];
+	}
+	ws();
+	if (src[i] !== '[')
+		throw new Error('cases: not an array');
+	i++;
+	const out = [];
+	for (;;) {
+		ws();
+		if (src[i] === ']')
+			break;
+		const [s, e] = skip();
+		const c = { raw: {}, value: JSON.parse(src.slice(s, e)) };
+		/* the members' spans */
+		let j = s + 1;
+		i = j;
+		for (;;) {
+			ws();
+			if (src[i] === '}')
+				break;
+			const [ks, ke] = skip();
+			ws();
+			i++;
+			const [vs, ve] = skip();
+			c.raw[JSON.parse(src.slice(ks, ke))] = src.slice(vs, ve);
+			ws();
+			if (src[i] === ',')
+				i++;
+		}
+		i = e;
+		out.push(c);
+		ws();
+		if (src[i] === ',')
+			i++;
+	}
+	return out;
+}
+
 /* A shipped form, parsed from its file as the daemon embeds it. */
 function shippedForm(id) {
 	if (!/^[a-z0-9_]{1,63}$/.test(id))
@@ -40,32 +119,39 @@ function shippedForm(id) {
 	return shipped.get(id);
 }
 
-/* What rules.js says of case c, in the C test's shape. */
+/* What the module says of case c, in the C test's shape. */
 function verdict(c) {
-	const def = c.get('form');
+	const def = c.value.form;
 	let form;
 
 	try {
 		form = typeof def === 'string' ? shippedForm(def) :
-		    FieldRules.parse(def);
+		    FieldRules.parse(c.raw.form);
 	} catch (e) {
 		return { form_error: e.message };
 	}
-	/* A string is taken for JSON text: a record that is a string value
-	   goes as the text of that string. */
-	const rec = c.get('record');
-	const errs = FieldRules.validate(form, typeof rec === 'string' ?
-	    JSON.stringify(rec) : rec, c.get('today'));
+	const rec = c.raw.record;
+	let errs;
+	if (rec === undefined) {
+		FieldRules.free(form);
+		return { form_error: '(the definition was taken)' };
+	}
+	try {
+		errs = FieldRules.validate(form, rec, c.value.today);
+	} finally {
+		if (typeof def !== 'string')
+			FieldRules.free(form);
+	}
 	return { dropped: errs.dropped,
 	    errors: errs.map((e) => ({ path: e.path, reason: e.reason })) };
 }
 
 function expected(c) {
-	if (c.has('form_error'))
-		return { form_error: c.get('form_error') };
-	return { dropped: c.has('dropped') ? c.get('dropped') : 0,
-	    errors: c.get('errors').map((e) => ({ path: e.get('path'),
-	    reason: e.get('reason') })) };
+	const v = c.value;
+	if (v.form_error !== undefined)
+		return { form_error: v.form_error };
+	return { dropped: v.dropped || 0,
+	    errors: v.errors.map((e) => ({ path: e.path, reason: e.reason })) };
 }
 
 function lines(v) {
@@ -78,33 +164,7 @@ function lines(v) {
 	return out.length > 0 ? out : ['(valid)'];
 }
 
-/*
- * A Map from parseJSON as the page would hold it: a plain object, whole
- * reals as numbers.  null when the page could not hold it so (a key an
- * object would reorder or treat specially, a whole real: JSON.stringify
- * writes 2.0 as 2).
- */
-function plain(v) {
-	if (v instanceof FieldRules.Real)
-		return Number.isInteger(v.value) ? null : v.value;
-	if (Array.isArray(v)) {
-		const a = v.map(plain);
-		return a.some((x, i) => x === null && v[i] !== null) ? null : a;
-	}
-	if (!(v instanceof Map))
-		return v;
-	const o = {};
-	for (const [k, x] of v) {
-		const y = plain(x);
-		if (/^(\d+|__proto__)$/.test(k) || (y === null && x !== null))
-			return null;
-		o[k] = y;
-	}
-	return o;
-}
-
-/* What the page calls besides validate: plain objects, isRelevant,
-   evaluate.  Returns the number of failures. */
+/* What the page calls besides validate.  Returns the number of failures. */
 function apiChecks(cases) {
 	const fails = [];
 	const check = (what, got, want) => {
@@ -114,110 +174,69 @@ function apiChecks(cases) {
 	};
 	let n = 0;
 
-	/* Every case again, its record and definition as plain objects. */
+	/* Records as plain objects, where JSON.stringify writes them as the
+	   file does (no whole reals). */
 	for (const c of cases) {
-		const rec = c.has('record') ? plain(c.get('record')) : null;
-		const def = typeof c.get('form') === 'string' ? null :
-		    plain(c.get('form'));
-		if (c.has('form_error') || rec === null || typeof rec === 'string' ||
-		    (def === null && typeof c.get('form') !== 'string'))
+		const v = c.value;
+		if (v.form_error !== undefined || typeof v.record !== 'object' ||
+		    v.record === null || /\d\.0\b|\\u|\d{16}/.test(c.raw.record) ||
+		    JSON.stringify(v.record) !== JSON.stringify(JSON.parse(
+		    c.raw.record)))
 			continue;
-		const form = def ? FieldRules.parse(def) :
-		    shippedForm(c.get('form'));
-		const errs = FieldRules.validate(form, rec, c.get('today'));
-		check(c.get('name') + ' (plain objects)', errs.map((e) =>
-		    [e.path, e.reason]), c.get('errors').map((e) =>
-		    [e.get('path'), e.get('reason')]));
+		const form = typeof v.form === 'string' ? shippedForm(v.form) :
+		    FieldRules.parse(v.form);
+		const errs = FieldRules.validate(form, v.record, v.today);
+		check(v.name + ' (plain objects)', errs.map((e) =>
+		    [e.path, e.reason]), v.errors.map((e) => [e.path, e.reason]));
 		n++;
 	}
 	if (n < cases.length / 2)
 		fails.push('only ' + n + ' cases as plain objects');
 
-	const hh = shippedForm('dtm_household'), mrc = shippedForm('mrc_visit');
+	const hh = shippedForm('dtm_household');
 	const members = [{ sex: 'female', age_years: 30, relationship: 'head' },
-	    { sex: 'male', age_years: 3 }];
-	check('isRelevant head_name, consent yes', FieldRules.isRelevant(hh,
-	    { consent: 'yes' }, 'head_name'), true);
-	check('isRelevant head_name, consent no', FieldRules.isRelevant(hh,
-	    { consent: 'no' }, 'head_name'), false);
-	check('isRelevant head_name, no consent', FieldRules.isRelevant(hh,
-	    {}, 'head_name'), false);
-	check('isRelevant member_name of item 1', FieldRules.isRelevant(hh,
-	    { consent: 'no', members }, 'member_name', 1), false);
-	check('isRelevant member_name of a new item', FieldRules.isRelevant(hh,
-	    { consent: 'yes', members }, 'member_name', 2), true);
-	check('isRelevant sex (no relevant)', FieldRules.isRelevant(hh,
-	    { members }, 'sex', 0), true);
-	check('isRelevant referred_to', [['referral'], ['information'], [],
-	    'information referral'].map((s) => FieldRules.isRelevant(mrc,
-	    { services: s }, 'referred_to')), [true, false, false, true]);
-	check('isRelevant destination_country', ['considering', 'returned']
-	    .map((m) => FieldRules.isRelevant(mrc, { migration_stage: m },
-	    'destination_country')), [true, false]);
-	const rr = FieldRules.parse({ form_id: 'rr', version: '1', survey: [
-	    { type: 'text', name: 'a' },
-	    { type: 'begin_repeat', name: 'r', relevant: '${a} = \'yes\'' },
+	    { sex: 'male', age_years: 3, member_name: 'X' }];
+	const st = FieldRules.state(hh, { consent: 'no', head_name: 'A',
+	    members }, '2026-11-28');
+	check('state: answers not asked are removed', [st.record.head_name,
+	    st.record.members[1].member_name], [undefined, undefined]);
+	check('state: paths not relevant', st.off.filter((p) =>
+	    /name/.test(p)), ['head_name', 'members[1].member_name',
+	    'members[2].member_name']);
+	const calc = FieldRules.parse({ form_id: 'c', version: '1', survey: [
 	    { type: 'integer', name: 'n' },
-	    { type: 'text', name: 'm', relevant: '${n} > 1 and today() > ' +
-		'\'2026-01-01\'' },
-	    { type: 'end_repeat' }] });
-	check('isRelevant in a repeat that is not', FieldRules.isRelevant(rr,
-	    { a: 'no', r: [{ n: 2 }] }, 'n', 0), false);
-	check('isRelevant from the item\'s own fields', [0, 1].map((i) =>
-	    FieldRules.isRelevant(rr, { a: 'yes', r: [{ n: 2 }, { n: 1 }] },
-	    'm', i, '2026-11-28')), [true, false]);
-	check('isRelevant that cannot be evaluated counts as relevant',
-	    FieldRules.isRelevant(rr, { a: 'yes', r: [{ n: 2 }] }, 'm', 0),
-	    true);
-	check('evaluate', [
-	    FieldRules.evaluate(hh, {}, '1 + 1 = 2'),
-	    FieldRules.evaluate(hh, { members }, 'count-if(${members}, ' +
-		'${age_years} < 18)'),
-	    FieldRules.evaluate(hh, { members }, '. >= 18',
-		{ field: 'age_years', index: 1 }),
-	    FieldRules.evaluate(hh, {}, '. <= today()',
-		{ field: 'registration_date', today: '2026-11-28' }),
-	    FieldRules.evaluate(hh, { registration_date: '2026-11-28' },
-		'. <= today()', { field: 'registration_date' })],
-	    [true, true, false, true, null]);
-	let msg = '';
-	try {
-		FieldRules.evaluate(hh, {}, '1 +');
-	} catch (e) {
-		msg = e.message;
-	}
-	check('evaluate of a bad expression throws', msg,
-	    'offset 3: expected a value');
+	    { type: 'calculate', name: 'd', calculation: '${t} * 2' },
+	    { type: 'calculate', name: 't', calculation: '${n} + 1' },
+	    { type: 'begin_repeat', name: 'r', repeat_count: '${n}' },
+	    { type: 'select_one l', name: 's', choice_filter: 'k = ${n}' },
+	    { type: 'end_repeat' }], choices: [
+	    { list_name: 'l', name: 'a', k: '1' },
+	    { list_name: 'l', name: 'b', k: '2' },
+	    { list_name: 'l', name: 'c', k: '2' }] });
+	const cs = FieldRules.state(calc, { n: 2, r: [{}, {}] }, '2026-11-28');
+	check('state: a chain of calculations, written in', [cs.record.t,
+	    cs.record.d, cs.settled], [3, 6, true]);
+	check('state: repeat_count', cs.count, { r: 2 });
+	check('choices: a choice_filter in an item', FieldRules.choices(calc,
+	    { n: 2, r: [{}, {}] }, 's', 1, '2026-11-28'), [1, 2]);
+	check('choices: not a select', FieldRules.choices(calc, {}, 'n', 0,
+	    '2026-11-28'), null);
 	check('validate JSON text keeps 2.0 a decimal', FieldRules.validate(
 	    FieldRules.parse(JSON.stringify({ form_id: 'i', version: '1',
 	    survey: [{ type: 'integer', name: 'i' }] })), '{"i": 2.0}',
 	    '2026-11-28').map((e) => e.reason), ['must be a whole number']);
-	check('validate of an object with 2.0 (JSON.stringify writes 2)',
-	    FieldRules.validate(FieldRules.parse({ form_id: 'i', version: '1',
-	    survey: [{ type: 'integer', name: 'i' }] }), { i: 2.0 },
-	    '2026-11-28').length, 0);
-	check('form.fields', hh.fields.filter((f) => f.repeat).map((f) =>
-	    [f.name, f.type, f.list, f.required]), [
-	    ['member_name', 'text', null, false],
-	    ['sex', 'select_one', 'sexes', true],
-	    ['age_years', 'integer', null, true],
-	    ['relationship', 'select_one', 'relationships', true],
-	    ['vulnerabilities', 'select_multiple', 'vulnerabilities', false],
-	    ['documentation', 'select_one', 'documentation', false]]);
-	check('form title, id, version', [mrc.id, mrc.version, mrc.title],
-	    ['mrc_visit', '2026.11.1', 'Migrant resource centre visit']);
-	for (const [what, f] of [['malformed JSON', '{"i": }'],
-	    ['a duplicate key', '{"i": 1, "i": 2}'],
-	    ['a NUL', '{"t": "a\\u0000"}'],
-	    ['a lone surrogate', '{"t": "\\ud800"}'],
-	    ['a whole number past int64', '{"i": 9223372036854775808}']]) {
-		let threw = false;
+	for (const [what, f, want] of [
+	    ['malformed JSON', '{"i": }', 'malformed JSON at line 1, column 7'],
+	    ['a duplicate key', '{"i": 1, "i": 2}',
+		'malformed JSON at line 1, column 12'],
+	    ['not JSON', 'x', 'malformed JSON at line 1, column 1']]) {
+		let msg = '';
 		try {
 			FieldRules.validate(hh, f, '2026-11-28');
 		} catch (e) {
-			threw = /^not JSON/.test(e.message);
+			msg = e.message;
 		}
-		check('validate refuses ' + what, threw, true);
+		check('validate refuses ' + what, msg, want);
 	}
 	for (const f of fails)
 		console.log('API: ' + f);
@@ -225,11 +244,13 @@ function apiChecks(cases) {
 }
 
 function main() {
-	const cases = FieldRules.parseJSON(fs.readFileSync(file, 'utf8'));
+	FieldRules.loadSync(fs.readFileSync(path.join(ROOT, 'web', 'field',
+	    'rules.wasm')));
+	const cases = scan(fs.readFileSync(file, 'utf8'));
 	let bad = 0;
 
 	cases.forEach((c, i) => {
-		const name = c.get('name');
+		const name = c.value.name;
 		let got;
 		try {
 			got = verdict(c);
@@ -263,7 +284,7 @@ function main() {
 	if (print)
 		return 0;
 	console.log(cases.length + ' cases, ' + bad + ' mismatched' +
-	    (bad ? ' (- expected, as C says; + rules.js)' : ''));
+	    (bad ? ' (- expected, as C says; + rules.wasm)' : ''));
 	if (process.env.RULES_CASES) {
 		console.log('API checks: skipped (RULES_CASES)');
 		return bad > 0 ? 1 : 0;

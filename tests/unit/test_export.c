@@ -1,5 +1,6 @@
 /* test_export.c: CSV cells as RFC 4180 and the OWASP formula rule want
-   them; decimals in the shortest text that reads back the same. */
+   them; decimals in the shortest text that reads back the same; labels in
+   the language asked, with their fallbacks; which types are selects. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,6 +103,62 @@ test_real(void **state)
 	}
 }
 
+static void
+test_label_language(void **state)
+{
+	json_t *def = json_pack("{s:s}", "default_language", "English");
+	json_t *nodef = json_object();
+	json_t *row = json_pack("{s:s,s:s,s:s,s:s}", "name", "sex",
+	    "label::English", "Sex", "label::Français", "Sexe",
+	    "label::العربية", "الجنس");
+	json_t *plain = json_pack("{s:s,s:s}", "name", "x", "label", "X");
+	json_t *none = json_pack("{s:s}", "name", "y");
+
+	assert_string_equal(export_text(row, def, "label", NULL), "Sex");
+	assert_string_equal(export_text(row, def, "label", "Français"),
+	    "Sexe");
+	assert_string_equal(export_text(row, def, "label", "العربية"),
+	    "الجنس");
+	/* a language the row lacks: the default language's */
+	assert_string_equal(export_text(row, def, "label", "Deutsch"), "Sex");
+	/* no language anywhere: the plain column */
+	assert_string_equal(export_text(plain, def, "label", "Français"), "X");
+	assert_string_equal(export_text(plain, nodef, "label", NULL), "X");
+	/* languages but no default and none asked: nothing to pick */
+	assert_null(export_text(row, nodef, "label", NULL));
+	assert_null(export_text(none, def, "label", "Français"));
+	json_decref(def);
+	json_decref(nodef);
+	json_decref(row);
+	json_decref(plain);
+	json_decref(none);
+}
+
+static void
+test_select_list(void **state)
+{
+	int multi = -1;
+
+	assert_string_equal(export_select_list("select_one sexes", &multi),
+	    "sexes");
+	assert_int_equal(multi, 0);
+	assert_string_equal(export_select_list("select one sexes", &multi),
+	    "sexes");
+	assert_int_equal(multi, 0);
+	assert_string_equal(export_select_list("select1 l", &multi), "l");
+	assert_string_equal(export_select_list("select_multiple needs",
+	    &multi), "needs");
+	assert_int_equal(multi, 1);
+	assert_string_equal(export_select_list("select all that apply needs",
+	    &multi), "needs");
+	assert_int_equal(multi, 1);
+	assert_null(export_select_list("select_one_external places", &multi));
+	assert_null(export_select_list("select_one_from_file a.csv", &multi));
+	assert_null(export_select_list("text", &multi));
+	assert_null(export_select_list("select_one ", &multi));
+	assert_null(export_select_list(NULL, &multi));
+}
+
 int
 main(void)
 {
@@ -109,6 +166,8 @@ main(void)
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_formula_prefix),
 		cmocka_unit_test(test_real),
+		cmocka_unit_test(test_label_language),
+		cmocka_unit_test(test_select_list),
 	};
 
 	return cmocka_run_group_tests_name("export", tests, NULL, NULL);

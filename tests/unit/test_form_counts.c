@@ -292,25 +292,195 @@ test_latest_by(void **state)
 	assert_null(form_latest_by(shipped("mrc_visit")));
 }
 
-/* A form that declares no counts contributes nothing. */
+/* A form that declares no counts is counted by default: records, by
+   its place field, its day (today, start ... or the first date) and
+   each select_one outside repeats. */
+static struct form *
+parse_ok(const char *def)
+{
+	struct form *f;
+	char err[256];
+
+	if (form_parse(def, strlen(def), &f, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	return f;
+}
+
+#define CHOICES(list) \
+	"{\"list_name\": \"" list "\", \"name\": \"a\", \"label\": \"A\"}," \
+	"{\"list_name\": \"" list "\", \"name\": \"b\", \"label\": \"B\"}"
+
+struct facts_seen {
+	char dims[8][64];
+};
+
+static int
+facts_fn(void *arg, long item, size_t dim, const char *value)
+{
+	struct facts_seen *s = arg;
+
+	assert_int_equal(item, -1);
+	assert_true(dim < 8);
+	snprintf(s->dims[dim], sizeof(s->dims[dim]), "%s", value);
+	return 0;
+}
+
 static void
-test_no_counts(void **state)
+test_default_counts(void **state)
 {
 	static const char def[] = "{\"form_id\": \"plain\", \"version\": \"1\","
-	    " \"survey\": [{\"type\": \"text\", \"name\": \"t\"}]}";
-	struct form *f;
+	    " \"survey\": ["
+	    " {\"type\": \"start\", \"name\": \"start\"},"
+	    " {\"type\": \"date\", \"name\": \"dob\"},"
+	    " {\"type\": \"today\", \"name\": \"today\"},"
+	    " {\"type\": \"select_one l\", \"name\": \"admin1\"},"
+	    " {\"type\": \"select_one l\", \"name\": \"admin2\"},"
+	    " {\"type\": \"select_one l\", \"name\": \"site_type\"},"
+	    " {\"type\": \"select_one l\", \"name\": \"site_id\"},"
+	    " {\"type\": \"text\", \"name\": \"comment\"},"
+	    " {\"type\": \"select_multiple l\", \"name\": \"needs\"},"
+	    " {\"type\": \"begin_repeat\", \"name\": \"members\"},"
+	    " {\"type\": \"select_one l\", \"name\": \"sex\"},"
+	    " {\"type\": \"end_repeat\"}],"
+	    " \"choices\": [" CHOICES("l") "]}";
+	struct form *f = parse_ok(def);
+	struct form_cschema sch;
 	struct form_counts c;
-	char err[128];
-	json_t *rec = samples_load("{\"t\": \"x\"}");
+	struct facts_seen seen;
+	int64_t m[FORM_CMEASURE_MAX];
+	char day[11];
+	size_t n_items;
+	json_t *rec = samples_load("{\"start\": \"2026-11-20T09:00:00.000+03:00\","
+	    " \"today\": \"2026-11-21\", \"dob\": \"1990-01-01\","
+	    " \"admin1\": \"a\", \"admin2\": \"b\", \"site_type\": \"a\","
+	    " \"site_id\": \"b\", \"comment\": \"x\", \"needs\": \"a b\","
+	    " \"members\": [{\"sex\": \"a\"}, {\"sex\": \"b\"}]}");
+	struct form_errors errs = { 0 };
 
-	assert_int_equal(form_parse(def, strlen(def), &f, err, sizeof(err)),
-	    0);
+	if (form_validate(f, rec, TODAY, &errs) != 0)
+		fail_msg("%s: %s", errs.e[0].path, errs.e[0].reason);
 	assert_null(form_latest_by(f));
+	assert_int_equal(form_cschema(f, &sch), 0);
+	assert_true(sch.by_default);
+	assert_true(sch.place);
+	assert_false(sch.latest);
+	assert_string_equal(sch.date, "today");
+	/* the place (site_id, not site_type: a type is no place), then
+	   every other select_one outside the repeat */
+	assert_int_equal(sch.n_dims, 4);
+	assert_string_equal(sch.dims[0].name, "site_id");
+	assert_string_equal(sch.dims[1].name, "admin1");
+	assert_string_equal(sch.dims[2].name, "admin2");
+	assert_string_equal(sch.dims[3].name, "site_type");
+	assert_int_equal(sch.n_measures, 1);
+	assert_string_equal(sch.measures[0].name, "records");
+	assert_int_equal(sch.measures[0].kind, FORM_M_RECORDS);
+	assert_true(sch.measures[0].suppress);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(form_facts(f, rec, day, m, &n_items, facts_fn,
+	    &seen), 0);
+	assert_string_equal(day, "2026-11-21");
+	assert_int_equal(m[0], 1);
+	assert_string_equal(seen.dims[0], "b");
+	assert_string_equal(seen.dims[1], "a");
+	assert_string_equal(seen.dims[2], "b");
+	assert_string_equal(seen.dims[3], "a");
+
 	assert_int_equal(form_counts(f, rec, &c), 0);
-	assert_int_equal(c.n, 0);
+	assert_int_equal(cell(&c, "", "", "records"), 1);
+	assert_int_equal(cell(&c, "admin2", "b", "records"), 1);
+	assert_int_equal(cell(&c, "sex", "a", "records"), -1);
+	assert_string_equal(c.c[0].day, "2026-11-21");
+	assert_string_equal(c.c[0].place, "b");
 	form_counts_free(&c);
 	form_free(f);
 	json_decref(rec);
+}
+
+/* Which field is the place, which the day, in forms without counts. */
+static void
+test_default_place_and_day(void **state)
+{
+	static const struct {
+		const char *survey, *place, *date;
+	} cases[] = {
+	    /* the deepest admin level when nothing names a site */
+	    { "{\"type\": \"select_one l\", \"name\": \"admin1\"},"
+	      "{\"type\": \"select_one l\", \"name\": \"admin2\"},"
+	      "{\"type\": \"date\", \"name\": \"visit_date\"}",
+	      "admin2", "visit_date" },
+	    /* a camp's name (text), not a select of the camp's type */
+	    { "{\"type\": \"select_one l\", \"name\": \"camp_type\"},"
+	      "{\"type\": \"text\", \"name\": \"camp_name\"},"
+	      "{\"type\": \"end\", \"name\": \"end\"}",
+	      "camp_name", "end" },
+	    /* a village before an admin area, whatever the order */
+	    { "{\"type\": \"select_one l\", \"name\": \"adm3_pcode\"},"
+	      "{\"type\": \"text\", \"name\": \"Village\"}",
+	      "Village", "" },
+	    /* nothing that names a place; an integer is never one */
+	    { "{\"type\": \"integer\", \"name\": \"site\"},"
+	      "{\"type\": \"text\", \"name\": \"administrator\"},"
+	      "{\"type\": \"select_one l\", \"name\": \"sites_visited\"}",
+	      "", "" },
+	};
+	char def[2048];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct form_cschema sch;
+		struct form *f;
+
+		snprintf(def, sizeof(def), "{\"form_id\": \"p%zu\", \"version\":"
+		    " \"1\", \"survey\": [%s], \"choices\": [" CHOICES("l")
+		    "]}", i, cases[i].survey);
+		f = parse_ok(def);
+		assert_int_equal(form_cschema(f, &sch), 0);
+		assert_int_equal(sch.place, cases[i].place[0] != '\0');
+		if (sch.place)
+			assert_string_equal(sch.dims[0].name, cases[i].place);
+		assert_string_equal(sch.date, cases[i].date);
+		form_free(f);
+	}
+}
+
+/* A form with no date and no place: counted, on no day of its own (the
+   board and the collector use the day the record was made). */
+static void
+test_default_bare(void **state)
+{
+	static const char def[] = "{\"form_id\": \"plain\", \"version\": \"1\","
+	    " \"survey\": [{\"type\": \"text\", \"name\": \"t\"}]}";
+	struct form *f = parse_ok(def);
+	struct form_counts c;
+	struct form_cschema sch;
+	json_t *rec = samples_load("{\"t\": \"x\"}");
+
+	assert_null(form_latest_by(f));
+	assert_int_equal(form_cschema(f, &sch), 0);
+	assert_int_equal(sch.n_dims, 0);
+	assert_false(sch.place);
+	assert_int_equal(form_counts(f, rec, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(cell(&c, "", "", "records"), 1);
+	assert_string_equal(c.c[0].day, "");
+	assert_string_equal(c.c[0].place, "");
+	form_counts_free(&c);
+	form_free(f);
+	json_decref(rec);
+}
+
+/* A declaration wins over the default. */
+static void
+test_declared_not_default(void **state)
+{
+	struct form_cschema sch;
+
+	assert_int_equal(form_cschema(shipped("mrc_visit"), &sch), 0);
+	assert_false(sch.by_default);
+	assert_true(sch.place);
+	assert_string_equal(sch.date, "visit_date");
+	assert_string_equal(sch.dims[0].name, "centre_id");
 }
 
 /* A calculated age and household size count like integers: banded and
@@ -369,7 +539,10 @@ main(void)
 		cmocka_unit_test(test_site),
 		cmocka_unit_test(test_mrc),
 		cmocka_unit_test(test_latest_by),
-		cmocka_unit_test(test_no_counts),
+		cmocka_unit_test(test_default_counts),
+		cmocka_unit_test(test_default_place_and_day),
+		cmocka_unit_test(test_default_bare),
+		cmocka_unit_test(test_declared_not_default),
 		cmocka_unit_test(test_calculated),
 	};
 

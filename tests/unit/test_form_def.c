@@ -792,7 +792,8 @@ test_language_refused(void **state)
 		    {"type": "select_one l", "name": "a"}], "choices": [
 		    {"list_name": "l", "name": "1"},
 		    {"list_name": "l", "name": "1"}]}),
-		    "choices row 2: 1 repeats a choice of l" },
+		    "choices row 2: 1 repeats a choice of l (allow_choice_duplicates "
+		    "in settings allows it)" },
 		{ Q({"form_id": "t", "version": "1", "survey": [
 		    {"type": "select_one l", "name": "a"},
 		    {"type": "select_multiple l", "name": "b"}], "choices": [

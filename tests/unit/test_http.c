@@ -58,6 +58,7 @@ static struct {
 	int done_calls;
 	pthread_mutex_t mu;
 	struct seen seen;
+	int (*admit)(void *, const struct http_request *);
 } T = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void
@@ -80,7 +81,7 @@ handler(void *ctx, const struct http_request *req, struct http_response *res)
 		memcpy(T.seen.body, req->body, req->body_len);
 	pthread_mutex_unlock(&T.mu);
 	assert_int_equal(req->body[req->body_len], '\0');
-	assert_string_equal(req->peer, "127.0.0.1");
+	assert_true(strncmp(req->peer, "127.0.0.", 8) == 0);
 
 	if (strcmp(req->path, "/stop") == 0) {
 		/* stopping from inside a handler */
@@ -140,7 +141,8 @@ static void
 srv_start(size_t hdr, size_t body, unsigned conns, unsigned idle_ms,
     unsigned req_ms)
 {
-	struct http_limits lim = { hdr, body, conns, idle_ms, req_ms };
+	struct http_limits lim = { hdr, body, conns, idle_ms, req_ms, 0, 0, 0,
+	    0 };
 
 	memset(&T.seen, 0, sizeof(T.seen));
 	T.lim = lim;
@@ -150,6 +152,8 @@ srv_start(size_t hdr, size_t body, unsigned conns, unsigned idle_ms,
 	    handler, NULL, &T.srv), 0);
 	T.port = http_server_port(T.srv);
 	assert_true(T.port > 0);
+	if (T.admit)
+		http_server_set_admit(T.srv, T.admit);
 	assert_int_equal(uv_async_init(&T.loop, &T.async, srv_async), 0);
 	assert_int_equal(pthread_create(&T.th, NULL, srv_thread, NULL), 0);
 	T.running = 1;
@@ -215,8 +219,9 @@ struct resp {
 	size_t body_len;
 };
 
+/* From src (another loopback address: another client), or NULL. */
 static struct cl *
-cl_open(void)
+cl_open_from(const char *src)
 {
 	struct cl *c = calloc(1, sizeof(*c));
 	struct sockaddr_in sa;
@@ -226,6 +231,13 @@ cl_open(void)
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(c->fd >= 0);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (src != NULL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, src, &sa.sin_addr), 1);
+		assert_int_equal(bind(c->fd, (struct sockaddr *)&sa,
+		    sizeof(sa)), 0);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)T.port);
@@ -233,6 +245,12 @@ cl_open(void)
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)),
 	    0);
 	return c;
+}
+
+static struct cl *
+cl_open(void)
+{
+	return cl_open_from(NULL);
 }
 
 static void
@@ -832,7 +850,7 @@ test_stop_in_handler(void **state)
 static void
 test_start_errors(void **state)
 {
-	struct http_limits lim = { 1024, 1024, 4, 1000, 1000 };
+	struct http_limits lim = { 1024, 1024, 4, 1000, 1000, 0, 0, 0, 0 };
 	struct http_server *s = NULL, *s2 = NULL;
 	uv_loop_t loop;
 
@@ -893,7 +911,8 @@ test_log_privacy(void **state)
 
 /* The parser alone. */
 
-static const struct http_limits plim = { 256, 64, 1, 1000, 1000 };
+static const struct http_limits plim = { 256, 64, 1, 1000, 1000, 0, 0,
+    0, 0 };
 
 static void
 test_parse_bytewise(void **state)
@@ -1059,6 +1078,67 @@ test_helpers(void **state)
 	assert_string_equal(http_reason(799), "Unknown");
 }
 
+/* Issue 16, slowloris: one client holds at most per_peer connections,
+   others get in; the reserve is for the board and admitted clients. */
+static int
+admit_known(void *ctx, const struct http_request *req)
+{
+	const char *v = http_header_get(req, "X-Known");
+
+	return v != NULL && strcmp(v, "yes") == 0;
+}
+
+static void
+test_hoarding(void **state)
+{
+	struct cl *hog[6], *other[2], *c;
+	struct resp r;
+	int closed = 0;
+
+	T.admit = admit_known;
+	/* 8 slots: 4 per client, 2 kept */
+	srv_start(2048, 65536, 8, 3000, 3000);
+	T.admit = NULL;
+	for (int i = 0; i < 6; i++) {
+		hog[i] = cl_open_from("127.0.0.5");
+		cl_send(hog[i], "G");
+	}
+	for (int i = 0; i < 6; i++) {
+		struct timeval tv = { 0, 300000 };
+		setsockopt(hog[i]->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+		    sizeof(tv));
+		closed += cl_eof(hog[i]);
+	}
+	assert_int_equal(closed, 2);
+	/* another client: served (6 of 8 slots held, 2 kept) ... */
+	for (int i = 0; i < 2; i++) {
+		other[i] = cl_open_from("127.0.0.6");
+		cl_send(other[i], "G");
+	}
+	/* ... and then the third client finds only the kept slots: a
+	   stranger is refused there, a known client served */
+	c = cl_open_from("127.0.0.7");
+	cl_send(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(cl_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 503);
+	cl_close(c);
+	c = cl_open_from("127.0.0.8");
+	cl_send(c, "GET /a HTTP/1.1\r\nHost: x\r\nX-Known: yes\r\n\r\n");
+	assert_int_equal(cl_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	cl_close(c);
+	/* the board itself has its own slots */
+	c = cl_open();
+	cl_send(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_int_equal(cl_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	cl_close(c);
+	for (int i = 0; i < 6; i++)
+		cl_close(hog[i]);
+	for (int i = 0; i < 2; i++)
+		cl_close(other[i]);
+}
+
 int
 main(void)
 {
@@ -1083,6 +1163,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_stop_in_handler, teardown),
 		cmocka_unit_test_teardown(test_log_privacy, teardown),
+		cmocka_unit_test_teardown(test_hoarding, teardown),
 	};
 
 	log_init("test_http", LOG_WARN);

@@ -1,8 +1,9 @@
 /*
  * test_rules_shared.c: the daemon's record rules (form_parse,
  * form_validate) over tests/rules/cases.json, the cases the browser's
- * copy of the rules (web/field/rules.js, run by tests/rules/rules_test.js)
- * must pass too: one set of rules, two implementations, the same verdicts.
+ * module of the rules (web/field/rules.wasm, this C compiled to WebAssembly,
+ * run by tests/rules/rules_test.js) must pass too: one set of rules, the same
+ * code on two machines, the same verdicts.
  *
  * A case is {"name", "form", "record", "today", "errors"}: "form" names a
  * shipped form (proto/forms/ID.json) or is a definition inline; "today"

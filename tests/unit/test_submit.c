@@ -1,6 +1,7 @@
 /* test_submit.c: the submit path end to end on a real store: validation
    writes nothing, dedup by _id, gap-free seqs, epochs rotate, all-or-
-   nothing bulk, and what is stored opens to what was submitted. */
+   nothing bulk, what is stored opens to what was submitted, and a form
+   with no date field counted (by default) on the day it was made. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +111,43 @@ test_valid_then_duplicate(void **state)
 	assert_int_equal(f->r.seq, 2);
 	assert_int_equal(records(f), 2);
 	json_decref(v);
+}
+
+/* A form with no counts declaration and no date: counted by default,
+   on the day the board took it, never on no day. */
+static void
+test_default_counts_dateless(void **state)
+{
+	static const char def[] = "{\"form_id\": \"plain\", \"version\": "
+	    "\"1\", \"survey\": [{\"type\": \"text\", \"name\": "
+	    "\"village\"}]}";
+	struct fx *f = *state;
+	json_t *rec = json_pack("{s:s}", "village", "Gumbo"), *cells, *c;
+	char err[256], today[11];
+	size_t i, n = 0;
+
+	assert_non_null(form_catalog_add(f->d.cat, def, strlen(def), err,
+	    sizeof(err)));
+	assert_int_equal(submit_record(&f->d.sub, "plain", NULL, rec, &f->r),
+	    SUBMIT_OK);
+	clock_today(today);
+	assert_int_equal(store_counts_json(f->d.st, &cells), 0);
+	json_array_foreach(cells, i, c) {
+		if (strcmp(json_string_value(json_object_get(c, "form")),
+		    "plain") != 0)
+			continue;
+		n++;
+		assert_string_equal(json_string_value(json_object_get(c, "day")),
+		    today);
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "place")), "Gumbo");
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "measure")), "records");
+		assert_int_equal(json_integer_value(json_object_get(c, "n")), 1);
+	}
+	assert_int_equal(n, 1);
+	json_decref(cells);
+	json_decref(rec);
 }
 
 static void
@@ -295,6 +333,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_default_counts_dateless,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_then_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_write_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epochs_rotate, setup, teardown),

@@ -169,15 +169,96 @@ test_pin_login_lockout(void **state)
 	    2);
 	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.5", now, t),
 	    2);
-	/* and the lock ends */
+	/* it holds until the window of the first failure ends */
 	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.5", now +
-	    USERS_LOCK_MS + 1, t), 1);
+	    USERS_LOCK_MS + 1, t), 2);
+	assert_int_equal(users_login(st, "Amina", "4711", "10.0.0.5", now +
+	    USERS_LOCK_WINDOW_MS, t), 1);
 	/* an address that keeps failing is locked for every name */
 	for (int i = 0; i < USERS_LOCK_PEER; i++)
 		users_lockout(st, NULL, "10.0.0.9", 1, now);
 	assert_int_equal(users_login(st, "Chol", "1234", "10.0.0.9", now, t),
 	    2);
 	assert_int_equal(users_lockout(st, NULL, "10.0.0.8", 0, now), 0);
+}
+
+/*
+ * The figure docs/security.md gives: an attacker with 200 addresses,
+ * one guess a second at one name for an hour, gets 5 guesses per
+ * 10-minute window evaluated, 30 in the hour; every other answer is
+ * "locked" whatever the PIN.
+ */
+static void
+test_guesses_per_hour(void **state)
+{
+	char t[USERS_TOKEN_LEN + 1], err[128], peer[32], pin[16];
+	int64_t t0 = 1800100000000LL;
+	int tried = 0, prev = 2;
+
+	assert_int_equal(users_add(st, "Deng", t, err, sizeof(err)), 0);
+	assert_int_equal(users_set_pin(st, "Deng", "9999", err, sizeof(err)),
+	    0);
+	for (int s = 0; s < 3600; s++) {
+		int rc;
+
+		snprintf(peer, sizeof(peer), "10.20.%d.%d", s % 200 / 100,
+		    s % 100 + 1);
+		snprintf(pin, sizeof(pin), "%04d", s);
+		rc = users_login(st, "Deng", pin, peer, t0 + s * 1000LL, t);
+		assert_true(rc == 0 || rc == 2);
+		/* a guess: answered "wrong", or the wrong one that locks
+		   (answered "locked" at once) */
+		tried += rc == 0 || (rc == 2 && prev == 0);
+		prev = rc;
+	}
+	assert_int_equal(tried, 3600 / (USERS_LOCK_WINDOW_MS / 1000) *
+	    USERS_LOCK_NAME);
+	assert_int_equal(tried, 30);
+}
+
+/* A locked name stays locked through a flood of made-up names from
+   many addresses, and through a restart; IPv6 counts per /64. */
+static void
+test_lock_holds(void **state)
+{
+	char t[USERS_TOKEN_LEN + 1], err[256], peer[64], name[32];
+	int64_t now = 1800200000000LL;
+
+	assert_int_equal(users_add(st, "Ajok", t, err, sizeof(err)), 0);
+	assert_int_equal(users_set_pin(st, "Ajok", "2468", err, sizeof(err)),
+	    0);
+	for (int i = 0; i < USERS_LOCK_NAME; i++)
+		users_login(st, "Ajok", "0000", "10.30.0.1", now, t);
+	assert_int_equal(users_login(st, "Ajok", "2468", "10.30.0.2", now, t),
+	    2);
+	/* the flush of issue 16: failures of made-up names from many
+	   addresses, more than any table holds */
+	for (int i = 0; i < 3 * USERS_LOCK_SLOTS; i++) {
+		snprintf(peer, sizeof(peer), "10.31.%d.%d", i / 250, i % 250 + 1);
+		snprintf(name, sizeof(name), "made-up-%d", i);
+		users_login(st, name, "0000", peer, now + 1, t);
+	}
+	/* (from an address the table holds: a new one finds it full, and
+	   is refused as locked whatever the name) */
+	assert_int_equal(users_login(st, "Ajok", "2468", "10.30.0.1", now + 2,
+	    t), 2);
+	assert_int_equal(users_lockout(st, NULL, "10.30.0.3", 0, now + 2), 1);
+	/* a restart: the name's count is in the store */
+	store_close(st);
+	assert_int_equal(store_open(path, 0, &st, err, sizeof(err)), 0);
+	assert_int_equal(users_login(st, "Ajok", "2468", "10.30.0.1", now + 3,
+	    t), 2);
+	assert_int_equal(users_login(st, "Ajok", "2468", "10.30.0.4", now +
+	    USERS_LOCK_WINDOW_MS, t), 1);
+	/* one /64, many addresses: one client */
+	now += 2 * USERS_LOCK_WINDOW_MS;
+	for (int i = 0; i < USERS_LOCK_PEER; i++) {
+		snprintf(peer, sizeof(peer), "2001:db8:1:2:%x::%x", i, i + 1);
+		users_lockout(st, NULL, peer, 1, now);
+	}
+	assert_int_equal(users_lockout(st, NULL, "2001:db8:1:2:ffff::1", 0,
+	    now), 1);
+	assert_int_equal(users_lockout(st, NULL, "2001:db8:1:3::1", 0, now), 0);
 }
 
 int
@@ -188,6 +269,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_only_hash_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_login_lockout, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_guesses_per_hour, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lock_holds, setup,
 		    teardown),
 	};
 

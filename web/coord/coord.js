@@ -12,13 +12,16 @@
  *          or data-suppressed="1" when /counts withheld the value.
  *
  * A suppressed value is never drawn as zero: it is a hatched mark with
- * the word "suppressed".  Plain ES2019, no library, no build step; the
+ * the word "suppressed".  Counts carry codes; the page labels them in the
+ * language picked (#lang), from the labels /forms gives in each of the
+ * form's languages (a code without a label is shown as it is).  Plain ES2019, no library, no build step; the
  * page runs under a strict CSP (no inline script or style).
  */
 'use strict';
 
 (function () {
 	const TOKEN_KEY = 'coord.token';
+	const LANG_KEY = 'coord.lang';
 	const SVGNS = 'http://www.w3.org/2000/svg';
 	const AGE_ORDER = ['0-4', '5-11', '12-17', '18-59', '60+'];
 	const ROW = 30;			/* height of one bar's row, px */
@@ -64,6 +67,7 @@
 	const TIME_DIMS = ['day', 'week', 'month'];
 
 	let forms = null;		/* the /forms answer */
+	let lang = localStorage.getItem(LANG_KEY) || '';	/* labels' language */
 	let selected = null;		/* the form whose tab is open */
 	let charts = [];		/* { spec, form, plot, data } drawn */
 	let drawnWidth = 0;
@@ -197,15 +201,91 @@
 		build();
 	}
 
+	/* ---- labels ---------------------------------------------------- */
+
+	/* A text in the language picked, else the form's default, else any. */
+	function tr(f, texts) {
+		if (!texts)
+			return null;
+		const langs = [lang].concat(f.languages || []);
+		for (const l of langs)
+			if (texts[l])
+				return texts[l];
+		const any = Object.values(texts);
+		return any.length ? any[0] : null;
+	}
+
+	function labelsOf(f) {
+		return f.labels || { fields: {}, choices: {} };
+	}
+
+	function formTitle(f) {
+		return tr(f, labelsOf(f).title) || f.title || f.id;
+	}
+
+	function dimTitle(f, d) {
+		return tr(f, (labelsOf(f).fields || {})[d]) || d.replace(/_/g, ' ');
+	}
+
+	/* The label of a dimension's code, or the code itself. */
+	function valueLabel(f, d, v) {
+		const ch = (labelsOf(f).choices || {})[d];
+		return (ch && tr(f, ch[v])) || label(v);
+	}
+
+	function measureTitle(m) {
+		const t = m.replace(/_/g, ' ');
+		return t.charAt(0).toUpperCase() + t.slice(1);
+	}
+
+	/* The languages of every form, the picked one first when known. */
+	function setLanguages() {
+		const all = [];
+		for (const f of forms.forms)
+			for (const l of f.languages || [])
+				if (!all.includes(l))
+					all.push(l);
+		if (!all.includes(lang))
+			lang = all.length ? all[0] : '';
+		const sel = $('lang');
+		sel.textContent = '';
+		for (const l of all)
+			sel.appendChild(html('option', { value: l }, l));
+		sel.value = lang;
+		$('lang-box').hidden = all.length < 2;
+	}
+
 	/* ---- the dashboards -------------------------------------------- */
 
+	/*
+	 * Any form the page has no dashboard for: its totals, by its place,
+	 * by month, and by each other dimension (a form counted by default
+	 * has one per select_one), labelled in the form's languages.
+	 */
 	function generic(f) {
+		const ms = f.measures || [], dims = f.dims || [];
+		const m = ms.length ? ms[0].name : null;
+		const items = ms.find((x) => x.kind === 'items');
 		const specs = [{ id: 'totals', kind: 'tiles', title: 'Totals', by: [],
-			measures: f.measures.slice(0, 6).map((m) => m.name) }];
-		const m = f.measures.length ? f.measures[0].name : null;
-		f.dims.filter((d) => !TIME_DIMS.includes(d)).slice(0, 2)
-			.forEach((d) => specs.push({ id: 'by_' + d, kind: 'bars',
-				by: [d], measure: m, limit: 15, title: m + ' by ' + d }));
+			measures: ms.slice(0, 6).map((x) => x.name) }];
+		if (!m)
+			return specs;
+		if (f.place)
+			specs.push({ id: 'place', kind: 'bars', by: [f.place], measure: m,
+				limit: 15, title: measureTitle(m) + ' by ' +
+				    dimTitle(f, f.place) });
+		specs.push({ id: 'month', kind: 'bars', by: ['month'], measure: m,
+			sort: 'key', title: measureTitle(m) + ' by month' });
+		for (const d of dims) {
+			if (TIME_DIMS.includes(d) || d === f.place)
+				continue;
+			const isItem = (f.item_dims || []).includes(d);
+			if (isItem && !items)
+				continue;
+			const dm = isItem ? items.name : m;
+			specs.push({ id: 'by_' + d, kind: 'bars', by: [d], measure: dm,
+				limit: 15, title: measureTitle(dm) + ' by ' + dimTitle(f, d) });
+		}
 		return specs;
 	}
 
@@ -220,19 +300,20 @@
 		    ' are suppressed: they are drawn hatched and marked ' +
 		    '"suppressed", never as zero. Data generation ' + forms.generation + '.';
 		const loads = [];
+		setLanguages();
 		if (!forms.forms.some((f) => f.id === selected))
 			selected = forms.forms.length ? forms.forms[0].id : null;
 		forms.forms.forEach((f) => {
 			const tab = html('button', { type: 'button', role: 'tab',
 				id: 'tab-' + f.id, 'aria-controls': 'form-' + f.id,
 				'aria-selected': f.id === selected ? 'true' : 'false' },
-				f.title || f.id);
+				formTitle(f));
 			tab.addEventListener('click', () => select(f.id));
 			tabs.appendChild(tab);
 			const sec = html('section', { id: 'form-' + f.id, role: 'tabpanel',
 				class: 'form', 'aria-labelledby': 'tab-' + f.id });
 			sec.hidden = f.id !== selected;
-			sec.appendChild(html('h2', {}, f.title || f.id));
+			sec.appendChild(html('h2', {}, formTitle(f)));
 			main.appendChild(sec);
 			for (const spec of DASHBOARDS[f.id] || generic(f))
 				loads.push(chart(f, spec, sec));
@@ -416,16 +497,17 @@
 		});
 	}
 
-	/* how: 'value' (largest first), 'key', 'none', or a list of labels */
+	/* how: 'value' (largest first), 'key', 'none', or a list of codes */
 	function sortItems(items, how) {
+		const code = (i) => (i.code !== undefined ? i.code : i.label);
 		if (Array.isArray(how)) {
-			const at = (i) => (how.includes(i.label) ? how.indexOf(i.label) :
+			const at = (i) => (how.includes(code(i)) ? how.indexOf(code(i)) :
 			    how.length);
 			return items.sort((a, b) => at(a) - at(b));
 		}
 		if (how === 'key')
-			return items.sort((a, b) => (a.label < b.label ? -1 :
-			    a.label > b.label ? 1 : 0));
+			return items.sort((a, b) => (code(a) < code(b) ? -1 :
+			    code(a) > code(b) ? 1 : 0));
 		if (how === 'none')
 			return items;
 		return items.sort((a, b) => (b.value === null ? -1 : b.value) -
@@ -444,7 +526,7 @@
 			return;
 		}
 		let items = c.data.rows.map((r) => Object.assign(cell(r, c.spec.by, m),
-		    { label: label(String(r[d])) }));
+		    { code: String(r[d]), label: valueLabel(c.form, d, String(r[d])) }));
 		items = sortItems(items, c.spec.sort || 'value');
 		const all = items.length;
 		if (c.spec.limit && all > c.spec.limit) {
@@ -556,7 +638,8 @@
 		});
 		places.forEach((p, i) => {
 			const y0 = legend + i * gh;
-			svg(s, 'text', { x: lw - 8, y: y0 + 12, class: 'lab' }, p.label);
+			svg(s, 'text', { x: lw - 8, y: y0 + 12, class: 'lab' },
+			    valueLabel(c.form, d1, p.label));
 			const tot = totals.get(p.label);
 			if (tot) {
 				tot.title = p.label + ', all periods';
@@ -711,6 +794,11 @@
 			showLogin('');
 		});
 		$('print').addEventListener('click', () => window.print());
+		$('lang').addEventListener('change', () => {
+			lang = $('lang').value;
+			localStorage.setItem(LANG_KEY, lang);
+			build();
+		});
 		$('period').addEventListener('submit', (ev) => {
 			ev.preventDefault();
 			build();

@@ -5,11 +5,17 @@
  * POST /api/records/{form}.
  *
  * The page renders each form from its JSON definition (GET /api/forms/ID):
- * every field type, repeat groups, `relevant` skip logic, required marks,
- * hints, and the daemon's own rules in the browser (rules.js, FieldRules)
- * so that an error shows beside its field, in the daemon's words, as the
- * enumerator leaves the field and again before sending.  The server stays
- * the guard: a 422's errors are shown beside their fields the same way.
+ * every type of the forms language, groups (a form with groups is paged:
+ * each top-level group a page, progress shown), repeats (repeat_count
+ * sets their items), notes, ${field} piped into labels, calculations
+ * written in as answers change, cascading selects (choice_filter; a long
+ * list is a type-to-search box), metadata (start, end, today, deviceid,
+ * username), defaults and read_only.  The rules are the board's own C
+ * (rules.wasm, through rules.js): relevance, calculations and choice
+ * filters come from it (FieldRules.state, .choices), and every error shows
+ * beside its field in the daemon's words as the enumerator leaves the
+ * field and again before sending.  The server stays the guard: a 422's
+ * errors are shown beside their fields the same way.
  *
  * What the phone keeps (localStorage):
  *   field.token     the session token (or an enumerator token)
@@ -39,8 +45,21 @@
 	};
 	const DRAFT = 'field.draft.';
 	const MAX_REPEAT = 100;		/* FORM_MAX_REPEAT_ITEMS */
-	const KINDS = ['text', 'integer', 'decimal', 'date', 'select_one',
-		'select_multiple', 'geopoint'];
+	/* Types as the forms core names them, pyxform's aliases included. */
+	const TYPES = { text: 'text', string: 'text', integer: 'integer',
+		int: 'integer', decimal: 'decimal', date: 'date', time: 'time',
+		dateTime: 'dateTime', datetime: 'dateTime', geopoint: 'geopoint',
+		gps: 'geopoint', location: 'geopoint', 'start-geopoint': 'geopoint',
+		'background-geopoint': 'geopoint', note: 'note',
+		calculate: 'calculate', acknowledge: 'acknowledge', audit: 'audit' };
+	/* Metadata: filled in by the page, never asked. */
+	const META = { start: 'dateTime', end: 'dateTime', today: 'date',
+		deviceid: 'text', imei: 'text', username: 'text',
+		phonenumber: 'text', email: 'text', simserial: 'text',
+		subscriberid: 'text' };
+	/* A select_one longer than this is a search box, not radios. */
+	const PICKER_AT = 15;
+	const PICKER_SHOWN = 30;	/* matches listed at once */
 
 	/* The page's own words; a form's words come from its definition. */
 	const UI = {
@@ -73,7 +92,10 @@
 			lastSync: 'Last sync: {t}.', never: 'never',
 			started: 'started {t}', answers: '{n} answers',
 			formGone: 'This form version is no longer on the board.',
-			item: '{label} {n}', more: '{n} more errors', failed: 'The board answered {s}: {m}'
+			item: '{label} {n}', more: '{n} more errors', failed: 'The board answered {s}: {m}',
+			next: 'Next', previous: 'Previous', page: 'Page {n} of {m}',
+			search: 'Type to search', ok: 'OK', noMatch: 'No match.',
+			chosen: 'Chosen: {c}'
 		},
 		fr: {
 			appTitle: 'Formulaires de terrain', logout: 'Se déconnecter',
@@ -107,6 +129,9 @@
 			formGone: "Cette version du formulaire n'est plus sur le boîtier.",
 			item: '{label} {n}', more: '{n} autres erreurs',
 			failed: 'Le boîtier a répondu {s} : {m}',
+			next: 'Suivant', previous: 'Précédent', page: 'Page {n} sur {m}',
+			search: 'Tapez pour chercher', ok: 'OK', noMatch: 'Aucun résultat.',
+			chosen: 'Choisi : {c}',
 			'required!': 'obligatoire', 'must be a whole number': 'doit être un nombre entier',
 			'must be a number': 'doit être un nombre',
 			'must be a date YYYY-MM-DD': 'doit être une date AAAA-MM-JJ'
@@ -141,6 +166,9 @@
 			started: 'بدأت {t}', answers: '{n} إجابات',
 			formGone: 'لم يعد إصدار هذه الاستمارة على الجهاز.',
 			item: '{label} {n}', more: '{n} أخطاء أخرى', failed: 'أجاب الجهاز {s}: {m}',
+			next: 'التالي', previous: 'السابق', page: 'الصفحة {n} من {m}',
+			search: 'اكتب للبحث', ok: 'موافق', noMatch: 'لا نتائج.',
+			chosen: 'المختار: {c}',
 			'required!': 'مطلوب', 'must be a whole number': 'يجب أن يكون عددًا صحيحًا',
 			'must be a number': 'يجب أن يكون رقمًا',
 			'must be a date YYYY-MM-DD': 'يجب أن يكون تاريخًا YYYY-MM-DD'
@@ -335,60 +363,124 @@
 		    ['yes', 'true', 'true()'].indexOf(v.trim().toLowerCase()) >= 0);
 	}
 
-	/*
-	 * Columns whose rules this page does not carry yet: a form that uses
-	 * one, or a type the page does not know (a group, a note, a
-	 * calculation ...), is not offered here rather than shown with
-	 * fields the board would then refuse.
-	 */
-	const UNCARRIED = ['calculation', 'choice_filter', 'repeat_count',
-		'default', 'read_only', 'trigger', 'parameters'];
+	/* A row's kind, list and structure from its type, as form.c reads
+	   it: {kind, list} or {begin: 'group'|'repeat'} or {end: ...}. */
+	function rowType(type) {
+		const t = String(type || '').trim();
+		let m = /^(begin|end)[ _](group|repeat)$/.exec(t);
+		if (m)
+			return m[1] === 'begin' ? { begin: m[2] } : { end: m[2] };
+		m = /^(select_one|select1|select one)\s+(\S+)/.exec(t);
+		if (m)
+			return { kind: 'select_one', list: m[2] };
+		m = /^(select_multiple|select all that apply|select multiple)\s+(\S+)/
+		    .exec(t);
+		if (m)
+			return { kind: 'select_multiple', list: m[2] };
+		if (META[t])
+			return { kind: META[t], meta: t };
+		return TYPES[t] ? { kind: TYPES[t] } : null;
+	}
 
+	/* Kinds that hold no answer, and kinds never shown as a question. */
+	const NO_VALUE = ['group', 'note'];
+	const UNSEEN = ['calculate', 'audit'];
+
+	/*
+	 * The definition as a tree of nodes: groups and repeats hold their
+	 * children; f.top is what the record holds at its top (groups
+	 * flattened, as the board stores them), a repeat's `flat` the same in
+	 * its items; f.pages the top-level nodes page by page (a form with
+	 * groups: each group a page, the questions between them a page).
+	 */
 	function prepare(def) {
 		const dflt = typeof def.default_language === 'string' &&
 		    def.default_language ? def.default_language : 'English';
 		const f = { def, id: def.form_id, version: def.version, dflt,
 			langs: languages(def, dflt), lists: new Map(), nodes: [],
-			byName: new Map(), rules: null };
+			top: [], byName: new Map(), rules: null, pages: [] };
 		for (const c of def.choices || []) {
 			if (!f.lists.has(c.list_name))
 				f.lists.set(c.list_name, []);
 			f.lists.get(c.list_name).push(c);
 		}
-		let group = null;
+		const stack = [{ children: f.nodes, repeat: null }];
 		for (const row of def.survey || []) {
-			const parts = String(row.type || '').trim().split(/\s+/);
-			if (parts[0] === 'begin_repeat') {
-				group = Object.assign({ row, name: row.name,
-					kind: 'repeat', children: [], cond: !!row.relevant },
-				    repeatLimits(row));
-				f.nodes.push(group);
-				f.byName.set(row.name, group);
+			if (row.disabled !== undefined && isYes(row.disabled))
 				continue;
-			}
-			if (parts[0] === 'end_repeat') {
-				group = null;
-				continue;
-			}
-			if (KINDS.indexOf(parts[0]) < 0 || UNCARRIED.some((c) =>
-			    row[c] !== undefined && row[c] !== ''))
+			const rt = rowType(row.type);
+			if (rt === null) {
 				f.unsupported = true;
-			const n = { row, name: row.name, list: parts[1] || null,
-				kind: KINDS.indexOf(parts[0]) >= 0 ? parts[0] : 'text',
-				repeat: group, cond: !!row.relevant ||
-				    !!(group && group.row.relevant) };
-			(group ? group.children : f.nodes).push(n);
-			f.byName.set(row.name, n);
+				continue;
+			}
+			const up = stack[stack.length - 1];
+			if (rt.end) {
+				if (stack.length > 1)
+					stack.pop();
+				continue;
+			}
+			const n = { row, name: row.name, kind: rt.kind || rt.begin,
+				list: rt.list || null, meta: rt.meta || null,
+				repeat: up.repeat, cond: true,
+				readOnly: row.read_only !== undefined && isYes(row.read_only) };
+			up.children.push(n);
+			if (!f.byName.has(row.name) || NO_VALUE.indexOf(n.kind) < 0)
+				f.byName.set(row.name, n);
+			if (rt.begin) {
+				n.children = [];
+				if (rt.begin === 'repeat') {
+					Object.assign(n, repeatLimits(row));
+					n.flat = [];
+					n.count = !!(row.repeat_count || row['jr:count']);
+					stack.push({ children: n.children, repeat: n });
+				} else {
+					n.fieldList = /field-list/.test(String(row.appearance ||
+					    ''));
+					stack.push({ children: n.children, repeat: up.repeat });
+				}
+			}
+			if (n.kind !== 'group' && n.kind !== 'note')
+				(n.repeat ? n.repeat.flat : f.top).push(n);
 		}
-		try {
-			f.rules = window.FieldRules ? window.FieldRules.parse(def) : null;
-		} catch (e) {
-			f.rules = null;		/* the server still checks */
-		}
+		/* pages */
+		const shown = (n) => !n.meta && UNSEEN.indexOf(n.kind) < 0;
+		if (f.nodes.some((n) => n.kind === 'group')) {
+			let loose = [];
+			for (const n of f.nodes) {
+				if (!shown(n))
+					continue;
+				if (n.kind === 'group') {
+					if (loose.length)
+						f.pages.push(loose);
+					loose = [];
+					f.pages.push([n]);
+				} else
+					loose.push(n);
+			}
+			if (loose.length)
+				f.pages.push(loose);
+		} else
+			f.pages.push(f.nodes.filter(shown));
+		if (f.pages.length === 0)
+			f.pages.push([]);
+		/* the rules are parsed when the form is opened (rulesOf): the
+		   home lists every form without paying for each */
 		return f;
 	}
 
-	/* --- the rules (rules.js) ------------------------------------------ */
+	/* The form's rules in the module, parsed once, on first use. */
+	function rulesOf(f) {
+		if (!f.rules && !f.rulesFailed) {
+			try {
+				f.rules = window.FieldRules.parse(f.def);
+			} catch (e) {
+				f.rulesFailed = String(e.message || e);
+			}
+		}
+		return f.rules;
+	}
+
+	/* --- the rules (rules.js and the board's C in rules.wasm) ----------- */
 
 	function today() {
 		const d = new Date();
@@ -397,8 +489,19 @@
 		    p(d.getDate());
 	}
 
+	/* Now as ODK writes a dateTime: local time and its offset. */
+	function nowISO() {
+		const d = new Date();
+		const p = (n, w) => String(n).padStart(w || 2, '0');
+		const off = -d.getTimezoneOffset();
+		return today() + 'T' + p(d.getHours()) + ':' + p(d.getMinutes()) +
+		    ':' + p(d.getSeconds()) + '.' + p(d.getMilliseconds(), 3) +
+		    (off < 0 ? '-' : '+') + p(Math.floor(Math.abs(off) / 60)) +
+		    ':' + p(Math.abs(off) % 60);
+	}
+
 	function validate(f, rec) {
-		if (!f.rules || !window.FieldRules)
+		if (!f.rules)
 			return [];
 		try {
 			return window.FieldRules.validate(f.rules, rec, today());
@@ -407,17 +510,9 @@
 		}
 	}
 
-	/* Whether node n (in item index of its repeat) is asked.  Only nodes
-	   with a `relevant`, or in a repeat with one, ask the rules: each
-	   call reads the whole record, and this runs on every key typed. */
-	function relevant(f, rec, n, index) {
-		if (!n.cond || !f.rules || !window.FieldRules)
-			return true;
-		try {
-			return window.FieldRules.isRelevant(f.rules, rec, n.name, index);
-		} catch (e) {
-			return true;
-		}
+	/* Whether the control at path is asked, by the last state. */
+	function isOn(path) {
+		return !cur || !cur.off || !cur.off.has(path);
 	}
 
 	/* --- the server ---------------------------------------------------- */
@@ -720,12 +815,15 @@
 
 	function countAnswers(f, rec) {
 		let n = 0;
-		for (const node of f.nodes) {
+		for (const node of f.top) {
 			const v = rec[node.name];
+			if (node.meta || node.kind === 'calculate')
+				continue;
 			if (node.kind === 'repeat') {
 				for (const it of Array.isArray(v) ? v : [])
-					for (const c of node.children)
-						n += !!it && !isEmpty(it[c.name]);
+					for (const c of node.flat)
+						n += !!it && !c.meta && c.kind !== 'calculate' &&
+						    !isEmpty(it[c.name]);
 			} else
 				n += !isEmpty(v);
 		}
@@ -917,7 +1015,11 @@
 		}
 		const meta = { id: uuid(), user, form: id, version,
 			created: new Date().toISOString() };
-		openForm(f, meta, {});
+		const rec = {};
+		for (const n of f.top)
+			if (n.kind !== 'repeat')
+				setDefault(n, rec);
+		openForm(f, meta, rec);
 	}
 
 	async function openDraft(id) {
@@ -943,9 +1045,46 @@
 		return undefined;
 	}
 
+	/* This phone's id for deviceid: made once, kept. */
+	function deviceId() {
+		let d = lsGet('field.device');
+		if (!d) {
+			d = 'fieldweb:' + uuid();
+			lsSet('field.device', d);
+		}
+		return d;
+	}
+
+	/* A new answer's first value: metadata, or the row's default when it
+	   is a value (an expression default is left to the enumerator). */
+	function setDefault(n, holder) {
+		if (n.meta) {
+			const v = n.meta === 'start' ? nowISO() : n.meta === 'today' ?
+			    today() : n.meta === 'deviceid' ? deviceId() :
+			    n.meta === 'username' ? user : undefined;
+			if (v !== undefined && v !== null)
+				holder[n.name] = v;
+			return;
+		}
+		const d = n.row.default;
+		if (d === undefined || d === null || d === '' || /[($]/.test(String(d)) ||
+		    NO_VALUE.indexOf(n.kind) >= 0 || n.kind === 'calculate' ||
+		    n.kind === 'repeat')
+			return;
+		holder[n.name] = n.kind === 'integer' ? readInteger(String(d)) :
+		    n.kind === 'decimal' ? readDecimal(String(d)) :
+		    n.kind === 'select_multiple' ? String(d).split(/\s+/)
+		    .filter((x) => x) : String(d);
+	}
+
 	function openForm(f, meta, rec) {
+		if (!rulesOf(f)) {
+			/* the board took this definition: it cannot be refused */
+			showError(f.rulesFailed);
+			return;
+		}
 		cur = { form: f, meta, rec, touched: new Set(), server: new Map(),
-			message: null,
+			message: null, page: 0, off: new Set(), pipes: [],
 			all: false };
 		lsSet(K.current, meta.id);
 		showNotice('');
@@ -1035,15 +1174,34 @@
 		const had = document.activeElement && box0().contains(
 		    document.activeElement) ? document.activeElement.id : '';
 		controls = new Map();
+		cur.pipes = [];
+		applyState();
 		const box = box0();
 		box.textContent = '';
-		for (const n of f.nodes) {
-			if (n.kind === 'repeat') {
-				box.appendChild(renderRepeat(n, lang));
-			} else
-				box.appendChild(renderField(n, null, lang));
+		const pages = f.pages.length;
+		cur.page = Math.max(0, Math.min(cur.page, pages - 1));
+		for (const n of f.pages[cur.page]) {
+			const w = renderNode(n, null, lang);
+			if (w)
+				box.appendChild(w);
 		}
-		applyRelevance();
+		/* progress, and the way through the pages */
+		const prog = $('progress');
+		prog.hidden = pages < 2;
+		prog.textContent = '';
+		if (pages > 1) {
+			const bar = el('progress', { max: String(pages),
+				value: String(cur.page + 1) });
+			prog.appendChild(el('span', { class: 'page-of' }, t('page',
+			    { n: cur.page + 1, m: pages })));
+			prog.appendChild(bar);
+		}
+		$('prev').hidden = pages < 2 || prevPage() < 0;
+		$('next').hidden = pages < 2 || nextPage() < 0;
+		$('submit').hidden = pages > 1 && nextPage() >= 0;
+		box.dataset.page = String(cur.page + 1);
+		if (applyState())
+			return renderForm();
 		showErrors();
 		if (had && $(had))
 			$(had).focus({ preventScroll: true });
@@ -1051,6 +1209,125 @@
 
 	function box0() {
 		return $('fields');
+	}
+
+	/* A page is skipped when everything on it is not asked. */
+	function pageOn(i) {
+		return cur.form.pages[i].some((n) => isOn(n.name));
+	}
+
+	function nextPage() {
+		for (let i = cur.page + 1; i < cur.form.pages.length; i++)
+			if (pageOn(i))
+				return i;
+		return -1;
+	}
+
+	function prevPage() {
+		for (let i = cur.page - 1; i >= 0; i--)
+			if (pageOn(i))
+				return i;
+		return -1;
+	}
+
+	function goPage(i) {
+		if (i < 0 || !cur)
+			return;
+		/* the page left: its errors show from now on */
+		for (const p of controls.keys())
+			cur.touched.add(p);
+		cur.page = i;
+		renderForm();
+		window.scrollTo(0, 0);
+	}
+
+	/* The page a path's field is on. */
+	function pageOf(path) {
+		const top = path.replace(/[[.].*$/, '');
+		const pages = cur.form.pages;
+		const holds = (n) => n.name === top || (n.children || []).some(holds);
+		for (let i = 0; i < pages.length; i++)
+			if (pages[i].some(holds))
+				return i;
+		return -1;
+	}
+
+	/* Text with ${field} piped in, from the item's answers first. */
+	function pipe(text, item) {
+		return String(text).replace(/\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g,
+		    (m, name) => {
+			const h = item ? holder(item) : null;
+			let v = h && h[name] !== undefined ? h[name] : cur.rec[name];
+			if (Array.isArray(v))
+				v = v.join(' ');
+			return v === undefined || v === null || typeof v === 'object' ?
+			    '' : String(v);
+		});
+	}
+
+	/* An element whose text pipes answers in, kept up to date. */
+	function piped(tag, attrs, text, item) {
+		const e = el(tag, attrs, pipe(text, item));
+		if (/\$\{/.test(text))
+			cur.pipes.push({ e, text, item });
+		return e;
+	}
+
+	function renderNode(n, item, lang) {
+		if (n.meta || UNSEEN.indexOf(n.kind) >= 0)
+			return null;
+		if (n.kind === 'repeat')
+			return renderRepeat(n, lang);
+		if (n.kind === 'group')
+			return renderGroup(n, item, lang);
+		if (n.kind === 'note')
+			return renderNote(n, item, lang);
+		return renderField(n, item, lang);
+	}
+
+	/* A control that only shows or hides (a group, a note). */
+	function plainControl(n, item, w) {
+		const path = pathOf(n, item);
+		const c = { path, node: n, item, wrap: w,
+			err: el('p', { class: 'field-error', id: domId(path) + '-err',
+				hidden: true }), read: () => undefined, write: () => {} };
+		w.appendChild(c.err);
+		/* a note and a group may share a name: the first is the one
+		   whose errors show */
+		if (!controls.has(path))
+			controls.set(path, c);
+		return c;
+	}
+
+	function renderGroup(n, item, lang) {
+		const f = cur.form;
+		const w = el('fieldset', { class: 'group' + (n.fieldList ?
+			' field-list' : ''), 'data-path': pathOf(n, item),
+			'data-name': n.name, 'data-type': 'group' });
+		const label = txt(n.row, 'label', lang, f);
+		if (label)
+			w.appendChild(piped('legend', { dir: 'auto' }, label, item));
+		for (const ch of n.children) {
+			const x = renderNode(ch, item, lang);
+			if (x)
+				w.appendChild(x);
+		}
+		plainControl(n, item, w);
+		return w;
+	}
+
+	function renderNote(n, item, lang) {
+		const f = cur.form;
+		const w = el('div', { class: 'field note', 'data-path':
+			pathOf(n, item), 'data-name': n.name, 'data-type': 'note' });
+		w.appendChild(piped('p', { class: 'note-text', dir: 'auto' },
+		    txt(n.row, 'label', lang, f) || '', item));
+		const hint = txt(n.row, 'hint', lang, f);
+		if (hint)
+			w.appendChild(piped('p', { class: 'hint', dir: 'auto' }, hint,
+			    item));
+		plainControl(n, item, w);
+		return w;
 	}
 
 	function pathOf(n, item) {
@@ -1063,12 +1340,12 @@
 	}
 
 	/* The label, required mark and hint of a field. */
-	function heading(parent, n, lang, forId, hintId) {
+	function heading(parent, n, lang, forId, hintId, item) {
 		const f = cur.form;
 		const lab = el(forId ? 'label' : 'span', { class: 'label',
 			for: forId || null });
-		lab.appendChild(el('span', { dir: 'auto' },
-		    txt(n.row, 'label', lang, f) || n.name));
+		lab.appendChild(piped('span', { dir: 'auto' },
+		    txt(n.row, 'label', lang, f) || n.name, item));
 		if (isYes(n.row.required)) {
 			lab.appendChild(el('span', { class: 'req', 'aria-hidden': 'true' },
 			    ' *'));
@@ -1101,8 +1378,8 @@
 		const f = cur.form;
 		const path = pathOf(n, item);
 		const id = domId(path);
-		const grouped = ['select_one', 'select_multiple', 'geopoint']
-		    .indexOf(n.kind) >= 0;
+		const grouped = ['select_one', 'select_multiple', 'geopoint',
+			'acknowledge'].indexOf(n.kind) >= 0;
 		const w = el(grouped ? 'fieldset' : 'div', {
 			class: 'field field-' + n.kind, 'data-path': path,
 			'data-name': n.name, 'data-type': n.kind });
@@ -1124,16 +1401,37 @@
 
 		if (grouped) {
 			const lg = el('legend');
-			heading(lg, n, lang, null, id + '-hint');
+			heading(lg, n, lang, null, id + '-hint', item);
 			w.appendChild(lg);
 		}
 
-		if (n.kind === 'select_one' || n.kind === 'select_multiple') {
+		const choicesOf = f.lists.get(n.list) || [];
+		if (n.kind === 'select_one' && (choicesOf.length > PICKER_AT ||
+		    n.row.choice_filter)) {
+			c.focus = renderPicker(n, item, lang, c, w, id, described,
+			    changed);
+		} else if (n.kind === 'acknowledge') {
+			const lab = el('label', { class: 'choice' });
+			const inp = el('input', { type: 'checkbox', id, value: 'OK',
+				'aria-describedby': described });
+			inp.addEventListener('change', () => {
+				cur.touched.add(path);
+				changed();
+			});
+			lab.appendChild(inp);
+			lab.appendChild(el('span', {}, t('ok')));
+			w.appendChild(lab);
+			c.read = () => inp.checked ? 'OK' : undefined;
+			c.write = (v) => {
+				inp.checked = v === 'OK';
+			};
+			c.focus = inp;
+		} else if (n.kind === 'select_one' || n.kind === 'select_multiple') {
 			const multi = n.kind === 'select_multiple';
 			const box = el('div', { class: 'choices', role: multi ? 'group' :
 				'radiogroup', 'aria-describedby': described });
-			const inputs = [];
-			for (const ch of f.lists.get(n.list) || []) {
+			const inputs = [], labs = [];
+			for (const ch of choicesOf) {
 				const lab = el('label', { class: 'choice' });
 				const inp = el('input', { type: multi ? 'checkbox' : 'radio',
 					name: id, value: ch.name });
@@ -1142,6 +1440,9 @@
 					changed();
 				});
 				inputs.push(inp);
+				labs.push(lab);
+				if (n.readOnly)
+					inp.disabled = true;
 				lab.appendChild(inp);
 				lab.appendChild(el('span', { dir: 'auto' },
 				    txt(ch, 'label', lang, f) || ch.name));
@@ -1172,6 +1473,12 @@
 					clear.hidden = !inputs.some((i) => i.checked);
 			};
 			c.focus = inputs[0];
+			/* a short cascading list: the choices its filter leaves */
+			c.allow = (ok) => {
+				labs.forEach((l, i) => {
+					l.hidden = ok !== null && !ok.has(i);
+				});
+			};
 			c.after = () => {
 				if (clear)
 					clear.hidden = !inputs.some((i) => i.checked);
@@ -1179,12 +1486,17 @@
 		} else if (n.kind === 'geopoint') {
 			c.focus = renderGeopoint(n, c, w, id, described, changed);
 		} else {
-			heading(w, n, lang, id, id + '-hint');
+			heading(w, n, lang, id, id + '-hint', item);
 			let input;
 			const common = { id, name: id, 'aria-describedby': described,
 				'aria-required': isYes(n.row.required) ? 'true' : null,
 				autocomplete: 'off' };
-			if (n.kind === 'date') {
+			if (n.kind === 'time') {
+				input = el('input', Object.assign({ type: 'time' }, common));
+			} else if (n.kind === 'dateTime') {
+				input = el('input', Object.assign({ type: 'datetime-local' },
+				    common));
+			} else if (n.kind === 'date') {
 				input = el('input', Object.assign({ type: 'date' }, common));
 				if (/\.\s*<=\s*today\(\)/.test(String(n.row.constraint || '')))
 					input.max = today();
@@ -1203,12 +1515,24 @@
 			}
 			input.addEventListener('input', changed);
 			input.addEventListener('change', changed);
+			if (n.readOnly)
+				input.readOnly = true;
 			w.appendChild(input);
 			c.read = () => n.kind === 'integer' ? readInteger(input.value) :
 			    n.kind === 'decimal' ? readDecimal(input.value) :
-			    n.kind === 'date' ? input.value || undefined :
+			    n.kind === 'date' || n.kind === 'time' ? input.value ||
+			    undefined : n.kind === 'dateTime' ? (input.value ?
+			    withOffset(input.value) : undefined) :
 			    input.value.trim() === '' ? undefined : input.value.trim();
 			c.write = (v) => {
+				if (n.kind === 'dateTime') {
+					input.value = typeof v === 'string' ? v.slice(0, 16) : '';
+					return;
+				}
+				if (n.kind === 'time') {
+					input.value = typeof v === 'string' ? v.slice(0, 5) : '';
+					return;
+				}
 				input.value = Array.isArray(v) ? v.join(' ') :
 				    typeof v === 'object' && v !== null ? JSON.stringify(v) :
 				    shown(v);
@@ -1224,6 +1548,114 @@
 			c.after();
 		controls.set(path, c);
 		return w;
+	}
+
+	/* A datetime-local value with this phone's offset, as ODK sends it. */
+	function withOffset(v) {
+		const off = -new Date(v).getTimezoneOffset();
+		const p = (x) => String(x).padStart(2, '0');
+		return (v.length === 16 ? v + ':00' : v) + (off < 0 ? '-' : '+') +
+		    p(Math.floor(Math.abs(off) / 60)) + ':' + p(Math.abs(off) % 60);
+	}
+
+	/* Folded for search: lower case, no accents. */
+	function fold(s) {
+		return String(s).normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+		    .toLowerCase();
+	}
+
+	/*
+	 * A long or cascading select_one: a search box over the choices its
+	 * filter leaves, PICKER_SHOWN matches at once, each a button.  A
+	 * 2,000-place list is searched in the folded labels kept per list.
+	 */
+	function renderPicker(n, item, lang, c, w, id, described, changed) {
+		const f = cur.form;
+		const all = f.lists.get(n.list) || [];
+		const key = n.list + '\n' + lang;
+		f.folded = f.folded || new Map();
+		if (!f.folded.has(key))
+			f.folded.set(key, all.map((ch) => fold((txt(ch, 'label', lang,
+			    f) || ch.name) + ' ' + ch.name)));
+		const folded = f.folded.get(key);
+		const label = (i) => txt(all[i], 'label', lang, f) || all[i].name;
+		const q = el('input', { id, type: 'search', class: 'picker-q',
+			placeholder: t('search'), autocomplete: 'off', spellcheck: 'false',
+			dir: 'auto', 'aria-describedby': described,
+			'aria-controls': id + '-list' });
+		const picked = el('p', { class: 'picked', dir: 'auto' });
+		const list = el('div', { class: 'picker-list', id: id + '-list',
+			role: 'listbox' });
+		let value, allowed = null;
+		if (n.readOnly)
+			q.disabled = true;
+		/* PICKER_SHOWN buttons made once and reused, one listener for
+		   all: a key typed only changes texts (a low-end phone redraws
+		   30 buttons, not 30 new ones with their listeners) */
+		const pool = [];
+		for (let k = 0; k < PICKER_SHOWN; k++) {
+			const b = el('button', { type: 'button', class: 'pick',
+				role: 'option', dir: 'auto', hidden: true });
+			pool.push(b);
+			list.appendChild(b);
+		}
+		const none = el('p', { class: 'muted small', hidden: true },
+		    t('noMatch'));
+		list.appendChild(none);
+		list.addEventListener('click', (e) => {
+			const b = e.target.closest('.pick');
+			if (!b || !list.contains(b))
+				return;
+			value = b.dataset.value;
+			q.value = '';
+			cur.touched.add(c.path);
+			showPicked();
+			changed();
+			draw();
+		});
+		const draw = () => {
+			const s = fold(q.value.trim());
+			let shown = 0;
+			const n0 = all.length;
+			for (let i = 0; i < n0 && shown < PICKER_SHOWN; i++) {
+				if ((allowed !== null && !allowed.has(i)) ||
+				    (s && folded[i].indexOf(s) < 0))
+					continue;
+				const b = pool[shown++];
+				if (b.dataset.value !== all[i].name) {
+					b.dataset.value = all[i].name;
+					b.textContent = label(i);
+				}
+				b.classList.toggle('on', all[i].name === value);
+				b.hidden = false;
+			}
+			for (let k = shown; k < PICKER_SHOWN; k++)
+				if (!pool[k].hidden)
+					pool[k].hidden = true;
+			none.hidden = shown > 0;
+		};
+		const showPicked = () => {
+			const i = all.findIndex((ch) => ch.name === value);
+			picked.hidden = value === undefined;
+			picked.textContent = value === undefined ? '' : t('chosen',
+			    { c: i >= 0 ? label(i) : value });
+		};
+		q.addEventListener('input', draw);
+		w.appendChild(q);
+		w.appendChild(picked);
+		w.appendChild(list);
+		c.read = () => value;
+		c.write = (v) => {
+			value = typeof v === 'string' ? v : undefined;
+			showPicked();
+			draw();
+		};
+		c.allow = (ok) => {
+			allowed = ok;
+			draw();
+		};
+		c.draw = draw;
+		return q;
 	}
 
 	/* Texts that may be long (a limit over 200 characters, or an
@@ -1335,10 +1767,11 @@
 		let items = cur.rec[n.name];
 		if (!Array.isArray(items))
 			items = cur.rec[n.name] = [];
-		/* a repeat that is asked starts with its minimum of items */
-		if (relevant(f, cur.rec, n, 0))
+		/* a repeat that is asked starts with its minimum of items (or
+		   as many as its repeat_count says: applyState) */
+		if (isOn(n.name) && !n.count)
 			while (items.length < n.min)
-				items.push({});
+				items.push(newItem(n));
 		const list = el('div', { class: 'items' });
 		items.forEach((it, i) => {
 			if (!it || typeof it !== 'object' || Array.isArray(it))
@@ -1348,14 +1781,19 @@
 			const head = el('div', { class: 'item-head' });
 			head.appendChild(el('h3', { dir: 'auto' }, t('item', { label,
 				n: i + 1 })));
-			const rm = el('button', { type: 'button', class: 'remove',
-				'data-index': String(i + 1) }, t('remove'));
-			rm.disabled = items.length <= n.min;
-			confirming(rm, t('reallyRemove'), () => removeItem(n, i));
-			head.appendChild(rm);
+			if (!n.count) {
+				const rm = el('button', { type: 'button', class: 'remove',
+					'data-index': String(i + 1) }, t('remove'));
+				rm.disabled = items.length <= n.min;
+				confirming(rm, t('reallyRemove'), () => removeItem(n, i));
+				head.appendChild(rm);
+			}
 			box.appendChild(head);
-			for (const ch of n.children)
-				box.appendChild(renderField(ch, { repeat: n, index: i }, lang));
+			for (const ch of n.children) {
+				const x = renderNode(ch, { repeat: n, index: i }, lang);
+				if (x)
+					box.appendChild(x);
+			}
 			list.appendChild(box);
 		});
 		w.appendChild(list);
@@ -1364,14 +1802,24 @@
 				hidden: true }),
 			read: () => cur.rec[n.name], write: () => {} };
 		w.appendChild(c.err);
-		const add = el('button', { type: 'button', class: 'add' },
-		    t('add') + ': ' + label);
-		add.disabled = items.length >= n.max;
-		add.addEventListener('click', () => addItem(n));
-		w.appendChild(add);
+		if (!n.count) {
+			const add = el('button', { type: 'button', class: 'add' },
+			    t('add') + ': ' + label);
+			add.disabled = items.length >= n.max;
+			add.addEventListener('click', () => addItem(n));
+			w.appendChild(add);
+		}
 		w.addEventListener('focusout', (e) => left(e, w, path));
 		controls.set(path, c);
 		return w;
+	}
+
+	/* A new item of repeat n, with its defaults and metadata. */
+	function newItem(n) {
+		const it = {};
+		for (const ch of n.flat)
+			setDefault(ch, it);
+		return it;
 	}
 
 	/* Paths of items after a removed one move up by one. */
@@ -1395,7 +1843,7 @@
 		const items = cur.rec[n.name] || (cur.rec[n.name] = []);
 		if (items.length >= n.max)
 			return;
-		items.push({});
+		items.push(newItem(n));
 		saveDraft();
 		renderForm();
 		const first = controls.get(n.name + '[' + items.length + '].' +
@@ -1463,66 +1911,127 @@
 
 	function afterChange(path) {
 		cur.server.delete(path);
-		if (applyRelevance())
+		if (applyState())
 			renderForm();
 		saveDraft();
 		showErrors();
 	}
 
+	/* The values a choice filter reads, to know when to run it again. */
+	function filterKey(n, item) {
+		const names = String(n.row.choice_filter || '').match(
+		    /\$\{[^}]*\}/g) || [];
+		const h = item ? holder(item) : null;
+		return JSON.stringify(names.map((x) => {
+			const k = x.slice(2, -1);
+			return h && h[k] !== undefined ? h[k] : cur.rec[k];
+		}));
+	}
+
 	/*
-	 * Hides the fields that are not relevant and drops their answers (the
-	 * daemon refuses an answer to a question that is not asked).  Dropping
-	 * one may change another's relevance: a few passes, until none moves.
-	 * True when a repeat must be drawn again (its items went, or it came
-	 * back with fewer than its minimum).
+	 * The board's rules over the record as it stands (FieldRules.state):
+	 * answers to questions no longer asked go, calculations are written
+	 * in, a repeat_count sets its repeat's items, cascading choices are
+	 * narrowed (an answer its filter no longer allows goes); then every
+	 * control shown is brought in line.  True when the page must be drawn
+	 * again (items came or went).
 	 */
-	function applyRelevance() {
+	function applyState() {
 		const f = cur.form;
+		if (!f.rules)
+			return false;
 		let redraw = false;
-		for (let pass = 0; pass < 8; pass++) {
-			let dropped = false;
-			for (const c of controls.values()) {
-				const n = c.node;
-				const on = relevant(f, cur.rec, n, c.item ?
-				    c.item.index : 0);
-				c.wrap.hidden = !on;
-				if (n.kind === 'repeat') {
-					const items = cur.rec[n.name];
-					if (on && (!Array.isArray(items) || items.length < n.min))
-						redraw = true;
-					if (!on && Array.isArray(items) && items.length > 0) {
-						cur.rec[n.name] = [];
-						dropped = redraw = true;
-					}
+		for (let pass = 0; pass < 4; pass++) {
+			let st;
+			try {
+				st = window.FieldRules.state(f.rules, cur.rec, today(),
+				    nowISO());
+			} catch (e) {
+				return false;
+			}
+			let again = false;
+			cur.rec = st.record;
+			cur.off = new Set(st.off);
+			for (const n of f.top) {
+				if (n.kind !== 'repeat' || !n.count)
 					continue;
+				const want = st.count[n.name];
+				if (typeof want !== 'number' || !isOn(n.name))
+					continue;
+				const k = Math.max(0, Math.min(MAX_REPEAT, Math.floor(want)));
+				let items = cur.rec[n.name];
+				if (!Array.isArray(items))
+					items = cur.rec[n.name] = [];
+				if (items.length === k)
+					continue;
+				while (items.length < k)
+					items.push(newItem(n));
+				items.length = k;
+				if (k === 0)
+					delete cur.rec[n.name];
+				again = redraw = true;
+			}
+			/* cascading selects shown: the choices left */
+			for (const c of controls.values()) {
+				if (!c.allow || !c.node.row.choice_filter || !isOn(c.path))
+					continue;
+				const key = filterKey(c.node, c.item);
+				if (c.filterKey !== key) {
+					c.filterKey = key;
+					const ok = window.FieldRules.choices(f.rules, cur.rec,
+					    c.node.name, c.item ? c.item.index : 0, today());
+					c.allowed = ok ? new Set(ok) : null;
+					c.allow(c.allowed);
 				}
 				const h = holder(c.item);
-				if (!on && h && !isEmpty(h[n.name])) {
-					delete h[n.name];
-					c.write(undefined);
-					if (c.after)
-						c.after();
-					dropped = true;
+				const v = h ? h[c.node.name] : undefined;
+				const list = f.lists.get(c.node.list) || [];
+				if (c.allowed && typeof v === 'string' && !list.some((ch, i) =>
+				    ch.name === v && c.allowed.has(i))) {
+					delete h[c.node.name];
+					again = true;
 				}
 			}
-			if (!dropped)
+			if (!again)
 				break;
 		}
+		for (const c of controls.values()) {
+			const on = isOn(c.path);
+			c.wrap.hidden = !on;
+			if (c.node.kind === 'repeat') {
+				const items = cur.rec[c.node.name];
+				const have = c.wrap.querySelectorAll(':scope > .items > .item')
+				    .length;
+				if ((Array.isArray(items) ? items.length : 0) !== have)
+					redraw = true;
+				continue;
+			}
+			if (c.node.kind === 'group' || c.node.kind === 'note')
+				continue;
+			const h = holder(c.item);
+			const v = h ? h[c.node.name] : undefined;
+			if (v === undefined && c.read() !== undefined) {
+				c.write(undefined);
+				if (c.after)
+					c.after();
+			}
+		}
+		for (const p of cur.pipes)
+			p.e.textContent = pipe(p.text, p.item);
 		return redraw;
 	}
 
 	/* The record as sent: the form's fields only, no empty answers. */
 	function clean(f, rec) {
 		const out = {};
-		for (const n of f.nodes) {
+		for (const n of f.top) {
 			const v = rec[n.name];
 			if (n.kind === 'repeat') {
-				if (!Array.isArray(v) || v.length === 0 ||
-				    !relevant(f, rec, n, 0))
+				if (!Array.isArray(v) || v.length === 0 || !isOn(n.name))
 					continue;
 				out[n.name] = v.map((it) => {
 					const o = {};
-					for (const ch of n.children)
+					for (const ch of n.flat)
 						if (it && !isEmpty(it[ch.name]))
 							o[ch.name] = it[ch.name];
 					return o;
@@ -1621,7 +2130,7 @@
 		return [...show].map(([path, reason]) => ({ path, reason }));
 	}
 
-	function focusFirstError() {
+	function focusFirstError(moved) {
 		for (const c of controls.values()) {
 			if (c.err.hidden || c.wrap.hidden)
 				continue;
@@ -1629,6 +2138,16 @@
 			if (c.focus)
 				c.focus.focus({ preventScroll: true });
 			return;
+		}
+		/* none on this page: to the page of the first one */
+		for (const p of (cur.shown || new Map()).keys()) {
+			const i = pageOf(p);
+			if (!moved && i >= 0 && i !== cur.page) {
+				cur.page = i;
+				renderForm();
+				focusFirstError(true);
+				return;
+			}
 		}
 		$('form-error').scrollIntoView({ block: 'center' });
 	}
@@ -1647,7 +2166,10 @@
 		if (!cur || busy)
 			return;
 		cur.all = true;
-		if (applyRelevance())
+		for (const n of cur.form.top)
+			if (n.meta === 'end')
+				cur.rec[n.name] = nowISO();
+		if (applyState())
 			renderForm();
 		cur.message = null;
 		const shownErrs = showErrors();
@@ -1744,6 +2266,8 @@
 		$('logout').addEventListener('click', logout);
 		$('record').addEventListener('submit', submit);
 		$('record').addEventListener('keydown', nextOnEnter);
+		$('next').addEventListener('click', () => goPage(nextPage()));
+		$('prev').addEventListener('click', () => goPage(prevPage()));
 		document.addEventListener('pointerdown', () => {
 			pointerDown = true;
 		}, true);
@@ -1765,6 +2289,8 @@
 			if (e.key === K.token && e.newValue === null && token)
 				showLogin('');
 		});
+		/* the board's rules, compiled: before any form is opened */
+		await window.FieldRules.load('rules.wasm');
 		token = lsGet(K.token);
 		user = lsGet(K.user);
 		if (!token) {

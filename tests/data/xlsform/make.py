@@ -142,8 +142,131 @@ def save(wb, name):
     wb.save(os.path.join(HERE, name))
 
 
+def places_2000():
+    """The same form over 2,000 places: sites cascade from the state
+    (1,000 each), for the web app's searchable select and its budget."""
+    survey = changed(9, "choice_filter", "admin1 = ${admin1}")
+    choices = [c for c in CHOICES if c[0] != "site"]
+    for i in range(2000):
+        a1 = "SS01" if i % 2 == 0 else "SS02"
+        a2 = "SS0101" if a1 == "SS01" else "SS0201"
+        choices.append(["site", "S%04d" % i, "Site %04d Camp" % i,
+                        "Site %04d camp" % i, a1, a2])
+    settings = list(SETTINGS)
+    settings[0] = "places_2000"
+    return workbook(survey=survey, choices=choices, settings=settings)
+
+
+# Two forms with no counts sheet, in English, French and Arabic, as a
+# team brings them: tests/integration/test_coord_page.py adds them to a
+# collector and checks the coordinators' page counts and labels them.
+LANGS = ["English", "Français", "العربية"]
+COORD_FORMS = {
+    "water_points.xlsx": (
+        ["water_points", "2026120601", "Water points", "English"],
+        [["date", "visit_date", "Visit date", "Date de visite",
+          "تاريخ الزيارة", "yes"],
+         ["select_one admin1", "admin1", "State", "État", "الولاية", "yes"],
+         ["select_one site", "site", "Water point", "Point d'eau",
+          "نقطة المياه", "yes"],
+         ["select_one status", "status", "Status", "État du point",
+          "الحالة", "yes"],
+         ["select_multiple problem", "problems", "Problems", "Problèmes",
+          "المشاكل"],
+         ["integer", "users", "Users per day", "Usagers par jour",
+          "المستخدمون يوميا"]],
+        [["admin1", "SS01", "Central Equatoria", "Équatoria-Central",
+          "الاستوائية الوسطى"],
+         ["admin1", "SS02", "Jonglei", "Jonglei", "جونقلي"],
+         ["site", "WP1", "Well one", "Puits un", "البئر الأولى"],
+         ["site", "WP2", "Borehole two", "Forage deux", "البئر الثانية"],
+         ["site", "WP3", "Tap stand three", "Borne trois", "الصنبور الثالث"],
+         ["status", "working", "Working", "En service", "يعمل"],
+         ["status", "broken", "Broken", "En panne", "معطل"],
+         ["problem", "pump", "Pump", "Pompe", "المضخة"],
+         ["problem", "queue", "Queue", "File d'attente", "الطابور"]]),
+    "distribution.xlsx": (
+        ["distribution", "2026120601", "Kit distribution", "Français"],
+        [["date", "distribution_date", "Distribution date",
+          "Date de distribution", "تاريخ التوزيع", "yes"],
+         ["text", "village_name", "Village", "Village", "القرية", "yes"],
+         ["select_one kit", "kit", "Kit", "Kit", "الحقيبة", "yes"],
+         ["select_one sex", "head_sex", "Sex of the head",
+          "Sexe du chef de ménage", "جنس رب الأسرة", "yes"]],
+        [["kit", "shelter", "Shelter kit", "Kit abri", "حقيبة المأوى"],
+         ["kit", "hygiene", "Hygiene kit", "Kit d'hygiène",
+          "حقيبة النظافة"],
+         ["sex", "female", "Female", "Femme", "أنثى"],
+         ["sex", "male", "Male", "Homme", "ذكر"]]),
+}
+
+
+def coord_workbook(settings, survey, choices):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    ws.append(["type", "name"] + ["label::" + x for x in LANGS] +
+              ["required"])
+    for row in survey:
+        ws.append(row)
+    ws = wb.create_sheet("choices")
+    ws.append(["list_name", "name"] + ["label::" + x for x in LANGS])
+    for row in choices:
+        ws.append(row)
+    ws = wb.create_sheet("settings")
+    ws.append(["form_id", "version", "form_title", "default_language"])
+    ws.append(settings)
+    return wb
+
+
+def external_places(external, choices_extra=()):
+    """A form whose place list is on the external_choices sheet, as
+    pyxform takes it (select_one_external): "other" under every county,
+    and a filter column spelt with a capital, as REACH's forms have."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "survey"
+    ws.append(["type", "name", "label", "required", "choice_filter"])
+    ws.append(["select_one county", "county", "County", "yes"])
+    ws.append(["select_one_external settlement", "settlement", "Settlement",
+               "yes", "County = ${county}"])
+    ws.append(["integer", "households_reporting_from_this_settlement_"
+               "in_the_last_thirty_days", "Households", "yes"])
+    ws = wb.create_sheet("choices")
+    ws.append(["list_name", "name", "label"])
+    ws.append(["county", "juba", "Juba"])
+    ws.append(["county", "bor", "Bor"])
+    for row in choices_extra:
+        ws.append(row)
+    ws = wb.create_sheet("external_choices")
+    ws.append(["list_name", "name", "label", "County"])
+    for row in external:
+        ws.append(row)
+    ws = wb.create_sheet("settings")
+    ws.append(["form_id", "version"])
+    ws.append(["external_places", "2026120601"])
+    return wb
+
+
+EXTERNAL = [["settlement", "gudele", "Gudele", "juba"],
+            ["settlement", "other", "Other", "juba"],
+            ["settlement", "malakal_town", "Malakal", "bor"],
+            ["settlement", "other", "Other", "bor"]]
+
+
 def main():
+    for name, (settings, survey, choices) in COORD_FORMS.items():
+        save(coord_workbook(settings, survey, choices), name)
     save(workbook(extra=counts_sheet), "rapid_needs.xlsx")
+    save(places_2000(), "places_2000.xlsx")
+    save(external_places(EXTERNAL), "external_places.xlsx")
+    # a list on both sheets: refused, external_choices row 2
+    save(external_places(EXTERNAL, [["settlement", "x", "X"]]),
+         "bad_external_twice.xlsx")
+    # a choice with no name: external_choices row 4, in that sheet's words
+    save(external_places(EXTERNAL[:2] + [["settlement", None, "No name",
+                                          "bor"]]),
+         "bad_external_name.xlsx")
     save(workbook(settings=None), "no_settings.xlsx")
     # survey rows are SURVEY's index + 2 in the sheet (the header is row 1)
     bad = {
