@@ -11,10 +11,11 @@
 #                          only way to run commands in the guest)
 #   OUTDIR/ARCH.ready      written last: the image is complete
 #
-# The image holds the runtime libraries of the packages (the Depends of
-# tools/mkdeb.sh), so "apt install ./fieldd_*.deb" needs no mirror in the
-# guest; the packages themselves are installed by each test run, never
-# baked in.  arm64 needs qemu-user's binfmt handler for mmdebstrap's
+# The image holds the runtime libraries of the packages (tools/mkdeb.sh's
+# lib_pkg: keep the two lists together), so "apt install ./fieldd_*.deb"
+# needs no mirror in the guest; the packages themselves are installed by
+# each test run, never baked in.  vmtest.py makes the image again when
+# this file or guest-setup.sh changes.  arm64 needs qemu-user's binfmt handler for mmdebstrap's
 # chroot steps (vmtest.py checks and says so).
 set -eu
 
@@ -41,7 +42,7 @@ esac
 PKGS="systemd-sysv udev kmod e2fsprogs iproute2 openssh-server sqlite3 curl
 adduser ca-certificates libsqlite3-0 libuv1 libmbedtls14 libmbedx509-1
 libmbedcrypto7 libprotobuf-c1 libzstd1 libjansson4 libhttp-parser2.9 libcsv3
-libexpat1 libsystemd0 libzip4 libpq5 $KERNEL"
+libexpat1 libsystemd0 libzip4 libxlsxwriter4 libseccomp2 libpq5 $KERNEL"
 
 mmdebstrap --variant=apt --architectures="$ARCH" \
 	--include="$(echo $PKGS | tr ' ' ',')" \

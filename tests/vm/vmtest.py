@@ -22,6 +22,7 @@ The disk image is opened with cache=none, so what the guest had made
 durable is in the host's file, and what it had not dies with qemu.
 """
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -428,13 +429,23 @@ class Run:
             sys.exit(2)
 
     def image(self):
+        """The cached image, made again when its recipe changed."""
+        h = hashlib.sha256()
+        for f in ("mkimage.sh", "guest-setup.sh"):
+            with open(os.path.join(ROOT, "tests", "vm", f), "rb") as fh:
+                h.update(fh.read())
+        stamp = os.path.join(VM_DIR, self.arch + ".recipe")
         ready = os.path.join(VM_DIR, self.arch + ".ready")
-        if os.path.exists(ready):
-            return "cached"
+        if os.path.exists(ready) and os.path.exists(stamp):
+            with open(stamp) as fh:
+                if fh.read().strip() == h.hexdigest():
+                    return "cached"
         t0 = time.time()
         log("vmtest: building the %s image (mmdebstrap; once)" % self.arch)
         sh("sh", os.path.join(ROOT, "tests", "vm", "mkimage.sh"), self.arch,
            VM_DIR, cwd=ROOT, timeout=7200)
+        with open(stamp, "w") as fh:
+            fh.write(h.hexdigest() + "\n")
         return "built in %.0f s" % (time.time() - t0)
 
     def packages(self):
