@@ -660,7 +660,10 @@ class Run:
         old = props["MainPID"]
         t0 = time.time()
         vm.ssh("kill -STOP " + old)
-        deadline = t0 + (wd_s + WATCHDOG_MARGIN_S) * self.slow
+        # The watchdog's period is the guest's clock; only fieldd's start
+        # is slower on an emulated CPU, so only the margin stretches.
+        limit = wd_s + WATCHDOG_MARGIN_S * self.slow
+        deadline = t0 + limit
         new = None
         while time.time() < deadline:
             pid = vm.ssh("systemctl show -p MainPID --value fieldd"
@@ -670,12 +673,10 @@ class Run:
                 break
             time.sleep(1)
         need(new, "fieldd (pid %s) stopped with SIGSTOP was not restarted "
-             "within WatchdogSec %d s + %d s" % (old, wd_s,
-                                                 WATCHDOG_MARGIN_S))
+             "within %d s (WatchdogSec %d s + margin)" % (old, limit, wd_s))
         killed = time.time() - t0
-        need(vm.wait_health(max(1, deadline - time.time())),
-             "restarted but not answering within WatchdogSec + %d s" %
-             WATCHDOG_MARGIN_S)
+        need(vm.wait_health(max(1, deadline - time.time()) / self.slow),
+             "restarted but not answering within %d s" % limit)
         back = time.time() - t0
         j = vm.ssh("journalctl -u fieldd -b --no-pager | grep -i watchdog",
                    check=False).stdout
@@ -686,8 +687,7 @@ class Run:
         need(killed >= wd_s / 2, "restarted after %.0f s: before "
              "WatchdogSec/2, so not by the watchdog" % killed)
         return "WatchdogSec %d s: new pid after %.0f s, serving after " \
-            "%.0f s (limit %d s)" % (wd_s, killed, back,
-                                     wd_s + WATCHDOG_MARGIN_S)
+            "%.0f s (limit %d s)" % (wd_s, killed, back, limit)
 
     def updates(self):
         vm = self.vm
