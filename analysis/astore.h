@@ -31,6 +31,11 @@
  *   "d:NAME"   a dimension: its value's code (0: none), or for a
  *              select_multiple a bit mask, bit (code - 1)
  *   "m:NAME"   a measure at record level (level 0 only)
+ *   "w"        what the row counts outside an analyst's query, 0, 1 or
+ *              2, from the random key analyse drew for it (perturb.h)
+ *   "p:NAME"   a measure at record level as the keys perturb it: an
+ *              items count, the sum of its item rows' "w"; a sum, moved
+ *              by at most 1 (level 0 only)
  *
  * Values are coded per (form, dimension) in the dict table.  Rows are in
  * arrival order, so the latest of two records of one day is the later row.
@@ -38,6 +43,9 @@
  *   meta     arrival (the collector's last record analysed), generation
  *            (bumped by every analyse that changed something), updated_ms
  *   failed   records that did not open or validate, with the reason
+ *
+ * The perturbations are as secret as the facts: nothing outside the
+ * collector reads these tables.  The keys themselves are not kept.
  *
  * Ownership: struct astore owns its connection and the chunk being
  * filled; astore_close flushes nothing (call astore_commit).
@@ -50,7 +58,9 @@
 
 #define ASTORE_CHUNK_ROWS 65536
 #define ASTORE_MULTI_MAX 32		/* values of one select_multiple dim */
-#define ASTORE_COL_MAX 64		/* columns of one level */
+/* columns of one level: a form's dimensions, its measures exact and
+   perturbed, the weight (FORM_CDIM_MAX + 2 FORM_CMEASURE_MAX + 1) */
+#define ASTORE_COL_MAX 96
 #define ASTORE_COL_NAME 72
 
 struct astore;

@@ -37,6 +37,12 @@ struct qrun {
 	uint32_t from, to;
 	size_t nm;			/* measures counted */
 	int mcol[FORM_CMEASURE_MAX];	/* loaded column, or -1: one a row */
+	/* Unless an analyst asks, measures of people read what the rows'
+	   keys made of them (perturb.h): "w" for a row, "p:" at record
+	   level.  The weight column is read then, to refuse rows that
+	   have none. */
+	int wcol;			/* the weight column, or -1 */
+	int noweight;			/* a chunk without weights was met */
 	size_t ncols;
 	const char *colnames[ASTORE_COL_MAX];
 	char colbuf[ASTORE_COL_MAX][ASTORE_COL_NAME];
@@ -333,17 +339,25 @@ q_plan(struct qrun *r, const struct aquery *q, char *err, size_t errlen)
 	}
 	r->level = items;
 	r->nm = 0;
+	r->wcol = -1;
 	for (size_t i = 0; i < r->sch.n_measures; i++) {
 		const struct form_cmeasure *m = &r->sch.measures[i];
+		/* every measure that is suppressed is perturbed too */
+		int pert = q->threshold > 1 && m->suppress;
 		char name[ASTORE_COL_NAME];
 
 		if (items && m->kind != FORM_M_ITEMS)
 			continue;	/* households by sex: not a count */
 		r->mcol[r->nm] = -1;
+		if (pert && (r->wcol < 0 && (r->wcol = q_col(r, "w")) < 0))
+			return -1;
 		if (!items && m->kind != FORM_M_RECORDS) {
-			snprintf(name, sizeof(name), "m:%s", m->name);
+			snprintf(name, sizeof(name), "%s:%s", pert ? "p" : "m",
+			    m->name);
 			if ((r->mcol[r->nm] = q_col(r, name)) < 0)
 				return -1;
+		} else if (pert) {
+			r->mcol[r->nm] = r->wcol;	/* a row: its weight */
 		}
 		r->nm++;
 	}
@@ -409,6 +423,11 @@ q_chunk(void *arg, size_t n, const uint32_t *day,
 
 	if (r->latest_pass)
 		return q_latest(r, n, day, cols);
+	/* Rows without weights cannot be perturbed: nothing is released. */
+	if (r->wcol >= 0 && cols[r->wcol] == NULL) {
+		r->noweight = 1;
+		return 1;
+	}
 	for (size_t b = 0; b < r->n_by; b++)
 		if (r->by[b].kind == Q_COL)
 			r->by[b].col = cols[r->by[b].col_i];
@@ -822,6 +841,7 @@ aquery_run(struct astore *as, const struct form_catalog *cat,
 		goto out;
 	res->q = *q;
 	res->generation = astore_meta(as, "generation");
+	res->perturbed = r->wcol >= 0;
 	for (size_t i = 0, k = 0; i < r->sch.n_measures; i++) {
 		if (r->level && r->sch.measures[i].kind != FORM_M_ITEMS)
 			continue;
@@ -846,8 +866,12 @@ aquery_run(struct astore *as, const struct form_catalog *cat,
 	}
 	if (astore_scan(as, q->form, r->level, r->from, r->to, r->ncols,
 	    r->colnames, q_chunk, r) != 0) {
-		snprintf(err, errlen, "reading the analysis tables: %s",
-		    astore_errmsg(as));
+		if (r->noweight)
+			snprintf(err, errlen, "reading the analysis tables: "
+			    "rows without keys; run collectctl analyse");
+		else
+			snprintf(err, errlen, "reading the analysis tables: %s",
+			    astore_errmsg(as));
 		goto out;
 	}
 	if ((sr = q_result(r, res, err, errlen)) != 0) {

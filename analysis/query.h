@@ -19,7 +19,11 @@
  * suppress.h describes for the table's shape, each counting a record or
  * item once.  A value left blank is the cell "".  Unless the query is an
  * analyst's (threshold <= 1), every measure that counts people is
- * suppressed as suppress.h says.
+ * perturbed by its rows' keys (perturb.h) and then suppressed as
+ * suppress.h says, on the perturbed values: no value from 1 to the
+ * threshold - 1 is shown.  Perturbed counts add up: a total is the sum of
+ * its cells (perturbed, suppressed or not), as exact counts are, where a
+ * dimension takes one value per row.  An analyst's counts are exact.
  *
  * Ownership: struct aresult owns everything in it; aresult_free.
  */
@@ -68,6 +72,7 @@ struct aresult {
 	size_t n_entries;		/* the rest totals, coarsest last */
 	struct aentry *e;
 	size_t n_suppressed;		/* measure values suppressed */
+	int perturbed;			/* some measure is (perturb.h) */
 };
 
 /*

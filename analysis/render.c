@@ -262,6 +262,7 @@ r_json(const struct aresult *r, size_t *len)
 	    json_integer((json_int_t)r->q.threshold) : json_null());
 	json_object_set_new(o, "suppressed",
 	    json_integer((json_int_t)r->n_suppressed));
+	json_object_set_new(o, "perturbed", json_boolean(r->perturbed));
 	json_object_set(o, "rows", rows);
 	json_object_set(o, "totals", totals);
 	json_object_set_new(o, "generation",
@@ -331,6 +332,9 @@ r_table(const struct aresult *r, FILE *f)
 		fprintf(f, "\n%zu value%s suppressed: counts under %" PRId64
 		    " and what would give them away.\n", r->n_suppressed,
 		    r->n_suppressed == 1 ? "" : "s", r->q.threshold);
+	if (r->perturbed)
+		fputs("Counts of people are perturbed: each record counts 0, 1 "
+		    "or 2, the same in every answer.\n", f);
 }
 
 char *

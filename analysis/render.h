@@ -9,7 +9,9 @@
  * Table and CSV end with the totals the suppression protects, their
  * summed-out dimensions reading "Total"; JSON has them apart; HXL holds
  * data rows only (the same suppression applies, so it shows no more).
- * Cells that are zero and not suppressed are left out.
+ * Cells that are zero and not suppressed are left out.  JSON says
+ * "perturbed": true when counts of people are (query.h); the table ends
+ * with a line saying so.  CSV and HXL stay data only.
  */
 #ifndef RENDER_H
 #define RENDER_H

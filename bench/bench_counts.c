@@ -7,8 +7,10 @@
  *
  * The analysis tables are filled through astore_append as `collectctl
  * analyse` fills them (households of 1 to 9 members over 200 sites and a
- * year), then each query runs as collectctl counts runs it: the analysis
- * database opened afresh, the query, the suppression, the JSON.
+ * year; each record and member with the weight its random key gives it,
+ * analysis/perturb.h), then each query runs as coordinators' counts run:
+ * the analysis database opened afresh, the query perturbed (the weights'
+ * column read beside the dimensions), the suppression, the JSON.
  *
  * With a PostgreSQL cluster (--pg URL or FIELD_PG_URL, the cluster's
  * postgresql://USER@HOST:PORT), the same facts are filled once more into
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "analysis/astore.h"
+#include "analysis/perturb.h"
 #include "analysis/query.h"
 #include "analysis/render.h"
 #include "bench/bench_common.h"
@@ -76,10 +79,11 @@ static uint64_t
 fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 {
 	static const char *const rn[] = { "d:site_id", "d:admin1",
-	    "d:admin2", "d:intention", "d:need", "m:individuals" };
+	    "d:admin2", "d:intention", "d:need", "m:individuals",
+	    "p:individuals", "w" };
 	static const char *const in[] = { "d:site_id", "d:admin1",
 	    "d:admin2", "d:intention", "d:need", "d:sex", "d:age_band",
-	    "d:vulnerability" };
+	    "d:vulnerability", "w" };
 	uint32_t site[SITES], a1[4], a2[20], sx[2], bd[5], it[4];
 	struct astore *as;
 	sqlite3_stmt *ins = NULL;
@@ -124,19 +128,28 @@ fill(const char *dir, sqlite3 *plain, uint64_t want, uint32_t today)
 	while (n < want) {
 		int s = (int)rand32(SITES), m = 1 + (int)rand32(9);
 		uint32_t day = today - rand32(DAYS);
-		uint32_t rec[6] = { site[s], a1[s % 4], a2[s % 20],
+		uint32_t rec[8] = { site[s], a1[s % 4], a2[s % 20],
 		    it[rand32(4)], (1u << rand32(10)) | (1u << rand32(10)),
-		    (uint32_t)m };
-		uint32_t row[8];
+		    (uint32_t)m, 0, 0 };
+		uint32_t row[9], keys[10];
 
-		if (astore_append(as, "dtm_household", 0, day, 6, rn, rec) != 0)
+		/* the record's key and its members', as analyse draws them,
+		   and what they weigh */
+		for (int k = 0; k <= m; k++) {
+			keys[k] = rand32(UINT32_MAX);
+			if (k > 0)
+				rec[6] += (uint32_t)perturb_count(keys[k]);
+		}
+		rec[7] = (uint32_t)perturb_count(keys[0]);
+		if (astore_append(as, "dtm_household", 0, day, 8, rn, rec) != 0)
 			goto fail;
 		memcpy(row, rec, 5 * sizeof(uint32_t));
 		for (int k = 0; k < m; k++, n++) {
 			row[5] = sx[rand32(2)];
 			row[6] = bd[rand32(5)];
 			row[7] = rand32(8) ? 0 : 1u << rand32(6);
-			if (astore_append(as, "dtm_household", 1, day, 8, in,
+			row[8] = (uint32_t)perturb_count(keys[k + 1]);
+			if (astore_append(as, "dtm_household", 1, day, 9, in,
 			    row) != 0)
 				goto fail;
 			if (ins == NULL)

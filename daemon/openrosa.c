@@ -487,7 +487,7 @@ or_form(struct api *a, const char *name, struct http_response *res)
 	char id[FORM_ID_MAX + 1];
 	size_t n = strlen(name), len;
 	const struct form *f = NULL;
-	char *xml;
+	char *xml, why[160];
 
 	if (n > 4 && n - 4 <= FORM_ID_MAX && strcmp(name + n - 4, ".xml") == 0) {
 		memcpy(id, name, n - 4);
@@ -498,13 +498,14 @@ or_form(struct api *a, const char *name, struct http_response *res)
 		or_message(res, 404, "no such form");
 		return;
 	}
-	if ((xml = xform_build(f, &len)) == NULL) {
-		if (errno == ENOTSUP)
-			or_message(res, 404, "this form uses parts of the XLSForm "
-			    "language (groups, notes, calculations, cascading "
-			    "selects ...) this board does not give ODK clients "
-			    "yet");
-		else
+	if ((xml = xform_build_why(f, &len, why, sizeof(why))) == NULL) {
+		if (errno == ENOTSUP) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "this form cannot be given to "
+			    "ODK clients: %s", why);
+			or_message(res, 404, msg);
+		} else
 			or_message(res, 500, "out of memory");
 		return;
 	}

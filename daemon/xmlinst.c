@@ -1,9 +1,10 @@
 /*
  * xmlinst.c: see xmlinst.h.
  *
- * One pass with expat's callbacks, no tree: the depth says where an
- * element stands (1 the root, 2 a field, a repeat item or meta, 3 a field
- * of an item or a child of meta), and at most one element's text is being
+ * One pass with expat's callbacks, no tree: a frame per open element
+ * says where its children go (the record or a repeat item, below which
+ * group or repeat of the form's nodes, xfnodes.h), and at most one
+ * element's text is being
  * collected at a time, into a fixed buffer of FORM_MAX_TEXT bytes.  An
  * element that does not fit is reported once with its path and its whole
  * subtree skipped (still counted against the limits), so one document
@@ -20,38 +21,37 @@
 #include <string.h>
 
 #include "common/util.h"
-
-/* The form's fields as this file needs them (from its definition). */
-struct xi_field {
-	const char *name;
-	int repeat;			/* a begin_repeat row */
-	int parent;			/* its repeat's index, or -1 */
-};
+#include "daemon/xform.h"
+#include "daemon/xfnodes.h"
 
 enum xi_text { T_NONE, T_FIELD, T_INSTANCE_ID, T_DEPRECATED_ID };
+
+/* An open element: where its children go. */
+struct xi_frame {
+	int node;			/* its group or repeat node; -1 the root */
+	int meta;			/* meta: its children are metadata */
+	json_t *obj;			/* the record or repeat item, borrowed */
+	int item;			/* the repeat of that item, or -1 */
+	size_t item_no;			/* 1-based */
+};
 
 struct xi {
 	XML_Parser p;
 	const struct form_catalog *cat;
 	struct xmlinst_result *res;
-	json_t *def;			/* the form's; fields point into it */
-	struct xi_field fields[FORM_MAX_FIELDS];
-	size_t n_fields;
+	struct xfnodes nodes;		/* the form's */
 	int stopped;			/* our own stop: res says why */
 	unsigned depth;
 	size_t elements;
 	unsigned skip;			/* depth of a subtree skipped, or 0 */
 	json_t *rec;
-	json_t *item;			/* the repeat item open, borrowed */
-	int item_field;
-	size_t item_no;			/* 1-based */
-	int in_meta;
+	struct xi_frame fr[XMLINST_MAX_DEPTH + 2];	/* by depth */
 	int stray_text;			/* reported once */
 	/* the element whose text is collected */
 	enum xi_text tt;
 	unsigned tt_depth;
 	json_t *tt_obj;			/* where the value goes, borrowed */
-	int tt_field;
+	const char *tt_name;
 	int tt_over;
 	char path[160];
 	size_t text_len;
@@ -87,56 +87,6 @@ xi_stop(struct xi *x, enum xmlinst_status st, const char *fmt, ...)
 	XML_StopParser(x->p, XML_FALSE);
 }
 
-static int
-xi_schema(struct xi *x, const struct form *f)
-{
-	const json_t *survey, *row;
-	int repeat = -1;
-	size_t i;
-
-	x->n_fields = 0;
-	json_decref(x->def);
-	if ((x->def = form_definition(f)) == NULL)
-		return -1;
-	survey = json_object_get(x->def, "survey");
-	json_array_foreach(survey, i, row) {
-		const char *type = json_string_value(json_object_get(row,
-		    "type"));
-		const char *name = json_string_value(json_object_get(row,
-		    "name"));
-		struct xi_field *fd;
-
-		if (type == NULL)
-			return -1;
-		if (strcmp(type, "end_repeat") == 0 ||
-		    strcmp(type, "end repeat") == 0) {
-			repeat = -1;
-			continue;
-		}
-		if (name == NULL || x->n_fields == FORM_MAX_FIELDS)
-			return -1;
-		fd = &x->fields[x->n_fields];
-		fd->name = name;
-		fd->parent = repeat;
-		fd->repeat = strcmp(type, "begin_repeat") == 0 ||
-		    strcmp(type, "begin repeat") == 0;
-		if (fd->repeat)
-			repeat = (int)x->n_fields;
-		x->n_fields++;
-	}
-	return 0;
-}
-
-static int
-xi_field(const struct xi *x, const char *name, int parent)
-{
-	for (size_t i = 0; i < x->n_fields; i++)
-		if (x->fields[i].parent == parent &&
-		    strcmp(x->fields[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* An element name without its namespace prefix. */
 static const char *
 xi_local(const char *name)
@@ -164,18 +114,19 @@ xi_name(const char *name, char *out, size_t outlen)
 		memcpy(out + i - 3, "...", 3);
 }
 
-/* The path of element name at the current level, as form_validate
-   writes paths. */
+/* The path of element name under frame f, as form_validate writes
+   paths (groups are not in them: their fields are stored flat). */
 static void
-xi_path(const struct xi *x, const char *name, char *out, size_t outlen)
+xi_path(const struct xi *x, const struct xi_frame *f, const char *name,
+    char *out, size_t outlen)
 {
 	char n[64];
 
 	xi_name(name, n, sizeof(n));
-	if (x->item)
+	if (f->item >= 0)
 		snprintf(out, outlen, "%s[%zu].%s",
-		    x->fields[x->item_field].name, x->item_no, n);
-	else if (x->in_meta)
+		    x->nodes.n[f->item].name, f->item_no, n);
+	else if (f->meta)
 		snprintf(out, outlen, "meta.%s", n);
 	else
 		snprintf(out, outlen, "%s", n);
@@ -189,13 +140,13 @@ xi_skip(struct xi *x, const char *path, const char *reason)
 }
 
 static void
-xi_text_begin(struct xi *x, enum xi_text tt, json_t *obj, int field,
+xi_text_begin(struct xi *x, enum xi_text tt, json_t *obj, const char *name,
     const char *path)
 {
 	x->tt = tt;
 	x->tt_depth = x->depth;
 	x->tt_obj = obj;
-	x->tt_field = field;
+	x->tt_name = name;
 	x->tt_over = 0;
 	x->text_len = 0;
 	snprintf(x->path, sizeof(x->path), "%s", path);
@@ -206,7 +157,7 @@ xi_root(struct xi *x, const XML_Char **atts)
 {
 	const char *id = NULL, *ver = NULL;
 	const struct form *f;
-	char n[64];
+	char n[64], why[160];
 
 	for (size_t i = 0; atts[i] && atts[i + 1]; i += 2) {
 		if (strcmp(atts[i], "id") == 0)
@@ -234,42 +185,47 @@ xi_root(struct xi *x, const XML_Char **atts)
 		return;
 	}
 	x->res->form = f;
-	if (xi_schema(x, f) != 0) {
+	if (xfnodes_build(f, &x->nodes, why, sizeof(why)) != 0) {
 		xi_stop(x, XMLINST_NO_FORM, "form %s: unusable definition",
 		    form_id(f));
 		return;
 	}
-	if ((x->rec = json_object()) == NULL)
+	if ((x->rec = json_object()) == NULL) {
 		xi_stop(x, XMLINST_NOMEM, "out of memory");
+		return;
+	}
+	x->fr[1].node = -1;
+	x->fr[1].obj = x->rec;
+	x->fr[1].item = -1;
 }
 
-/* An element at depth 2: a field, a repeat item or meta. */
+/* A child of meta. */
 static void
-xi_top(struct xi *x, const char *name)
+xi_meta(struct xi *x, const char *name, const char *path)
 {
-	char path[160];
-	json_t *arr;
-	int j;
-
-	if (strcmp(name, "meta") == 0) {
-		x->in_meta = 1;
-		return;
-	}
-	xi_path(x, name, path, sizeof(path));
-	if ((j = xi_field(x, name, -1)) < 0) {
-		xi_skip(x, path, "unknown field");
-		return;
-	}
-	if (!x->fields[j].repeat) {
-		if (json_object_get(x->rec, name) != NULL)
+	if (strcmp(name, "instanceID") == 0) {
+		if (x->have_instance_id++)
 			xi_skip(x, path, "given more than once");
 		else
-			xi_text_begin(x, T_FIELD, x->rec, j, path);
-		return;
+			xi_text_begin(x, T_INSTANCE_ID, NULL, NULL, path);
+	} else if (strcmp(name, "deprecatedID") == 0) {
+		xi_text_begin(x, T_DEPRECATED_ID, NULL, NULL, path);
+	} else {
+		x->skip = x->depth;	/* instanceName, audit ...: ignored */
 	}
-	if ((arr = json_object_get(x->rec, name)) == NULL) {
+}
+
+/* A new item of repeat j in frame up; its frame is f. */
+static void
+xi_item(struct xi *x, const struct xi_frame *up, struct xi_frame *f, int j,
+    const char *path)
+{
+	const char *name = x->nodes.n[j].name;
+	json_t *arr, *item;
+
+	if ((arr = json_object_get(up->obj, name)) == NULL) {
 		if ((arr = json_array()) == NULL ||
-		    json_object_set_new(x->rec, name, arr) != 0) {
+		    json_object_set_new(up->obj, name, arr) != 0) {
 			xi_stop(x, XMLINST_NOMEM, "out of memory");
 			return;
 		}
@@ -278,47 +234,68 @@ xi_top(struct xi *x, const char *name)
 		xi_skip(x, path, "more items than a repeat may hold");
 		return;
 	}
-	if ((x->item = json_object()) == NULL ||
-	    json_array_append_new(arr, x->item) != 0) {
-		x->item = NULL;
+	if ((item = json_object()) == NULL ||
+	    json_array_append_new(arr, item) != 0) {
 		xi_stop(x, XMLINST_NOMEM, "out of memory");
 		return;
 	}
-	x->item_field = j;
-	x->item_no = json_array_size(arr);
+	f->node = j;
+	f->obj = item;
+	f->item = j;
+	f->item_no = json_array_size(arr);
 }
 
-/* An element at depth 3: a field of a repeat item, or a child of meta. */
+/*
+ * An element below the root: metadata, a group (its fields stored at
+ * its own level), a repeat item, a field; a note (no value) and a
+ * repeat's check node (xform.h) are dropped.
+ */
 static void
-xi_inner(struct xi *x, const char *name)
+xi_child(struct xi *x, const char *name)
 {
+	struct xi_frame *up = &x->fr[x->depth - 1], *f = &x->fr[x->depth];
 	char path[160];
 	int j;
 
-	xi_path(x, name, path, sizeof(path));
-	if (x->in_meta) {
-		if (strcmp(name, "instanceID") == 0) {
-			if (x->have_instance_id++)
-				xi_skip(x, path, "given more than once");
-			else
-				xi_text_begin(x, T_INSTANCE_ID, NULL, -1, path);
-		} else if (strcmp(name, "deprecatedID") == 0) {
-			xi_text_begin(x, T_DEPRECATED_ID, NULL, -1, path);
-		} else {
-			x->skip = x->depth;	/* instanceName, ...: ignored */
-		}
+	*f = *up;
+	f->meta = 0;
+	xi_path(x, up, name, path, sizeof(path));
+	if (up->meta) {
+		xi_meta(x, name, path);
 		return;
 	}
-	if (x->item == NULL) {
-		xi_skip(x, path, "unexpected element");
+	if (x->depth == 2 && strcmp(name, "meta") == 0) {
+		f->meta = 1;
 		return;
 	}
-	if ((j = xi_field(x, name, x->item_field)) < 0)
-		xi_skip(x, path, "unknown field");
-	else if (json_object_get(x->item, name) != NULL)
-		xi_skip(x, path, "given more than once");
-	else
-		xi_text_begin(x, T_FIELD, x->item, j, path);
+	if ((j = xfnodes_child(&x->nodes, up->node, name)) < 0) {
+		if (strncmp(name, XFORM_CHECK_PREFIX,
+		    strlen(XFORM_CHECK_PREFIX)) == 0 || strncmp(name,
+		    XFORM_COUNT_PREFIX, strlen(XFORM_COUNT_PREFIX)) == 0)
+			x->skip = x->depth;
+		else
+			xi_skip(x, path, up->node < 0 && up->item < 0 ?
+			    "unknown field" : "unknown field here");
+		return;
+	}
+	switch (x->nodes.n[j].kind) {
+	case XFN_GROUP:
+		f->node = j;
+		break;
+	case XFN_REPEAT:
+		xi_item(x, up, f, j, path);
+		break;
+	case XFN_VALUE:
+		if (json_object_get(up->obj, x->nodes.n[j].name) != NULL)
+			xi_skip(x, path, "given more than once");
+		else
+			xi_text_begin(x, T_FIELD, up->obj, x->nodes.n[j].name,
+			    path);
+		break;
+	default:
+		x->skip = x->depth;	/* a note: it holds no value */
+		break;
+	}
 }
 
 static void XMLCALL
@@ -347,21 +324,10 @@ xi_start(void *arg, const XML_Char *qname, const XML_Char **atts)
 		    "only");
 		return;
 	}
-	switch (x->depth) {
-	case 1:
+	if (x->depth == 1)
 		xi_root(x, atts);
-		break;
-	case 2:
-		xi_top(x, name);
-		break;
-	case 3:
-		xi_inner(x, name);
-		break;
-	default:
-		/* under an item or meta, both handled at depth 3 */
-		xi_skip(x, "", "unexpected element");
-		break;
-	}
+	else
+		xi_child(x, name);
 }
 
 static void
@@ -373,8 +339,8 @@ xi_text_end(struct xi *x)
 		;
 	else if (x->tt == T_FIELD) {
 		v = json_stringn(x->text, x->text_len);
-		if (v == NULL || json_object_set_new(x->tt_obj,
-		    x->fields[x->tt_field].name, v) != 0)
+		if (v == NULL || json_object_set_new(x->tt_obj, x->tt_name,
+		    v) != 0)
 			xi_stop(x, XMLINST_NOMEM, "out of memory");
 	} else if (x->tt == T_INSTANCE_ID) {
 		if (x->text_len < sizeof(x->instance_id)) {
@@ -405,9 +371,6 @@ xi_end(void *arg, const XML_Char *qname)
 			x->skip = 0;
 	} else if (x->tt != T_NONE && x->depth == x->tt_depth) {
 		xi_text_end(x);
-	} else if (x->depth == 2) {
-		x->item = NULL;
-		x->in_meta = 0;
 	}
 	x->depth--;
 }
@@ -568,7 +531,7 @@ xmlinst_parse(const char *xml, size_t len, const struct form_catalog *cat,
 		xi_finish(x);
 	}
 	json_decref(x->rec);
-	json_decref(x->def);
+	xfnodes_free(&x->nodes);
 	XML_ParserFree(x->p);
 	free(x);
 	return res->status;

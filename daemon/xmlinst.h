@@ -4,10 +4,15 @@
  *
  *   <ID id="FORM" version="V">          root (any name): id and version
  *     <field>text</field>               a field outside repeats
+ *     <group><field>..</field></group>  a group: its fields, stored flat
  *     <repeat><field>..</field></repeat> one element per repeat item
+ *                                       (groups inside it too)
+ *     <note/>, <_check_R/>, <_count_R/> dropped: no values (xform.h)
  *     <meta><instanceID>uuid:U</instanceID></meta>
  *   </ID>
  *
+ * Elements must stand where the form's XForm has them (xfnodes.h): a
+ * field outside its group is an "unknown field here".
  * becomes {"field": ..., "repeat": [{"field": ...}, ...], "_id": "U"},
  * every value first a string and then typed by form_coerce (integers,
  * decimals, select_multiple "a b" as an array, empty answers dropped;

@@ -8,12 +8,16 @@
 #include <time.h>
 
 #include "analysis/astore.h"
+#include "analysis/perturb.h"
 #include "form/form.h"
 #include "collector/collector.h"
 #include "collector/cstore.h"
 #include "collector/csrv.h"
 #include "collector/open/ropen.h"
 #include "sync/seal.h"
+
+_Static_assert(FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1 <= ASTORE_COL_MAX,
+    "a record's columns (dimensions, measures, p:, w) fit a chunk");
 
 struct run {
 	struct ropen *ro;
@@ -64,12 +68,16 @@ static int
 an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
     size_t whylen)
 {
-	char names[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX][ASTORE_COL_NAME];
-	const char *np[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
-	uint32_t cols[2 * FORM_CDIM_MAX + FORM_CMEASURE_MAX];
+	/* dims, measures exact and perturbed, the weight */
+	char names[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1]
+	    [ASTORE_COL_NAME];
+	const char *np[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1];
+	uint32_t cols[2 * FORM_CDIM_MAX + 2 * FORM_CMEASURE_MAX + 1];
+	/* the record's key, then its items' (perturb.h) */
+	uint32_t keys[1 + FORM_MAX_REPEAT_ITEMS];
 	int64_t m[FORM_CMEASURE_MAX];
 	char daystr[11];
-	size_t n_items, nc = 0, nrec;
+	size_t n_items, nc = 0, nrec, n_keyed;
 	int64_t day;
 	int rc;
 
@@ -103,7 +111,19 @@ an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
 		cols[nc++] = r->rec[i];
 	}
 	nrec = nc;
+	/* A key for the record and one for each item row it adds, drawn
+	   once here and never again: a row counts the same in every answer.
+	   What the keys make of the row is stored, not the keys. */
+	n_keyed = n_items < FORM_MAX_REPEAT_ITEMS ? n_items :
+	    FORM_MAX_REPEAT_ITEMS;
+	if (perturb_keys(keys, 1 + n_keyed) != 0) {
+		snprintf(r->err, sizeof(r->err), "no entropy for the record "
+		    "keys");
+		return -1;
+	}
 	for (size_t i = 0; i < r->sch.n_measures; i++) {
+		int64_t p = 0;
+
 		if (r->sch.measures[i].kind == FORM_M_RECORDS)
 			continue;	/* one per row */
 		if (m[i] < 0 || m[i] > UINT32_MAX) {
@@ -114,7 +134,21 @@ an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
 		snprintf(names[nc], ASTORE_COL_NAME, "m:%s",
 		    r->sch.measures[i].name);
 		cols[nc++] = (uint32_t)m[i];
+		/* What the measure counts outside an analyst's query: an
+		   items count, what its item rows weigh (so a count of people
+		   is one number at either level); a sum, moved by the key. */
+		if (r->sch.measures[i].kind == FORM_M_ITEMS)
+			for (size_t k = 0; k < n_keyed; k++)
+				p += perturb_count(keys[1 + k]);
+		else
+			p = perturb_sum(keys[0], perturb_salt(
+			    r->sch.measures[i].name), (uint32_t)m[i]);
+		snprintf(names[nc], ASTORE_COL_NAME, "p:%s",
+		    r->sch.measures[i].name);
+		cols[nc++] = (uint32_t)p;
 	}
+	snprintf(names[nc], ASTORE_COL_NAME, "w");
+	cols[nc++] = (uint32_t)perturb_count(keys[0]);
 	for (size_t i = 0; i < nc; i++)
 		np[i] = names[i];
 	if (astore_append(r->as, form_id(r->f), 0, (uint32_t)day, nc, np,
@@ -122,6 +156,9 @@ an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
 		return -1;
 	/* Items carry their record's dimensions and their own. */
 	nc = nrec;
+	snprintf(names[nc], ASTORE_COL_NAME, "w");
+	np[nc] = names[nc];
+	nc++;
 	for (size_t i = 0; i < r->sch.n_dims; i++) {
 		if (!r->sch.dims[i].item)
 			continue;
@@ -132,6 +169,7 @@ an_facts(struct run *r, const json_t *o, int64_t created_ms, char *why,
 	}
 	for (size_t k = 0; k < n_items && k < FORM_MAX_REPEAT_ITEMS; k++) {
 		size_t c = nrec;
+		cols[c++] = (uint32_t)perturb_count(keys[1 + k]);
 		for (size_t i = 0; i < r->sch.n_dims; i++)
 			if (r->sch.dims[i].item)
 				cols[c++] = r->item[k][i];
@@ -188,8 +226,9 @@ an_record(void *arg, const char *device_id,
 	if (rec)
 		field__record__free_unpacked(rec, NULL);
 	if (rc != 0) {
-		snprintf(r->err, sizeof(r->err), "analysis tables: %s",
-		    astore_errmsg(r->as));
+		if (r->err[0] == '\0')	/* else an_facts said why */
+			snprintf(r->err, sizeof(r->err), "analysis tables: %s",
+			    astore_errmsg(r->as));
 		return -1;
 	}
 	/* Commit every so often: an interrupted run keeps what it did. */

@@ -1,5 +1,6 @@
 /* fuzz_xmlinst: any bytes as a submitted XForm instance against the
-   shipped forms.  A record read must be a JSON object with a UUID _id,
+   shipped forms and a form of nested groups, a repeat inside a group and
+   notes sharing a name (the corpus's groups seed).  A record read must be a JSON object with a UUID _id,
    and must go through validation; a refusal must say why. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,24 @@
 #include "daemon/xmlinst.h"
 
 static struct form_catalog *cat;
+
+static const char groups[] = "{\"form_id\": \"g\", \"version\": \"1\","
+    "\"title\": \"G\", \"survey\": ["
+    "{\"type\": \"note\", \"name\": \"hi\", \"label\": \"Hi\"},"
+    "{\"type\": \"begin_group\", \"name\": \"a\"},"
+    "{\"type\": \"integer\", \"name\": \"n\", \"required\": \"yes\"},"
+    "{\"type\": \"begin_group\", \"name\": \"b\"},"
+    "{\"type\": \"begin_repeat\", \"name\": \"r\", \"repeat_count\": "
+    "\"${n}\"},"
+    "{\"type\": \"begin_group\", \"name\": \"c\"},"
+    "{\"type\": \"text\", \"name\": \"t\"},"
+    "{\"type\": \"end_group\"},"
+    "{\"type\": \"calculate\", \"name\": \"k\", \"calculation\": "
+    "\"position(..)\"},"
+    "{\"type\": \"end_repeat\"},"
+    "{\"type\": \"end_group\"},"
+    "{\"type\": \"end_group\"},"
+    "{\"type\": \"note\", \"name\": \"hi\", \"label\": \"Bye\"}]}";
 
 static void
 load(void)
@@ -22,6 +41,9 @@ load(void)
 		if (form_catalog_add(cat, e->data, e->len, err,
 		    sizeof(err)) == NULL)
 			abort();
+	if (form_catalog_add(cat, groups, strlen(groups), err,
+	    sizeof(err)) == NULL)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,4 +1,5 @@
-"""collectord's HTTP for coordinators: tokens, suppression always on,
+"""collectord's HTTP for coordinators: tokens, perturbation and
+suppression always on,
 caching headers, formats, bad parameters, the page's headers."""
 import http.client
 import json
@@ -89,12 +90,21 @@ class CoordHttpTest(unittest.TestCase):
             true = json.loads(self.c.ctl(
                 "counts", "--form", form, "--by", by, "--format", "json",
                 "--key", self.key).stdout)
+            self.assertTrue(got["perturbed"])
             shown = cl.result_map(got)
             for k, v in cl.result_map(true).items():
                 for m, n in v.items():
+                    # perturbed by the records' keys, never under the
+                    # threshold: a small count is not shown as it is
+                    w = shown.get(k, {}).get(m, 0)
+                    self.assertFalse(w is not None and 1 <= w < 5,
+                                     (form, by, k, m, w))
                     if 1 <= n < 5:
                         small += 1
-                        self.assertIsNone(shown[k][m], (form, by, k, m))
+                        self.assertNotEqual(w, n, (form, by, k, m))
+            for k, v in shown.items():
+                for m, w in v.items():
+                    self.assertFalse(w is not None and 1 <= w < 5)
         self.assertGreater(small, 0, "the dataset needs small cells")
         # no parameter lowers the threshold
         r, body = self.get("/counts?form=mrc_visit&by=reason&threshold=1")

@@ -8,6 +8,7 @@ versions, a value that breaks a rule), resubmissions not counted twice,
 nonce replays refused, wrong PINs answered 401 and then locked out (429),
 X-OpenRosa-Version on every answer and no submitted value in any."""
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -278,9 +279,17 @@ class OpenRosa(unittest.TestCase):
             self.assertEqual(binds["/dtm_household/head_name"]
                              .get("relevant"),
                              "/dtm_household/consent = 'yes'")
+            # the repeat's rules, which no ODK engine checks on a repeat,
+            # on a check beside it: relevant when broken, then required
+            # and never met
+            check = binds["/dtm_household/_check_members"]
             self.assertIn("count(/dtm_household/members[relationship = "
-                          "'head']) = 1",
-                          binds["/dtm_household/members"].get("constraint"))
+                          "'head']) = 1", check.get("relevant"))
+            self.assertIn("count(/dtm_household/members) &gt;= 1"
+                          .replace("&gt;", ">"), check.get("relevant"))
+            self.assertEqual(check.get("required"), "true()")
+            self.assertEqual(check.get("constraint"), "false()")
+            self.assertIsNone(binds.get("/dtm_household/members"))
             self.assertEqual(binds["/dtm_household/members/age_years"]
                              .get("type"), "int")
             msg = binds["/dtm_household/members/age_years"].get(
@@ -515,11 +524,12 @@ class OpenRosa(unittest.TestCase):
 
 
 class NewLanguage(unittest.TestCase):
-    """A form whose rules an XForm from this board cannot carry yet
-    (groups, notes, calculations, cascading selects) is not offered to
-    ODK clients, and the other forms still are: offered, its rules would
-    go unchecked on the phone and the board would refuse the record on
-    every retry."""
+    """A form of the whole language (groups, notes, calculations,
+    cascading selects, metadata) is offered to ODK clients; one whose
+    XForm cannot carry a part of it (a trigger naming an expression) is
+    not, with the reason, and the other forms still are: offered, its
+    rules would go unchecked on the phone and the board would refuse the
+    record on every retry."""
 
     def test_form_list_whole_beside_a_form_odk_is_not_given(self):
         dev = fl.Device()
@@ -528,18 +538,33 @@ class NewLanguage(unittest.TestCase):
             dev.ctl("form", "add", os.path.join(
                 os.path.dirname(os.path.abspath(__file__)), "..", "data",
                 "xlsform", "rapid_needs.xlsx"))
+            bad = os.path.join(dev.root, "triggered.json")
+            with open(bad, "w") as f:
+                json.dump({"form_id": "triggered", "version": "1",
+                           "title": "Triggered", "survey": [
+                               {"type": "integer", "name": "a",
+                                "label": "A"},
+                               {"type": "integer", "name": "b",
+                                "label": "B", "calculation": "${a} + 1",
+                                "trigger": "${a} + 1"}]}, f)
+            dev.ctl("form", "add", bad)
             dev.start()
             curl = Curl(dev)
             st, body, _, _ = curl()
             self.assertEqual(st, 200, body)
             listed = [e.text for e in ET.fromstring(body).iter(
                 "{%s}formID" % NS["l"])]
-            self.assertEqual(sorted(listed), sorted(FORMS))
+            self.assertEqual(sorted(listed), sorted(FORMS + ("rapid_needs",)))
             st, body, _, _ = curl(path="/forms/rapid_needs.xml")
+            self.assertEqual(st, 200)
+            model = ET.fromstring(body).find("h:head/x:model", NS)
+            self.assertIsNotNone(model.find("x:instance[@id='admin2']", NS))
+            st, body, _, _ = curl(path="/forms/triggered.xml")
             self.assertEqual(st, 404)
-            self.assertIn("does not give ODK clients yet", message(body))
+            self.assertIn("b: a trigger must name one question",
+                          message(body))
             # the board itself takes it (the JSON API)
-            st, _, _ = dev.request("GET", "/api/forms/rapid_needs")
+            st, _, _ = dev.request("GET", "/api/forms/triggered")
             self.assertEqual(st, 200)
             self.assertEqual(dev.stop(), 0)
         finally:

@@ -435,8 +435,15 @@ test_xform_shipped(void **state)
 		has(xml, "<meta>\n          <instanceID/>");
 		if (strcmp(form_id(f), "mrc_visit") == 0) {
 			has(xml, "<translation lang=\"العربية\">");
-			has(xml, "<text id=\"/mrc_visit/consent/yes:label\">"
-			    "<value>نعم</value>");
+			/* yes_no, a list two questions use: written once */
+			has(xml, "<text id=\"yes_no-0\"><value>نعم</value>");
+			has(xml, "<item><itextId>yes_no-0</itextId><name>yes"
+			    "</name></item>");
+			has(xml, "<itemset nodeset=\"instance('yes_no')/root/"
+			    "item\"><value ref=\"name\"/>");
+			/* a list one question uses: inline */
+			has(xml, "<text id=\"/mrc_visit/visit_mode/in_person:"
+			    "label\">");
 			has(xml, "<mrc_visit id=\"mrc_visit\" version="
 			    "\"2026.11.1\">");
 			has(xml, "relevant=\"selected(/mrc_visit/services, "
@@ -451,10 +458,19 @@ test_xform_shipped(void **state)
 		if (strcmp(form_id(f), "dtm_household") == 0) {
 			has(xml, "<members jr:template=\"\">");
 			has(xml, "<repeat nodeset=\"/dtm_household/members\">");
-			has(xml, "constraint=\"count(/dtm_household/members) "
-			    "&gt;= 1 and count(/dtm_household/members) &lt;= 30"
-			    " and count(/dtm_household/members[relationship = "
-			    "'head']) = 1\"");
+			/* the repeat's rules on its check node */
+			has(xml, "<_check_members/>");
+			has(xml, "<bind nodeset=\"/dtm_household/_check_members"
+			    "\" type=\"string\" required=\"true()\" "
+			    "constraint=\"false()\" relevant=\"not(count("
+			    "/dtm_household/members) &lt;= 100 and count("
+			    "/dtm_household/members) &gt;= 1 and (count("
+			    "/dtm_household/members) = 0 or (count("
+			    "/dtm_household/members) &gt;= 1 and count("
+			    "/dtm_household/members) &lt;= 30 and count("
+			    "/dtm_household/members[relationship = 'head']) = "
+			    "1)))\"");
+			has(xml, "<input ref=\"/dtm_household/_check_members\">");
 			has(xml, "<bind nodeset=\"/dtm_household/site_id\" "
 			    "type=\"string\" required=\"true()\" constraint="
 			    "\"regex(., '^(?:[A-Z0-9-]{3,32})$')\"");
@@ -533,6 +549,162 @@ test_xform_translation(void **state)
 	form_catalog_free(c);
 }
 
+/* A form of groups, notes, calculations, a cascading select and
+   metadata: its XForm, and its instance read back as the flat record. */
+static void
+test_xform_groups(void **state)
+{
+	static const char def[] = "{\"form_id\": \"g\", \"version\": \"1\","
+	    "\"title\": \"G\", \"survey\": ["
+	    "{\"type\": \"start\", \"name\": \"start\"},"
+	    "{\"type\": \"today\", \"name\": \"today\"},"
+	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": "
+	    "\"Hi ${who}\"},"
+	    "{\"type\": \"text\", \"name\": \"who\", \"default\": \"x\"},"
+	    "{\"type\": \"dateTime\", \"name\": \"when\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"place\", \"label\": "
+	    "\"Place\", \"appearance\": \"field-list\", \"relevant\": "
+	    "\"${who} != ''\"},"
+	    "{\"type\": \"select_one a1\", \"name\": \"a1\"},"
+	    "{\"type\": \"select_one a2\", \"name\": \"a2\", "
+	    "\"choice_filter\": \"p = ${a1}\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"inner\"},"
+	    "{\"type\": \"integer\", \"name\": \"n\"},"
+	    "{\"type\": \"begin_repeat\", \"name\": \"kids\", "
+	    "\"repeat_count\": \"${n}\"},"
+	    "{\"type\": \"begin_group\", \"name\": \"kg\"},"
+	    "{\"type\": \"integer\", \"name\": \"age\", \"constraint\": "
+	    "\". < ${n} + 10\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"calculate\", \"name\": \"twice\", "
+	    "\"calculation\": \"${age} * 2\"},"
+	    "{\"type\": \"end_repeat\"},"
+	    "{\"type\": \"calculate\", \"name\": \"total\", "
+	    "\"calculation\": \"sum(${twice})\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"end_group\"},"
+	    "{\"type\": \"note\", \"name\": \"hello\", \"label\": \"Bye\"}"
+	    "], \"choices\": ["
+	    "{\"list_name\": \"a1\", \"name\": \"n\", \"label\": \"North\"},"
+	    "{\"list_name\": \"a2\", \"name\": \"n1\", \"label\": \"N1\","
+	    " \"p\": \"n\"}]}";
+	static const char inst[] = "<g id=\"g\" version=\"1\">"
+	    "<start>2026-12-06T05:00:00.000+00:00</start>"
+	    "<today>2026-12-06</today><hello/><who>x</who>"
+	    "<place><a1>n</a1><a2>n1</a2><inner><n>2</n>"
+	    "<kids><kg><age>3</age></kg><twice>6</twice></kids>"
+	    "<kids><kg><age>4</age></kg><twice>8</twice></kids>"
+	    "<_check_kids/><total>14</total></inner></place><hello.2/>"
+	    "<meta><instanceID>uuid:" UUID "</instanceID></meta></g>";
+	struct form_catalog *c = form_catalog_new();
+	struct xmlinst_result r;
+	char err[256], *got;
+	const struct form *f = form_catalog_add(c, def, strlen(def), err,
+	    sizeof(err));
+	size_t len;
+	char *xml;
+
+	if (f == NULL)
+		fail_msg("%s", err);
+	assert_non_null(xml = xform_build(f, &len));
+	assert_true(well_formed(xml, len));
+	has(xml, "<place>\n          <a1/>");
+	has(xml, "<kids jr:template=\"\">\n              <kg>\n"
+	    "                <age/>");
+	has(xml, "<who>x</who>");
+	has(xml, "<hello.2/>");
+	has(xml, "<instance id=\"a2\">");
+	has(xml, "<item><itextId>a2-0</itextId><name>n1</name><p>n</p></item>");
+	has(xml, "<itemset nodeset=\"instance('a2')/root/item[p = "
+	    "/g/place/a1]\">");
+	has(xml, "<bind nodeset=\"/g/start\" type=\"dateTime\" "
+	    "jr:preload=\"timestamp\" jr:preloadParams=\"start\"/>");
+	/* the board takes a date and time with its offset only */
+	has(xml, "<bind nodeset=\"/g/when\" type=\"dateTime\" constraint="
+	    "\"regex(., 'T.*(Z|[+-][0-9][0-9]:[0-9][0-9])$')\"/>");
+	has(xml, "jr:preload=\"date\" jr:preloadParams=\"today\"");
+	has(xml, "<text id=\"/g/hello:label\"><value>Hi <output value="
+	    "\"/g/who\"/></value>");
+	has(xml, "<bind nodeset=\"/g/hello\" type=\"string\" "
+	    "readonly=\"true()\"/>");
+	has(xml, "<bind nodeset=\"/g/place/inner/kids/kg/age\" type=\"int\" "
+	    "constraint=\". &lt; /g/place/inner/n + 10\"/>");
+	has(xml, "calculate=\"../kg/age * 2\"");
+	has(xml, "<bind nodeset=\"/g/place/inner/total\" type=\"string\" calculate=\""
+	    "if(count(/g/place/inner/kids/twice) = 0, 0, "
+	    "sum(/g/place/inner/kids/twice))\"/>");
+	has(xml, "<group ref=\"/g/place\" appearance=\"field-list\">");
+	has(xml, "jr:count=\"/g/place/inner/n\" jr:noAddRemove=\"true()\"");
+	assert_null(strstr(xml, "_check_"));	/* kids has no rules */
+	assert_null(strstr(xml, "_count_"));	/* its count is one field */
+	free(xml);
+
+	assert_int_equal(xmlinst_parse(inst, strlen(inst), c, &r), XMLINST_OK);
+	got = json_dumps(r.rec, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(got, "{\"_id\":\"3f2b8c1e-5a47-4d2e-9b61-"
+	    "0c7d8e9f1a2b\",\"a1\":\"n\",\"a2\":\"n1\",\"kids\":[{\"age\":3,"
+	    "\"twice\":\"6\"},{\"age\":4,\"twice\":\"8\"}],\"n\":2,"
+	    "\"start\":\"2026-12-06T05:00:00.000+00:00\",\"today\":"
+	    "\"2026-12-06\",\"total\":\"14\",\"who\":\"x\"}");
+	free(got);
+	json_decref(r.rec);
+	/* a field outside its group is not where the form has it */
+	{
+		static const char bad[] = "<g id=\"g\" version=\"1\">"
+		    "<a1>n</a1><place><kids><age>3</age></kids></place>"
+		    "<meta><instanceID>uuid:" UUID "</instanceID></meta></g>";
+
+		assert_int_equal(xmlinst_parse(bad, strlen(bad), c, &r),
+		    XMLINST_INVALID);
+		assert_string_equal(r.errs.e[0].path, "a1");
+		assert_string_equal(r.errs.e[1].path, "kids");
+	}
+	form_catalog_free(c);
+}
+
+/* A repeat_count that is an expression: computed into a node of its own
+   that jr:count names, as Collect reads jr:count as a path; the node is
+   dropped from the record. */
+static void
+test_xform_count_expression(void **state)
+{
+	static const char def[] = "{\"form_id\": \"c\", \"version\": \"1\","
+	    "\"title\": \"C\", \"survey\": ["
+	    "{\"type\": \"integer\", \"name\": \"n\"},"
+	    "{\"type\": \"begin_repeat\", \"name\": \"r\", \"repeat_count\": "
+	    "\"${n} - 1\"},"
+	    "{\"type\": \"text\", \"name\": \"t\"},"
+	    "{\"type\": \"end_repeat\"}]}";
+	static const char inst[] = "<c id=\"c\" version=\"1\"><n>2</n>"
+	    "<_count_r>1</_count_r><r><t>a</t></r>"
+	    "<meta><instanceID>uuid:" UUID "</instanceID></meta></c>";
+	struct form_catalog *c = form_catalog_new();
+	struct xmlinst_result r;
+	char err[256], *got;
+	const struct form *f = form_catalog_add(c, def, strlen(def), err,
+	    sizeof(err));
+	size_t len;
+	char *xml;
+
+	if (f == NULL)
+		fail_msg("%s", err);
+	assert_non_null(xml = xform_build(f, &len));
+	assert_true(well_formed(xml, len));
+	has(xml, "<_count_r/>\n        <r jr:template=\"\">");
+	has(xml, "<bind nodeset=\"/c/_count_r\" type=\"string\" "
+	    "readonly=\"true()\" calculate=\"/c/n - 1\"/>");
+	has(xml, "<repeat nodeset=\"/c/r\" jr:count=\"/c/_count_r\" "
+	    "jr:noAddRemove=\"true()\">");
+	free(xml);
+	assert_int_equal(xmlinst_parse(inst, strlen(inst), c, &r), XMLINST_OK);
+	got = json_dumps(r.rec, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(got, "{\"_id\":\"3f2b8c1e-5a47-4d2e-9b61-"
+	    "0c7d8e9f1a2b\",\"n\":2,\"r\":[{\"t\":\"a\"}]}");
+	free(got);
+	json_decref(r.rec);
+	form_catalog_free(c);
+}
+
 static void
 test_xform_list(void **state)
 {
@@ -573,6 +745,8 @@ main(void)
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_xform_shipped),
 		cmocka_unit_test(test_xform_translation),
+		cmocka_unit_test(test_xform_groups),
+		cmocka_unit_test(test_xform_count_expression),
 		cmocka_unit_test(test_xform_list),
 	};
 

@@ -296,7 +296,10 @@
 		main.textContent = '';
 		charts = [];
 		cache.clear();
-		$('about').textContent = 'Counts under ' + forms.threshold +
+		$('about').textContent = 'Counts of people are perturbed: each ' +
+		    'record counts 0, 1 or 2 times, the same in every chart, ' +
+		    'so figures are close, not exact, and totals are the sums ' +
+		    'of their parts. Counts under ' + forms.threshold +
 		    ' are suppressed: they are drawn hatched and marked ' +
 		    '"suppressed", never as zero. Data generation ' + forms.generation + '.';
 		const loads = [];
