@@ -248,6 +248,19 @@ fuzz: fuzz-build
 		$$t -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n \
 		tests/fuzz/corpus/$$n || exit 1; done
 
+# The packages on a live Debian 12 with systemd as PID 1, in qemu
+# (tests/vm/README.md): make test-vm (KVM; minutes), make test-vm-arm64
+# (emulated, opt-in; longer).  The image is made once into build/vm/.
+.PHONY: test-vm test-vm-arm64
+test-vm:
+	@$(MAKE) --no-print-directory MODE=release ARCH= all \
+		build/update-test/fieldd
+	@python3 tests/vm/vmtest.py $(VM_ARGS)
+
+test-vm-arm64:
+	@$(MAKE) --no-print-directory MODE=release ARCH= all
+	@python3 tests/vm/vmtest.py --arch arm64 $(VM_ARGS)
+
 # Debian packages (make deb ARCH=...) and signed update bundles.
 include firmware/deb.mk
 include firmware/update.mk
