@@ -38,9 +38,11 @@ if [ "${2:-}" = test ]; then
 		# (QEMU_LD_PREFIX) and the rest from the sysroot; -E sets
 		# LD_LIBRARY_PATH for the guest only, not for qemu itself;
 		# TEST_TIME_SCALE lets tests' safety timeouts allow an
-		# emulated run ten times longer.
+		# emulated run ten times longer; FIELD_QEMU_USER tells a test
+		# it runs under qemu-user, which does not emulate seccomp.
 		if QEMU_LD_PREFIX=/usr/$TRIPLET "$QEMU" \
 		    -E LD_LIBRARY_PATH="$LIBDIRS" -E TEST_TIME_SCALE=10 \
+		    -E FIELD_QEMU_USER=1 \
 		    "$t" >"$log" 2>&1; then
 			pass=$((pass + 1))
 			echo "ok   $ARCH/$n ($(($(date +%s) - start)) s)"
