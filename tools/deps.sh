@@ -7,8 +7,9 @@
 # machine's Node.js; ODK's form engine (@getodk/xforms-engine and jsdom,
 # tests/odk/package.json) runs on the same Node.js for
 # tests/integration/test_odk_engine.py.  Both npm trees are installed
-# (npm ci, from their lock files) by the tests that use them.  lintian and systemd (systemd-analyze) check the
-# Debian packages (tests/integration/test_package.py).  postgresql: the
+# (npm ci, from their lock files) by the tests that use them.  lintian
+# and systemd (systemd-analyze) check the Debian packages
+# (tests/integration/test_package.py).  postgresql: the
 # collector's PostgreSQL store (libpq-dev to build it); the tests and
 # benchmarks run a throwaway cluster of their own (tools/pg.sh).  scdoc
 # makes the manual pages (docs/man/*.scd); man-db reads them in the tests.
