@@ -528,7 +528,16 @@ class Run:
 
     def units_ready(self):
         vm = self.vm
-        out = []
+        # The machine is the one asked for (an emulated arm64 runs the
+        # arm64 packages, not the host's), with systemd as PID 1.
+        p = vm.ssh("uname -m; cat /proc/1/comm; dpkg-query -W -f "
+                   "'${Architecture}\\n' fieldd collectord")
+        got = p.stdout.split()
+        want = [{"amd64": "x86_64", "arm64": "aarch64"}[self.arch],
+                "systemd", self.arch, self.arch]
+        need(got == want, "machine, PID 1, packages' architecture: %s, "
+             "not %s" % (got, want))
+        out = ["%s, PID 1 systemd, packages %s" % (want[0], self.arch)]
         for u in ("fieldd", "collectord"):
             p = vm.ssh("systemctl show -p Type,ActiveState,SubState,"
                        "UnitFileState,NRestarts %s.service" % u)
