@@ -14,14 +14,22 @@
  *   closed --on_close--> after a hello, the devices row (last seen,
  *     pending, last error) --> freed
  *
- * An ack is sent only after cstore_ingest has returned 0, that is after
- * the commit that covers its acked_seq (collectord holds no transaction
- * of its own around it).  Ingest blocks the loop, so acks leave in the
- * order their batches came.  The welcome's acked_seq and a counts ack's
- * are read from the committed devices row: they may lag the store, never
- * lead it.  Resending is safe because the store dedups (cstore.c):
- * batches sent before the welcome, after a cut or to two front-ends are
- * stored once.
+ * Group commit.  A batch is not stored on the loop: it waits in
+ * srv->want, and a worker thread (uv_queue_work, with its own store
+ * connection srv->ics) stores every batch waiting, of any sessions, in
+ * one transaction (group_work); batches that arrive meanwhile make the
+ * next one.  So one commit -- one fsync on SQLite, one WAL flush on
+ * PostgreSQL -- covers many devices, and the loop goes on reading,
+ * handshaking and answering during it.  An ack is sent only in
+ * group_done, after the commit that covers its acked_seq.  A session
+ * with a batch in a group is busy: it handles no later frame (they wait
+ * in its queue and the conn is paused) until that batch's ack is out,
+ * so acks leave in the order their batches came.  The welcome's
+ * acked_seq and a counts ack's are read from the committed devices row:
+ * they may lag the store, never lead it.  Resending is safe because the
+ * store dedups (cstore.c): batches sent before the welcome, after a cut
+ * or to two front-ends are stored once -- and so is a group stored again
+ * batch by batch after it failed.
  *
  * A cut or a crash before the commit: the batch is rolled back whole and
  * the device sends it again.  After the commit, before the ack arrives:
@@ -737,6 +745,7 @@ group_done(uv_work_t *w, int status)
 		}
 		if (s->gone) {
 			sess_free(s);
+			s = NULL;
 		} else if (b->rc != 0) {
 			/* Rolled back, and no ack: the device still holds
 			   these records as unacknowledged and sends them
@@ -754,7 +763,7 @@ group_done(uv_work_t *w, int status)
 				sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
 				    "device not reading its acks");
 		}
-		if (!s->gone)
+		if (s != NULL)
 			wake[nwake++] = s;
 		cbatch_free(b);
 	}

@@ -1,17 +1,24 @@
 /* cstore.c: see cstore.h. */
 /*
  * What ingest changes: a device's row (acked_seq) and its records, keyed
- * (device, seq), unique by id, numbered by arrival.  One batch is one
- * transaction, in this order:
+ * (device, seq), unique by id, numbered by arrival.  A batch is stored
+ * in one transaction -- its own, or a caller's that stores several
+ * devices' batches together (collectord's group commit, csrv.c) -- in
+ * this order:
  *
  *   BEGIN (SQLite: IMMEDIATE, its one write lock)
  *     -> PostgreSQL: CS_WRITE_LOCK shared, then the device's own lock
  *        (CS_DEVICE_LOCKS, the device id)
  *     -> read acked_seq; arrival numbers: SQLite max(arrival) + 1 on,
  *        PostgreSQL a block from records_arrival_seq
- *     -> each record above acked_seq: inserted, found, or refused
+ *     -> each record above acked_seq: inserted (PostgreSQL: many rows
+ *        per INSERT), found, or refused
  *     -> acked_seq over every contiguous seq held
  *   COMMIT (which ends the locks) -> *acked, for the caller to ack
+ *
+ * In a caller's transaction the locks are held until its commit; a
+ * group takes its devices in id order, so two groups never wait on each
+ * other in a circle.
  *
  * Why an ack is safe: *acked is set only after that commit (inside a
  * caller's cstore_begin, it is durable only at cstore_commit).  The
