@@ -109,7 +109,7 @@ class SqliteGroupCommit(unittest.TestCase):
             self.assertEqual(d.status()["acked_seq"], len(ids), d.id)
 
     def test_kill9_while_a_commit_is_held(self):
-        devs = make_devices(self.c, 4, 150, "gk")
+        devs = make_devices(self.c, 4, 400, "gk")
         self.c.stop()
         gate = os.path.join(self.c.root, "gate")
         count = os.path.join(self.c.root, "fsyncs")
@@ -124,16 +124,23 @@ class SqliteGroupCommit(unittest.TestCase):
                 return os.path.getsize(count)
             except OSError:
                 return 0
-        # Some batches acknowledged, then the next commit is held at its
-        # fsync with the others' batches waiting behind it.
-        wait_until(lambda: sl.store_value(
-            self.c.dir, None, "SELECT coalesce(sum(acked_seq), 0) FROM"
-            " devices") >= 40, "the first commits", timeout=120)
+        # Some batches acknowledged (as a device sees it), then the next
+        # commit is held at its fsync with the others' batches waiting
+        # behind it.
+        wait_until(lambda: any(d.status()["acked_seq"] > 0 for d in devs),
+                   "a device's first ack", timeout=120)
         with open(gate, "w"):
             pass
+        # A commit started before the gate may already be counted: the
+        # count stops moving once one waits at the gate.
+        time.sleep(1)
         held = fsyncs()
-        wait_until(lambda: fsyncs() > held, "a commit at the gate")
-        time.sleep(0.5)
+        before = {d: d.status()["acked_seq"] for d in devs}
+        time.sleep(1)
+        self.assertEqual(fsyncs(), held, "no commit held at the gate")
+        # No ack leaves while the commit is held (batches that came
+        # meanwhile wait for it, unacknowledged).
+        self.assertEqual({d: d.status()["acked_seq"] for d in devs}, before)
         self.c.stop(signal.SIGKILL)
         os.unlink(gate)
         for p in procs.values():
@@ -227,6 +234,8 @@ class PgGroupCommit(unittest.TestCase):
         for d, p in ((x, px), (y, py), (z, pz)):
             self.assertIsNone(p.poll(), "%s's sync ended while held" % d.id)
             self.assertEqual(self.acked(d.id), 0, d.id)
+            self.assertEqual(d.status()["acked_seq"], 0,
+                             "%s was acknowledged while held" % d.id)
         # W through B commits higher arrival numbers meanwhile.
         p = w.sync(attempts=1, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
