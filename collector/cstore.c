@@ -63,6 +63,7 @@
 #include "daemon/config.h"
 #include "collector/cdb.h"
 #include "common/util.h"
+#include "sync/wire.h"
 
 static const char *const cstore_migrations[] = {
 	/* 1: devices, tokens, sealed records */
@@ -376,19 +377,24 @@ cs_i64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A stamp made before any trusted time in this boot is corrected by the
+   offset the device's hello showed; one from an earlier boot cannot be
+   (-1: unknown). */
+static int64_t
+cs_corrected(const Field__Sync__SealedRecord *r, int64_t clock_offset_ms)
+{
+	return r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? r->created_ms :
+	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
+	    -1 : r->created_ms + clock_offset_ms;
+}
+
 /* Binds one record's 13 columns from parameter base + 1 on. */
 static void
 cs_bind_record(struct cdb_stmt *ins, int base, const char *device_id,
     int64_t clock_offset_ms, const Field__Sync__SealedRecord *r,
     int64_t now_ms, int64_t arrival)
 {
-	/* A stamp made before any trusted time in this boot is corrected
-	   by the offset the device's hello showed; one from an earlier
-	   boot cannot be (-1: unknown). */
-	int64_t corrected = r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ?
-	    r->created_ms :
-	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
-	    -1 : r->created_ms + clock_offset_ms;
+	int64_t corrected = cs_corrected(r, clock_offset_ms);
 
 	cdb_bind_text(ins, base + 1, device_id);
 	cdb_bind_int64(ins, base + 2, (int64_t)r->seq);
@@ -408,10 +414,8 @@ cs_bind_record(struct cdb_stmt *ins, int base, const char *device_id,
 #define CS_INSERT_HEAD "INSERT INTO records(device_id, seq, id, form_id," \
 	" form_version, created_ms, corrected_ms, clock, epoch_id," \
 	" epoch_pub, sealed, received_ms, arrival) VALUES"
-#define CS_INSERT_COLS 13
-/* Rows of one multi-row INSERT on PostgreSQL: 13 parameters each, far
-   under its 65,535; a batch of the default size is one statement. */
-#define CS_INSERT_ROWS 256
+/* Rows of one INSERT on PostgreSQL (cs_insert_rows): a whole batch. */
+#define CS_INSERT_ROWS WIRE_MAX_BATCH_RECORDS
 
 /* Inserts one record with its arrival number: 1 stored, 0 not (a
    conflict), -1 on failure. */
@@ -431,10 +435,104 @@ cs_insert(struct cdb_stmt *ins, const char *device_id,
 }
 
 /*
- * PostgreSQL: the records recs[idx[0..k)] in one INSERT of k rows (a
- * round trip and a parse for k records instead of k), each with its
- * arrival number; stored[idx[j]] is set for each row the INSERT stored
- * (RETURNING names them: conflicts are left out).  0 or -1.
+ * A one-dimensional array in PostgreSQL's binary form (what its
+ * array_recv reads), built element by element, to send a column of many
+ * rows as one parameter: the header (1 dimension, no NULLs, the element
+ * type), its length and lower bound, then each element as a length and
+ * its bytes, integers big-endian.
+ */
+struct cs_pgarr {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+};
+
+/* Element types (pg_type OIDs). */
+#define CS_PG_BYTEA 17
+#define CS_PG_INT8 20
+#define CS_PG_TEXT 25
+
+static void
+cs_pgarr_put(struct cs_pgarr *a, const void *p, size_t n)
+{
+	if (a->failed)
+		return;
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 256;
+		unsigned char *q;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		if ((q = realloc(a->p, cap)) == NULL) {
+			a->failed = 1;
+			return;
+		}
+		a->p = q;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void
+cs_pgarr_u32(struct cs_pgarr *a, uint32_t v)
+{
+	unsigned char b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	cs_pgarr_put(a, b, 4);
+}
+
+static void
+cs_pgarr_start(struct cs_pgarr *a, uint32_t type, size_t n)
+{
+	cs_pgarr_u32(a, 1);		/* dimensions */
+	cs_pgarr_u32(a, 0);		/* no NULLs */
+	cs_pgarr_u32(a, type);
+	cs_pgarr_u32(a, (uint32_t)n);	/* length */
+	cs_pgarr_u32(a, 1);		/* lower bound */
+}
+
+static void
+cs_pgarr_bytes(struct cs_pgarr *a, const void *p, size_t n)
+{
+	cs_pgarr_u32(a, (uint32_t)n);
+	cs_pgarr_put(a, p, n);
+}
+
+static void
+cs_pgarr_int8(struct cs_pgarr *a, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(u >> (56 - 8 * i));
+	cs_pgarr_bytes(a, b, 8);
+}
+
+/* The columns sent as arrays, in the order of CS_UNNEST_SQL's. */
+enum { CS_A_SEQ, CS_A_ID, CS_A_FORM, CS_A_VERSION, CS_A_CREATED,
+	CS_A_CORRECTED, CS_A_CLOCK, CS_A_EPOCH, CS_A_PUB, CS_A_SEALED,
+	CS_A_ARRIVAL, CS_A_N };
+
+/* One statement whatever the number of rows: short to parse and plan,
+   and each column one binary parameter. */
+#define CS_UNNEST_SQL "INSERT INTO records(device_id, seq, id, form_id," \
+	" form_version, created_ms, corrected_ms, clock, epoch_id," \
+	" epoch_pub, sealed, received_ms, arrival) SELECT ?1::text, u.seq," \
+	" u.id, u.form_id, u.form_version, u.created_ms, u.corrected_ms," \
+	" u.clock, u.epoch_id, u.epoch_pub, u.sealed, ?2::bigint, u.arrival" \
+	" FROM unnest(?3::bigint[], ?4::text[], ?5::text[], ?6::text[]," \
+	" ?7::bigint[], ?8::bigint[], ?9::bigint[], ?10::bigint[], ?11::bytea[]," \
+	" ?12::bytea[], ?13::bigint[]) AS u(seq, id, form_id, form_version," \
+	" created_ms, corrected_ms, clock, epoch_id, epoch_pub, sealed," \
+	" arrival) ON CONFLICT DO NOTHING RETURNING seq, id"
+
+/*
+ * PostgreSQL: the records recs[idx[0..k)] in one INSERT (a round trip,
+ * a parse and a plan for k records instead of k), each with its arrival
+ * number, the columns as arrays; stored[idx[j]] is set for each row the
+ * INSERT stored (RETURNING names them: conflicts are left out).  0 or -1.
  */
 static int
 cs_insert_rows(struct cstore *cs, const char *device_id,
@@ -442,31 +540,41 @@ cs_insert_rows(struct cstore *cs, const char *device_id,
     const size_t *idx, const int64_t *arrivals, size_t k, int64_t now_ms,
     unsigned char *stored)
 {
-	/* "(?NNNNN, ...)," per row: 13 parameters of at most 7 bytes. */
-	size_t cap = sizeof(CS_INSERT_HEAD) + k * (CS_INSERT_COLS * 8 + 4) +
-	    64, o;
-	char *sql = malloc(cap);
-	struct cdb_stmt *s;
-	int rc;
+	static const uint32_t types[CS_A_N] = { CS_PG_INT8, CS_PG_TEXT,
+	    CS_PG_TEXT, CS_PG_TEXT, CS_PG_INT8, CS_PG_INT8, CS_PG_INT8,
+	    CS_PG_INT8, CS_PG_BYTEA, CS_PG_BYTEA, CS_PG_INT8 };
+	struct cs_pgarr a[CS_A_N];
+	struct cdb_stmt *s = NULL;
+	int rc = -1, failed = 0;
 
-	if (sql == NULL)
-		return -1;
-	o = (size_t)snprintf(sql, cap, "%s", CS_INSERT_HEAD);
+	memset(a, 0, sizeof(a));
+	for (int c = 0; c < CS_A_N; c++)
+		cs_pgarr_start(&a[c], types[c], k);
 	for (size_t j = 0; j < k; j++) {
-		for (int c = 0; c < CS_INSERT_COLS; c++)
-			o += (size_t)snprintf(sql + o, cap - o, "%s?%zu",
-			    c == 0 ? (j ? ",(" : "(") : ",",
-			    j * CS_INSERT_COLS + (size_t)c + 1);
-		o += (size_t)snprintf(sql + o, cap - o, ")");
+		const Field__Sync__SealedRecord *r = &recs[idx[j]];
+
+		cs_pgarr_int8(&a[CS_A_SEQ], (int64_t)r->seq);
+		cs_pgarr_bytes(&a[CS_A_ID], r->id, strlen(r->id));
+		cs_pgarr_bytes(&a[CS_A_FORM], r->form_id, strlen(r->form_id));
+		cs_pgarr_bytes(&a[CS_A_VERSION], r->form_version,
+		    strlen(r->form_version));
+		cs_pgarr_int8(&a[CS_A_CREATED], r->created_ms);
+		cs_pgarr_int8(&a[CS_A_CORRECTED], cs_corrected(r,
+		    clock_offset_ms));
+		cs_pgarr_int8(&a[CS_A_CLOCK], (int64_t)r->clock);
+		cs_pgarr_int8(&a[CS_A_EPOCH], (int64_t)r->epoch_id);
+		cs_pgarr_bytes(&a[CS_A_PUB], r->epoch_pub.data, 32);
+		cs_pgarr_bytes(&a[CS_A_SEALED], r->sealed.data, r->sealed.len);
+		cs_pgarr_int8(&a[CS_A_ARRIVAL], arrivals[j]);
 	}
-	snprintf(sql + o, cap - o, " ON CONFLICT DO NOTHING RETURNING seq, id");
-	s = cdb_prepare(cs->db, sql);
-	free(sql);
-	if (s == NULL)
-		return -1;
-	for (size_t j = 0; j < k; j++)
-		cs_bind_record(s, (int)(j * CS_INSERT_COLS), device_id,
-		    clock_offset_ms, &recs[idx[j]], now_ms, arrivals[j]);
+	for (int c = 0; c < CS_A_N; c++)
+		failed |= a[c].failed;
+	if (failed || (s = cdb_prepare(cs->db, CS_UNNEST_SQL)) == NULL)
+		goto out;
+	cdb_bind_text(s, 1, device_id);
+	cdb_bind_int64(s, 2, now_ms);
+	for (int c = 0; c < CS_A_N; c++)
+		cdb_bind_blob(s, 3 + c, a[c].p, a[c].len);
 	while ((rc = cdb_step(s)) == CDB_ROW) {
 		uint64_t seq = (uint64_t)cdb_col_int64(s, 0);
 		const char *id = cdb_col_text(s, 1);
@@ -480,8 +588,12 @@ cs_insert_rows(struct cstore *cs, const char *device_id,
 				break;
 			}
 	}
+	rc = rc == CDB_DONE ? 0 : -1;
+out:
 	cdb_finalize(s);
-	return rc == CDB_DONE ? 0 : -1;
+	for (int c = 0; c < CS_A_N; c++)
+		free(a[c].p);
+	return rc;
 }
 
 int
