@@ -51,8 +51,12 @@ baseline taken in the same run.
      gives the CPU-s of collectord, of PostgreSQL (server and backends)
      and of the load generator (the devices' fieldctl processes), which
      share the machine's cores, and the batches and transactions the
-     collectords logged (group commit).  Budgets: two front-ends at least
-     1.0x one SQLite collectord, four at least 1.5x two.
+     collectords logged (group commit), and records per CPU-s of the
+     three (on a machine whose cores are busy, the rate cannot pass the
+     cores times that).  --rounds N runs every kind N times, every other
+     round in reverse order, and gives medians and the median of each
+     round's ratios.  Budgets: two front-ends at least 1.0x one SQLite
+     collectord, four at least 1.5x two.
 
 The records: DTM households of 3 members, every field of the form
 answered, one camp site per device, PER_DAY registrations a day (this
@@ -63,6 +67,7 @@ and built as OpenRosa submissions.
 Every process it starts is its own and is stopped at the end; temporary
 folders are removed.  Python 3 standard library only.  Options:
 --only 1,2,6,3,5; --link-seeds N (part 2); --devices N and --records N (ingest, parts 3 and 5);
+--rounds N (part 5: each kind N times, medians);
 --keep (keep the temporary folders); -v (progress on stderr).
 """
 import argparse
@@ -976,6 +981,10 @@ def transactions(cols):
 
 
 PG_FRONTENDS = (1, 2, 4)
+# Part 5 runs every kind this many times (--rounds), alternating the
+# order, and gives medians: on a shared machine one run of a few seconds
+# each swings with the load of whatever else runs.
+ROUNDS = 1
 
 
 def bench_ingest_pg(root, devroot, keep=False):
@@ -1011,85 +1020,125 @@ def bench_ingest_pg(root, devroot, keep=False):
                   for i, d in enumerate(orig)], os.cpu_count() or 2)
         log("ingest-pg: %d records imported in %.1f s" % (
             INGEST_DEVICES * INGEST_RECORDS, time.monotonic() - t0))
-        runs = [("sqlite", [sq])]
-        for n in PG_FRONTENDS:
-            first = Collector(base, "pg%d-a" % n,
-                              store=pg.createdb("bench_ingest%d" % n))
-            runs.append(("pg%d" % n, [first] + [
-                first.frontend("pg%d-%s" % (n, chr(ord("a") + k)))
-                for k in range(1, n)]))
-        devsets = {name: copy_devices(orig, os.path.join(dbase, name))
-                   for name, _ in runs}
-        for d in orig:
-            shutil.rmtree(d.dir)
-
-        for name, cols in runs:
-            for c in cols:
-                c.start()
-                started.append(c)
-            for d in devsets[name]:
-                d.enroll(cols[0])
-            res[name] = concurrent_ingest(
-                cols, devsets[name], os.path.join(base, "sync-%s.log" % name),
-                None if name == "sqlite" else pg)
-            for c in cols:
-                c.stop()
-            res[name]["batches"], res[name]["tx"] = transactions(cols)
-            res[name]["rate"] = res[name]["got"] / res[name]["secs"]
-            log("ingest-pg: %s %.0f/s" % (name, res[name]["rate"]))
+        for r in range(ROUNDS):
+            # Each round: fresh collectors, databases and copies of the
+            # devices; every other round in the reverse order, so a load
+            # that drifts during a round weighs on each kind alike.
+            runs = [("sqlite", [sq if r == 0 else
+                                Collector(base, "sqlite-r%d" % r)])]
+            for n in PG_FRONTENDS:
+                first = Collector(base, "pg%d-a-r%d" % (n, r),
+                                  store=pg.createdb("bench_ingest%d_r%d"
+                                                    % (n, r)))
+                runs.append(("pg%d" % n, [first] + [
+                    first.frontend("pg%d-%s-r%d" % (n, chr(ord("a") + k), r))
+                    for k in range(1, n)]))
+            if r % 2:
+                runs.reverse()
+            for name, cols in runs:
+                devs = copy_devices(orig, os.path.join(
+                    dbase, "%s-r%d" % (name, r)))
+                for c in cols:
+                    c.start()
+                    started.append(c)
+                for d in devs:
+                    d.enroll(cols[0])
+                one = concurrent_ingest(
+                    cols, devs, os.path.join(base, "sync-%s-r%d.log" %
+                                             (name, r)),
+                    None if name == "sqlite" else pg)
+                for c in cols:
+                    c.stop()
+                for d in devs:
+                    shutil.rmtree(d.dir)
+                one["batches"], one["tx"] = transactions(cols)
+                one["rate"] = one["got"] / one["secs"]
+                res.setdefault(name, []).append(one)
+                log("ingest-pg: round %d, %s %.0f/s" % (r + 1, name,
+                                                        one["rate"]))
     finally:
         for c in started:
             c.stop()
         pg.stop(keep)
     total = INGEST_DEVICES * INGEST_RECORDS
-    ok = all(r["got"] == total and r["failed"] == 0 for r in res.values())
-    if len(res) != 1 + len(PG_FRONTENDS):
+    if len(res) != 1 + len(PG_FRONTENDS) or \
+            any(len(v) != ROUNDS for v in res.values()):
         print("collector ingest on PostgreSQL: NOT MEASURED (a run did not "
               "finish)")
         return False
+    ok = all(x["got"] == total and x["failed"] == 0
+             for v in res.values() for x in v)
 
-    def figs(r):
-        return ("%.0f records/s (%d of %d acknowledged in %.2f s, %d syncs "
-                "failed; %d batches in %d transactions; CPU-s: collectord "
-                "%.1f, PostgreSQL %.1f, the devices' fieldctl %.1f)" % (
-                    r["rate"], r["got"], total, r["secs"], r["failed"],
-                    r["batches"], r["tx"], r["cpu"], r["pg"], r["gen"]))
-    sqr = res["sqlite"]["rate"]
+    def median(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if len(xs) % 2 else \
+            (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+    def per_cpu(x):
+        """Records per CPU-s of everything the ingest ran: collectord,
+        PostgreSQL and the devices' fieldctl (on 2 cores, at most twice
+        this many records per second)."""
+        c = x["cpu"] + x["pg"] + x["gen"]
+        return x["got"] / c if c else float("nan")
+
+    def figs(v):
+        x = v[len(v) // 2] if len(v) % 2 else v[0]
+        rates = [y["rate"] for y in v]
+        return ("%.0f records/s (median of %d: %s; %d of %d acknowledged, "
+                "%d syncs failed in all; %d batches in %d transactions; "
+                "CPU-s: collectord %.1f, PostgreSQL %.1f, the devices' "
+                "fieldctl %.1f; %.0f records per CPU-s of the three)" % (
+                    median(rates), len(v), ", ".join("%.0f" % y for y in
+                                                      rates),
+                    min(y["got"] for y in v), total,
+                    sum(y["failed"] for y in v), x["batches"], x["tx"],
+                    x["cpu"], x["pg"], x["gen"], median(
+                        [per_cpu(y) for y in v])))
+    sq_v = res["sqlite"]
     for n in PG_FRONTENDS:
+        v = res["pg%d" % n]
         print("collector ingest on PostgreSQL, %d front-end%s: %s; %.2fx "
-              "one collectord on SQLite" % (n, "" if n == 1 else "s",
-                                            figs(res["pg%d" % n]),
-                                            res["pg%d" % n]["rate"] / sqr))
+              "one collectord on SQLite (median of the rounds' ratios)" % (
+                  n, "" if n == 1 else "s", figs(v), median(
+                      [v[i]["rate"] / sq_v[i]["rate"]
+                       for i in range(ROUNDS)])))
     print("collector ingest, one collectord on SQLite, same devices and "
-          "records: %s" % figs(res["sqlite"]))
-    r2, r1, r4 = (res["pg2"]["rate"], res["pg1"]["rate"], res["pg4"]["rate"])
-    ok_budget = r2 >= BUDGET_PG_VS_SQLITE * sqr and \
-        r4 >= BUDGET_PG_4_VS_2 * r2
-    print("collector ingest on PostgreSQL (%d devices x %d records, "
-          "PostgreSQL 15 on loopback, fsync on, data on %s, %d cores): two "
-          "front-ends %.2fx one SQLite collectord (budget %.1fx), two/one "
-          "%.2fx, four/two %.2fx (budget %.1fx) %s%s" % (
-              INGEST_DEVICES, INGEST_RECORDS, fstype(pg.dir),
-              os.cpu_count() or 1, r2 / sqr, BUDGET_PG_VS_SQLITE, r2 / r1,
-              r4 / r2, BUDGET_PG_4_VS_2, verdict(ok_budget),
-              "" if ok else " RECORDS MISSING"))
+          "records: %s" % figs(sq_v))
+
+    def ratio(a, b):
+        return median([res[a][i]["rate"] / res[b][i]["rate"]
+                       for i in range(ROUNDS)])
+    r2s, r21, r42 = ratio("pg2", "sqlite"), ratio("pg2", "pg1"), \
+        ratio("pg4", "pg2")
+    ok_budget = r2s >= BUDGET_PG_VS_SQLITE and r42 >= BUDGET_PG_4_VS_2
+    print("collector ingest on PostgreSQL (%d devices x %d records, %d "
+          "round%s, PostgreSQL 15 on loopback, fsync on, data on %s, %d "
+          "cores): two front-ends %.2fx one SQLite collectord (budget "
+          "%.1fx), two/one %.2fx, four/two %.2fx (budget %.1fx) (medians "
+          "of the rounds' ratios) %s%s" % (
+              INGEST_DEVICES, INGEST_RECORDS, ROUNDS, "" if ROUNDS == 1
+              else "s", fstype(base), os.cpu_count() or 1, r2s,
+              BUDGET_PG_VS_SQLITE, r21, r42, BUDGET_PG_4_VS_2,
+              verdict(ok_budget), "" if ok else " RECORDS MISSING"))
     sys.stdout.flush()
     return ok
 
 
 def main():
-    global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS
+    global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS, ROUNDS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--only", default="1,2,6,3,5")
     ap.add_argument("--devices", type=int, default=INGEST_DEVICES)
     ap.add_argument("--records", type=int, default=INGEST_RECORDS)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--rounds", type=int, default=ROUNDS)
     ap.add_argument("--link-seeds", type=int, default=1)
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     BIN, VERBOSE = a.build, a.v
     INGEST_DEVICES, INGEST_RECORDS = a.devices, a.records
+    ROUNDS = max(1, a.rounds)
     for prog in ("collectord", "collectctl", "fieldctl", "faultproxy"):
         if not os.access(binpath(prog), os.X_OK):
             sys.stderr.write("bench_sync: %s is missing (make all %s)\n"
