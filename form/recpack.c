@@ -7,10 +7,16 @@
 #include <string.h>
 #include <zstd.h>
 
-/* Level 1: on records of a few hundred bytes against a dictionary,
-   higher levels gain about 5% in size for three times the time, and
-   a submit's budget is counted in microseconds. */
-#define RECPACK_LEVEL 1
+/*
+ * Level -1: on a record of a few hundred bytes, zstd's fixed costs rule,
+ * and most of them are building a Huffman table for the literals; a
+ * negative level leaves literals raw.  Against level 1 that is half the
+ * instructions for about 2% more bytes (316 against 310 for a household,
+ * bench/bench_store.c), and level 1 already gave up 5% of size to higher
+ * levels for a third of their time.  The frame is the same kind of zstd
+ * frame: records packed at any level open with the same dictionary.
+ */
+#define RECPACK_LEVEL (-1)
 
 /* Prepared dictionaries, by form version: loading one per record costs
    far more than compressing the record. */
