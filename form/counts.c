@@ -41,6 +41,11 @@ counts_add(struct form_counts *out, const char *day, const char *place,
 		return 0;
 	for (size_t i = 0; i < out->n; i++) {
 		c = &out->c[i];
+		/* first bytes first: most cells differ there, and this scan
+		   runs for every cell of every record */
+		if (c->dim[0] != dim[0] || c->value[0] != value[0] ||
+		    c->measure[0] != measure[0])
+			continue;
 		if (strcmp(c->dim, dim) == 0 && strcmp(c->value, value) == 0 &&
 		    strcmp(c->measure, measure) == 0) {
 			c->n += n;

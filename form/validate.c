@@ -760,6 +760,27 @@ v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
 	}
 }
 
+/* Writes "name[n]." into path (size bytes; a name is shorter than
+   FORM_NAME_MAX, so it fits whole) and gives its length. */
+static size_t
+v_item_path(char *path, size_t size, const char *name, size_t n)
+{
+	char digits[24];
+	size_t len = strnlen(name, size - sizeof(digits) - 3), d = 0;
+
+	memcpy(path, name, len);
+	path[len++] = '[';
+	do
+		digits[d++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	while (d > 0)
+		path[len++] = digits[--d];
+	path[len++] = ']';
+	path[len++] = '.';
+	path[len] = '\0';
+	return len;
+}
+
 static void
 v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
     const char *today, struct form_errors *errs)
@@ -777,9 +798,9 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			form_error_add(errs, path, "unknown field");
 		}
 	}
-	/* "members[2]." once, each field's name after it */
-	size_t plen = (size_t)snprintf(path, sizeof(path), "%s[%zu].", rname,
-	    idx + 1);
+	/* "members[2]." once, each field's name after it (no snprintf: this
+	   runs for every item of every record) */
+	size_t plen = v_item_path(path, sizeof(path), rname, idx + 1);
 	for (size_t i = 0; i < c->f->n_fields; i++) {
 		const char *name = c->f->fields[i].name;
 		size_t nlen = strlen(name);
