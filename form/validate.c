@@ -40,6 +40,11 @@ struct vctx {
 	const struct form_list *list;	/* the choice a filter reads, */
 	const struct form_choice *choice;	/* in its list */
 	unsigned char *grel;		/* per group: relevant here */
+	/* form_validate only (NULL elsewhere): each top-level field's answer
+	   and, while an item is checked, each of its fields', by field
+	   index, read once from the objects' keys rather than looked up by
+	   name again for every field and every ${name} */
+	const json_t **vals, **ivals;
 	char now[40];			/* now(), UTC */
 };
 
@@ -159,6 +164,8 @@ v_resolve(void *ctx, const void *item, const char *name,
 		v = NULL;	/* a note or a group: empty */
 	else if (fd->parent >= 0)
 		v = item ? json_object_get((const json_t *)item, name) : NULL;
+	else if (c->vals)
+		v = c->vals[i];
 	else
 		v = json_object_get(c->rec, name);
 	v_value(c, fd, v, out);
@@ -788,6 +795,7 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 	const char *rname = c->f->fields[rep].name;
 	char path[sizeof(((struct form_error *)0)->path)];
 	const char *key;
+	const json_t *x;
 	json_t *v;
 
 	json_object_foreach((json_t *)item, key, v) {
@@ -796,6 +804,8 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			snprintf(path, sizeof(path), "%s[%zu].%.40s", rname,
 			    idx + 1, key);
 			form_error_add(errs, path, "unknown field");
+		} else {
+			c->ivals[i] = v;
 		}
 	}
 	/* "members[2]." once, each field's name after it (no snprintf: this
@@ -812,8 +822,9 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 		memcpy(path + plen, name, nlen);
 		path[plen + nlen] = '\0';
 		c->position = idx + 1;
-		v_field(c, (int)i, json_object_get(item, c->f->fields[i].name),
-		    item, path, today, errs);
+		x = c->ivals[i];
+		c->ivals[i] = NULL;	/* ready for the next item */
+		v_field(c, (int)i, x, item, path, today, errs);
 	}
 	c->position = 0;
 }
@@ -850,19 +861,33 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 		form_error_add(errs, "", "a record must be a JSON object");
 		return -1;
 	}
+	if ((c = calloc(1, sizeof(*c))) != NULL) {
+		c->grel = calloc(f->n_fields + 1, 1);
+		c->vals = calloc(2 * (f->n_fields + 1), sizeof(*c->vals));
+		c->ivals = c->vals ? c->vals + f->n_fields + 1 : NULL;
+	}
 	json_object_foreach((json_t *)rec, key, v) {
-		int i;
+		int i = key[0] == '_' ? -1 : form_field_index(f, key);
+
 		if (key[0] == '_') {
 			v_meta(f, key, v, errs);
+			/* a field may still be called so, and is answered */
+			if ((i = form_field_index(f, key)) >= 0 &&
+			    f->fields[i].parent < 0 && c && c->vals)
+				c->vals[i] = v;
 			continue;
 		}
-		i = form_field_index(f, key);
 		if (i < 0 || f->fields[i].parent >= 0)
 			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
 			    "unknown field");
+		else if (c && c->vals)
+			c->vals[i] = v;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->grel = calloc(f->n_fields + 1, 1)) == NULL) {
+	if (c == NULL || c->grel == NULL || c->vals == NULL) {
+		if (c) {
+			free(c->grel);
+			free(c->vals);
+		}
 		free(c);
 		form_error_add(errs, "", "out of memory");
 		return -1;
@@ -878,15 +903,15 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	}
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
-			v_field(c, (int)i, json_object_get(rec,
-			    f->fields[i].name), NULL, f->fields[i].name, today,
-			    errs);
+			v_field(c, (int)i, c->vals[i], NULL, f->fields[i].name,
+			    today, errs);
 	if (c->oom)
 		form_error_add(errs, "", "out of memory");
 	for (size_t i = 0; i < c->n_joins; i++)
 		free(c->joins[i].s);
 	free(c->joins);
 	free(c->grel);
+	free(c->vals);
 	free(c);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }
