@@ -895,11 +895,18 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	c->f = f;
 	c->rec = rec;
 	{
+		/* formatted once a second, not once a record */
+		static _Thread_local time_t at = -1;
+		static _Thread_local char now[sizeof(c->now)];
 		time_t t = time(NULL);
 		struct tm tm;
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(c->now, sizeof(c->now),
-			    "%Y-%m-%dT%H:%M:%S.000+00:00", &tm);
+
+		if (t != at && gmtime_r(&t, &tm) != NULL &&
+		    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S.000+00:00",
+		    &tm) > 0)
+			at = t;
+		if (t == at)
+			memcpy(c->now, now, sizeof(now));
 	}
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
