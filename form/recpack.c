@@ -253,16 +253,35 @@ pb_value_size(const Field__Value *v)
 
 static unsigned char *pb_value(unsigned char *p, const Field__Value *v);
 
+/*
+ * A length-delimited field whose body is written in one pass: the body
+ * goes after a one-byte length, and moves along when its length needs
+ * more.  Every byte lands at or before its final place, so a buffer of
+ * recpack_pb_size bytes holds the passes.
+ */
 static unsigned char *
-pb_message_head(unsigned char *p, int num, size_t len)
+pb_open(unsigned char *p, int num)
 {
 	*p++ = PB_TAG(num, PB_LEN);
-	return pb_varint(p, len);
+	return p + 1;			/* the body, after one length byte */
+}
+
+static unsigned char *
+pb_close(unsigned char *body, unsigned char *end)
+{
+	size_t len = (size_t)(end - body), vl = pb_vlen(len);
+
+	if (vl > 1)
+		memmove(body + vl - 1, body, len);
+	pb_varint(body - 1, len);
+	return body - 1 + vl + len;
 }
 
 static unsigned char *
 pb_value(unsigned char *p, const Field__Value *v)
 {
+	unsigned char *b;
+
 	if (pb_str_set(v->name))
 		p = pb_bytes(p, 1, v->name, strlen(v->name));
 	switch (v->v_case) {
@@ -283,10 +302,11 @@ pb_value(unsigned char *p, const Field__Value *v)
 
 		if (c == NULL)
 			break;
-		p = pb_message_head(p, 5, pb_choices_size(c));
+		b = p = pb_open(p, 5);
 		for (size_t i = 0; i < c->n_names; i++)
 			p = pb_bytes(p, 1, c->names[i] ? c->names[i] : "",
 			    c->names[i] ? strlen(c->names[i]) : 0);
+		p = pb_close(b, p);
 		break;
 	}
 	case FIELD__VALUE__V_GEOPOINT: {
@@ -294,7 +314,7 @@ pb_value(unsigned char *p, const Field__Value *v)
 
 		if (g == NULL)
 			break;
-		p = pb_message_head(p, 6, pb_point_size(g));
+		b = p = pb_open(p, 6);
 		if (g->latitude != 0)
 			p = pb_double(p, 1, g->latitude);
 		if (g->longitude != 0)
@@ -311,6 +331,7 @@ pb_value(unsigned char *p, const Field__Value *v)
 			*p++ = PB_TAG(6, PB_VARINT);
 			*p++ = 1;
 		}
+		p = pb_close(b, p);
 		break;
 	}
 	case FIELD__VALUE__V_REPEAT: {
@@ -318,17 +339,19 @@ pb_value(unsigned char *p, const Field__Value *v)
 
 		if (r == NULL)
 			break;
-		p = pb_message_head(p, 7, pb_repeat_size(r));
+		b = p = pb_open(p, 7);
 		for (size_t i = 0; i < r->n_items; i++) {
 			const Field__Group *g = r->items[i];
+			unsigned char *gb = p = pb_open(p, 1);
 
-			p = pb_message_head(p, 1, pb_group_size(g));
 			for (size_t k = 0; k < g->n_values; k++) {
-				p = pb_message_head(p, 1,
-				    pb_value_size(g->values[k]));
-				p = pb_value(p, g->values[k]);
+				unsigned char *vb = p = pb_open(p, 1);
+
+				p = pb_close(vb, pb_value(p, g->values[k]));
 			}
+			p = pb_close(gb, p);
 		}
+		p = pb_close(b, p);
 		break;
 	}
 	default:
@@ -381,8 +404,9 @@ recpack_pb_write(const Field__Record *r, unsigned char *out)
 		p = pb_varint(p, (uint64_t)(int64_t)r->clock);
 	}
 	for (size_t i = 0; i < r->n_values; i++) {
-		p = pb_message_head(p, 8, pb_value_size(r->values[i]));
-		p = pb_value(p, r->values[i]);
+		unsigned char *b = p = pb_open(p, 8);
+
+		p = pb_close(b, pb_value(p, r->values[i]));
 	}
 	return (size_t)(p - out);
 }
