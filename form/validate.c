@@ -28,6 +28,14 @@ struct vjoin {
 	char *s;
 };
 
+/*
+ * The answers table lives on the stack: on the heap, a table for a large
+ * form is a large allocation, and glibc merges the small chunks freed
+ * before it (a record's JSON just parsed and dropped) then, which cost
+ * more than the lookups it saves.  Larger forms look answers up by name.
+ */
+#define V_FIELDS 128
+
 struct vctx {
 	const struct form *f;
 	const json_t *rec;
@@ -40,10 +48,11 @@ struct vctx {
 	const struct form_list *list;	/* the choice a filter reads, */
 	const struct form_choice *choice;	/* in its list */
 	unsigned char *grel;		/* per group: relevant here */
-	/* form_validate only (NULL elsewhere): each top-level field's answer
-	   and, while an item is checked, each of its fields', by field
-	   index, read once from the objects' keys rather than looked up by
-	   name again for every field and every ${name} */
+	/* form_validate only, for a form of up to V_FIELDS fields (NULL
+	   otherwise): each top-level field's answer and, while an item is
+	   checked, each of its fields', by field index, read once from the
+	   objects' keys rather than looked up by name again for every field
+	   and every ${name} */
 	const json_t **vals, **ivals;
 	char now[40];			/* now(), UTC */
 };
@@ -804,7 +813,7 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			snprintf(path, sizeof(path), "%s[%zu].%.40s", rname,
 			    idx + 1, key);
 			form_error_add(errs, path, "unknown field");
-		} else {
+		} else if (c->ivals) {
 			c->ivals[i] = v;
 		}
 	}
@@ -822,8 +831,12 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 		memcpy(path + plen, name, nlen);
 		path[plen + nlen] = '\0';
 		c->position = idx + 1;
-		x = c->ivals[i];
-		c->ivals[i] = NULL;	/* ready for the next item */
+		if (c->ivals) {
+			x = c->ivals[i];
+			c->ivals[i] = NULL;	/* ready for the next item */
+		} else {
+			x = json_object_get(item, name);
+		}
 		v_field(c, (int)i, x, item, path, today, errs);
 	}
 	c->position = 0;
@@ -852,6 +865,7 @@ int
 form_validate(const struct form *f, const json_t *rec, const char *today,
     struct form_errors *errs)
 {
+	const json_t *vals[2 * (V_FIELDS + 1)];
 	struct vctx *c;
 	const char *key;
 	json_t *v;
@@ -861,10 +875,12 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 		form_error_add(errs, "", "a record must be a JSON object");
 		return -1;
 	}
-	if ((c = calloc(1, sizeof(*c))) != NULL) {
-		c->grel = calloc(f->n_fields + 1, 1);
-		c->vals = calloc(2 * (f->n_fields + 1), sizeof(*c->vals));
-		c->ivals = c->vals ? c->vals + f->n_fields + 1 : NULL;
+	if ((c = calloc(1, sizeof(*c))) != NULL &&
+	    (c->grel = calloc(f->n_fields + 1, 1)) != NULL &&
+	    f->n_fields <= V_FIELDS) {
+		memset(vals, 0, 2 * (f->n_fields + 1) * sizeof(*vals));
+		c->vals = vals;
+		c->ivals = vals + f->n_fields + 1;
 	}
 	json_object_foreach((json_t *)rec, key, v) {
 		int i = key[0] == '_' ? -1 : form_field_index(f, key);
@@ -872,8 +888,8 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 		if (key[0] == '_') {
 			v_meta(f, key, v, errs);
 			/* a field may still be called so, and is answered */
-			if ((i = form_field_index(f, key)) >= 0 &&
-			    f->fields[i].parent < 0 && c && c->vals)
+			if (c && c->vals && (i = form_field_index(f, key)) >= 0 &&
+			    f->fields[i].parent < 0)
 				c->vals[i] = v;
 			continue;
 		}
@@ -883,11 +899,7 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 		else if (c && c->vals)
 			c->vals[i] = v;
 	}
-	if (c == NULL || c->grel == NULL || c->vals == NULL) {
-		if (c) {
-			free(c->grel);
-			free(c->vals);
-		}
+	if (c == NULL || c->grel == NULL) {
 		free(c);
 		form_error_add(errs, "", "out of memory");
 		return -1;
@@ -910,15 +922,15 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	}
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
-			v_field(c, (int)i, c->vals[i], NULL, f->fields[i].name,
-			    today, errs);
+			v_field(c, (int)i, c->vals ? c->vals[i] :
+			    json_object_get(rec, f->fields[i].name), NULL,
+			    f->fields[i].name, today, errs);
 	if (c->oom)
 		form_error_add(errs, "", "out of memory");
 	for (size_t i = 0; i < c->n_joins; i++)
 		free(c->joins[i].s);
 	free(c->joins);
 	free(c->grel);
-	free(c->vals);
 	free(c);
 	return errs->n + errs->dropped > before ? -1 : 0;
 }
