@@ -18,7 +18,7 @@
  * with the header, as glibc's per-thread cache serves: a larger request
  * first merges every small chunk freed before it (in fieldd, the
  * requests' JSON, freed on the loop thread), and the writer thread
- * would pay for that.  A household of three takes two blocks.
+ * would pay for that.  A household of three takes a few blocks.
  */
 #define VALUES_BLOCK 960
 
