@@ -123,13 +123,16 @@ class Collector:
     def ctl(self, *args, **kw):
         return fl.run("collectctl", "-d", self.dir, *args, **kw)
 
-    def start(self, *extra, port=0):
+    def start(self, *extra, port=0, env=None):
+        """env: variables added to collectord's environment (a slow
+        fsync, fl.slow_fsync)."""
         self.logf = open(self.log_path, "a")
         since = self.logf.tell()
         self.proc = subprocess.Popen(
             [os.path.join(fl.BIN, "collectord"), "-d", self.dir, "--listen",
              "127.0.0.1:%d" % port] + list(extra),
-            stdout=self.logf, stderr=self.logf)
+            stdout=self.logf, stderr=self.logf,
+            env=dict(os.environ, **env) if env else None)
         self.port = int(wait_for_line(self.log_path,
                                       r"listening on 127\.0\.0\.1:(\d+)",
                                       self.proc, "collectord", since))
