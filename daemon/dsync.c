@@ -114,13 +114,10 @@ struct dsync {
 	uint64_t gap_next, gap_to;
 	int forms_seen;			/* forms came before the welcome */
 	uint64_t last_ack_ms;		/* util_mono_ms of the last ack */
-	unsigned char *hello_buf;	/* the hello, until a frame joins it */
-	size_t hello_len;
 };
 
 static void dsync_pump(struct dsync *s);
 static int dsync_counts(struct dsync *s);
-static int dsync_flush_hello(struct dsync *s);
 
 void
 dsync_state_fini(struct dsync_state *state)
@@ -285,7 +282,6 @@ dsync_freed(uv_handle_t *h)
 
 	frame_reader_free(&s->fr);
 	tls_ctx_free(s->ctx);
-	free(s->hello_buf);
 	free(s);
 }
 
@@ -383,66 +379,19 @@ dsync_fail(struct dsync *s, const char *fmt, ...)
 		tls_conn_close(s->c, s->reason);
 }
 
-/* Writes bytes (frames) in one TLS record, counting them; 0 or -1. */
-static int
-dsync_write(struct dsync *s, const unsigned char *buf, size_t len,
-    const char *what)
-{
-	if (tls_conn_write(s->c, buf, len) != 0) {
-		dsync_fail(s, "link closed, or not taking data, while "
-		    "sending a %s frame", what);
-		return -1;
-	}
-	s->bytes += (uint64_t)len + DSYNC_TLS_OVERHEAD *
-	    ((uint64_t)len / DSYNC_TLS_RECORD + 1);
-	return 0;
-}
-
-/* The hello alone, when nothing followed it at once. */
-static int
-dsync_flush_hello(struct dsync *s)
-{
-	int rc = dsync_write(s, s->hello_buf, s->hello_len, "hello");
-
-	free(s->hello_buf);
-	s->hello_buf = NULL;
-	s->hello_len = 0;
-	return rc;
-}
-
-/*
- * Sends one frame.  The first after the hello goes in the hello's TLS
- * record (one record header and tag less before the first batch); each
- * later frame in records of its own, so the collector can take a batch
- * as soon as its own bytes have arrived.
- */
 static int
 dsync_send(struct dsync *s, const Field__Sync__Envelope *env)
 {
-	unsigned char *buf, *both;
-	size_t len;
-	int rc;
+	long n = wire_send(s->c, env);
 
-	if (frame_encode(env, WIRE_MAX_FRAME, &buf, &len) != 0) {
-		dsync_fail(s, "cannot encode a %s frame",
-		    wire_kind_name(env->kind_case));
+	if (n < 0) {
+		dsync_fail(s, "link closed, or not taking data, while "
+		    "sending a %s frame", wire_kind_name(env->kind_case));
 		return -1;
 	}
-	if (s->hello_len > 0 && (both = realloc(s->hello_buf, s->hello_len +
-	    len)) != NULL) {
-		memcpy(both + s->hello_len, buf, len);
-		free(buf);
-		buf = both;
-		len += s->hello_len;
-		s->hello_buf = NULL;
-		s->hello_len = 0;
-	} else if (s->hello_len > 0 && dsync_flush_hello(s) != 0) {
-		free(buf);
-		return -1;
-	}
-	rc = dsync_write(s, buf, len, wire_kind_name(env->kind_case));
-	free(buf);
-	return rc;
+	s->bytes += (uint64_t)n + DSYNC_TLS_OVERHEAD *
+	    ((uint64_t)n / DSYNC_TLS_RECORD + 1);
+	return 0;
 }
 
 static void
@@ -564,14 +513,15 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_HELLO;
 	env.hello = &h;
 	s->bytes += DSYNC_HANDSHAKE_BYTES;
-	/* Held back to share a TLS record with the first frame after it. */
-	sent = frame_encode(&env, WIRE_MAX_FRAME, &s->hello_buf,
-	    &s->hello_len);
+	/* A TLS record of its own, though the first batch follows in the
+	   same flight: the collector reads a record only once all of it has
+	   come, and its welcome (the round trip; an attempt welcomed is
+	   retried at once, not after a back-off) should not wait for a
+	   batch to come whole. */
+	sent = dsync_send(s, &env);
 	formsync_hello_free(&forms);
-	if (sent != 0) {
-		dsync_fail(s, "cannot encode the hello");
+	if (sent != 0)
 		return;
-	}
 	/* No waiting for the welcome: counts and the first batches follow
 	   the hello at once, from our own watermark, which saves a round
 	   trip on every reconnect.  The collector takes them in order and
@@ -590,13 +540,10 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	s->hello_ms = util_mono_ms();
 	if (s->state->batch_bytes == 0)
 		dsync_link_load(s);
-	/* Records first, the first batch in the hello's TLS record: on a
-	   link that drops every few KB, what goes before the first batch
-	   decides whether an attempt gets any record through.  The counts
-	   follow the records (dsync_pump). */
+	/* Records first: on a link that drops every few KB, what goes
+	   before the first batch decides whether an attempt gets any record
+	   through.  The counts follow the records (dsync_pump). */
 	dsync_pump(s);
-	if (s->hello_len > 0)
-		dsync_flush_hello(s);
 }
 
 static void
@@ -847,14 +794,15 @@ dsync_pump(struct dsync *s)
 		s->inflight[s->ninflight].counts = 0;
 		s->inflight[s->ninflight++].sent_ms = util_mono_ms();
 	}
-	/* The counts once every record is sent (or the day's budget
-	   stopped them): a piece, a whole place, can be many times a
-	   batch, and on a link that drops every few KB it would keep the
-	   records out.  They are the records' sums, so records go first. */
+	/* The counts once every record is sent, what the collector lacks
+	   of the last attempt's too (known only from the welcome), or the
+	   day's budget stopped them: a piece, a whole place, can be many
+	   times a batch, and on a link that drops every few KB it would
+	   keep the records out.  They are the records' sums, so records
+	   go first. */
 	if (!s->counts_done && !s->counts_pending &&
 	    s->ninflight < DSYNC_INFLIGHT && (s->budget_stop ||
-	    ((!s->welcomed || s->gap_next >= s->gap_to) &&
-	    s->sent_to >= stats.last_seq))) {
+	    (s->gap_next >= s->gap_to && s->sent_to >= stats.last_seq))) {
 		if (dsync_counts(s) != 0)
 			return;
 	}

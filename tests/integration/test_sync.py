@@ -356,6 +356,67 @@ class FaultyLinkTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         check_exactly_once(self, self.c, {"board-link": ids})
 
+    def test_first_attempt_after_restart_on_a_5kb_link(self):
+        """A link cut after 5 KB, both directions counted: a rebooted board
+        that remembers its link resumes its TLS session (no certificates
+        come down) and sends a first batch of the size it learned before
+        anything else but its hello, so its first attempt gets records
+        through; one that forgot (a full handshake, 8 KiB batches) gets
+        none.  The counts, a whole place per piece and here many times a
+        batch, follow the records."""
+        d = sl.SyncDevice(self.c, "board-5kb")
+        # One place over many days: its counts piece is one piece of
+        # several KB, far more than a batch this link carries.
+        ids = d.bulk(200, members=3, one_site=True)
+        # 64 kbit/s: the link carries what is sent at its own pace, so
+        # acks come back before the cut, as on a real one.
+        link = ("--delay-ms", "40", "--rate", "8000", "--cut-at", "5000")
+        px = sl.Proxy(self.c.port, *link)
+        d.point_at(px.port)
+        d.sync(attempts=12, timeout=120)
+        px.stop()
+        st = d.status()
+        learned = st["link_batch_bytes"]
+        self.assertIsNotNone(learned, st)
+        self.assertLessEqual(learned, 2048, st)
+        before = st["acked_seq"]
+        self.assertGreater(before, 0, "the learning attempts got nothing "
+                           "through: " + d.ctl("status").stdout)
+        self.assertLess(before, 180, "too few records left to compare")
+        forgot = sl.SyncDevice.__new__(sl.SyncDevice)
+        forgot.collector, forgot.id, forgot.proc = self.c, d.id, None
+        forgot.dir = d.dir + "-forgot"
+        shutil.copytree(d.dir, forgot.dir)
+        os.unlink(os.path.join(forgot.dir, "tls", "session"))
+        db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
+        db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
+                   " 'sync_link_rtt_ms')")
+        db.commit()
+        db.close()
+        down, stored = {}, {}
+        for name, dev in (("forgot", forgot), ("remembered", d)):
+            at = self.c.devices()["board-5kb"]["acked_seq"]
+            px = sl.Proxy(self.c.port, *link)
+            dev.point_at(px.port)
+            dev.sync(attempts=1)
+            down[name] = px.stop()["bytes_down"]
+            stored[name] = self.c.devices()["board-5kb"]["acked_seq"] - at
+        # A full handshake brings the server's and the CA's certificates
+        # (over 1 KB); a resumed one about 140 bytes, then a welcome and
+        # acks of a few dozen bytes each.
+        self.assertGreater(down["forgot"], 1000, down)
+        self.assertLess(down["remembered"], 600, down)
+        # What the collector committed in each attempt (its watermark may
+        # already be above the board's: an ack the last cut lost), and
+        # that the board heard of it.
+        self.assertEqual(stored["forgot"], 0, stored)
+        self.assertGreater(stored["remembered"], 0, stored)
+        self.assertGreater(d.status()["acked_seq"], before)
+        d.point_at(self.c.port)
+        p = d.sync(attempts=3)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        check_exactly_once(self, self.c, {"board-5kb": ids})
+
     def test_10k_records_through_200_cuts(self):
         d = sl.SyncDevice(self.c, "cut-board")
         ids = d.bulk(10000)
