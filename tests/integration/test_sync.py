@@ -103,6 +103,38 @@ class SyncTest(unittest.TestCase):
         self.assertEqual(d.sync().returncode, 0)
         check_exactly_once(self, self.c, {"board-off": ids})
 
+    def test_resumed_session_names_its_device(self):
+        """A resumed session brings no certificate over the link, and its
+        ticket, about 180 bytes, names the device's certificate instead of
+        carrying it; the collector still knows the device by it, and
+        still refuses it once revoked."""
+        d = sl.SyncDevice(self.c, "resumer")
+        ids = d.bulk(3)
+        self.assertEqual(d.sync().returncode, 0)
+        # Nothing waits: the attempt is the handshake, hello, welcome and
+        # bye alone.  Resumed: no certificates down (a full handshake
+        # brings over 1 KB), and up a ClientHello with a short ticket
+        # (with the certificate in it, about 950 bytes up in all).
+        px = sl.Proxy(self.c.port)
+        d.point_at(px.port)
+        self.assertEqual(d.sync().returncode, 0)
+        st = px.stop()
+        self.assertLess(st["bytes_down"], 400, st)
+        self.assertLess(st["bytes_up"], 700, st)
+        d.point_at(self.c.port)
+        ids += d.bulk(2)
+        self.assertEqual(d.sync().returncode, 0)
+        check_exactly_once(self, self.c, {"resumer": ids})
+        px = sl.Proxy(self.c.port)
+        d.point_at(px.port)
+        self.c.ctl("revoke", "resumer")
+        d.bulk(1)
+        p = d.sync()
+        st = px.stop()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("revoked", p.stderr)
+        self.assertLess(st["bytes_down"], 600, st)
+
     def test_bad_peers_refused_good_device_served(self):
         good = sl.SyncDevice(self.c, "good")
         ids = good.bulk(10)
