@@ -4,8 +4,8 @@
  *
  *   start --not enrolled, no collector, budget spent, no conn-->
  *     dsync_finish, from the timer
- *   CONNECTING --on_ready--> hello, a counts piece, batches from the
- *     stored watermark, without waiting
+ *   CONNECTING --on_ready--> hello, batches from the stored watermark,
+ *     without waiting; counts pieces once every record is sent
  *   BEFORE WELCOME --[form_catalogue]-- welcome --> SENDING
  *   SENDING: at most DSYNC_INFLIGHT batches and counts pieces unacked;
  *     each ack (in order) retires the oldest and the pump refills
