@@ -24,9 +24,11 @@ baseline taken in the same run.
      fieldctl process; then, per seed (8), a new process's single attempt
      from a copy of that board, against the same collectord still
      running: remembering what was learned (batch size, round trip, TLS
-     session), and having forgotten it (as the version before).  Goodput
-     = what the collector gained x clean bytes per record / (8000 B/s x
-     the attempts' time).  No budget.
+     session), and having forgotten it (as the version before).  Each
+     copy starts at the collector's watermark, so what one seed gains is
+     not sent again by the next.  Goodput = what the collector gained x
+     clean bytes per record / (8000 B/s x the attempts' time), over all
+     seeds and per seed (mean, range).  No budget.
   3. Collector ingest: 50 enrolled devices with 2000 records each sync at
      once to one collectord; records / wall time from the first sync
      started to the last acknowledged.  The collector's folder is on the
@@ -66,7 +68,8 @@ and built as OpenRosa submissions.
 
 Every process it starts is its own and is stopped at the end; temporary
 folders are removed.  Python 3 standard library only.  Options:
---only 1,2,6,3,5; --link-seeds N (part 2); --devices N and --records N (ingest, parts 3 and 5);
+--only 1,2,6,3,5; --link-seeds N (part 2); --restart-seeds N (part 6,
+default 8); --devices N and --records N (ingest, parts 3 and 5);
 --rounds N (part 5: each kind N times, medians);
 --keep (keep the temporary folders); -v (progress on stderr).
 """
@@ -661,24 +664,32 @@ def bench_restart(root):
         p.wait(timeout=600)
     proxy.stop()
     learned = dev.status()
+    learned_acked = learned.get("acked_seq", 0)
     # Then, for each seed, a new process's first attempt from a copy of
     # that board: remembering what was learned, and having forgotten it
     # (the two meta keys and the TLS session file deleted, as on a board
     # of the version before).  What counts is what the collector gained.
+    # Each copy starts at the collector's watermark, as the board would
+    # after the attempts before it: every record it sends is new there,
+    # so each seed's gain is its own, not one an earlier seed made.
     res = {"remembered": [0, 0.0], "forgotten": [0, 0.0]}
+    per_seed = {"remembered": [], "forgotten": []}
     try:
         for i in range(RESTART_SEEDS):
             for kind in ("remembered", "forgotten"):
                 rdev = Clone.device(os.path.join(root, "restart-%s-%d" % (
                     kind, i)), dev.id)
                 shutil.copytree(dev.dir, rdev.dir, symlinks=True)
+                db = sqlite3.connect(os.path.join(rdev.dir, "device.db"))
+                db.execute("UPDATE meta SET value = ? WHERE key ="
+                           " 'acked_seq'", (str(col_acked(col, dev.id)),))
                 if kind == "forgotten":
-                    db = sqlite3.connect(os.path.join(rdev.dir, "device.db"))
                     db.execute("DELETE FROM meta WHERE key IN"
                                " ('sync_link_batch_bytes',"
                                " 'sync_link_rtt_ms')")
-                    db.commit()
-                    db.close()
+                db.commit()
+                db.close()
+                if kind == "forgotten":
                     sess = os.path.join(rdev.dir, "tls", "session")
                     if os.path.exists(sess):
                         os.unlink(sess)
@@ -692,25 +703,34 @@ def bench_restart(root):
                     rdev.sync_proc(lf, 1).wait(timeout=300)
                     secs = time.monotonic() - t0
                 proxy.stop()
-                res[kind][0] += col_acked(col, dev.id) - before
+                gained = col_acked(col, dev.id) - before
+                res[kind][0] += gained
                 res[kind][1] += secs
+                per_seed[kind].append(gained * per_rec / (LINK_RATE * secs))
                 shutil.rmtree(os.path.dirname(rdev.dir), ignore_errors=True)
     finally:
         col.stop()
     good = {k: v[0] * per_rec / (LINK_RATE * v[1]) if v[1] else 0.0
             for k, v in res.items()}
+    spread = {k: "mean of the seeds %.0f%%, %.0f%% to %.0f%%, %d of %d "
+              "seeds got records through" % (
+                  100 * sum(v) / len(v), 100 * min(v), 100 * max(v),
+                  sum(1 for g in v if g > 0), len(v))
+              for k, v in per_seed.items() if v}
     print("sync first attempt after a restart over %d kbit/s, %d ms one way, "
           "a cut every %d KB (%d seeds, one new fieldctl process each): "
-          "%.0f%% of the link with the link remembered (batches of %s bytes, "
-          "round trip %s ms learned over %d attempts, the TLS session "
-          "resumed; %d records acknowledged in %.1f s), %.0f%% forgotten "
-          "(8 KiB batches, a full handshake; %d records in %.1f s) (no "
-          "budget)"
+          "%.0f%% of the link with the link remembered (%s; batches of %s "
+          "bytes, round trip %s ms learned over %d attempts that got %d "
+          "records through; the TLS session resumed; %d records "
+          "acknowledged in %.1f s), %.0f%% forgotten (%s; 8 KiB batches, a "
+          "full handshake; %d records in %.1f s) (no budget)"
           % (LINK_RATE * 8 // 1000, LINK_DELAY_MS, RESTART_CUT_MEAN // 1000,
              RESTART_SEEDS, good["remembered"] * 100,
+             spread.get("remembered", ""),
              learned.get("link_batch_bytes"), learned.get("link_rtt_ms"),
-             RESTART_LEARN, res["remembered"][0], res["remembered"][1],
-             good["forgotten"] * 100, res["forgotten"][0],
+             RESTART_LEARN, learned_acked, res["remembered"][0],
+             res["remembered"][1], good["forgotten"] * 100,
+             spread.get("forgotten", ""), res["forgotten"][0],
              res["forgotten"][1]))
     sys.stdout.flush()
     return True
@@ -1126,6 +1146,7 @@ def bench_ingest_pg(root, devroot, keep=False):
 
 def main():
     global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS, ROUNDS
+    global RESTART_SEEDS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--only", default="1,2,6,3,5")
@@ -1134,11 +1155,13 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--rounds", type=int, default=ROUNDS)
     ap.add_argument("--link-seeds", type=int, default=1)
+    ap.add_argument("--restart-seeds", type=int, default=RESTART_SEEDS)
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     BIN, VERBOSE = a.build, a.v
     INGEST_DEVICES, INGEST_RECORDS = a.devices, a.records
     ROUNDS = max(1, a.rounds)
+    RESTART_SEEDS = a.restart_seeds
     for prog in ("collectord", "collectctl", "fieldctl", "faultproxy"):
         if not os.access(binpath(prog), os.X_OK):
             sys.stderr.write("bench_sync: %s is missing (make all %s)\n"
