@@ -309,17 +309,29 @@ tls_ticket_write(void *p, const mbedtls_ssl_session *session,
 	unsigned char hash[32];
 	int rc;
 
-	/* No certificate (an enrolling peer), or a chain: as it is. */
-	if (crt == NULL || crt->next != NULL ||
+	/* A chain, or no memory to keep the certificate: carried as it is. */
+	if (crt != NULL && (crt->next != NULL ||
 	    mbedtls_sha256_ret(crt->raw.p, crt->raw.len, hash, 0) != 0 ||
-	    ticket_cert_keep(ctx, hash, crt->raw.p, crt->raw.len) != 0)
+	    ticket_cert_keep(ctx, hash, crt->raw.p, crt->raw.len) != 0))
 		return mbedtls_ssl_ticket_write(&ctx->ticket, session, start,
 		    end, tlen, lifetime);
 	/* A shallow copy that mbedtls only reads; never freed. */
 	memcpy(&named, session, sizeof(named));
-	named.peer_cert = NULL;
-	named.id_len = sizeof(hash);
-	memcpy(named.id, hash, sizeof(hash));
+	if (crt == NULL) {
+		/*
+		 * No certificate (an enrolling peer).  A session's id can be
+		 * the one its client chose (a resumed session's is); sealed
+		 * in a ticket without a certificate, a client that chose
+		 * the hash of a device's certificate would come back as that
+		 * device (tls_ticket_parse).  So such a ticket names none.
+		 */
+		named.id_len = 0;
+		memset(named.id, 0, sizeof(named.id));
+	} else {
+		named.peer_cert = NULL;
+		named.id_len = sizeof(hash);
+		memcpy(named.id, hash, sizeof(hash));
+	}
 	rc = mbedtls_ssl_ticket_write(&ctx->ticket, &named, start, end, tlen,
 	    lifetime);
 	mbedtls_platform_zeroize(&named, sizeof(named));
