@@ -24,9 +24,11 @@ baseline taken in the same run.
      fieldctl process; then, per seed (8), a new process's single attempt
      from a copy of that board, against the same collectord still
      running: remembering what was learned (batch size, round trip, TLS
-     session), and having forgotten it (as the version before).  Goodput
-     = what the collector gained x clean bytes per record / (8000 B/s x
-     the attempts' time).  No budget.
+     session), and having forgotten it (as the version before).  Each
+     copy starts at the collector's watermark, so what one seed gains is
+     not sent again by the next.  Goodput = what the collector gained x
+     clean bytes per record / (8000 B/s x the attempts' time), over all
+     seeds and per seed (mean, range).  No budget.
   3. Collector ingest: 50 enrolled devices with 2000 records each sync at
      once to one collectord; records / wall time from the first sync
      started to the last acknowledged.  The collector's folder is on the
@@ -40,17 +42,23 @@ baseline taken in the same run.
   4. Records opened for analysis: collectctl analyse over the records the
      ingest benchmark stored (open, validate, write facts), against
      collectctl open of the same records printed to /dev/null.
-  5. Collector ingest on PostgreSQL: the 50 devices of part 3,
-     the same records, sync at once to two collectord front-ends sharing
-     one PostgreSQL database (half the devices to each); records / wall
-     time as in part 3.  Beside it, in the same run, the same devices
-     (copies of their folders, the same sealed records) to one collectord
-     on SQLite.  PostgreSQL is a private cluster on loopback started by
-     tools/pg.sh in a folder on the same file system as the collectors',
-     fsync and synchronous_commit on.  Beside them, the same devices to
-     one front-end on PostgreSQL: what the second front-end adds.  No
-     budget: the figures say what a shared database costs against the
-     embedded one, and how ingest grows with front-ends.
+  5. Collector ingest on PostgreSQL: the 50 devices of part 3, the same
+     sealed records (copies of the devices' folders), sync at once to one
+     collectord on SQLite, then to 1, 2 and 4 collectord front-ends
+     sharing one PostgreSQL database (a fresh database for each count,
+     the devices spread evenly over the front-ends); records / wall time
+     as in part 3, in one run.  PostgreSQL is a private cluster on
+     loopback started by tools/pg.sh in a folder on the same file system
+     as the collectors', fsync and synchronous_commit on.  Each line
+     gives the CPU-s of collectord, of PostgreSQL (server and backends)
+     and of the load generator (the devices' fieldctl processes), which
+     share the machine's cores, and the batches and transactions the
+     collectords logged (group commit), and records per CPU-s of the
+     three (on a machine whose cores are busy, the rate cannot pass the
+     cores times that).  --rounds N runs every kind N times, every other
+     round in reverse order, and gives medians and the median of each
+     round's ratios.  Budgets: two front-ends at least 1.0x one SQLite
+     collectord, four at least 1.5x two.
 
 The records: DTM households of 3 members, every field of the form
 answered, one camp site per device, PER_DAY registrations a day (this
@@ -60,7 +68,9 @@ and built as OpenRosa submissions.
 
 Every process it starts is its own and is stopped at the end; temporary
 folders are removed.  Python 3 standard library only.  Options:
---only 1,2,6,3,5; --link-seeds N (part 2); --devices N and --records N (ingest, parts 3 and 5);
+--only 1,2,6,3,5; --link-seeds N (part 2); --restart-seeds N (part 6,
+default 8); --devices N and --records N (ingest, parts 3 and 5);
+--rounds N (part 5: each kind N times, medians);
 --keep (keep the temporary folders); -v (progress on stderr).
 """
 import argparse
@@ -105,6 +115,10 @@ BUDGET_WIRE = 0.20
 BUDGET_GOODPUT = 0.85
 BUDGET_GOODPUT_FAR = 0.70
 BUDGET_INGEST = 20000
+# Part 5: two PostgreSQL front-ends against one collectord on SQLite, and
+# four front-ends against two (issue 17).
+BUDGET_PG_VS_SQLITE = 1.0
+BUDGET_PG_4_VS_2 = 1.5
 
 VERBOSE = False
 STARTED = []                # every Popen, stopped at exit if still running
@@ -650,24 +664,32 @@ def bench_restart(root):
         p.wait(timeout=600)
     proxy.stop()
     learned = dev.status()
+    learned_acked = learned.get("acked_seq", 0)
     # Then, for each seed, a new process's first attempt from a copy of
     # that board: remembering what was learned, and having forgotten it
     # (the two meta keys and the TLS session file deleted, as on a board
     # of the version before).  What counts is what the collector gained.
+    # Each copy starts at the collector's watermark, as the board would
+    # after the attempts before it: every record it sends is new there,
+    # so each seed's gain is its own, not one an earlier seed made.
     res = {"remembered": [0, 0.0], "forgotten": [0, 0.0]}
+    per_seed = {"remembered": [], "forgotten": []}
     try:
         for i in range(RESTART_SEEDS):
             for kind in ("remembered", "forgotten"):
                 rdev = Clone.device(os.path.join(root, "restart-%s-%d" % (
                     kind, i)), dev.id)
                 shutil.copytree(dev.dir, rdev.dir, symlinks=True)
+                db = sqlite3.connect(os.path.join(rdev.dir, "device.db"))
+                db.execute("UPDATE meta SET value = ? WHERE key ="
+                           " 'acked_seq'", (str(col_acked(col, dev.id)),))
                 if kind == "forgotten":
-                    db = sqlite3.connect(os.path.join(rdev.dir, "device.db"))
                     db.execute("DELETE FROM meta WHERE key IN"
                                " ('sync_link_batch_bytes',"
                                " 'sync_link_rtt_ms')")
-                    db.commit()
-                    db.close()
+                db.commit()
+                db.close()
+                if kind == "forgotten":
                     sess = os.path.join(rdev.dir, "tls", "session")
                     if os.path.exists(sess):
                         os.unlink(sess)
@@ -681,25 +703,34 @@ def bench_restart(root):
                     rdev.sync_proc(lf, 1).wait(timeout=300)
                     secs = time.monotonic() - t0
                 proxy.stop()
-                res[kind][0] += col_acked(col, dev.id) - before
+                gained = col_acked(col, dev.id) - before
+                res[kind][0] += gained
                 res[kind][1] += secs
+                per_seed[kind].append(gained * per_rec / (LINK_RATE * secs))
                 shutil.rmtree(os.path.dirname(rdev.dir), ignore_errors=True)
     finally:
         col.stop()
     good = {k: v[0] * per_rec / (LINK_RATE * v[1]) if v[1] else 0.0
             for k, v in res.items()}
+    spread = {k: "mean of the seeds %.0f%%, %.0f%% to %.0f%%, %d of %d "
+              "seeds got records through" % (
+                  100 * sum(v) / len(v), 100 * min(v), 100 * max(v),
+                  sum(1 for g in v if g > 0), len(v))
+              for k, v in per_seed.items() if v}
     print("sync first attempt after a restart over %d kbit/s, %d ms one way, "
           "a cut every %d KB (%d seeds, one new fieldctl process each): "
-          "%.0f%% of the link with the link remembered (batches of %s bytes, "
-          "round trip %s ms learned over %d attempts, the TLS session "
-          "resumed; %d records acknowledged in %.1f s), %.0f%% forgotten "
-          "(8 KiB batches, a full handshake; %d records in %.1f s) (no "
-          "budget)"
+          "%.0f%% of the link with the link remembered (%s; batches of %s "
+          "bytes, round trip %s ms learned over %d attempts that got %d "
+          "records through; the TLS session resumed; %d records "
+          "acknowledged in %.1f s), %.0f%% forgotten (%s; 8 KiB batches, a "
+          "full handshake; %d records in %.1f s) (no budget)"
           % (LINK_RATE * 8 // 1000, LINK_DELAY_MS, RESTART_CUT_MEAN // 1000,
              RESTART_SEEDS, good["remembered"] * 100,
+             spread.get("remembered", ""),
              learned.get("link_batch_bytes"), learned.get("link_rtt_ms"),
-             RESTART_LEARN, res["remembered"][0], res["remembered"][1],
-             good["forgotten"] * 100, res["forgotten"][0],
+             RESTART_LEARN, learned_acked, res["remembered"][0],
+             res["remembered"][1], good["forgotten"] * 100,
+             spread.get("forgotten", ""), res["forgotten"][0],
              res["forgotten"][1]))
     sys.stdout.flush()
     return True
@@ -918,23 +949,32 @@ class PgCluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def concurrent_ingest(frontends, devs, logpath):
+def concurrent_ingest(frontends, devs, logpath, pg=None):
     """Every device syncs at once, device i to frontends[i % n]; returns
-    (records acknowledged, seconds from the first sync started to the
-    last one done, failed syncs, collectord CPU-s over all front-ends)."""
+    a dict: got (records acknowledged), secs (from the first sync
+    started to the last one done), failed (syncs), cpu (collectord CPU-s
+    over all front-ends), pg (PostgreSQL's CPU-s, when pg is given), gen
+    (the load generator's: the devices' fieldctl processes)."""
     for i, d in enumerate(devs):
         d.point_at(frontends[i % len(frontends)].port)
     cpu0 = sum(c.cpu() for c in frontends)
+    pg0 = pg.cpu() if pg else 0.0
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(logpath, "a") as lf:
         t0 = time.monotonic()
         procs = [d.sync_proc(lf) for d in devs]
         rcs = [p.wait(timeout=900) for p in procs]
         secs = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(c.cpu() for c in frontends) - cpu0
+    pgcpu = pg.cpu() - pg0 if pg else 0.0
     acked = {d.get("device", d.get("device_id", d.get("id"))):
              d.get("acked_seq", 0) for d in frontends[0].devices()}
     got = sum(min(acked.get(d.id, 0), INGEST_RECORDS) for d in devs)
-    return got, secs, sum(1 for rc in rcs if rc != 0), cpu
+    return {"got": got, "secs": secs,
+            "failed": sum(1 for rc in rcs if rc != 0), "cpu": cpu,
+            "pg": pgcpu, "gen": (ru1.ru_utime + ru1.ru_stime) -
+            (ru0.ru_utime + ru0.ru_stime)}
 
 
 def copy_devices(devs, dest):
@@ -947,7 +987,30 @@ def copy_devices(devs, dest):
     return out
 
 
+def transactions(cols):
+    """Batches and transactions the collectords logged as they stopped
+    (group commit: one transaction stores many batches)."""
+    nb = nt = 0
+    for c in cols:
+        m = re.findall(r"records in (\d+) batches, (\d+) transactions",
+                       c.log_text())
+        if m:
+            nb += int(m[-1][0])
+            nt += int(m[-1][1])
+    return nb, nt
+
+
+PG_FRONTENDS = (1, 2, 4)
+# Part 5 runs every kind this many times (--rounds), alternating the
+# order, and gives medians: on a shared machine one run of a few seconds
+# each swings with the load of whatever else runs.
+ROUNDS = 1
+
+
 def bench_ingest_pg(root, devroot, keep=False):
+    """5. The same devices and sealed records to one collectord on
+    SQLite, then to 1, 2 and 4 front-ends sharing one PostgreSQL
+    database (a database of their own for each count), in one run."""
     base = os.path.join(root, "ingest-pg")
     os.makedirs(base)
     dbase = os.path.join(devroot, "ingest-pg-devices")
@@ -959,15 +1022,14 @@ def bench_ingest_pg(root, devroot, keep=False):
               "cluster: %s)" % str(e).strip().splitlines()[-1])
         sys.stdout.flush()
         return False
+    started = []
+    res = {}
     try:
         # The devices' records, imported once: sealed to the SQLite
         # collector's key (ingest never opens them), then each device's
-        # folder copied twice, one copy enrolled with each collector.
+        # folder copied once per run, each copy enrolled with its
+        # collector.
         sq = Collector(base, "sqlite")
-        store = pg.createdb("bench_ingest")
-        pa = Collector(base, "pg-a", store=store)
-        pb = pa.frontend("pg-b")
-        p1 = Collector(base, "pg-1", store=pg.createdb("bench_ingest1"))
         orig = []
         for i in range(INGEST_DEVICES):
             orig.append(Device(os.path.join(dbase, "orig"),
@@ -978,85 +1040,128 @@ def bench_ingest_pg(root, devroot, keep=False):
                   for i, d in enumerate(orig)], os.cpu_count() or 2)
         log("ingest-pg: %d records imported in %.1f s" % (
             INGEST_DEVICES * INGEST_RECORDS, time.monotonic() - t0))
-        sdevs = copy_devices(orig, os.path.join(dbase, "sqlite"))
-        pdevs = copy_devices(orig, os.path.join(dbase, "pg"))
-        p1devs = copy_devices(orig, os.path.join(dbase, "pg1"))
-        for d in orig:
-            shutil.rmtree(d.dir)
-        total = INGEST_DEVICES * INGEST_RECORDS
-
-        sq.start()
-        for d in sdevs:
-            d.enroll(sq)
-        s_got, s_secs, s_failed, s_cpu = concurrent_ingest(
-            [sq], sdevs, os.path.join(base, "sync-sqlite.log"))
-        sq.stop()
-        s_rate = s_got / s_secs
-        log("ingest-pg: SQLite %.0f/s" % s_rate)
-
-        # One front-end on PostgreSQL: what a second one adds.
-        p1.start()
-        for d in p1devs:
-            d.enroll(p1)
-        o_got, o_secs, o_failed, o_cpu = concurrent_ingest(
-            [p1], p1devs, os.path.join(base, "sync-pg1.log"))
-        p1.stop()
-        o_rate = o_got / o_secs
-        log("ingest-pg: PostgreSQL, one front-end %.0f/s" % o_rate)
-
-        pa.start()
-        pb.start()
-        for d in pdevs:
-            d.enroll(pa)
-        pg_cpu = pg.cpu()
-        p_got, p_secs, p_failed, p_cpu = concurrent_ingest(
-            [pa, pb], pdevs, os.path.join(base, "sync-pg.log"))
-        pg_cpu = pg.cpu() - pg_cpu
-        pa.stop()
-        pb.stop()
-        p_rate = p_got / p_secs
+        for r in range(ROUNDS):
+            # Each round: fresh collectors, databases and copies of the
+            # devices; every other round in the reverse order, so a load
+            # that drifts during a round weighs on each kind alike.
+            runs = [("sqlite", [sq if r == 0 else
+                                Collector(base, "sqlite-r%d" % r)])]
+            for n in PG_FRONTENDS:
+                first = Collector(base, "pg%d-a-r%d" % (n, r),
+                                  store=pg.createdb("bench_ingest%d_r%d"
+                                                    % (n, r)))
+                runs.append(("pg%d" % n, [first] + [
+                    first.frontend("pg%d-%s-r%d" % (n, chr(ord("a") + k), r))
+                    for k in range(1, n)]))
+            if r % 2:
+                runs.reverse()
+            for name, cols in runs:
+                devs = copy_devices(orig, os.path.join(
+                    dbase, "%s-r%d" % (name, r)))
+                for c in cols:
+                    c.start()
+                    started.append(c)
+                for d in devs:
+                    d.enroll(cols[0])
+                one = concurrent_ingest(
+                    cols, devs, os.path.join(base, "sync-%s-r%d.log" %
+                                             (name, r)),
+                    None if name == "sqlite" else pg)
+                for c in cols:
+                    c.stop()
+                for d in devs:
+                    shutil.rmtree(d.dir)
+                one["batches"], one["tx"] = transactions(cols)
+                one["rate"] = one["got"] / one["secs"]
+                res.setdefault(name, []).append(one)
+                log("ingest-pg: round %d, %s %.0f/s" % (r + 1, name,
+                                                        one["rate"]))
     finally:
-        for c in ("sq", "pa", "pb", "p1"):
-            obj = locals().get(c)
-            if obj is not None:
-                obj.stop()
+        for c in started:
+            c.stop()
         pg.stop(keep)
-    ok = (p_got == total and s_got == total and o_got == total and
-          p_failed == 0 and s_failed == 0 and o_failed == 0)
-    print("collector ingest on PostgreSQL: %.0f records/s from %d "
-          "concurrent devices over 2 collectord front-ends sharing one "
-          "database (%d of %d records acknowledged in %.2f s, %d syncs "
-          "failed; the front-ends used %.1f CPU-s, PostgreSQL %.1f CPU-s; "
-          "PostgreSQL 15 on loopback, fsync on, data on %s); the same "
-          "devices and records "
-          "to one collectord on SQLite in this run %.0f records/s (%d "
-          "acknowledged in %.2f s, %d failed, %.1f CPU-s); PostgreSQL/SQLite "
-          "%.2fx; one front-end on PostgreSQL %.0f records/s (%d "
-          "acknowledged in %.2f s, %d failed, %.1f CPU-s), two/one %.2fx "
-          "(no budget)%s"
-          % (p_rate, INGEST_DEVICES, p_got, total, p_secs, p_failed, p_cpu,
-             pg_cpu, fstype(pg.dir), s_rate, s_got, s_secs, s_failed, s_cpu,
-             p_rate / s_rate if s_rate else float("nan"), o_rate, o_got,
-             o_secs, o_failed, o_cpu,
-             p_rate / o_rate if o_rate else float("nan"),
-             "" if ok else " RECORDS MISSING"))
+    total = INGEST_DEVICES * INGEST_RECORDS
+    if len(res) != 1 + len(PG_FRONTENDS) or \
+            any(len(v) != ROUNDS for v in res.values()):
+        print("collector ingest on PostgreSQL: NOT MEASURED (a run did not "
+              "finish)")
+        return False
+    ok = all(x["got"] == total and x["failed"] == 0
+             for v in res.values() for x in v)
+
+    def median(xs):
+        xs = sorted(xs)
+        return xs[len(xs) // 2] if len(xs) % 2 else \
+            (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+    def per_cpu(x):
+        """Records per CPU-s of everything the ingest ran: collectord,
+        PostgreSQL and the devices' fieldctl (on 2 cores, at most twice
+        this many records per second)."""
+        c = x["cpu"] + x["pg"] + x["gen"]
+        return x["got"] / c if c else float("nan")
+
+    def figs(v):
+        x = v[len(v) // 2] if len(v) % 2 else v[0]
+        rates = [y["rate"] for y in v]
+        return ("%.0f records/s (median of %d: %s; %d of %d acknowledged, "
+                "%d syncs failed in all; %d batches in %d transactions; "
+                "CPU-s: collectord %.1f, PostgreSQL %.1f, the devices' "
+                "fieldctl %.1f; %.0f records per CPU-s of the three)" % (
+                    median(rates), len(v), ", ".join("%.0f" % y for y in
+                                                      rates),
+                    min(y["got"] for y in v), total,
+                    sum(y["failed"] for y in v), x["batches"], x["tx"],
+                    x["cpu"], x["pg"], x["gen"], median(
+                        [per_cpu(y) for y in v])))
+    sq_v = res["sqlite"]
+    for n in PG_FRONTENDS:
+        v = res["pg%d" % n]
+        print("collector ingest on PostgreSQL, %d front-end%s: %s; %.2fx "
+              "one collectord on SQLite (median of the rounds' ratios)" % (
+                  n, "" if n == 1 else "s", figs(v), median(
+                      [v[i]["rate"] / sq_v[i]["rate"]
+                       for i in range(ROUNDS)])))
+    print("collector ingest, one collectord on SQLite, same devices and "
+          "records: %s" % figs(sq_v))
+
+    def ratio(a, b):
+        return median([res[a][i]["rate"] / res[b][i]["rate"]
+                       for i in range(ROUNDS)])
+    r2s, r21, r42 = ratio("pg2", "sqlite"), ratio("pg2", "pg1"), \
+        ratio("pg4", "pg2")
+    ok_budget = r2s >= BUDGET_PG_VS_SQLITE and r42 >= BUDGET_PG_4_VS_2
+    print("collector ingest on PostgreSQL (%d devices x %d records, %d "
+          "round%s, PostgreSQL 15 on loopback, fsync on, data on %s, %d "
+          "cores): two front-ends %.2fx one SQLite collectord (budget "
+          "%.1fx), two/one %.2fx, four/two %.2fx (budget %.1fx) (medians "
+          "of the rounds' ratios) %s%s" % (
+              INGEST_DEVICES, INGEST_RECORDS, ROUNDS, "" if ROUNDS == 1
+              else "s", fstype(base), os.cpu_count() or 1, r2s,
+              BUDGET_PG_VS_SQLITE, r21, r42, BUDGET_PG_4_VS_2,
+              verdict(ok_budget), "" if ok else " RECORDS MISSING"))
     sys.stdout.flush()
     return ok
 
 
 def main():
-    global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS
+    global BIN, VERBOSE, WIRE_RECORDS, INGEST_DEVICES, INGEST_RECORDS, ROUNDS
+    global RESTART_SEEDS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--only", default="1,2,6,3,5")
     ap.add_argument("--devices", type=int, default=INGEST_DEVICES)
     ap.add_argument("--records", type=int, default=INGEST_RECORDS)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--rounds", type=int, default=ROUNDS)
     ap.add_argument("--link-seeds", type=int, default=1)
+    ap.add_argument("--restart-seeds", type=int, default=RESTART_SEEDS)
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
     BIN, VERBOSE = a.build, a.v
     INGEST_DEVICES, INGEST_RECORDS = a.devices, a.records
+    ROUNDS = max(1, a.rounds)
+    RESTART_SEEDS = a.restart_seeds
     for prog in ("collectord", "collectctl", "fieldctl", "faultproxy"):
         if not os.access(binpath(prog), os.X_OK):
             sys.stderr.write("bench_sync: %s is missing (make all %s)\n"

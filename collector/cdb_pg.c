@@ -15,7 +15,11 @@
 
 #include "common/log.h"
 
-#define PG_PARAMS 24
+/* Columns of a row read back as blobs; parameters are as many as a
+   statement names (a multi-row INSERT names hundreds), up to
+   PostgreSQL's own limit. */
+#define PG_COLS 24
+#define PG_PARAMS_MAX 65535
 
 struct cdb {
 	const struct cdb_ops *ops;
@@ -28,13 +32,13 @@ struct cdb_stmt {
 	struct cdb *db;
 	char *sql;
 	int nparams;
-	char *val[PG_PARAMS];
-	int len[PG_PARAMS], fmt[PG_PARAMS];
+	char **val;			/* nparams of each */
+	int *len, *fmt;
 	PGresult *res;
 	int row, nrows;
 	int64_t changes;
-	unsigned char *blob[PG_PARAMS];	/* unescaped columns of this row */
-	size_t blen[PG_PARAMS];
+	unsigned char *blob[PG_COLS];	/* unescaped columns of this row */
+	size_t blen[PG_COLS];
 };
 
 /* Keeps libpq's message (one line, no trailing newline) for cdb_errmsg. */
@@ -270,8 +274,15 @@ pg_prepare(struct cdb *db, const char *sql)
 		}
 	}
 	s->sql[o] = '\0';
-	if (s->nparams > PG_PARAMS) {
-		pg_keep(db, "too many parameters");
+	if (s->nparams > PG_PARAMS_MAX || (s->nparams > 0 &&
+	    ((s->val = calloc((size_t)s->nparams, sizeof(*s->val))) == NULL ||
+	    (s->len = calloc((size_t)s->nparams, sizeof(*s->len))) == NULL ||
+	    (s->fmt = calloc((size_t)s->nparams, sizeof(*s->fmt))) == NULL))) {
+		pg_keep(db, s->nparams > PG_PARAMS_MAX ? "too many parameters" :
+		    "out of memory");
+		free(s->val);
+		free(s->len);
+		free(s->fmt);
 		free(s->sql);
 		free(s);
 		return NULL;
@@ -282,7 +293,8 @@ pg_prepare(struct cdb *db, const char *sql)
 static void
 pg_set(struct cdb_stmt *s, int i, const void *p, size_t n, int fmt)
 {
-	if (i < 1 || i > PG_PARAMS)
+	/* The statement names its parameters; others have no place. */
+	if (i < 1 || i > s->nparams)
 		return;
 	free(s->val[i - 1]);
 	s->val[i - 1] = NULL;
@@ -294,8 +306,6 @@ pg_set(struct cdb_stmt *s, int i, const void *p, size_t n, int fmt)
 	s->val[i - 1][n] = '\0';
 	s->len[i - 1] = (int)n;
 	s->fmt[i - 1] = fmt;
-	if (i > s->nparams)
-		s->nparams = i;
 }
 
 static void
@@ -328,7 +338,7 @@ pg_bind_null(struct cdb_stmt *s, int i)
 static void
 pg_row_free(struct cdb_stmt *s)
 {
-	for (int i = 0; i < PG_PARAMS; i++) {
+	for (int i = 0; i < PG_COLS; i++) {
 		PQfreemem(s->blob[i]);
 		s->blob[i] = NULL;
 	}
@@ -348,13 +358,9 @@ pg_step(struct cdb_stmt *s)
 {
 	pg_row_free(s);
 	if (s->res == NULL) {
-		const char *vals[PG_PARAMS];
-
-		for (int i = 0; i < s->nparams; i++)
-			vals[i] = s->val[i];
 		pg_revive(s->db);
 		s->res = PQexecParams(s->db->conn, s->sql, s->nparams, NULL,
-		    vals, s->len, s->fmt, 0);
+		    (const char *const *)s->val, s->len, s->fmt, 0);
 		switch (PQresultStatus(s->res)) {
 		case PGRES_COMMAND_OK:
 			s->changes = atoll(PQcmdTuples(s->res));
@@ -408,7 +414,7 @@ static const void *
 pg_col_blob(struct cdb_stmt *s, int i, size_t *n)
 {
 	*n = 0;
-	if (!pg_has(s, i) || i >= PG_PARAMS)
+	if (!pg_has(s, i) || i >= PG_COLS)
 		return "";
 	if (s->blob[i] == NULL)
 		s->blob[i] = PQunescapeBytea((const unsigned char *)
@@ -429,8 +435,11 @@ static void
 pg_finalize(struct cdb_stmt *s)
 {
 	pg_reset(s);
-	for (int i = 0; i < PG_PARAMS; i++)
+	for (int i = 0; i < s->nparams; i++)
 		free(s->val[i]);
+	free(s->val);
+	free(s->len);
+	free(s->fmt);
 	free(s->sql);
 	free(s);
 }

@@ -268,9 +268,12 @@ main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	csrv_close(&srv);
 	uv_loop_close(loop);
-	log_info("collectord: stopped, %llu records in %llu batches",
+	log_info("collectord: stopped, %llu records in %llu batches, "
+	    "%llu transactions (%llu groups stored again batch by batch)",
 	    (unsigned long long)srv.records_in,
-	    (unsigned long long)srv.batches_in);
+	    (unsigned long long)srv.batches_in,
+	    (unsigned long long)srv.groups_in,
+	    (unsigned long long)srv.group_retries);
 	return 0;
 listen_fail:
 	log_err("collectord: listen on %s:%d: %s", addr, port,

@@ -14,14 +14,22 @@
  *   closed --on_close--> after a hello, the devices row (last seen,
  *     pending, last error) --> freed
  *
- * An ack is sent only after cstore_ingest has returned 0, that is after
- * the commit that covers its acked_seq (collectord holds no transaction
- * of its own around it).  Ingest blocks the loop, so acks leave in the
- * order their batches came.  The welcome's acked_seq and a counts ack's
- * are read from the committed devices row: they may lag the store, never
- * lead it.  Resending is safe because the store dedups (cstore.c):
- * batches sent before the welcome, after a cut or to two front-ends are
- * stored once.
+ * Group commit.  A batch is not stored on the loop: it waits in
+ * srv->want, and a worker thread (uv_queue_work, with its own store
+ * connection srv->ics) stores every batch waiting, of any sessions, in
+ * one transaction (group_work); batches that arrive meanwhile make the
+ * next one.  So one commit -- one fsync on SQLite, one WAL flush on
+ * PostgreSQL -- covers many devices, and the loop goes on reading,
+ * handshaking and answering during it.  An ack is sent only in
+ * group_done, after the commit that covers its acked_seq.  A session
+ * with a batch in a group is busy: it handles no later frame (they wait
+ * in its queue and the conn is paused) until that batch's ack is out,
+ * so acks leave in the order their batches came.  The welcome's
+ * acked_seq and a counts ack's are read from the committed devices row:
+ * they may lag the store, never lead it.  Resending is safe because the
+ * store dedups (cstore.c): batches sent before the welcome, after a cut
+ * or to two front-ends are stored once -- and so is a group stored again
+ * batch by batch after it failed.
  *
  * A cut or a crash before the commit: the batch is rolled back whole and
  * the device sends it again.  After the commit, before the ack arrives:
@@ -87,6 +95,30 @@ struct csess {
 	uint64_t pending, highest;
 	int64_t offset_ms;
 	uint64_t records;		/* ingested on this conn */
+	/* Frames read and not yet handled, oldest first: while a batch
+	   waits for its group's commit the ones after it wait here (and
+	   the conn is paused), so they are handled in order. */
+	Field__Sync__Envelope **q;
+	size_t qhead, qn, qcap;
+	int busy;			/* a batch in a group, its ack due */
+	int gone;			/* closed while busy: freed by the group */
+};
+
+/*
+ * A batch on its way into the store: in srv->want until a group takes
+ * it, then in srv->run while the group's transaction runs off the loop.
+ * The worker thread touches only this and srv->ics.
+ */
+struct cbatch {
+	struct cbatch *next;
+	struct csess *s;
+	Field__Sync__Envelope *env;	/* owned; env->batch is the batch */
+	char device[CSTORE_DEVICE_MAX + 1];
+	int64_t offset_ms, now_ms;
+	Field__Sync__Ack ack;		/* refusals gathered by the worker */
+	uint64_t acked;
+	int rc;				/* 0: committed, ack due */
+	char err[256];
 };
 
 void
@@ -565,59 +597,224 @@ sess_refused(void *arg, uint64_t seq, const char *reason)
 	ack->refused[ack->n_refused++] = r;
 }
 
-static int
-sess_batch(struct csess *s, Field__Sync__RecordBatch *b)
+/* Forgets the refusals gathered for an ack (a group rolled back). */
+static void
+ack_refusals_clear(Field__Sync__Ack *ack)
 {
-	Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
-	Field__Sync__Ack ack = FIELD__SYNC__ACK__INIT;
-	char why[128];
-	uint64_t acked;
-	int rc;
+	for (size_t i = 0; i < ack->n_refused; i++) {
+		free(ack->refused[i]->reason);
+		free(ack->refused[i]);
+	}
+	ack->n_refused = 0;
+}
 
-	if (b->n_records > s->srv->lim.max_batch_records) {
+static void
+cbatch_free(struct cbatch *b)
+{
+	ack_refusals_clear(&b->ack);
+	free(b->ack.refused);
+	field__sync__envelope__free_unpacked(b->env, NULL);
+	free(b);
+}
+
+static int
+cbatch_cmp(const void *x, const void *y)
+{
+	const struct cbatch *a = *(struct cbatch *const *)x;
+	const struct cbatch *b = *(struct cbatch *const *)y;
+
+	return strcmp(a->device, b->device);
+}
+
+/* One batch in a transaction of its own (srv->ics, worker thread). */
+static void
+cbatch_alone(struct cstore *ics, struct cbatch *b)
+{
+	Field__Sync__RecordBatch *rb = b->env->batch;
+
+	ack_refusals_clear(&b->ack);
+	b->rc = cstore_ingest(ics, b->device, b->offset_ms, rb->records,
+	    rb->n_records, b->now_ms, &b->acked, sess_refused, &b->ack);
+	if (b->rc != 0)
+		snprintf(b->err, sizeof(b->err), "%s", cstore_errmsg(ics));
+}
+
+/*
+ * The worker: every batch of the group in one transaction, so one
+ * commit (one fsync, on either engine) covers many devices.  In device
+ * order, so two front-ends' groups take the devices' locks in the same
+ * order and never wait on each other in a circle.  When anything in it
+ * fails (one batch's store error, a deadlock PostgreSQL broke, the
+ * commit), the whole transaction is rolled back -- nothing of any batch
+ * stays -- and each batch is stored again alone, so one device's trouble
+ * fails only its own batch.  A commit whose outcome is unknown (the
+ * connection lost during COMMIT) is safe to run again: the store skips
+ * what is there (cstore.h), so nothing is stored twice.
+ */
+static void
+group_work(uv_work_t *w)
+{
+	struct csrv *srv = w->data;
+	struct cbatch *v[CSRV_GROUP_MAX];
+	size_t n = 0, i;
+	int ok;
+
+	for (struct cbatch *b = srv->run; b && n < CSRV_GROUP_MAX; b = b->next)
+		v[n++] = b;
+	if (n == 1) {
+		cbatch_alone(srv->ics, v[0]);
+		return;
+	}
+	qsort(v, n, sizeof(*v), cbatch_cmp);
+	ok = cstore_begin(srv->ics) == 0;
+	for (i = 0; ok && i < n; i++) {
+		Field__Sync__RecordBatch *rb = v[i]->env->batch;
+
+		ok = cstore_ingest(srv->ics, v[i]->device, v[i]->offset_ms,
+		    rb->records, rb->n_records, v[i]->now_ms, &v[i]->acked,
+		    sess_refused, &v[i]->ack) == 0;
+	}
+	if (ok && cstore_commit(srv->ics) == 0) {
+		for (i = 0; i < n; i++)
+			v[i]->rc = 0;
+		return;
+	}
+	cstore_rollback(srv->ics);
+	srv->group_retries++;
+	for (i = 0; i < n; i++)
+		cbatch_alone(srv->ics, v[i]);
+}
+
+static void sess_pump(struct csess *s);
+static void sess_free(struct csess *s);
+static void group_done(uv_work_t *w, int status);
+
+/* Starts a group of every batch waiting, unless one is running. */
+static void
+group_kick(struct csrv *srv)
+{
+	struct cbatch **tail = &srv->want;
+	size_t n = 0;
+
+	if (srv->run != NULL || srv->want == NULL)
+		return;
+	/* At most CSRV_GROUP_MAX; the rest wait for the next group. */
+	while (*tail && n < CSRV_GROUP_MAX) {
+		tail = &(*tail)->next;
+		n++;
+	}
+	srv->run = srv->want;
+	srv->want = *tail;
+	*tail = NULL;
+	srv->work.data = srv;
+	/* Fails only without a work callback. */
+	(void)uv_queue_work(srv->loop, &srv->work, group_work, group_done);
+}
+
+/*
+ * Back on the loop: each batch's ack goes out only now, after the commit
+ * that covers it; a failed one closes its session (the device sends the
+ * batch again).  Then each session handles what it read meanwhile, and
+ * the batches that came during this group make the next.
+ */
+static void
+group_done(uv_work_t *w, int status)
+{
+	struct csrv *srv = w->data;
+	struct cbatch *b = srv->run, *next;
+	struct csess *wake[CSRV_GROUP_MAX];
+	size_t nwake = 0;
+
+	(void)status;
+	srv->run = NULL;
+	srv->groups_in++;
+	for (; b; b = next) {
+		struct csess *s = b->s;
+		Field__Sync__Envelope env = FIELD__SYNC__ENVELOPE__INIT;
+
+		next = b->next;
+		s->busy = 0;
+		s->last_activity = util_mono_ms();
+		if (b->rc != 0) {
+			log_err("collectord: device %s: storing a batch "
+			    "failed: %s", b->device, b->err);
+		} else {
+			s->records += b->env->batch->n_records;
+			srv->records_in += b->env->batch->n_records;
+			srv->batches_in++;
+		}
+		if (s->gone) {
+			sess_free(s);
+			s = NULL;
+		} else if (b->rc != 0) {
+			/* Rolled back, and no ack: the device still holds
+			   these records as unacknowledged and sends them
+			   again. */
+			sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+			    "the collector could not store the batch; try "
+			    "later");
+		} else if (!s->closing) {
+			b->ack.acked_seq = b->acked;
+			env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
+			env.ack = &b->ack;
+			/* The batch stays committed: the device learns of it
+			   from its next welcome. */
+			if (wire_send(s->c, &env) < 0)
+				sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
+				    "device not reading its acks");
+		}
+		if (s != NULL)
+			wake[nwake++] = s;
+		cbatch_free(b);
+	}
+	for (size_t i = 0; i < nwake; i++)
+		sess_pump(wake[i]);
+	group_kick(srv);
+}
+
+/*
+ * A batch: checked here, stored by the next group (group_kick), acked
+ * by group_done after its commit.  Takes env.  The session is busy until
+ * then: nothing after this frame is handled meanwhile.
+ */
+static int
+sess_batch(struct csess *s, Field__Sync__Envelope *env)
+{
+	Field__Sync__RecordBatch *rb = env->batch;
+	struct cbatch *b, **tail;
+	char why[128];
+
+	if (rb->n_records > s->srv->lim.max_batch_records) {
 		snprintf(why, sizeof(why), "a batch of %zu records is over the "
-		    "limit of %" PRIu32, b->n_records,
+		    "limit of %" PRIu32, rb->n_records,
 		    s->srv->lim.max_batch_records);
+		field__sync__envelope__free_unpacked(env, NULL);
 		sess_close(s, FIELD__SYNC__ERROR__CODE__TOO_LARGE, why);
 		return 1;
 	}
-	if (b->n_records &&
-	    (ack.refused = calloc(b->n_records, sizeof(*ack.refused))) == NULL) {
+	if ((b = calloc(1, sizeof(*b))) != NULL)
+		field__sync__ack__init(&b->ack);
+	if (b == NULL || (rb->n_records &&
+	    (b->ack.refused = calloc(rb->n_records,
+	    sizeof(*b->ack.refused))) == NULL)) {
+		free(b);
+		field__sync__envelope__free_unpacked(env, NULL);
 		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
 		    "out of memory");
 		return 1;
 	}
-	/* Synchronous: the batch is committed before its ack is queued
-	   below, and no later frame of this conn is read meanwhile. */
-	rc = cstore_ingest(s->srv->cs, s->device, s->offset_ms, b->records,
-	    b->n_records, util_now_ms(), &acked, sess_refused, &ack);
-	if (rc != 0) {
-		/* Rolled back, and no ack: the device still holds these
-		   records as unacknowledged and sends them again. */
-		log_err("collectord: device %s: storing a batch failed: %s",
-		    s->device, cstore_errmsg(s->srv->cs));
-		sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
-		    "the collector could not store the batch; try later");
-		rc = 1;
-	} else {
-		s->records += b->n_records;
-		s->srv->records_in += b->n_records;
-		s->srv->batches_in++;
-		ack.acked_seq = acked;
-		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_ACK;
-		env.ack = &ack;
-		/* The batch stays committed: the device learns of it from
-		   its next welcome. */
-		if (wire_send(s->c, &env) < 0)
-			sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN,
-			    "device not reading its acks");
-	}
-	for (size_t i = 0; i < ack.n_refused; i++) {
-		free(ack.refused[i]->reason);
-		free(ack.refused[i]);
-	}
-	free(ack.refused);
-	return rc;
+	b->s = s;
+	b->env = env;
+	b->rc = -1;
+	snprintf(b->device, sizeof(b->device), "%s", s->device);
+	b->offset_ms = s->offset_ms;
+	b->now_ms = util_now_ms();
+	for (tail = &s->srv->want; *tail; tail = &(*tail)->next)
+		;
+	*tail = b;
+	s->busy = 1;
+	group_kick(s->srv);
+	return 0;
 }
 
 /* Counts are acked like a batch (the device keeps its place in them). */
@@ -909,17 +1106,13 @@ internal:
 	return 1;
 }
 
+/* Handles one frame, which it takes; 1 when the session ended. */
 static int
-sess_envelope(void *arg, Field__Sync__Envelope *env)
+sess_handle(struct csess *s, Field__Sync__Envelope *env)
 {
-	struct csess *s = arg;
 	char why[128];
 	int rc = 0;
 
-	if (s->closing) {
-		field__sync__envelope__free_unpacked(env, NULL);
-		return 1;
-	}
 	switch (env->kind_case) {
 	case FIELD__SYNC__ENVELOPE__KIND_ENROLL_REQUEST:
 		if (s->has_cert)
@@ -939,8 +1132,7 @@ sess_envelope(void *arg, Field__Sync__Envelope *env)
 	case FIELD__SYNC__ENVELOPE__KIND_BATCH:
 		if (!s->said_hello)
 			goto unexpected;
-		rc = sess_batch(s, env->batch);
-		break;
+		return sess_batch(s, env);
 	case FIELD__SYNC__ENVELOPE__KIND_BYE:
 		sess_close(s, FIELD__SYNC__ERROR__CODE__UNKNOWN, "bye");
 		rc = 1;
@@ -961,12 +1153,74 @@ unexpected:
 	return 1;
 }
 
+/* Drops the frames read and not handled. */
+static void
+sess_queue_drop(struct csess *s)
+{
+	for (size_t i = s->qhead; i < s->qn; i++)
+		field__sync__envelope__free_unpacked(s->q[i], NULL);
+	s->qhead = s->qn = 0;
+}
+
+/*
+ * Handles the frames read, in order, until one is a batch: that one
+ * waits for its group's commit, and the rest for its ack.  The conn
+ * reads nothing more meanwhile (paused), so what a session holds is
+ * bounded by one read.
+ */
+static void
+sess_pump(struct csess *s)
+{
+	while (!s->busy && !s->closing && s->qhead < s->qn) {
+		Field__Sync__Envelope *env = s->q[s->qhead++];
+
+		sess_handle(s, env);
+	}
+	if (s->closing)
+		sess_queue_drop(s);
+	if (s->qhead == s->qn)
+		s->qhead = s->qn = 0;
+	/* Lingering after an Error goes on reading (and dropping). */
+	if (s->busy && !s->closing)
+		tls_conn_pause(s->c);
+	else
+		tls_conn_resume(s->c);
+}
+
+/* Each frame as read: queued, for sess_pump. */
+static int
+sess_envelope(void *arg, Field__Sync__Envelope *env)
+{
+	struct csess *s = arg;
+
+	if (s->closing) {
+		field__sync__envelope__free_unpacked(env, NULL);
+		return 1;
+	}
+	if (s->qn == s->qcap) {
+		size_t cap = s->qcap ? 2 * s->qcap : 4;
+		Field__Sync__Envelope **q = realloc(s->q, cap * sizeof(*q));
+
+		if (q == NULL) {
+			field__sync__envelope__free_unpacked(env, NULL);
+			sess_close(s, FIELD__SYNC__ERROR__CODE__INTERNAL,
+			    "out of memory");
+			return 1;
+		}
+		s->q = q;
+		s->qcap = cap;
+	}
+	s->q[s->qn++] = env;
+	return 0;
+}
+
 static void
 sess_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
     void *arg)
 {
 	struct csess *s = arg;
 	char err[256];
+	int rc;
 
 	(void)c;
 	s->last_activity = util_mono_ms();
@@ -974,13 +1228,17 @@ sess_on_data(struct tls_conn *c, const unsigned char *data, size_t len,
 	   dropped. */
 	if (s->closing)
 		return;
-	if (frame_reader_feed(&s->fr, data, len, sess_envelope, s, err,
-	    sizeof(err)) < 0) {
+	rc = frame_reader_feed(&s->fr, data, len, sess_envelope, s, err,
+	    sizeof(err));
+	/* What came before a bad frame is handled first, as it came. */
+	sess_pump(s);
+	if (rc < 0) {
 		log_warn("collectord: %s%s%s: %s", s->peer,
 		    s->device[0] ? " device " : "", s->device, err);
 		sess_close(s, strstr(err, "over the") ?
 		    FIELD__SYNC__ERROR__CODE__TOO_LARGE :
 		    FIELD__SYNC__ERROR__CODE__MALFORMED, err);
+		sess_queue_drop(s);
 	}
 }
 
@@ -1069,6 +1327,20 @@ sess_on_close(struct tls_conn *c, const char *reason, void *arg)
 		s->next->prev = s->prev;
 	srv->nconns--;
 	frame_reader_free(&s->fr);
+	sess_queue_drop(s);
+	/* A batch of it in a group: the group frees it when it ends (its
+	   commit goes on; the device learns of it at its next welcome). */
+	if (s->busy)
+		s->gone = 1;
+	else
+		sess_free(s);
+}
+
+static void
+sess_free(struct csess *s)
+{
+	sess_queue_drop(s);
+	free(s->q);
 	free(s);
 }
 
@@ -1296,7 +1568,8 @@ csrv_open(struct csrv *srv, uv_loop_t *loop, const char *dir,
 	    pki_key_read(&srv->ca_key, cakey, err, errlen) != 0 ||
 	    (srv->tls = tls_ctx_new(&tc, err, errlen)) == NULL ||
 	    csrv_catalogue_load(dir, &srv->catalogue, err, errlen) != 0 ||
-	    csrv_store_open(dir, &srv->cs, err, errlen) != 0)
+	    csrv_store_open(dir, &srv->cs, err, errlen) != 0 ||
+	    csrv_store_open(dir, &srv->ics, err, errlen) != 0)
 		goto fail;
 	srv->ca_der_len = srv->ca.raw.len;
 	if ((srv->ca_der = malloc(srv->ca_der_len)) == NULL) {
@@ -1316,6 +1589,8 @@ fail:
 void
 csrv_close(struct csrv *srv)
 {
+	cstore_close(srv->ics);
+	srv->ics = NULL;
 	cstore_close(srv->cs);
 	srv->cs = NULL;
 	tls_ctx_free(srv->tls);

@@ -10,7 +10,9 @@
  *   - with one, the certificate's CN names the device, which must be
  *     enrolled with that certificate's serial and not revoked; then
  *     hello -> welcome [-> form_catalogue], then counts and batches, each
- *     batch acknowledged only after cstore_ingest has committed it.
+ *     batch acknowledged only after the transaction storing it has
+ *     committed; batches of several sessions share one transaction
+ *     (group commit, csrv.c).
  * Anything out of order, malformed or over a limit gets an Error frame
  * and the conn is closed; other conns are not affected.
  *
@@ -48,6 +50,10 @@ struct csrv_limits {
 };
 
 struct csess;
+struct cbatch;
+
+/* Batches in one group commit at most (csrv.c). */
+#define CSRV_GROUP_MAX 64
 
 struct csrv {
 	uv_loop_t *loop;
@@ -70,6 +76,18 @@ struct csrv {
 	uint64_t refused, evicted;	/* connections, since the last sweep */
 	uv_timer_t sweep;
 	uint64_t records_in, batches_in;
+	/*
+	 * Group commit (csrv.c): batches of any sessions that arrive while
+	 * a transaction is storing others wait in want, and the next
+	 * transaction stores them all; run is the group in flight, on a
+	 * worker thread with a connection of its own (ics), so the loop
+	 * reads, checks and answers meanwhile.
+	 */
+	struct cstore *ics;
+	struct cbatch *want, *run;
+	uv_work_t work;
+	uint64_t groups_in;		/* transactions that stored batches */
+	uint64_t group_retries;		/* groups stored again batch by batch */
 };
 
 /* The defaults for a collector on one machine. */

@@ -1,17 +1,24 @@
 /* cstore.c: see cstore.h. */
 /*
  * What ingest changes: a device's row (acked_seq) and its records, keyed
- * (device, seq), unique by id, numbered by arrival.  One batch is one
- * transaction, in this order:
+ * (device, seq), unique by id, numbered by arrival.  A batch is stored
+ * in one transaction -- its own, or a caller's that stores several
+ * devices' batches together (collectord's group commit, csrv.c) -- in
+ * this order:
  *
  *   BEGIN (SQLite: IMMEDIATE, its one write lock)
  *     -> PostgreSQL: CS_WRITE_LOCK shared, then the device's own lock
  *        (CS_DEVICE_LOCKS, the device id)
  *     -> read acked_seq; arrival numbers: SQLite max(arrival) + 1 on,
  *        PostgreSQL a block from records_arrival_seq
- *     -> each record above acked_seq: inserted, found, or refused
+ *     -> each record above acked_seq: inserted (PostgreSQL: many rows
+ *        per INSERT), found, or refused
  *     -> acked_seq over every contiguous seq held
  *   COMMIT (which ends the locks) -> *acked, for the caller to ack
+ *
+ * In a caller's transaction the locks are held until its commit; a
+ * group takes its devices in id order, so two groups never wait on each
+ * other in a circle.
  *
  * Why an ack is safe: *acked is set only after that commit (inside a
  * caller's cstore_begin, it is durable only at cstore_commit).  The
@@ -56,6 +63,7 @@
 #include "daemon/config.h"
 #include "collector/cdb.h"
 #include "common/util.h"
+#include "sync/wire.h"
 
 static const char *const cstore_migrations[] = {
 	/* 1: devices, tokens, sealed records */
@@ -369,6 +377,46 @@ cs_i64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A stamp made before any trusted time in this boot is corrected by the
+   offset the device's hello showed; one from an earlier boot cannot be
+   (-1: unknown). */
+static int64_t
+cs_corrected(const Field__Sync__SealedRecord *r, int64_t clock_offset_ms)
+{
+	return r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ? r->created_ms :
+	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
+	    -1 : r->created_ms + clock_offset_ms;
+}
+
+/* Binds one record's 13 columns from parameter base + 1 on. */
+static void
+cs_bind_record(struct cdb_stmt *ins, int base, const char *device_id,
+    int64_t clock_offset_ms, const Field__Sync__SealedRecord *r,
+    int64_t now_ms, int64_t arrival)
+{
+	int64_t corrected = cs_corrected(r, clock_offset_ms);
+
+	cdb_bind_text(ins, base + 1, device_id);
+	cdb_bind_int64(ins, base + 2, (int64_t)r->seq);
+	cdb_bind_text(ins, base + 3, r->id);
+	cdb_bind_text(ins, base + 4, r->form_id);
+	cdb_bind_text(ins, base + 5, r->form_version);
+	cdb_bind_int64(ins, base + 6, r->created_ms);
+	cdb_bind_int64(ins, base + 7, corrected);
+	cdb_bind_int64(ins, base + 8, (int64_t)r->clock);
+	cdb_bind_int64(ins, base + 9, (int64_t)r->epoch_id);
+	cdb_bind_blob(ins, base + 10, r->epoch_pub.data, 32);
+	cdb_bind_blob(ins, base + 11, r->sealed.data, r->sealed.len);
+	cdb_bind_int64(ins, base + 12, now_ms);
+	cdb_bind_int64(ins, base + 13, arrival);
+}
+
+#define CS_INSERT_HEAD "INSERT INTO records(device_id, seq, id, form_id," \
+	" form_version, created_ms, corrected_ms, clock, epoch_id," \
+	" epoch_pub, sealed, received_ms, arrival) VALUES"
+/* Rows of one INSERT on PostgreSQL (cs_insert_rows): a whole batch. */
+#define CS_INSERT_ROWS WIRE_MAX_BATCH_RECORDS
+
 /* Inserts one record with its arrival number: 1 stored, 0 not (a
    conflict), -1 on failure. */
 static int
@@ -376,33 +424,176 @@ cs_insert(struct cdb_stmt *ins, const char *device_id,
     int64_t clock_offset_ms, const Field__Sync__SealedRecord *r,
     int64_t now_ms, int64_t arrival)
 {
-	/* A stamp made before any trusted time in this boot is corrected
-	   by the offset the device's hello showed; one from an earlier
-	   boot cannot be (-1: unknown). */
-	int64_t corrected = r->clock == FIELD__CLOCK_QUALITY__CLOCK_TRUSTED ?
-	    r->created_ms :
-	    r->clock == FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT ?
-	    -1 : r->created_ms + clock_offset_ms;
 	int rc;
 
-	cdb_bind_text(ins, 1, device_id);
-	cdb_bind_int64(ins, 2, (int64_t)r->seq);
-	cdb_bind_text(ins, 3, r->id);
-	cdb_bind_text(ins, 4, r->form_id);
-	cdb_bind_text(ins, 5, r->form_version);
-	cdb_bind_int64(ins, 6, r->created_ms);
-	cdb_bind_int64(ins, 7, corrected);
-	cdb_bind_int64(ins, 8, (int64_t)r->clock);
-	cdb_bind_int64(ins, 9, (int64_t)r->epoch_id);
-	cdb_bind_blob(ins, 10, r->epoch_pub.data, 32);
-	cdb_bind_blob(ins, 11, r->sealed.data, r->sealed.len);
-	cdb_bind_int64(ins, 12, now_ms);
-	cdb_bind_int64(ins, 13, arrival);
+	cs_bind_record(ins, 0, device_id, clock_offset_ms, r, now_ms, arrival);
 	rc = cdb_step(ins);
 	cdb_reset(ins);
 	if (rc != CDB_DONE)
 		return -1;
 	return cdb_changes(ins) > 0;
+}
+
+/*
+ * A one-dimensional array in PostgreSQL's binary form (what its
+ * array_recv reads), built element by element, to send a column of many
+ * rows as one parameter: the header (1 dimension, no NULLs, the element
+ * type), its length and lower bound, then each element as a length and
+ * its bytes, integers big-endian.
+ */
+struct cs_pgarr {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+};
+
+/* Element types (pg_type OIDs). */
+#define CS_PG_BYTEA 17
+#define CS_PG_INT8 20
+#define CS_PG_TEXT 25
+
+static void
+cs_pgarr_put(struct cs_pgarr *a, const void *p, size_t n)
+{
+	if (a->failed)
+		return;
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 256;
+		unsigned char *q;
+
+		while (cap < a->len + n)
+			cap *= 2;
+		if ((q = realloc(a->p, cap)) == NULL) {
+			a->failed = 1;
+			return;
+		}
+		a->p = q;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void
+cs_pgarr_u32(struct cs_pgarr *a, uint32_t v)
+{
+	unsigned char b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	cs_pgarr_put(a, b, 4);
+}
+
+static void
+cs_pgarr_start(struct cs_pgarr *a, uint32_t type, size_t n)
+{
+	cs_pgarr_u32(a, 1);		/* dimensions */
+	cs_pgarr_u32(a, 0);		/* no NULLs */
+	cs_pgarr_u32(a, type);
+	cs_pgarr_u32(a, (uint32_t)n);	/* length */
+	cs_pgarr_u32(a, 1);		/* lower bound */
+}
+
+static void
+cs_pgarr_bytes(struct cs_pgarr *a, const void *p, size_t n)
+{
+	cs_pgarr_u32(a, (uint32_t)n);
+	cs_pgarr_put(a, p, n);
+}
+
+static void
+cs_pgarr_int8(struct cs_pgarr *a, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(u >> (56 - 8 * i));
+	cs_pgarr_bytes(a, b, 8);
+}
+
+/* The columns sent as arrays, in the order of CS_UNNEST_SQL's. */
+enum { CS_A_SEQ, CS_A_ID, CS_A_FORM, CS_A_VERSION, CS_A_CREATED,
+	CS_A_CORRECTED, CS_A_CLOCK, CS_A_EPOCH, CS_A_PUB, CS_A_SEALED,
+	CS_A_ARRIVAL, CS_A_N };
+
+/* One statement whatever the number of rows: short to parse and plan,
+   and each column one binary parameter. */
+#define CS_UNNEST_SQL "INSERT INTO records(device_id, seq, id, form_id," \
+	" form_version, created_ms, corrected_ms, clock, epoch_id," \
+	" epoch_pub, sealed, received_ms, arrival) SELECT ?1::text, u.seq," \
+	" u.id, u.form_id, u.form_version, u.created_ms, u.corrected_ms," \
+	" u.clock, u.epoch_id, u.epoch_pub, u.sealed, ?2::bigint, u.arrival" \
+	" FROM unnest(?3::bigint[], ?4::text[], ?5::text[], ?6::text[]," \
+	" ?7::bigint[], ?8::bigint[], ?9::bigint[], ?10::bigint[], ?11::bytea[]," \
+	" ?12::bytea[], ?13::bigint[]) AS u(seq, id, form_id, form_version," \
+	" created_ms, corrected_ms, clock, epoch_id, epoch_pub, sealed," \
+	" arrival) ON CONFLICT DO NOTHING RETURNING seq, id"
+
+/*
+ * PostgreSQL: the records recs[idx[0..k)] in one INSERT (a round trip,
+ * a parse and a plan for k records instead of k), each with its arrival
+ * number, the columns as arrays; stored[idx[j]] is set for each row the
+ * INSERT stored (RETURNING names them: conflicts are left out).  0 or -1.
+ */
+static int
+cs_insert_rows(struct cstore *cs, const char *device_id,
+    int64_t clock_offset_ms, const Field__Sync__SealedRecord *recs,
+    const size_t *idx, const int64_t *arrivals, size_t k, int64_t now_ms,
+    unsigned char *stored)
+{
+	static const uint32_t types[CS_A_N] = { CS_PG_INT8, CS_PG_TEXT,
+	    CS_PG_TEXT, CS_PG_TEXT, CS_PG_INT8, CS_PG_INT8, CS_PG_INT8,
+	    CS_PG_INT8, CS_PG_BYTEA, CS_PG_BYTEA, CS_PG_INT8 };
+	struct cs_pgarr a[CS_A_N];
+	struct cdb_stmt *s = NULL;
+	int rc = -1, failed = 0;
+
+	memset(a, 0, sizeof(a));
+	for (int c = 0; c < CS_A_N; c++)
+		cs_pgarr_start(&a[c], types[c], k);
+	for (size_t j = 0; j < k; j++) {
+		const Field__Sync__SealedRecord *r = &recs[idx[j]];
+
+		cs_pgarr_int8(&a[CS_A_SEQ], (int64_t)r->seq);
+		cs_pgarr_bytes(&a[CS_A_ID], r->id, strlen(r->id));
+		cs_pgarr_bytes(&a[CS_A_FORM], r->form_id, strlen(r->form_id));
+		cs_pgarr_bytes(&a[CS_A_VERSION], r->form_version,
+		    strlen(r->form_version));
+		cs_pgarr_int8(&a[CS_A_CREATED], r->created_ms);
+		cs_pgarr_int8(&a[CS_A_CORRECTED], cs_corrected(r,
+		    clock_offset_ms));
+		cs_pgarr_int8(&a[CS_A_CLOCK], (int64_t)r->clock);
+		cs_pgarr_int8(&a[CS_A_EPOCH], (int64_t)r->epoch_id);
+		cs_pgarr_bytes(&a[CS_A_PUB], r->epoch_pub.data, 32);
+		cs_pgarr_bytes(&a[CS_A_SEALED], r->sealed.data, r->sealed.len);
+		cs_pgarr_int8(&a[CS_A_ARRIVAL], arrivals[j]);
+	}
+	for (int c = 0; c < CS_A_N; c++)
+		failed |= a[c].failed;
+	if (failed || (s = cdb_prepare(cs->db, CS_UNNEST_SQL)) == NULL)
+		goto out;
+	cdb_bind_text(s, 1, device_id);
+	cdb_bind_int64(s, 2, now_ms);
+	for (int c = 0; c < CS_A_N; c++)
+		cdb_bind_blob(s, 3 + c, a[c].p, a[c].len);
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		uint64_t seq = (uint64_t)cdb_col_int64(s, 0);
+		const char *id = cdb_col_text(s, 1);
+
+		/* The row of this batch with that (seq, id) not yet taken
+		   (a seq twice in one batch: only one of them is stored). */
+		for (size_t j = 0; j < k; j++)
+			if (!stored[idx[j]] && recs[idx[j]].seq == seq &&
+			    strcmp(recs[idx[j]].id, id) == 0) {
+				stored[idx[j]] = 1;
+				break;
+			}
+	}
+	rc = rc == CDB_DONE ? 0 : -1;
+out:
+	cdb_finalize(s);
+	for (int c = 0; c < CS_A_N; c++)
+		free(a[c].p);
+	return rc;
 }
 
 int
@@ -412,12 +603,14 @@ cstore_ingest(struct cstore *cs, const char *device_id,
     void (*refused)(void *arg, uint64_t seq, const char *reason), void *arg)
 {
 	struct cdb_stmt *ins = NULL, *ref = NULL, *owner = NULL, *have = NULL;
-	Field__Sync__SealedRecord prev;
+	Field__Sync__SealedRecord *view = NULL;
 	struct cdevice d;
 	uint64_t mark, *held = NULL;
-	size_t nheld = 0, h = 0;
+	size_t nheld = 0, h = 0, *idx = NULL, nidx = 0;
 	int64_t arrival = 0, *arrivals = NULL;
 	size_t narrivals = 0, nabove = 0;
+	char (*ids)[37] = NULL;
+	unsigned char *stored = NULL;
 	int rc = -1, pg = cdb_engine(cs->db) == CDB_PG;
 	/* Inside a caller's cstore_begin, the caller commits or rolls back. */
 	int own = !cdb_in_tx(cs->db);
@@ -436,10 +629,40 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	mark = d.acked_seq;
 	/* The seqs this batch stored, found stored or set aside: the
 	   watermark moves over them without asking the database again. */
-	if ((held = malloc((n ? n : 1) * sizeof(*held))) == NULL)
+	if ((held = malloc((n ? n : 1) * sizeof(*held))) == NULL ||
+	    (view = calloc(n ? n : 1, sizeof(*view))) == NULL ||
+	    (ids = malloc((n ? n : 1) * sizeof(*ids))) == NULL ||
+	    (stored = calloc(n ? n : 1, 1)) == NULL ||
+	    (idx = malloc((n ? n : 1) * sizeof(*idx))) == NULL)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		nabove += recs[i]->seq > mark;
+	/* Each record as it is meant: a batch on the wire leaves out the
+	   form, version and epoch a record shares with the one before it
+	   (outbox.h), and may carry its id as 16 bytes. */
+	for (size_t i = 0; i < n; i++) {
+		view[i] = *recs[i];
+		if ((view[i].id == NULL || view[i].id[0] == '\0') &&
+		    view[i].id_bytes.len == 16) {
+			util_uuid_unpack(view[i].id_bytes.data, ids[i]);
+			view[i].id = ids[i];
+		}
+		/* From the one before, stored already or not. */
+		if (i > 0) {
+			const Field__Sync__SealedRecord *p = &view[i - 1];
+
+			if (view[i].form_id == NULL ||
+			    view[i].form_id[0] == '\0')
+				view[i].form_id = p->form_id;
+			if (view[i].form_version == NULL ||
+			    view[i].form_version[0] == '\0')
+				view[i].form_version = p->form_version;
+			if (view[i].epoch_pub.len == 0) {
+				view[i].epoch_pub = p->epoch_pub;
+				if (view[i].epoch_id == 0)
+					view[i].epoch_id = p->epoch_id;
+			}
+		}
+		nabove += view[i].seq > mark;
+	}
 	if (!pg) {
 		/* Arrival numbers: after the highest, in the order stored
 		   (the write transaction makes this batch the only writer). */
@@ -466,13 +689,24 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 		if (narrivals != nabove)
 			goto out;
 		qsort(arrivals, narrivals, sizeof(*arrivals), cs_i64_cmp);
-		narrivals = 0;
+		/* PostgreSQL: every record to store in INSERTs of many rows,
+		   in batch order with rising arrival numbers; what they did
+		   not store is looked at one by one below, as on SQLite. */
+		for (size_t i = 0; i < n; i++)
+			if (view[i].seq > mark && cs_malformed(&view[i]) == NULL)
+				idx[nidx++] = i;
+		for (size_t j = 0; j < nidx; j += CS_INSERT_ROWS) {
+			size_t k = nidx - j < CS_INSERT_ROWS ? nidx - j :
+			    CS_INSERT_ROWS;
+
+			if (cs_insert_rows(cs, device_id, clock_offset_ms, view,
+			    idx + j, arrivals + j, k, now_ms, stored) != 0)
+				goto out;
+		}
 	}
 	/* Any conflict -- this (device, seq), or this id under another --
 	   inserts nothing; only then is it worth asking which. */
-	ins = cdb_queryf(cs->db, "INSERT INTO records(device_id, seq, id, form_id,"
-	    " form_version, created_ms, corrected_ms, clock, epoch_id,"
-	    " epoch_pub, sealed, received_ms, arrival) VALUES(?1,?2,?3,?4,?5,"
+	ins = pg ? NULL : cdb_queryf(cs->db, CS_INSERT_HEAD "(?1,?2,?3,?4,?5,"
 	    "?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT DO NOTHING", "");
 	ref = cdb_queryf(cs->db, "INSERT INTO refused(device_id, seq, id, reason,"
 	    " received_ms) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -482,55 +716,27 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 	have = cdb_queryf(cs->db, "SELECT 1 FROM records WHERE device_id = ?1 AND"
 	    " seq = ?2 UNION ALL SELECT 1 FROM refused WHERE device_id = ?1"
 	    " AND seq = ?2", "");
-	if (!ins || !ref || !owner || !have)
+	if ((!pg && !ins) || !ref || !owner || !have)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		Field__Sync__SealedRecord view = *recs[i];
-		const Field__Sync__SealedRecord *r = &view;
-		const char *why;
-		char reason[160], idbuf[37];
-
-		if ((view.id == NULL || view.id[0] == '\0') &&
-		    view.id_bytes.len == 16) {
-			util_uuid_unpack(view.id_bytes.data, idbuf);
-			view.id = idbuf;
-		}
-
-		/* A batch on the wire leaves out the form, version and epoch
-		   a record shares with the one before it (outbox.h). */
-		if (i > 0) {
-			const Field__Sync__SealedRecord *p = &prev;
-
-			if (view.form_id == NULL || view.form_id[0] == '\0')
-				view.form_id = p->form_id;
-			if (view.form_version == NULL ||
-			    view.form_version[0] == '\0')
-				view.form_version = p->form_version;
-			if (view.epoch_pub.len == 0) {
-				view.epoch_pub = p->epoch_pub;
-				if (view.epoch_id == 0)
-					view.epoch_id = p->epoch_id;
-			}
-		}
-		/* Kept before the skip below: the next record may leave out
-		   what this one carries, stored already or not. */
-		prev = view;
-		why = cs_malformed(r);
+		const Field__Sync__SealedRecord *r = &view[i];
+		const char *why = cs_malformed(r);
+		char reason[160];
 
 		if (r->seq <= mark)
 			continue;	/* durable already */
 		if (why == NULL) {
 			/* The number is used up even when nothing is inserted:
 			   arrivals rise, with gaps, which records_since allows. */
-			int stored = cs_insert(ins, device_id, clock_offset_ms,
-			    r, now_ms, pg ? arrivals[narrivals++] : ++arrival);
+			int got = pg ? stored[i] : cs_insert(ins, device_id,
+			    clock_offset_ms, r, now_ms, ++arrival);
 
-			if (stored < 0) {
+			if (got < 0) {
 				rc = -1;
 				goto out;
 			}
 			held[nheld++] = r->seq;
-			if (stored)
+			if (got)
 				continue;
 			/* Stored before, or its id is another record's.  The
 			   same (device, seq) is taken as this record without
@@ -614,6 +820,10 @@ cstore_ingest(struct cstore *cs, const char *device_id,
 out:
 	free(held);
 	free(arrivals);
+	free(view);
+	free(ids);
+	free(stored);
+	free(idx);
 	cdb_finalize(ins);
 	cdb_finalize(ref);
 	cdb_finalize(owner);

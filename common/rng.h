@@ -1,7 +1,7 @@
 /*
  * rng.h: the process's one random generator (mbedtls CTR-DRBG seeded from
- * the system's entropy).  Lazily seeded on first use; not thread-safe, the
- * daemons are single-threaded.
+ * the system's entropy).  Seeded on first use; any thread may draw (fieldd's
+ * loop and its writer both do).
  */
 #ifndef RNG_H
 #define RNG_H

@@ -4,8 +4,8 @@
  *
  *   start --not enrolled, no collector, budget spent, no conn-->
  *     dsync_finish, from the timer
- *   CONNECTING --on_ready--> hello, a counts piece, batches from the
- *     stored watermark, without waiting
+ *   CONNECTING --on_ready--> hello, batches from the stored watermark,
+ *     without waiting; counts pieces once every record is sent
  *   BEFORE WELCOME --[form_catalogue]-- welcome --> SENDING
  *   SENDING: at most DSYNC_INFLIGHT batches and counts pieces unacked;
  *     each ack (in order) retires the oldest and the pump refills
@@ -513,6 +513,11 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	env.kind_case = FIELD__SYNC__ENVELOPE__KIND_HELLO;
 	env.hello = &h;
 	s->bytes += DSYNC_HANDSHAKE_BYTES;
+	/* A TLS record of its own, though the first batch follows in the
+	   same flight: the collector reads a record only once all of it has
+	   come, and its welcome (the round trip; an attempt welcomed is
+	   retried at once, not after a back-off) should not wait for a
+	   batch to come whole. */
 	sent = dsync_send(s, &env);
 	formsync_hello_free(&forms);
 	if (sent != 0)
@@ -535,8 +540,10 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 	s->hello_ms = util_mono_ms();
 	if (s->state->batch_bytes == 0)
 		dsync_link_load(s);
-	if (dsync_counts(s) == 0)
-		dsync_pump(s);
+	/* Records first: on a link that drops every few KB, what goes
+	   before the first batch decides whether an attempt gets any record
+	   through.  The counts follow the records (dsync_pump). */
+	dsync_pump(s);
 }
 
 static void
@@ -643,8 +650,7 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 		/* Acks come in order: this one covers the counts piece. */
 		meta_set_u64(st, DSYNC_META_COUNTS_AT, s->counts_at);
 		s->counts_pending = 0;
-		if (dsync_counts(s) == 0)
-			dsync_pump(s);
+		dsync_pump(s);
 		return;
 	}
 	/* Grow gently (an eighth per ack), halve on a cut: the size
@@ -787,6 +793,18 @@ dsync_pump(struct dsync *s)
 		s->inflight[s->ninflight].last = last;
 		s->inflight[s->ninflight].counts = 0;
 		s->inflight[s->ninflight++].sent_ms = util_mono_ms();
+	}
+	/* The counts once every record is sent, what the collector lacks
+	   of the last attempt's too (known only from the welcome), or the
+	   day's budget stopped them: a piece, a whole place, can be many
+	   times a batch, and on a link that drops every few KB it would
+	   keep the records out.  They are the records' sums, so records
+	   go first. */
+	if (!s->counts_done && !s->counts_pending &&
+	    s->ninflight < DSYNC_INFLIGHT && (s->budget_stop ||
+	    (s->gap_next >= s->gap_to && s->sent_to >= stats.last_seq))) {
+		if (dsync_counts(s) != 0)
+			return;
 	}
 	/* Done only once the collector has answered: its welcome brings
 	   the clock and, before it, any new forms. */

@@ -94,7 +94,7 @@ _Static_assert(STORE_N_MIGRATIONS == STORE_SCHEMA_VERSION,
 
 enum {
 	Q_FIND_ID, Q_NEXT_SEQ, Q_EPOCH_ADD, Q_RECORD_ADD, Q_COUNT_GET,
-	Q_COUNT_PUT,
+	Q_COUNT_PUT, Q_COUNT_SET,
 	Q_LATEST_GET, Q_LATEST_SET, Q_COUNTS_DROP, Q_META_GET, Q_META_SET,
 	Q_USER_CHECK, Q_BEGIN, Q_COMMIT, Q_N
 };
@@ -107,9 +107,12 @@ static const char *const store_sql[Q_N] = {
 	    " created_ms, clock, epoch, sealed) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
 	[Q_COUNT_GET] = "SELECT cells FROM counts WHERE form_id = ?1 AND"
 	    " place = ?2 AND day = ?3",
+	/* a new row, or (Q_COUNT_SET) the row Q_COUNT_GET found in the same
+	   transaction: an upsert would look for the row a second time */
 	[Q_COUNT_PUT] = "INSERT INTO counts(form_id, place, day, cells, seq)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET"
-	    " cells = excluded.cells, seq = excluded.seq",
+	    " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[Q_COUNT_SET] = "UPDATE counts SET cells = ?4, seq = ?5 WHERE"
+	    " form_id = ?1 AND place = ?2 AND day = ?3",
 	[Q_LATEST_GET] = "SELECT day FROM counts_latest WHERE form_id = ?1"
 	    " AND place = ?2",
 	[Q_LATEST_SET] = "INSERT OR REPLACE INTO counts_latest(form_id, place,"
@@ -523,7 +526,7 @@ store_cells_merge(struct store *st, const char *form_id,
 			w = cell_put(w, &c->c[i]);
 	sqlite3_reset(s);	/* old points into s's row until here */
 	old = NULL;
-	s = store_q(st, Q_COUNT_PUT);
+	s = store_q(st, step == SQLITE_ROW ? Q_COUNT_SET : Q_COUNT_PUT);
 	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);

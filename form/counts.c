@@ -41,6 +41,11 @@ counts_add(struct form_counts *out, const char *day, const char *place,
 		return 0;
 	for (size_t i = 0; i < out->n; i++) {
 		c = &out->c[i];
+		/* first bytes first: most cells differ there, and this scan
+		   runs for every cell of every record */
+		if (c->dim[0] != dim[0] || c->value[0] != value[0] ||
+		    c->measure[0] != measure[0])
+			continue;
 		if (strcmp(c->dim, dim) == 0 && strcmp(c->value, value) == 0 &&
 		    strcmp(c->measure, measure) == 0) {
 			c->n += n;
@@ -183,6 +188,8 @@ struct cell_ctx {
 	struct form_counts *out;
 	const char *day, *place;
 	int repeat;			/* repeat-level dimension: its repeat */
+	int64_t m[FORM_MAX_MEASURES];	/* each measure of the record, read
+					   once, not once per cell */
 };
 
 static int
@@ -200,7 +207,7 @@ counts_cell(void *arg, const char *value)
 				continue;
 			n = 1;
 		} else {
-			n = counts_measure(c->f, m, c->rec);
+			n = c->m[i];
 		}
 		if (counts_add(c->out, c->day, c->place, c->dim->name, value,
 		    m->name, n) != 0)
@@ -221,11 +228,13 @@ counts_field_text(const struct form *f, int i, const json_t *rec)
 int
 form_counts(const struct form *f, const json_t *rec, struct form_counts *out)
 {
-	struct cell_ctx c = { f, rec, NULL, out, NULL, NULL, -1 };
+	struct cell_ctx c = { f, rec, NULL, out, NULL, NULL, -1, { 0 } };
 
 	memset(out, 0, sizeof(*out));
 	if (!f->has_counts)
 		return 0;
+	for (size_t i = 0; i < f->n_measures; i++)
+		c.m[i] = counts_measure(f, &f->measures[i], rec);
 	c.day = counts_field_text(f, f->date_field, rec);
 	c.place = counts_field_text(f, f->place_field, rec);
 	if (c.day == NULL)
@@ -234,7 +243,7 @@ form_counts(const struct form *f, const json_t *rec, struct form_counts *out)
 		c.place = "";
 	for (size_t i = 0; i < f->n_measures; i++)
 		if (counts_add(out, c.day, c.place, "", "", f->measures[i].name,
-		    counts_measure(f, &f->measures[i], rec)) != 0)
+		    c.m[i]) != 0)
 			goto fail;
 	for (size_t i = 0; i < f->n_dims; i++) {
 		const struct form_dim *d = &f->dims[i];

@@ -2008,6 +2008,12 @@ eval(const struct node *n, const struct expr_env *env, struct expr_value *out)
 	if (eval_scalar(n->kid[0], env, &a) != 0 ||
 	    eval_scalar(n->kid[1], env, &b) != 0)
 		return -1;
+	if (n->type >= N_EQ && n->type <= N_GE) {
+		/* v_compare reads the numbers only when it compares numbers:
+		   two dates (. <= today()) compare as text, unparsed */
+		v_set_bool(out, v_compare(n->type, &a, &b));
+		return 0;
+	}
 	x = v_num(&a);
 	y = v_num(&b);
 	switch (n->type) {

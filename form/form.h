@@ -116,7 +116,8 @@ int form_coerce(const struct form *f, json_t *rec, struct form_errors *errs);
 /*
  * Fills r->values / r->n_values from a record that form_validate accepted
  * (metadata keys skipped).  Allocates; release with form_values_free().
- * 0 or -1 (out of memory).
+ * The values borrow f's field names and rec's strings: both must outlive
+ * them.  0 or -1 (out of memory).
  */
 int form_values(const struct form *f, const json_t *rec, Field__Record *r);
 void form_values_free(Field__Record *r);

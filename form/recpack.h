@@ -43,6 +43,11 @@ void recpack_free(struct recpack *rp);
 int recpack_encode(struct recpack *rp, const struct form *f,
     const Field__Record *r, unsigned char **out, size_t *len);
 
+/* The protobuf of r as field__record__pack writes it, without protobuf-c's
+   generic walk: its size, and the bytes written to out (that many). */
+size_t recpack_pb_size(const Field__Record *r);
+size_t recpack_pb_write(const Field__Record *r, unsigned char *out);
+
 /* What the seal bound outside the plaintext. */
 struct recpack_meta {
 	const char *id, *form_id, *form_version, *device_id;

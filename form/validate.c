@@ -28,6 +28,14 @@ struct vjoin {
 	char *s;
 };
 
+/*
+ * The answers table lives on the stack: on the heap, a table for a large
+ * form is a large allocation, and glibc merges the small chunks freed
+ * before it (a record's JSON just parsed and dropped) then, which cost
+ * more than the lookups it saves.  Larger forms look answers up by name.
+ */
+#define V_FIELDS 128
+
 struct vctx {
 	const struct form *f;
 	const json_t *rec;
@@ -40,6 +48,12 @@ struct vctx {
 	const struct form_list *list;	/* the choice a filter reads, */
 	const struct form_choice *choice;	/* in its list */
 	unsigned char *grel;		/* per group: relevant here */
+	/* form_validate only, for a form of up to V_FIELDS fields (NULL
+	   otherwise): each top-level field's answer and, while an item is
+	   checked, each of its fields', by field index, read once from the
+	   objects' keys rather than looked up by name again for every field
+	   and every ${name} */
+	const json_t **vals, **ivals;
 	char now[40];			/* now(), UTC */
 };
 
@@ -159,6 +173,8 @@ v_resolve(void *ctx, const void *item, const char *name,
 		v = NULL;	/* a note or a group: empty */
 	else if (fd->parent >= 0)
 		v = item ? json_object_get((const json_t *)item, name) : NULL;
+	else if (c->vals)
+		v = c->vals[i];
 	else
 		v = json_object_get(c->rec, name);
 	v_value(c, fd, v, out);
@@ -760,6 +776,27 @@ v_field(struct vctx *c, int fi, const json_t *v, const json_t *item,
 	}
 }
 
+/* Writes "name[n]." into path (size bytes; a name is shorter than
+   FORM_NAME_MAX, so it fits whole) and gives its length. */
+static size_t
+v_item_path(char *path, size_t size, const char *name, size_t n)
+{
+	char digits[24];
+	size_t len = strnlen(name, size - sizeof(digits) - 3), d = 0;
+
+	memcpy(path, name, len);
+	path[len++] = '[';
+	do
+		digits[d++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	while (d > 0)
+		path[len++] = digits[--d];
+	path[len++] = ']';
+	path[len++] = '.';
+	path[len] = '\0';
+	return len;
+}
+
 static void
 v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
     const char *today, struct form_errors *errs)
@@ -767,6 +804,7 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 	const char *rname = c->f->fields[rep].name;
 	char path[sizeof(((struct form_error *)0)->path)];
 	const char *key;
+	const json_t *x;
 	json_t *v;
 
 	json_object_foreach((json_t *)item, key, v) {
@@ -775,11 +813,13 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 			snprintf(path, sizeof(path), "%s[%zu].%.40s", rname,
 			    idx + 1, key);
 			form_error_add(errs, path, "unknown field");
+		} else if (c->ivals) {
+			c->ivals[i] = v;
 		}
 	}
-	/* "members[2]." once, each field's name after it */
-	size_t plen = (size_t)snprintf(path, sizeof(path), "%s[%zu].", rname,
-	    idx + 1);
+	/* "members[2]." once, each field's name after it (no snprintf: this
+	   runs for every item of every record) */
+	size_t plen = v_item_path(path, sizeof(path), rname, idx + 1);
 	for (size_t i = 0; i < c->f->n_fields; i++) {
 		const char *name = c->f->fields[i].name;
 		size_t nlen = strlen(name);
@@ -791,8 +831,13 @@ v_item(struct vctx *c, int rep, const json_t *item, size_t idx,
 		memcpy(path + plen, name, nlen);
 		path[plen + nlen] = '\0';
 		c->position = idx + 1;
-		v_field(c, (int)i, json_object_get(item, c->f->fields[i].name),
-		    item, path, today, errs);
+		if (c->ivals) {
+			x = c->ivals[i];
+			c->ivals[i] = NULL;	/* ready for the next item */
+		} else {
+			x = json_object_get(item, name);
+		}
+		v_field(c, (int)i, x, item, path, today, errs);
 	}
 	c->position = 0;
 }
@@ -820,6 +865,7 @@ int
 form_validate(const struct form *f, const json_t *rec, const char *today,
     struct form_errors *errs)
 {
+	const json_t *vals[2 * (V_FIELDS + 1)];
 	struct vctx *c;
 	const char *key;
 	json_t *v;
@@ -829,19 +875,31 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 		form_error_add(errs, "", "a record must be a JSON object");
 		return -1;
 	}
+	if ((c = calloc(1, sizeof(*c))) != NULL &&
+	    (c->grel = calloc(f->n_fields + 1, 1)) != NULL &&
+	    f->n_fields <= V_FIELDS) {
+		memset(vals, 0, 2 * (f->n_fields + 1) * sizeof(*vals));
+		c->vals = vals;
+		c->ivals = vals + f->n_fields + 1;
+	}
 	json_object_foreach((json_t *)rec, key, v) {
-		int i;
+		int i = key[0] == '_' ? -1 : form_field_index(f, key);
+
 		if (key[0] == '_') {
 			v_meta(f, key, v, errs);
+			/* a field may still be called so, and is answered */
+			if (c && c->vals && (i = form_field_index(f, key)) >= 0 &&
+			    f->fields[i].parent < 0)
+				c->vals[i] = v;
 			continue;
 		}
-		i = form_field_index(f, key);
 		if (i < 0 || f->fields[i].parent >= 0)
 			form_error_add(errs, strlen(key) < 64 ? key : "(long)",
 			    "unknown field");
+		else if (c && c->vals)
+			c->vals[i] = v;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->grel = calloc(f->n_fields + 1, 1)) == NULL) {
+	if (c == NULL || c->grel == NULL) {
 		free(c);
 		form_error_add(errs, "", "out of memory");
 		return -1;
@@ -849,17 +907,24 @@ form_validate(const struct form *f, const json_t *rec, const char *today,
 	c->f = f;
 	c->rec = rec;
 	{
+		/* formatted once a second, not once a record */
+		static _Thread_local time_t at = -1;
+		static _Thread_local char now[sizeof(c->now)];
 		time_t t = time(NULL);
 		struct tm tm;
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(c->now, sizeof(c->now),
-			    "%Y-%m-%dT%H:%M:%S.000+00:00", &tm);
+
+		if (t != at && gmtime_r(&t, &tm) != NULL &&
+		    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S.000+00:00",
+		    &tm) > 0)
+			at = t;
+		if (t == at)
+			memcpy(c->now, now, sizeof(now));
 	}
 	for (size_t i = 0; i < f->n_fields; i++)
 		if (f->fields[i].parent < 0)
-			v_field(c, (int)i, json_object_get(rec,
-			    f->fields[i].name), NULL, f->fields[i].name, today,
-			    errs);
+			v_field(c, (int)i, c->vals ? c->vals[i] :
+			    json_object_get(rec, f->fields[i].name), NULL,
+			    f->fields[i].name, today, errs);
 	if (c->oom)
 		form_error_add(errs, "", "out of memory");
 	for (size_t i = 0; i < c->n_joins; i++)

@@ -56,6 +56,17 @@ struct tls_ctx {
 	mbedtls_pk_context key;
 	mbedtls_ssl_ticket_context ticket;	/* server: resumption */
 	int have_ticket;
+	/* Server: the client certificates its tickets name (see
+	   tls_ticket_write), TLS_TICKET_CERTS at most, the least recently
+	   used replaced first. */
+	struct tls_ticket_cert {
+		unsigned char hash[32];	/* SHA-256 of der */
+		unsigned char *der;
+		size_t len;
+		uint64_t used;
+	} *certs;
+	size_t ncerts;
+	uint64_t cert_clock;
 };
 
 struct tls_session {
@@ -175,6 +186,9 @@ tls_seterr(char *err, size_t errlen, const char *fmt, ...)
 static void
 tls_ctx_release(struct tls_ctx *ctx)
 {
+	for (size_t i = 0; i < ctx->ncerts; i++)
+		free(ctx->certs[i].der);
+	free(ctx->certs);
 	mbedtls_ssl_config_free(&ctx->conf);
 	if (ctx->have_ticket)
 		mbedtls_ssl_ticket_free(&ctx->ticket);
@@ -223,6 +237,137 @@ tls_ctx_check(const struct tls_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Tickets that name the client's certificate instead of carrying it.
+ * mbedtls puts the whole session in a ticket, the client certificate
+ * too: about 460 of a ticket's 600 bytes, which the device sends in
+ * every resuming ClientHello, on links where what goes before the first
+ * batch decides whether any record gets through.  A ticket is good only
+ * at the process that sealed it (its key lives in memory), so this
+ * process keeps the certificates it has seen and the ticket carries the
+ * SHA-256 of one, in the session id field (a ticket's session id is
+ * otherwise unused: the server takes the client's), sealed with the
+ * rest.  A ticket whose certificate was forgotten (more than
+ * TLS_TICKET_CERTS devices since) is refused like an expired one: the
+ * handshake is a full one.  Devices are unchanged: a ticket is opaque
+ * to them.
+ */
+static struct tls_ticket_cert *
+ticket_cert_find(struct tls_ctx *ctx, const unsigned char hash[32])
+{
+	for (size_t i = 0; i < ctx->ncerts; i++)
+		if (memcmp(ctx->certs[i].hash, hash, 32) == 0) {
+			ctx->certs[i].used = ++ctx->cert_clock;
+			return &ctx->certs[i];
+		}
+	return NULL;
+}
+
+/* 0, or -1 (out of memory: the ticket then carries the certificate). */
+static int
+ticket_cert_keep(struct tls_ctx *ctx, const unsigned char hash[32],
+    const unsigned char *der, size_t len)
+{
+	struct tls_ticket_cert *t;
+	unsigned char *copy;
+
+	if (ticket_cert_find(ctx, hash) != NULL)
+		return 0;
+	if (ctx->certs == NULL && (ctx->certs = calloc(TLS_TICKET_CERTS,
+	    sizeof(*ctx->certs))) == NULL)
+		return -1;
+	if ((copy = malloc(len)) == NULL)
+		return -1;
+	memcpy(copy, der, len);
+	if (ctx->ncerts < TLS_TICKET_CERTS)
+		t = &ctx->certs[ctx->ncerts++];
+	else {
+		t = &ctx->certs[0];
+		for (size_t i = 1; i < ctx->ncerts; i++)
+			if (ctx->certs[i].used < t->used)
+				t = &ctx->certs[i];
+		free(t->der);
+	}
+	memcpy(t->hash, hash, 32);
+	t->der = copy;
+	t->len = len;
+	t->used = ++ctx->cert_clock;
+	return 0;
+}
+
+static int
+tls_ticket_write(void *p, const mbedtls_ssl_session *session,
+    unsigned char *start, const unsigned char *end, size_t *tlen,
+    uint32_t *lifetime)
+{
+	struct tls_ctx *ctx = p;
+	const mbedtls_x509_crt *crt = session->peer_cert;
+	mbedtls_ssl_session named;
+	unsigned char hash[32];
+	int rc;
+
+	/* A chain, or no memory to keep the certificate: carried as it is. */
+	if (crt != NULL && (crt->next != NULL ||
+	    mbedtls_sha256_ret(crt->raw.p, crt->raw.len, hash, 0) != 0 ||
+	    ticket_cert_keep(ctx, hash, crt->raw.p, crt->raw.len) != 0))
+		return mbedtls_ssl_ticket_write(&ctx->ticket, session, start,
+		    end, tlen, lifetime);
+	/* A shallow copy that mbedtls only reads; never freed. */
+	memcpy(&named, session, sizeof(named));
+	if (crt == NULL) {
+		/*
+		 * No certificate (an enrolling peer).  A session's id can be
+		 * the one its client chose (a resumed session's is); sealed
+		 * in a ticket without a certificate, a client that chose
+		 * the hash of a device's certificate would come back as that
+		 * device (tls_ticket_parse).  So such a ticket names none.
+		 */
+		named.id_len = 0;
+		memset(named.id, 0, sizeof(named.id));
+	} else {
+		named.peer_cert = NULL;
+		named.id_len = sizeof(hash);
+		memcpy(named.id, hash, sizeof(hash));
+	}
+	rc = mbedtls_ssl_ticket_write(&ctx->ticket, &named, start, end, tlen,
+	    lifetime);
+	mbedtls_platform_zeroize(&named, sizeof(named));
+	return rc;
+}
+
+static int
+tls_ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf,
+    size_t len)
+{
+	struct tls_ctx *ctx = p;
+	struct tls_ticket_cert *t;
+	mbedtls_x509_crt *crt;
+	int rc;
+
+	if ((rc = mbedtls_ssl_ticket_parse(&ctx->ticket, session, buf,
+	    len)) != 0)
+		return rc;
+	/* A ticket that carries its certificate, or had none. */
+	if (session->peer_cert != NULL || session->id_len != 32)
+		return 0;
+	/* mbedtls frees the session on an error here. */
+	if ((t = ticket_cert_find(ctx, session->id)) == NULL)
+		return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
+	if ((crt = calloc(1, sizeof(*crt))) == NULL)
+		return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	mbedtls_x509_crt_init(crt);
+	if ((rc = mbedtls_x509_crt_parse_der(crt, t->der, t->len)) != 0) {
+		mbedtls_x509_crt_free(crt);
+		free(crt);
+		return rc;
+	}
+	session->peer_cert = crt;
+	/* mbedtls puts the client's session id here next. */
+	session->id_len = 0;
+	memset(session->id, 0, sizeof(session->id));
 	return 0;
 }
 
@@ -327,8 +472,7 @@ tls_ctx_new(const struct tls_config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 		mbedtls_ssl_conf_session_tickets_cb(&ctx->conf,
-		    mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
-		    &ctx->ticket);
+		    tls_ticket_write, tls_ticket_parse, ctx);
 	}
 	if (cfg->role == TLS_SERVER)
 		authmode = cfg->peer_auth == TLS_PEER_OPTIONAL ?

@@ -194,6 +194,10 @@ void tls_conn_peer_addr(const struct tls_conn *c, char *out, size_t outlen);
  * session belongs to one server; forget it when the server changes.
  */
 #define TLS_TICKET_LIFETIME 3600	/* s */
+/* Client certificates a server keeps so its tickets need only name them
+   (about 500 bytes each): devices that resume at one collector process
+   within a ticket's lifetime, beyond which they do a full handshake. */
+#define TLS_TICKET_CERTS 4096
 struct tls_session;
 struct tls_session *tls_session_new(void);
 void tls_session_free(struct tls_session *s);

@@ -2,13 +2,15 @@
    shipped form: validate, and when valid, values (packed and unpacked)
    and counts; also CSV-style coercion of a copy, and what the web app
    shows of it (form_state, a select's choices).  A valid record must
-   still be valid after values -> wire -> JSON. */
+   still be valid after values -> wire -> JSON, and recpack's protobuf
+   writer must give protobuf-c's bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/embedded.h"
 #include "form/form.h"
+#include "form/recpack.h"
 
 static struct form *forms[8];
 static size_t n_forms;
@@ -57,6 +59,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len = field__record__get_packed_size(&r);
 			uint8_t *buf = malloc(len);
 			field__record__pack(&r, buf);
+			uint8_t *mine = malloc(len ? len : 1);
+			if (recpack_pb_size(&r) != len ||
+			    recpack_pb_write(&r, mine) != len ||
+			    memcmp(mine, buf, len) != 0)
+				abort();
+			free(mine);
 			Field__Record *back = field__record__unpack(NULL, len, buf);
 			json_t *j = back ? form_values_json(back) : NULL;
 

@@ -123,13 +123,16 @@ class Collector:
     def ctl(self, *args, **kw):
         return fl.run("collectctl", "-d", self.dir, *args, **kw)
 
-    def start(self, *extra, port=0):
+    def start(self, *extra, port=0, env=None):
+        """env: variables added to collectord's environment (a slow
+        fsync, fl.slow_fsync)."""
         self.logf = open(self.log_path, "a")
         since = self.logf.tell()
         self.proc = subprocess.Popen(
             [os.path.join(fl.BIN, "collectord"), "-d", self.dir, "--listen",
              "127.0.0.1:%d" % port] + list(extra),
-            stdout=self.logf, stderr=self.logf)
+            stdout=self.logf, stderr=self.logf,
+            env=dict(os.environ, **env) if env else None)
         self.port = int(wait_for_line(self.log_path,
                                       r"listening on 127\.0\.0\.1:(\d+)",
                                       self.proc, "collectord", since))
@@ -208,9 +211,11 @@ class SyncDevice:
         return self.ctl("sync", "--attempts", str(attempts), check=check,
                         timeout=timeout)
 
-    def bulk(self, n, members=1):
+    def bulk(self, n, members=1, one_site=False):
         """n households (each with `members` members) by CSV import;
-        returns their record ids."""
+        returns their record ids.  one_site: all at one site, registered
+        over the 60 days before yesterday (one place with many days of
+        counts), else at 40 sites yesterday."""
         hh = os.path.join(self.collector.root, "hh-%s.csv" % self.id)
         mem = os.path.join(self.collector.root, "mem-%s.csv" % self.id)
         ids = []
@@ -223,7 +228,9 @@ class SyncDevice:
                 rid = str(uuid.uuid4())
                 ids.append(rid)
                 h.write("uuid:%s,SITE-%03d,SS01,SS0101,%s,no,stay,"
-                        "food water\n" % (rid, i % 40, day))
+                        "food water\n" % (rid, 0 if one_site else i % 40,
+                                          fl.today(-1 - i % 60) if one_site
+                                          else day))
                 for k in range(members):
                     m.write("uuid:%s,uuid:%s/members[%d],%s,%d,%s\n" % (
                         rid, rid, k + 1, "female" if k % 2 == 0 else "male",

@@ -6,7 +6,8 @@
  * with the expected reason, never quoting the value.  Rules with a null
  * path are the other way round: the patched record must still pass.
  * Built-in type checks are tested on a small form that has one field of
- * each type and no constraints.
+ * each type and no constraints.  The household's rules run once more on
+ * the same form padded past the fields validate.c keeps a table for.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include "common/embedded.h"
 #include "form/form.h"
+#include "form/form_impl.h"	/* n_fields */
 
 #include "tests/unit/form_samples.h"
 
@@ -175,11 +177,11 @@ struct rule {
 	const char *reason;	/* a substring of its reason */
 };
 
+/* The rules of sample id's form, against f (that form, or one like it). */
 static void
-check_rules(const char *id, const struct rule *rules, size_t n)
+check_rules_of(const struct form *f, const char *id, const struct rule *rules,
+    size_t n)
 {
-	const struct form *f = shipped(id);
-
 	for (size_t i = 0; i < n; i++) {
 		const struct rule *r = &rules[i];
 		struct form_errors errs = { 0 };
@@ -205,6 +207,12 @@ check_rules(const char *id, const struct rule *rules, size_t n)
 		}
 		assert_private(r->patch, &errs);
 	}
+}
+
+static void
+check_rules(const char *id, const struct rule *rules, size_t n)
+{
+	check_rules_of(shipped(id), id, rules, n);
 }
 
 #define NRULES(a) (sizeof(a) / sizeof(a[0]))
@@ -352,10 +360,7 @@ test_site_rules(void **state)
     "\"members[2].member_name\": null, \"members[3].member_name\": null"
 #define NO_NAMES "\"head_name\": null, \"phone\": null, " NO_MEMBER_NAMES
 
-static void
-test_household_rules(void **state)
-{
-	static const struct rule rules[] = {
+static const struct rule household_rules[] = {
 		{ "{\"site_id\": null}", "site_id", "required" },
 		{ "{\"site_id\": \"a b\"}", "site_id", "3 to 32" },
 		{ "{\"admin1\": null}", "admin1", "required" },
@@ -436,9 +441,43 @@ test_household_rules(void **state)
 		{ "{\"members[3].site_id\": \"SS-001\"}", "members[3].site_id",
 		    "unknown field" },
 		{ "{\"sex\": \"male\"}", "sex", "unknown field" },
-	};
+};
 
-	check_rules("dtm_household", rules, NRULES(rules));
+static void
+test_household_rules(void **state)
+{
+	check_rules("dtm_household", household_rules, NRULES(household_rules));
+}
+
+/*
+ * A form of more than 128 fields is validated without the answers table
+ * a smaller one gets (validate.c, V_FIELDS): the household form with 130
+ * notes after its fields gives the same verdicts, rule by rule.
+ */
+static void
+test_household_rules_large_form(void **state)
+{
+	json_t *def = form_definition(shipped("dtm_household"));
+	json_t *survey = json_object_get(def, "survey");
+	struct form *f;
+	char err[256], *text;
+
+	assert_non_null(survey);
+	for (int i = 0; i < 130; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "pad_%d", i);
+		json_array_append_new(survey, json_pack("{s:s, s:s, s:s}",
+		    "type", "note", "name", name, "label", "-"));
+	}
+	assert_non_null(text = json_dumps(def, JSON_COMPACT));
+	if (form_parse(text, strlen(text), &f, err, sizeof(err)) != 0)
+		fail_msg("padded form: %s", err);
+	assert_true(f->n_fields > 128);
+	check_rules_of(f, "dtm_household", household_rules,
+	    NRULES(household_rules));
+	form_free(f);
+	free(text);
+	json_decref(def);
 }
 
 static void
@@ -1678,6 +1717,7 @@ main(void)
 		cmocka_unit_test(test_samples_valid),
 		cmocka_unit_test(test_site_rules),
 		cmocka_unit_test(test_household_rules),
+		cmocka_unit_test(test_household_rules_large_form),
 		cmocka_unit_test(test_mrc_rules),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_error_cap),

@@ -2,7 +2,8 @@
  * test_form_values.c: a valid record to the protobuf values that are
  * sealed and back (JSON -> values -> packed -> unpacked -> JSON gives the
  * record again, metadata and empty answers left out), and form_coerce,
- * which turns the text cells of a CSV import into typed JSON.
+ * which turns the text cells of a CSV import into typed JSON; and that
+ * recpack's own protobuf writer gives the bytes protobuf-c's packer does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "common/embedded.h"
 #include "form/form.h"
+#include "form/recpack.h"
 
 #include "tests/unit/form_samples.h"
 
@@ -376,6 +378,109 @@ test_coerce_leaves(void **state)
 	json_decref(rec);
 }
 
+/* r packed by recpack's writer: the bytes protobuf-c writes. */
+static void
+assert_packs_alike(const Field__Record *r)
+{
+	size_t want = field__record__get_packed_size(r);
+	uint8_t *a = malloc(want + 1), *b = malloc(want + 1);
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(field__record__pack(r, a), want);
+	assert_int_equal(recpack_pb_size(r), want);
+	assert_int_equal(recpack_pb_write(r, b), want);
+	assert_memory_equal(a, b, want);
+	free(a);
+	free(b);
+}
+
+static void
+test_pack_as_protobuf_c(void **state)
+{
+	static const char *ids[] = { "dtm_site_assessment", "dtm_household",
+	    "mrc_visit" };
+	static const char *samples[] = { site_sample, household_sample,
+	    mrc_sample };
+	static const char *types_recs[] = {
+	    "{\"t\": \"\", \"i\": 0, \"d\": 0.0, \"dt\": \"2026-01-02\","
+	    " \"one\": \"red\", \"many\": [\"red\", \"blue\"],"
+	    " \"g\": {\"latitude\": 0, \"longitude\": -0.0,"
+	    " \"altitude\": 0, \"accuracy\": 0}, \"r\": [{}, {\"ri\": -1}]}",
+	    "{\"t\": \"x\", \"i\": -9223372036854775807, \"d\": -0.0,"
+	    " \"many\": \"blue\", \"g\": \"-12.5 30.25 1200 4.5\","
+	    " \"r\": [{\"ri\": 9223372036854775807}]}",
+	    "{\"i\": 300, \"d\": 1e300, \"g\": \"1 2\"}",
+	};
+	Field__Record r = FIELD__RECORD__INIT;
+
+	for (size_t i = 0; i < 3; i++) {
+		json_t *rec = samples_load(samples[i]);
+
+		assert_int_equal(form_values(shipped(ids[i]), rec, &r), 0);
+		/* as sealed: metadata left out; and as a whole record */
+		r.seq = 1;
+		r.created_ms = 1796000000000LL;
+		r.clock = FIELD__CLOCK_QUALITY__CLOCK_TRUSTED;
+		assert_packs_alike(&r);
+		r.id = "7d1c2f0e-3b4a-4c5d-8e9f-0a1b2c3d4e5f";
+		r.form_id = (char *)ids[i];
+		r.form_version = "2026.11.1";
+		r.device_id = "dev-1";
+		r.seq = (uint64_t)1 << 40;
+		r.created_ms = -5;	/* a clock before 1970: ten bytes */
+		r.clock = FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_EARLIER_BOOT;
+		assert_packs_alike(&r);
+		form_values_free(&r);
+		r = (Field__Record)FIELD__RECORD__INIT;
+		json_decref(rec);
+	}
+	for (size_t i = 0; i < sizeof(types_recs) / sizeof(*types_recs);
+	    i++) {
+		json_t *rec = json_loads(types_recs[i], 0, NULL);
+
+		assert_non_null(rec);
+		if (i == 2) {	/* lengths of two and three bytes */
+			static char t[20000];
+			memset(t, 'x', sizeof(t) - 1);
+			json_object_set_new(rec, "t", json_string(t));
+		}
+		assert_int_equal(form_values(types_form, rec, &r), 0);
+		assert_packs_alike(&r);
+		form_values_free(&r);
+		json_decref(rec);
+	}
+	/* values no record makes, which protobuf-c still writes its way:
+	   the oneof's shared empty string and NULL message, empty names */
+	{
+		Field__Value v[5], *vp[5];
+		Field__Choices ch = FIELD__CHOICES__INIT;
+		char *names[2] = { "x", "" };
+
+		for (int k = 0; k < 5; k++) {
+			field__value__init(&v[k]);
+			vp[k] = &v[k];
+		}
+		v[0].v_case = FIELD__VALUE__V_TEXT;
+		v[0].text = (char *)protobuf_c_empty_string;
+		v[1].name = "c";
+		v[1].v_case = FIELD__VALUE__V_CHOICES;
+		ch.names = names;
+		ch.n_names = 2;
+		v[1].choices = &ch;
+		v[2].v_case = FIELD__VALUE__V_REPEAT;
+		v[2].repeat = NULL;
+		v[3].v_case = FIELD__VALUE__V_INTEGER;
+		v[3].integer = 0;
+		v[4].v_case = FIELD__VALUE__V_TEXT;
+		v[4].text = "";
+		r.values = vp;
+		r.n_values = 5;
+		assert_packs_alike(&r);
+		r = (Field__Record)FIELD__RECORD__INIT;
+	}
+}
+
 int
 main(void)
 {
@@ -383,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_samples),
 		cmocka_unit_test(test_skips_metadata_and_empty),
 		cmocka_unit_test(test_values_shape),
+		cmocka_unit_test(test_pack_as_protobuf_c),
 		cmocka_unit_test(test_normal_forms),
 		cmocka_unit_test(test_empty_values),
 		cmocka_unit_test(test_values_json_alone),
