@@ -250,7 +250,7 @@ fuzz: fuzz-build
 
 # The packages on a live Debian 12 with systemd as PID 1, in qemu
 # (tests/vm/README.md): make test-vm (KVM; minutes), make test-vm-arm64
-# (emulated, opt-in; longer).  The image is made once into build/vm/.
+# (emulated, opt-in).  The image is made once into build/vm/.
 .PHONY: test-vm test-vm-arm64
 test-vm:
 	@$(MAKE) --no-print-directory MODE=release ARCH= all \
@@ -259,6 +259,8 @@ test-vm:
 
 test-vm-arm64:
 	@$(MAKE) --no-print-directory MODE=release ARCH= all
+	@$(MAKE) --no-print-directory MODE=release ARCH=arm64 \
+		build/arm64/update-test/fieldd
 	@python3 tests/vm/vmtest.py --arch arm64 $(VM_ARGS)
 
 # Debian packages (make deb ARCH=...) and signed update bundles.
