@@ -8,6 +8,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -320,3 +321,17 @@ def assert_stored_once(test, c, devices_ids):
         for seq, rid in enumerate(ids, 1):
             test.assertEqual(seen.get((dev, seq)), rid,
                              "device %s seq %d" % (dev, seq))
+
+
+def note(msg):
+    """A line of progress on stderr, beside unittest's."""
+    sys.stderr.write("  %s\n" % msg)
+    sys.stderr.flush()
+
+
+def sync_proc(d, attempts=30):
+    """fieldctl sync of a device, running; its output on .communicate()."""
+    return subprocess.Popen(
+        [os.path.join(fl.BIN, "fieldctl"), "-d", d.dir, "sync",
+         "--attempts", str(attempts)], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)

@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -27,17 +26,8 @@ import pglib
 import synclib as sl
 
 
-def note(msg):
-    sys.stderr.write("  %s\n" % msg)
-    sys.stderr.flush()
-
-
-def sync_proc(d, attempts=30):
-    """fieldctl sync of a device, running; its output on .communicate()."""
-    return subprocess.Popen(
-        [os.path.join(fl.BIN, "fieldctl"), "-d", d.dir, "sync",
-         "--attempts", str(attempts)], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+note = sl.note
+sync_proc = sl.sync_proc
 
 
 class FrontendsTest(unittest.TestCase):

@@ -27,7 +27,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import unittest
 
@@ -36,16 +35,8 @@ import pglib
 import synclib as sl
 
 
-def note(msg):
-    sys.stderr.write("  %s\n" % msg)
-    sys.stderr.flush()
-
-
-def sync_proc(d, attempts=30):
-    return subprocess.Popen(
-        [os.path.join(fl.BIN, "fieldctl"), "-d", d.dir, "sync",
-         "--attempts", str(attempts)], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+note = sl.note
+sync_proc = sl.sync_proc
 
 
 def batches_and_transactions(c):
