@@ -288,9 +288,11 @@ xf_has_check(const struct xfn *n)
 	    xf_col(n, "constraint"));
 }
 
-/* The path of repeat i's check node. */
+/* The path of a node repeat i has beside it, named PREFIX + its name
+   (its check or its count node). */
 static void
-xf_check_path(const struct xf *x, int i, struct xform_buf *b)
+xf_beside_path(const struct xf *x, int i, const char *prefix,
+    struct xform_buf *b)
 {
 	const struct xfn *n = &x->nodes.n[i];
 
@@ -298,8 +300,11 @@ xf_check_path(const struct xf *x, int i, struct xform_buf *b)
 		xf_path(x, n->parent, b);
 	else
 		xform_buf_printf(b, "/%s", x->id);
-	xform_buf_printf(b, "/" XFORM_CHECK_PREFIX "%s", n->name);
+	xform_buf_printf(b, "/%s%s", prefix, n->name);
 }
+
+#define xf_check_path(x, i, b) xf_beside_path(x, i, XFORM_CHECK_PREFIX, b)
+#define xf_count_path(x, i, b) xf_beside_path(x, i, XFORM_COUNT_PREFIX, b)
 
 /* Repeat node n's repeat_count, or NULL. */
 static const char *
@@ -331,19 +336,6 @@ xf_has_count(const struct xfn *n)
 		len--;
 	return !(len > 3 && strncmp(e, "${", 2) == 0 && e[len - 1] == '}' &&
 	    memchr(e + 2, '}', len - 3) == NULL);
-}
-
-/* The path of repeat i's count node. */
-static void
-xf_count_path(const struct xf *x, int i, struct xform_buf *b)
-{
-	const struct xfn *n = &x->nodes.n[i];
-
-	if (n->parent >= 0)
-		xf_path(x, n->parent, b);
-	else
-		xform_buf_printf(b, "/%s", x->id);
-	xform_buf_printf(b, "/" XFORM_COUNT_PREFIX "%s", n->name);
 }
 
 /*

@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 
+import fieldlib as fl
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROWSER = os.path.join(ROOT, "tests", "browser")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -38,11 +40,4 @@ def need_browser_tools(what):
         raise AssertionError(
             "%s is missing: install Debian's chromium (sh tools/deps.sh, "
             "or apt-get install chromium)" % CHROMIUM)
-    if not os.path.isfile(os.path.join(BROWSER, "node_modules",
-                                       "playwright-core", "package.json")):
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                           cwd=BROWSER, capture_output=True, text=True,
-                           timeout=600)
-        if p.returncode != 0:
-            raise AssertionError("npm ci in tests/browser failed:\n%s%s" %
-                                 (p.stdout, p.stderr))
+    fl.npm_ready(BROWSER, "playwright-core")

@@ -32,6 +32,13 @@ STAGES = ["considering", "pre_departure", "in_transit", "at_destination",
 AGES = ["0_4", "5_11", "12_17", "18_59", "60_plus"]
 
 
+# The columns of a households CSV and of its members CSV, as `fieldctl
+# import` takes them (ODK's export shape: KEY and PARENT_KEY).
+HH_COLUMNS = ["KEY", "site_id", "admin1", "admin2", "registration_date",
+              "consent", "intention", "needs", "shelter_type"]
+MEMBER_COLUMNS = ["PARENT_KEY", "KEY", "sex", "age_years", "relationship",
+                  "vulnerabilities"]
+
 def form_def(form):
     with open(os.path.join(FORMS_DIR, form + ".json")) as f:
         return json.load(f)
@@ -68,11 +75,8 @@ def generate(root, seed, households=600, assessments_per_site=3, sites=24,
     mem = os.path.join(root, "mem.csv")
     with open(hh, "w", newline="") as h, open(mem, "w", newline="") as m:
         hw, mw = csv.writer(h), csv.writer(m)
-        hw.writerow(["KEY", "site_id", "admin1", "admin2",
-                     "registration_date", "consent", "intention", "needs",
-                     "shelter_type"])
-        mw.writerow(["PARENT_KEY", "KEY", "sex", "age_years", "relationship",
-                     "vulnerabilities"])
+        hw.writerow(HH_COLUMNS)
+        mw.writerow(MEMBER_COLUMNS)
         for i in range(households):
             rid = "uuid:" + str(uuid.UUID(int=rng.getrandbits(128),
                                           version=4))

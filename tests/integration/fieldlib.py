@@ -42,6 +42,21 @@ def today(days=0):
     return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
 
+
+def npm_ready(folder, package):
+    """The npm packages of tests/FOLDER installed (npm ci, once): PACKAGE
+    is the one its tests need."""
+    if os.path.isfile(os.path.join(folder, "node_modules", package,
+                                   "package.json")):
+        return
+    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                       cwd=folder, capture_output=True, text=True,
+                       timeout=600)
+    if p.returncode != 0:
+        raise AssertionError("npm ci in %s failed:\n%s%s" %
+                             (os.path.relpath(folder), p.stdout, p.stderr))
+
+
 def run(*args, input=None, check=True, timeout=120):
     """Runs one of our binaries; returns CompletedProcess (text)."""
     cmd = [os.path.join(BIN, args[0])] + list(args[1:])

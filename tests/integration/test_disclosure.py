@@ -49,11 +49,8 @@ def write_households(root, seed=16):
     truth = {}
     with open(hh, "w", newline="") as h, open(mem, "w", newline="") as m:
         hw, mw = csv.writer(h), csv.writer(m)
-        hw.writerow(["KEY", "site_id", "admin1", "admin2",
-                     "registration_date", "consent", "intention", "needs",
-                     "shelter_type"])
-        mw.writerow(["PARENT_KEY", "KEY", "sex", "age_years", "relationship",
-                     "vulnerabilities"])
+        hw.writerow(cl.HH_COLUMNS)
+        mw.writerow(cl.MEMBER_COLUMNS)
         for ago in range(1, DAYS + 1):
             n = 3 if ago == TARGET else rng.randint(6, 12)
             truth[ago] = n

@@ -47,14 +47,7 @@ def need_engine():
     if not m or int(m.group(1)) < 20:
         raise AssertionError("node %s is too old: the engine needs >= 20"
                              % v)
-    if not os.path.isfile(os.path.join(ODK, "node_modules", "@getodk",
-                                       "xforms-engine", "package.json")):
-        p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
-                           cwd=ODK, capture_output=True, text=True,
-                           timeout=600)
-        if p.returncode != 0:
-            raise AssertionError("npm ci in tests/odk failed:\n%s%s" %
-                                 (p.stdout, p.stderr))
+    fl.npm_ready(ODK, os.path.join("@getodk", "xforms-engine"))
 
 
 def household_cases():
