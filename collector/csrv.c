@@ -102,6 +102,9 @@ struct csess {
 	size_t qhead, qn, qcap;
 	int busy;			/* a batch in a group, its ack due */
 	int gone;			/* closed while busy: freed by the group */
+	/* What the last batch's last record meant, for the next batch's
+	   first (the batch carry, sync/wire.h). */
+	struct wire_carry carry;
 };
 
 /*
@@ -794,6 +797,16 @@ sess_batch(struct csess *s, Field__Sync__Envelope *env)
 	}
 	if ((b = calloc(1, sizeof(*b))) != NULL)
 		field__sync__ack__init(&b->ack);
+	/* The batch carry: the first record as the device meant it, from
+	   the last of the batch before on this conn; then what this one's
+	   last means, for the next.  Frames come here in the order sent. */
+	if (b != NULL && rb->n_records && !s->srv->lim.no_batch_carry &&
+	    wire_carry_fill(&s->carry, rb->records[0]) != 0) {
+		free(b);
+		b = NULL;
+	}
+	if (b != NULL)
+		wire_carry_take(&s->carry, rb);
 	if (b == NULL || (rb->n_records &&
 	    (b->ack.refused = calloc(rb->n_records,
 	    sizeof(*b->ack.refused))) == NULL)) {
@@ -1011,6 +1024,7 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	w.catalogue_version = srv->catalogue.version;
 	w.max_batch_records = srv->lim.max_batch_records;
 	w.max_frame_bytes = (uint32_t)srv->lim.max_frame;
+	w.batch_carry = !srv->lim.no_batch_carry;
 	/* New forms first: a device that has what it needs when the
 	   welcome comes can finish as soon as its records are acked. */
 	if (sess_send_forms(s, h) != 0)

@@ -47,6 +47,10 @@ struct csrv_limits {
 	/* where records are kept: "" for CDIR/collector.db (SQLite), or a
 	   PostgreSQL URL that several front-ends share (cdb.h) */
 	char store[512];
+	/* As the version before the batch carry (sync/wire.h): the welcome
+	   does not offer it and a batch's first record is read alone.  For
+	   compatibility tests (collectord --no-batch-carry). */
+	int no_batch_carry;
 };
 
 struct csess;

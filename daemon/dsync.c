@@ -114,6 +114,11 @@ struct dsync {
 	uint64_t gap_next, gap_to;
 	int forms_seen;			/* forms came before the welcome */
 	uint64_t last_ack_ms;		/* util_mono_ms of the last ack */
+	/* The batch carry (sync/wire.h): what the last batch sent on this
+	   conn ended with, and whether the welcome lets a batch's first
+	   record leave that out. */
+	struct wire_carry carry;
+	int carry_ok;
 };
 
 static void dsync_pump(struct dsync *s);
@@ -569,6 +574,10 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 	    w->collector_time_ms - util_now_ms());
 	store_meta_set(st, DSYNC_META_OFFSET, buf);
 	device_clock_offset(s->dev, w->collector_time_ms - util_now_ms());
+	/* From now on a batch's first record need not repeat what the
+	   last one sent on this conn said (the collector reads them in
+	   order); an older collector never says so. */
+	s->carry_ok = w->batch_carry;
 	if (w->max_batch_records && w->max_batch_records < s->max_batch)
 		s->max_batch = w->max_batch_records;
 	if (w->acked_seq > s->acked) {
@@ -780,9 +789,12 @@ dsync_pump(struct dsync *s)
 		}
 		last = b->records[b->n_records - 1]->seq;
 		outbox_batch_compact(b);
+		if (s->carry_ok)
+			wire_carry_compact(&s->carry, b->records[0]);
 		env.kind_case = FIELD__SYNC__ENVELOPE__KIND_BATCH;
 		env.batch = b;
 		rc = dsync_send(s, &env);
+		wire_carry_take(&s->carry, b);
 		outbox_batch_free(b);
 		if (rc != 0)
 			return;
