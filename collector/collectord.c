@@ -4,7 +4,7 @@
  * It never holds the private sealing key: records stay sealed.
  *
  *   collectord -d CDIR [--listen ADDR:PORT] [--http ADDR:PORT]
- *              [--max-conns N] [--idle-timeout S] [--no-batch-carry] [-v]
+ *              [--max-conns N] [--idle-timeout S] [--old-welcome] [-v]
  *
  * With --http (or http_listen in collectord.conf) it also serves
  * coordinators their counts and page (chttp.h).
@@ -50,7 +50,7 @@ static const struct cli collectord_cli = {
 	.prog = "collectord",
 	.version = FIELD_VERSION,
 	.synopsis = "-d CDIR [--listen ADDR:PORT] [--http ADDR:PORT] "
-	    "[--max-conns N] [--idle-timeout S] [--no-batch-carry] [-v]",
+	    "[--max-conns N] [--idle-timeout S] [--old-welcome] [-v]",
 	.more =
 	    "  -d CDIR             the collector, made by collectctl init; "
 	    "settings from\n"
@@ -62,9 +62,9 @@ static const struct cli collectord_cli = {
 	    "  --max-conns N       device connections at once (1 to 65536)\n"
 	    "  --idle-timeout S    closes a silent device after S seconds "
 	    "(1 to 86400)\n"
-	    "  --no-batch-carry    as the version before it: each batch's "
-	    "first record\n"
-	    "                      is sent in full (compatibility tests)\n"
+	    "  --old-welcome       as the version before: no batch carry nor "
+	    "held seqs\n"
+	    "                      in the welcome (compatibility tests)\n"
 	    "  -v                  debug logging\n"
 	    "SIGTERM, SIGINT: stop; SIGHUP: reload CDIR/forms.\n"
 	    "See collectord(8), collectord.conf(5).\n",
@@ -147,7 +147,7 @@ main(int argc, char **argv)
 		{ "http", required_argument, NULL, 'H' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
-		{ "no-batch-carry", no_argument, NULL, 'C' },
+		{ "old-welcome", no_argument, NULL, 'C' },
 		CLI_STD_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	static char forms_dir[4200];
 	char listen[80] = "127.0.0.1:7443";
 	unsigned max_conns = 0, idle_s = 0;
-	int no_carry = 0;
+	int old_welcome = 0;
 	struct csrv_limits lim;
 	struct sockaddr_storage sa;
 	struct rlimit rl = { 0, 0 };
@@ -176,7 +176,7 @@ main(int argc, char **argv)
 		    65536); break;
 		case 'i': idle_s = number(optarg, "--idle-timeout", 1, 86400);
 		    break;
-		case 'C': no_carry = 1; break;
+		case 'C': old_welcome = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h': cli_help();
 		}
@@ -202,7 +202,7 @@ main(int argc, char **argv)
 		lim.max_conns = max_conns;
 	if (idle_s)
 		lim.idle_ms = idle_s * 1000;
-	lim.no_batch_carry = no_carry;
+	lim.old_welcome = old_welcome;
 	/* A dump could hold the CA key. */
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

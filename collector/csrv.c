@@ -800,7 +800,7 @@ sess_batch(struct csess *s, Field__Sync__Envelope *env)
 	/* The batch carry: the first record as the device meant it, from
 	   the last of the batch before on this conn; then what this one's
 	   last means, for the next.  Frames come here in the order sent. */
-	if (b != NULL && rb->n_records && !s->srv->lim.no_batch_carry &&
+	if (b != NULL && rb->n_records && !s->srv->lim.old_welcome &&
 	    wire_carry_fill(&s->carry, rb->records[0]) != 0) {
 		free(b);
 		b = NULL;
@@ -974,6 +974,7 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	struct cdevice d;
 	char why[160];
 	int64_t now = util_now_ms();
+	uint64_t held[WIRE_MAX_HELD_RANGES][2];
 
 	if (h->protocol_version != SYNC_PROTOCOL_VERSION) {
 		snprintf(why, sizeof(why), "protocol version %" PRIu32 " is not "
@@ -1024,7 +1025,18 @@ sess_hello(struct csess *s, const Field__Sync__Hello *h)
 	w.catalogue_version = srv->catalogue.version;
 	w.max_batch_records = srv->lim.max_batch_records;
 	w.max_frame_bytes = (uint32_t)srv->lim.max_frame;
-	w.batch_carry = !srv->lim.no_batch_carry;
+	w.batch_carry = !srv->lim.old_welcome;
+	/* What it holds above the watermark: a device cut while filling a
+	   hole below records it sent first does not send those again. */
+	if (!srv->lim.old_welcome) {
+		size_t nr = 0;
+
+		if (cstore_held_above(srv->cs, s->device, d.acked_seq, held,
+		    WIRE_MAX_HELD_RANGES, &nr) != 0)
+			nr = 0;		/* only an optimisation */
+		w.held_above = &held[0][0];
+		w.n_held_above = 2 * nr;
+	}
 	/* New forms first: a device that has what it needs when the
 	   welcome comes can finish as soon as its records are acked. */
 	if (sess_send_forms(s, h) != 0)

@@ -47,10 +47,11 @@ struct csrv_limits {
 	/* where records are kept: "" for CDIR/collector.db (SQLite), or a
 	   PostgreSQL URL that several front-ends share (cdb.h) */
 	char store[512];
-	/* As the version before the batch carry (sync/wire.h): the welcome
-	   does not offer it and a batch's first record is read alone.  For
-	   compatibility tests (collectord --no-batch-carry). */
-	int no_batch_carry;
+	/* As the version before: the welcome offers neither the batch carry
+	   (sync/wire.h; a batch's first record is read alone) nor the seqs
+	   held above the watermark.  For compatibility tests (collectord
+	   --old-welcome). */
+	int old_welcome;
 };
 
 struct csess;

@@ -1197,6 +1197,34 @@ cstore_bundle_last(struct cstore *cs, const char *device_id,
 }
 
 int
+cstore_held_above(struct cstore *cs, const char *device_id, uint64_t after,
+    uint64_t (*ranges)[2], size_t max, size_t *n)
+{
+	struct cdb_stmt *s = cdb_queryf(cs->db, "SELECT seq FROM records WHERE"
+	    " device_id = ?1 AND seq > ?2 UNION SELECT seq FROM refused WHERE"
+	    " device_id = ?1 AND seq > ?2 ORDER BY 1 LIMIT ?3", "tii",
+	    device_id, (int64_t)after, (int64_t)CSTORE_HELD_ROWS);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = cdb_step(s)) == CDB_ROW) {
+		uint64_t seq = (uint64_t)cdb_col_int64(s, 0);
+
+		if (*n > 0 && ranges[*n - 1][1] + 1 == seq)
+			ranges[*n - 1][1] = seq;
+		else if (*n < max) {
+			ranges[*n][0] = seq - 1;
+			ranges[(*n)++][1] = seq;
+		} else
+			break;
+	}
+	cdb_finalize(s);
+	return rc == CDB_ROW || rc == CDB_DONE ? 0 : -1;
+}
+
+int
 cstore_record_count(struct cstore *cs, const char *device_id, uint64_t *n)
 {
 	struct cdb_stmt *s = device_id != NULL ?

@@ -172,6 +172,13 @@ int cstore_bundle_add(struct cstore *cs,
 int cstore_bundle_last(struct cstore *cs, const char *device_id,
     unsigned char id[CSTORE_BUNDLE_ID_LEN]);
 
+/* The seqs of device_id stored or set aside above after (above a hole in
+   what it sent), as up to max ranges (from, to], in *n; looks at no more
+   than CSTORE_HELD_ROWS of them.  0 or -1. */
+#define CSTORE_HELD_ROWS 4096
+int cstore_held_above(struct cstore *cs, const char *device_id,
+    uint64_t after, uint64_t (*ranges)[2], size_t max, size_t *n);
+
 /* How many records are stored for device_id (NULL: for every device). */
 int cstore_record_count(struct cstore *cs, const char *device_id,
     uint64_t *n);

@@ -98,6 +98,7 @@ struct dsync {
 	char reason[256];
 	uint64_t sent_to, acked, counts_at;
 	struct {
+		uint64_t from;		/* the seq before the batch's first */
 		uint64_t last;		/* the batch's last seq */
 		uint64_t sent_ms;	/* util_mono_ms when it went */
 		int counts;		/* a counts piece, not a batch */
@@ -122,6 +123,8 @@ struct dsync {
 };
 
 static void dsync_pump(struct dsync *s);
+static void held_prune(struct dsync_state *st, uint64_t acked);
+static void held_add(struct dsync_state *st, uint64_t from, uint64_t to);
 static int dsync_counts(struct dsync *s);
 
 void
@@ -331,6 +334,7 @@ dsync_finish(struct dsync *s)
 	   never a gap that grows while nothing is acknowledged. */
 	s->state->resume_to = s->result == DSYNC_FAILED && s->welcomed &&
 	    !s->refused ? s->sent_to : 0;
+	held_prune(s->state, s->acked);
 	/* One commit for the lot: an SD card is spared a sync per key. */
 	if (store_begin(st) == 0) {
 		meta_set_u64(st, DSYNC_META_LAST_TRY, (uint64_t)now);
@@ -453,10 +457,74 @@ dsync_counts(struct dsync *s)
 	if (!s->counts_pending)
 		return -1;
 	/* The collector acks a counts piece as it acks a batch. */
+	s->inflight[s->ninflight].from = s->sent_to;
 	s->inflight[s->ninflight].last = s->sent_to;
 	s->inflight[s->ninflight].sent_ms = util_mono_ms();
 	s->inflight[s->ninflight++].counts = 1;
 	return 0;
+}
+
+/*
+ * Held ranges (dsync_state.held): what the collector acknowledged above
+ * its watermark.  After a cut the next attempt sends new records first
+ * and then the gap below them; when that one is cut in turn, the gap of
+ * the attempt after it holds records the collector stored beyond a hole
+ * it had not filled yet.  Their acks told us so: the gap skips them.
+ */
+static void
+held_prune(struct dsync_state *st, uint64_t acked)
+{
+	int j = 0;
+
+	for (int i = 0; i < st->nheld; i++) {
+		if (st->held[i].to <= acked)
+			continue;
+		if (st->held[i].from < acked)
+			st->held[i].from = acked;
+		st->held[j++] = st->held[i];
+	}
+	st->nheld = j;
+}
+
+static void
+held_add(struct dsync_state *st, uint64_t from, uint64_t to)
+{
+	for (int i = 0; i < st->nheld; i++) {
+		if (st->held[i].to == from) {		/* extends it */
+			st->held[i].to = to;
+			return;
+		}
+		if (st->held[i].from == to) {
+			st->held[i].from = from;
+			return;
+		}
+	}
+	if (st->nheld < DSYNC_HELD_MAX) {
+		st->held[st->nheld].from = from;
+		st->held[st->nheld++].to = to;
+	}
+}
+
+/* The next seq to send of the gap from next, past the held ranges; and
+   in *room how many follow it before the next held range. */
+static uint64_t
+held_skip(const struct dsync_state *st, uint64_t next, uint64_t *room)
+{
+	int moved = 1;
+
+	while (moved) {
+		moved = 0;
+		for (int i = 0; i < st->nheld; i++)
+			if (st->held[i].from <= next && next < st->held[i].to) {
+				next = st->held[i].to;
+				moved = 1;
+			}
+	}
+	*room = UINT64_MAX;
+	for (int i = 0; i < st->nheld; i++)
+		if (st->held[i].from > next && st->held[i].from - next < *room)
+			*room = st->held[i].from - next;
+	return next;
 }
 
 /*
@@ -541,6 +609,7 @@ dsync_on_ready(struct tls_conn *c, void *arg)
 		s->gap_next = acked;
 		s->gap_to = s->sent_to = s->state->resume_to;
 	}
+	held_prune(s->state, acked);
 	s->max_batch = s->dev->cfg.sync_batch_max;
 	s->hello_ms = util_mono_ms();
 	if (s->state->batch_bytes == 0)
@@ -604,7 +673,17 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 		   lowered (outbox_set_acked), and what is purged is gone. */
 		s->acked = s->sent_to = w->acked_seq;
 		s->gap_next = s->gap_to = 0;
+		s->state->nheld = 0;
 	}
+	/* What the collector holds above its watermark (a newer one says):
+	   the gap, and new records, skip it. */
+	if (w->acked_seq >= s->acked)
+		for (size_t i = 0; i + 1 < w->n_held_above &&
+		    i < 2 * WIRE_MAX_HELD_RANGES; i += 2)
+			if (w->held_above[i] >= s->acked &&
+			    w->held_above[i] < w->held_above[i + 1])
+				held_add(s->state, w->held_above[i],
+				    w->held_above[i + 1]);
 	dsync_pump(s);
 }
 
@@ -652,6 +731,12 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 	}
 	s->last_ack_ms = now;
 	was_counts = s->inflight[0].counts;
+	/* Stored beyond the collector's watermark (above a hole the gap
+	   fills): remembered, so a later attempt's gap skips it. */
+	if (!was_counts && s->inflight[0].last > a->acked_seq &&
+	    s->inflight[0].last > s->acked)
+		held_add(s->state, s->inflight[0].from > s->acked ?
+		    s->inflight[0].from : s->acked, s->inflight[0].last);
 	memmove(s->inflight, s->inflight + 1,
 	    sizeof(s->inflight[0]) * DSYNC_INFLIGHT);
 	s->ninflight--;
@@ -754,13 +839,34 @@ dsync_pump(struct dsync *s)
 		int rc;
 
 		if (gap) {
-			from = s->gap_next;
-			/* Seqs are gap-free: this many end at gap_to. */
+			uint64_t room;
+
+			/* What the collector acknowledged in an attempt
+			   before (held ranges) is not sent again. */
+			from = s->gap_next = held_skip(s->state, s->gap_next,
+			    &room);
+			if (from >= s->gap_to) {
+				s->gap_next = s->gap_to;
+				continue;
+			}
+			/* Seqs are gap-free: this many end at gap_to, or at
+			   the next held range. */
 			if (s->gap_to - from < limit)
 				limit = (uint32_t)(s->gap_to - from);
-		} else if (s->sent_to < stats.last_seq)
-			from = s->sent_to;
-		else
+			if (room < limit)
+				limit = (uint32_t)room;
+		} else if (s->sent_to < stats.last_seq) {
+			uint64_t room;
+
+			from = s->sent_to = held_skip(s->state, s->sent_to,
+			    &room);
+			if (from >= stats.last_seq) {
+				s->sent_to = stats.last_seq;
+				continue;
+			}
+			if (room < limit)
+				limit = (uint32_t)room;
+		} else
 			break;
 		if (outbox_batch(st, from, limit, s->state->batch_bytes,
 		    &b) != 0) {
@@ -802,6 +908,7 @@ dsync_pump(struct dsync *s)
 			s->gap_next = last;
 		else
 			s->sent_to = last;
+		s->inflight[s->ninflight].from = from;
 		s->inflight[s->ninflight].last = last;
 		s->inflight[s->ninflight].counts = 0;
 		s->inflight[s->ninflight++].sent_ms = util_mono_ms();

@@ -54,6 +54,8 @@
 #define DSYNC_META_LINK_BATCH "sync_link_batch_bytes"
 #define DSYNC_META_LINK_RTT "sync_link_rtt_ms"
 
+#define DSYNC_HELD_MAX 16
+
 struct dsync_state {
 	struct tls_session *session;	/* resumption; made on first use,
 					   freed by dsync_state_fini */
@@ -67,6 +69,14 @@ struct dsync_state {
 					   records were acknowledged */
 	uint64_t resume_to;		/* the highest seq the last attempt
 					   sent, when it failed; 0: none */
+	/* Seqs (from, to] the collector holds above its watermark (stored
+	   beyond a hole: new records go first after a cut), from its acks
+	   and its welcome: sending skips them.  One left out (more than
+	   DSYNC_HELD_MAX) is only sent again. */
+	struct {
+		uint64_t from, to;
+	} held[DSYNC_HELD_MAX];
+	int nheld;
 };
 
 enum dsync_result {

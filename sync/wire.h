@@ -28,6 +28,8 @@
  */
 #define WIRE_MAX_FORM_BYTES (WIRE_MAX_FRAME - 64 * 1024)
 #define WIRE_FORM_ZSTD_LEVEL 9
+/* Ranges of seqs held above its watermark a welcome names, at most. */
+#define WIRE_MAX_HELD_RANGES 16
 /* Forms a hello may list as held or refused. */
 #define WIRE_MAX_FORMS_LISTED 1024
 

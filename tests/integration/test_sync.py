@@ -4,6 +4,7 @@ them.  Records must arrive exactly once, and the device's watermark must
 equal the collector's."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -460,7 +461,7 @@ class FaultyLinkTest(unittest.TestCase):
         d = sl.SyncDevice(self.c, "cut-board")
         ids = d.bulk(10000)
         d.ctl("config", "set", "sync_retry_max_s", "1")
-        px = sl.Proxy(self.c.port, "--cut-mean", "20000", "--seed", "11",
+        px = sl.Proxy(self.c.port, "--cut-mean", "18000", "--seed", "11",
                       "--stall-prob", "0.005", "--stall-ms", "300",
                       "--truncate-prob", "0.002")
         d.point_at(px.port)
@@ -546,12 +547,12 @@ class SyncFeaturesTest(unittest.TestCase):
         first record leaves out the form, version and epoch the batch
         before it on that connection ended with (the batch carry), so
         each batch costs ~60 bytes less up.  A collector of the version
-        before (--no-batch-carry) does not offer it: the board then sends
+        before (--old-welcome) does not offer it: the board then sends
         every batch's first record in full, and both store every record
         exactly once."""
         n, per = 240, 2
         sent, stored = {}, {}
-        for name, flags in (("carry", ()), ("nocarry", ("--no-batch-carry",))):
+        for name, flags in (("carry", ()), ("nocarry", ("--old-welcome",))):
             if flags:
                 self.c.stop()
                 self.c.start(*flags)
@@ -573,6 +574,52 @@ class SyncFeaturesTest(unittest.TestCase):
         sl.note("batch carry: %d bytes up against %d without" % (
             sent["carry"], sent["nocarry"]))
         self.assertGreater(saved, 50 * (n // per - 8), sent)
+
+    def test_records_held_above_the_watermark_not_sent_again(self):
+        """The collector holds seqs 101 to 150 of a board above a hole
+        (1 to 100), as after a cut while the board filled that hole below
+        the records it sent first: its welcome names them (held_above) and
+        the board, which never heard their acks, sends only the other 150
+        (but for at most the first 4 batches, which go before the
+        welcome).  A collector of the version before (--old-welcome) names
+        none: all 200 go, and it skips the 50 it holds."""
+        stored = {}
+        for old in (False, True):
+            if old:
+                self.c.stop()
+                self.c.start("--old-welcome")
+            name = "holed-old" if old else "holed"
+            d = sl.SyncDevice(self.c, name)
+            ids = d.bulk(200)
+            d.ctl("config", "set", "sync_batch_max", "10")
+            # A copy of the board that sent only 101 to 150: the same
+            # keys and records, but none below 101 nor above 150.
+            part = sl.SyncDevice.__new__(sl.SyncDevice)
+            part.collector, part.id, part.proc = self.c, d.id, None
+            part.dir = d.dir + "-part"
+            shutil.copytree(d.dir, part.dir)
+            db = sqlite3.connect(os.path.join(part.dir, "device.db"))
+            db.execute("DELETE FROM records WHERE seq <= 100 OR "
+                       "seq > 150")
+            db.commit()
+            db.close()
+            part.sync()
+            self.assertEqual(self.c.devices()[name]["acked_seq"], 0)
+            p = d.sync()
+            self.assertEqual(p.returncode, 0, p.stderr)
+            stored[name] = ids
+            check_exactly_once(self, self.c, stored)
+            # Records the board's own connection brought.
+            got = [int(n) for n in re.findall(
+                r"device %s: closed \(bye\), (\d+) records" % name,
+                self.c.log())]
+            self.assertEqual(len(got), 1, self.c.log()[-2000:])
+            sl.note("%s: %d records sent" % (name, got[0]))
+            if old:
+                self.assertEqual(got[0], 200)
+            else:
+                self.assertLessEqual(got[0], 150 + 4 * 10, got)
+                self.assertGreaterEqual(got[0], 150, got)
 
     def test_purge_after_ack_keeps_ids_and_counts(self):
         d = sl.SyncDevice(self.c, "purger")
