@@ -18,7 +18,9 @@ baseline taken in the same run.
      reported beside it (budget 70%).  The proxy charges each new
      connection TCP's round trip before its first bytes, unless they came
      in its SYN (TCP Fast Open, which the device asks for; the kernel's
-     net.ipv4.tcp_fastopen must allow the server side, bit 2).
+     net.ipv4.tcp_fastopen must allow the server side, bit 2).  Each
+     line also gives the records that reached the collector whole more
+     than once (collectord's own count at its stop, less those acked).
   6. The first attempt after a restart: a board learns a link cut every
      5 KB on average (64 kbit/s, 150 ms each way) over 12 attempts of one
      fieldctl process; then, per seed (8), a new process's single attempt
@@ -603,6 +605,10 @@ def bench_goodput(root, delay_ms=LINK_DELAY_MS, budget=BUDGET_GOODPUT,
     left = pending(ldev, lcol)
     lcol.stop()
     acked = len(recs) - left
+    # Records that reached the collector whole more than once (their
+    # batch came again: an ack the cut lost, a hole filled twice).
+    got = re.findall(r"stopped, (\d+) records in", lcol.log_text())
+    twice = int(got[-1]) - acked if got else -1
     # Only what was acknowledged counts: the clean bytes pro rata.
     useful = clean["bytes_up"] * acked / len(recs)
     goodput = useful / (LINK_RATE * secs)
@@ -615,12 +621,13 @@ def bench_goodput(root, delay_ms=LINK_DELAY_MS, budget=BUDGET_GOODPUT,
           "(seed %d): %.0f%% of the link (%d of %d records acknowledged in "
           "%.1f s, %.1f s at full rate; %d cuts, %d connections, %d with "
           "TCP Fast Open; %.0f KB "
-          "sent up against %.0f KB clean, uplink idle %.1f s; sealed payload "
-          "alone %.0f%%) %s"
+          "sent up against %.0f KB clean, %d records sent again whole, "
+          "uplink idle %.1f s; sealed payload alone %.0f%%) %s"
           % (LINK_RATE * 8 // 1000, delay_ms, LINK_CUT_MEAN // 1000,
              seed, goodput * 100, acked, len(recs), secs, ideal,
              lossy.get("cuts", 0), lossy.get("connections", 0),
-             lossy.get("fast_opens", 0), sent / 1000, clean["bytes_up"] / 1000, idle, payload * 100,
+             lossy.get("fast_opens", 0), sent / 1000,
+             clean["bytes_up"] / 1000, twice, idle, payload * 100,
              "(budget %.0f%%) %s" % (budget * 100, verdict(
                  goodput >= budget and left == 0))))
     if runs > 1:

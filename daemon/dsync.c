@@ -39,6 +39,12 @@
  * are kept in the store's meta at the end of each attempt and read by a
  * new process's first (dsync_link_load); the TLS session in
  * DSYNC_SESSION_FILE likewise.
+ *
+ * What the collector holds above its watermark (held ranges, from acks
+ * and from the welcome) is skipped when sending; a batch's first record
+ * leaves out what the last batch on the conn ended with once the welcome
+ * offers the batch carry (sync/wire.h); the stall watch shortens while
+ * batches wait for acks (DSYNC_STALL_MS).
  */
 #include "daemon/dsync.h"
 
@@ -60,8 +66,15 @@
 #include "sync/wire.h"
 
 #define DSYNC_CONNECT_MS 15000
-/* No byte from the collector for this long: the link is dead. */
+/* No byte from the collector for this long: the link is dead.  While
+   batches wait for acks and the link's pace is known, much less: six
+   times the longest wait for an ack of late plus two round trips, at
+   least DSYNC_STALL_MIN_MS (a link that drops without a reset, as a
+   radio link out of range does, would otherwise hold an attempt for two
+   minutes; a collector's commit or a short radio hiccup takes far less
+   than the floor). */
 #define DSYNC_STALL_MS 120000
+#define DSYNC_STALL_MIN_MS 8000
 /* Batches in flight, and their size: sized in bytes so an ack comes
    back every quarter to half second or so whatever the link (on a
    64 kbit/s link cut every 50 KB, 250/600 ms gave 85% of the link
@@ -120,6 +133,7 @@ struct dsync {
 	   record leave that out. */
 	struct wire_carry carry;
 	int carry_ok;
+	uint64_t stall_ms;		/* the stall watch's period now */
 };
 
 static void dsync_pump(struct dsync *s);
@@ -464,6 +478,32 @@ dsync_counts(struct dsync *s)
 	return 0;
 }
 
+/* The stall watch's period: short while batches' acks are due on a
+   link whose pace is known (DSYNC_STALL_MS says why), restarted from
+   now. */
+static void
+dsync_stall_arm(struct dsync *s)
+{
+	uint64_t ms = DSYNC_STALL_MS;
+	int counts = 0;
+
+	/* A counts piece can be many batches long (a whole place): its
+	   ack may come much later than any batch's did. */
+	for (int i = 0; i < s->ninflight; i++)
+		counts |= s->inflight[i].counts;
+	if (s->ninflight > 0 && !counts && s->state->ack_wait_ms > 0) {
+		ms = 6 * (uint64_t)s->state->ack_wait_ms +
+		    2 * (uint64_t)s->state->rtt_ms;
+		if (ms < DSYNC_STALL_MIN_MS)
+			ms = DSYNC_STALL_MIN_MS;
+		if (ms > DSYNC_STALL_MS)
+			ms = DSYNC_STALL_MS;
+	}
+	s->stall_ms = ms;
+	uv_timer_set_repeat(&s->timer, ms);
+	uv_timer_again(&s->timer);
+}
+
 /*
  * Held ranges (dsync_state.held): what the collector acknowledged above
  * its watermark.  After a cut the next attempt sends new records first
@@ -691,7 +731,7 @@ static void
 dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 {
 	struct store *st = s->dev->st;
-	uint64_t took, now;
+	uint64_t took, now, wait;
 	int was_counts;
 
 	if (s->ninflight == 0) {
@@ -723,6 +763,14 @@ dsync_ack(struct dsync *s, const Field__Sync__Ack *a)
 	   shrink until their fixed costs (a record in full at the start
 	   of each, frame and TLS record) eat the link. */
 	now = util_mono_ms();
+	/* How long an ack may keep us waiting with batches in the air,
+	   for the stall watch: the longest wait of late, decaying. */
+	wait = now - (s->last_ack_ms > s->inflight[0].sent_ms ?
+	    s->last_ack_ms : s->inflight[0].sent_ms);
+	if (wait > DSYNC_STALL_MS)
+		wait = DSYNC_STALL_MS;
+	s->state->ack_wait_ms = wait > s->state->ack_wait_ms / 8 * 7 ?
+	    (uint32_t)wait : s->state->ack_wait_ms / 8 * 7;
 	if (s->last_ack_ms > s->inflight[0].sent_ms)
 		took = now - s->last_ack_ms;
 	else {
@@ -925,6 +973,8 @@ dsync_pump(struct dsync *s)
 		if (dsync_counts(s) != 0)
 			return;
 	}
+	if (!s->decided)
+		dsync_stall_arm(s);
 	/* Done only once the collector has answered: its welcome brings
 	   the clock and, before it, any new forms. */
 	if (s->ninflight > 0 || !s->welcomed || !s->counts_done)
@@ -986,8 +1036,8 @@ dsync_on_timer(uv_timer_t *t)
 		dsync_finish(s);	/* it never started */
 		return;
 	}
-	dsync_fail(s, "no reply from the collector for %d s",
-	    DSYNC_STALL_MS / 1000);
+	dsync_fail(s, "no reply from the collector for %.1f s",
+	    (double)s->stall_ms / 1000);
 }
 
 struct dsync *
@@ -1047,6 +1097,7 @@ dsync_start(uv_loop_t *loop, struct device *dev, struct dsync_state *state,
 	if (state->session != NULL)
 		tls_conn_use_session(s->c, state->session);
 	s->decided = 0;
+	s->stall_ms = DSYNC_STALL_MS;
 	uv_timer_start(&s->timer, dsync_on_timer, DSYNC_STALL_MS,
 	    DSYNC_STALL_MS);
 	return s;

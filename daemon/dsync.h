@@ -63,6 +63,9 @@ struct dsync_state {
 					   0: read from the store's meta */
 	uint32_t rtt_ms;		/* smoothed hello-to-welcome time;
 					   0: not known yet */
+	uint32_t ack_wait_ms;		/* the longest wait for an ack of
+					   late (an eighth less each ack);
+					   0: not known yet */
 	uint32_t failures;		/* attempts in a row refused, or
 					   failed before a welcome */
 	int progressed;			/* the last attempt failed after

@@ -457,6 +457,29 @@ class FaultyLinkTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         check_exactly_once(self, self.c, {"board-5kb": ids})
 
+    def test_silent_link_noticed_in_seconds(self):
+        """A link that goes silent without a reset (a radio out of range):
+        the first connection forwards nothing more after 60 KB.  With
+        batches waiting for acks on a link whose pace it knows, the board
+        gives up on it within seconds (six times the longest wait for an
+        ack of late, at least 8 s), not after the two minutes it allows a
+        collector that is merely slow, and finishes on a new connection."""
+        d = sl.SyncDevice(self.c, "silent")
+        ids = d.bulk(1000)
+        # After acks have come (the pace is known), before every record
+        # and the counts are in the air.
+        px = sl.Proxy(self.c.port, "--delay-ms", "20", "--silent-at",
+                      "60000")
+        d.point_at(px.port)
+        t0 = time.time()
+        p = d.sync(attempts=3, timeout=100)
+        took = time.time() - t0
+        px.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no reply from the collector for", p.stdout + p.stderr)
+        self.assertLess(took, 40, p.stdout + p.stderr)
+        check_exactly_once(self, self.c, {"silent": ids})
+
     def test_10k_records_through_200_cuts(self):
         d = sl.SyncDevice(self.c, "cut-board")
         ids = d.bulk(10000)

@@ -84,6 +84,7 @@ struct fp_opts {
 	uint64_t	 seed;
 	double		 cut_mean;	/* bytes, 0 = never */
 	uint64_t	 cut_at;	/* bytes, every conn; 0 = never */
+	uint64_t	 silent_at;	/* bytes, first conn; 0 = never */
 	double		 cut_every_ms;	/* 0 = never */
 	double		 stall_prob;
 	uint64_t	 stall_ms;
@@ -166,6 +167,9 @@ struct fp_conn {
 	struct fp_pipe	 pipe[2];
 	struct fp_rng	 rng;		/* per-chunk draws */
 	uint64_t	 cut_at;	/* forwarded bytes at which to cut */
+	uint64_t	 silent_at;	/* forwarded bytes after which nothing
+					   more goes either way, and no reset
+					   tells either peer (FP_NEVER: no) */
 	uint64_t	 cut_ms;	/* time after which to cut */
 	uint64_t	 fwd;		/* bytes forwarded, both ways */
 	uint64_t	 stall_until;	/* loop time */
@@ -530,6 +534,12 @@ pipe_pump(struct fp_pipe *p)
 			return;
 		}
 		n = ch->len - ch->off;
+		/* A link gone silent: what is queued stays, nobody hears. */
+		if (c->silent_at != FP_NEVER && c->fwd + n > c->silent_at) {
+			if (c->fwd >= c->silent_at)
+				return;
+			n = (size_t)(c->silent_at - c->fwd);
+		}
 		cut = 0;
 		if (c->cut_at != FP_NEVER && c->fwd + n >= c->cut_at) {
 			n = (size_t)(c->cut_at - c->fwd);
@@ -819,6 +829,10 @@ on_connection(uv_stream_t *server, int status)
 	    FP_NEVER;
 	if (opts.cut_at > 0 && opts.cut_at < c->cut_at)
 		c->cut_at = opts.cut_at;
+	/* The first connection only, so a peer that gives up on it gets
+	   through on the next. */
+	c->silent_at = opts.silent_at > 0 && id == 1 ? opts.silent_at :
+	    FP_NEVER;
 	c->cut_ms = opts.cut_every_ms > 0 ?
 	    rng_expo(&cut_rng, opts.cut_every_ms) : FP_NEVER;
 	uv_tcp_init(&loop, &c->client);
@@ -909,6 +923,10 @@ usage(int code)
 	    "  --cut-mean BYTES      cut after ~BYTES forwarded (both ways; "
 	    "0: never)\n"
 	    "  --cut-every-ms MS     cut after ~MS (0: never)\n"
+	    "  --silent-at BYTES     the first connection forwards nothing "
+	    "more after BYTES\n"
+	    "                        (both ways) and is never closed: a link "
+	    "gone silent\n"
 	    "  --cut-at BYTES        cut every connection after exactly BYTES "
 	    "(both ways)\n"
 	    "  --stall-prob P --stall-ms MS   stall both ways for MS, per "
@@ -967,7 +985,7 @@ enum {
 	OPT_LISTEN = 256, OPT_TARGET, OPT_SEED, OPT_CUT_MEAN, OPT_CUT_MS,
 	OPT_STALL_PROB, OPT_STALL_MS, OPT_DELAY, OPT_RATE, OPT_TRUNCATE,
 	OPT_CORRUPT, OPT_REFUSE, OPT_MAX_CONNS, OPT_QUEUE_MAX, OPT_LOG,
-	OPT_NO_CONNECT_RTT, OPT_CUT_AT, OPT_HELP
+	OPT_NO_CONNECT_RTT, OPT_CUT_AT, OPT_SILENT_AT, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -977,6 +995,7 @@ static const struct option longopts[] = {
 	{ "cut-mean",		required_argument,	NULL, OPT_CUT_MEAN },
 	{ "cut-every-ms",	required_argument,	NULL, OPT_CUT_MS },
 	{ "cut-at",		required_argument,	NULL, OPT_CUT_AT },
+	{ "silent-at",		required_argument,	NULL, OPT_SILENT_AT },
 	{ "stall-prob",		required_argument,	NULL, OPT_STALL_PROB },
 	{ "stall-ms",		required_argument,	NULL, OPT_STALL_MS },
 	{ "delay-ms",		required_argument,	NULL, OPT_DELAY },
@@ -1018,6 +1037,10 @@ parse_opts(int argc, char **argv)
 			break;
 		case OPT_CUT_AT:
 			opts.cut_at = opt_uint("--cut-at", optarg,
+			    (uint64_t)1 << 50);
+			break;
+		case OPT_SILENT_AT:
+			opts.silent_at = opt_uint("--silent-at", optarg,
 			    (uint64_t)1 << 50);
 			break;
 		case OPT_CUT_MS:
