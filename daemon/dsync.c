@@ -715,8 +715,13 @@ dsync_welcome(struct dsync *s, const Field__Sync__Welcome *w)
 		s->gap_next = s->gap_to = 0;
 		s->state->nheld = 0;
 	}
-	/* What the collector holds above its watermark (a newer one says):
-	   the gap, and new records, skip it. */
+	/* What the collector holds above its watermark, read from its
+	   store: the gap, and new records, skip it.  A collector that says
+	   it (one that offers the carry: the same version) is the one to
+	   believe, over what acks told earlier (a store restored from a
+	   backup may have lost those). */
+	if (w->batch_carry)
+		s->state->nheld = 0;
 	if (w->acked_seq >= s->acked)
 		for (size_t i = 0; i + 1 < w->n_held_above &&
 		    i < 2 * WIRE_MAX_HELD_RANGES; i += 2)
@@ -983,9 +988,13 @@ dsync_pump(struct dsync *s)
 		dsync_bye(s, DSYNC_BUDGET);
 	else if (s->acked >= stats.last_seq)
 		dsync_bye(s, DSYNC_DONE);
-	else
+	else {
+		/* Something skipped as held is not there after all: send
+		   everything above the watermark next time. */
+		s->state->nheld = 0;
 		dsync_fail(s, "the collector's watermark stays at %" PRIu64
 		    " below seq %" PRIu64, s->acked, stats.last_seq);
+	}
 }
 
 static void
