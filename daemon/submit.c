@@ -454,26 +454,30 @@ submit_jobs_alone(struct submitter *s, struct store *st,
 	}
 }
 
-void
+size_t
 submit_jobs_prepare(struct submitter *s, struct submit_job *const *jobs,
     size_t n)
 {
+	size_t sealed = 0;
+
 	for (size_t k = 0; k < n; k++) {
 		struct submit_job *j = jobs[k];
 
 		if (j->sealed == NULL &&
 		    (j->sealed = calloc(j->n ? j->n : 1,
 		    sizeof(*j->sealed))) == NULL)
-			return;
+			return sealed;
 		for (size_t i = 0; i < j->n; i++) {
 			/* the transaction seals what this does not */
 			if (s->seq_guess == 0 || !submit_epoch_fresh(s) ||
 			    submit_seal(s, j->forms[i], j->recs[i],
 			    j->done[i].id, s->seq_guess, &j->sealed[i]) != NULL)
-				return;
+				return sealed;
 			s->seq_guess++;
+			sealed++;
 		}
 	}
+	return sealed;
 }
 
 int

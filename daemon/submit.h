@@ -160,7 +160,8 @@ void submit_jobs_store(struct submitter *s, struct store *st,
  * are expected to get (s->seq_guess, which each transaction keeps
  * current) under the current epoch, and counts them; it touches no
  * store, so it may run while another thread commits on st.  It seals
- * nothing when the seq is not known or the epoch is due to rotate.
+ * nothing when the seq is not known or the epoch is due to rotate.  It
+ * returns how many records it sealed.
  * The transaction then uses a record sealed ahead only when the seq it
  * really gets and the epoch are the ones it was sealed for; otherwise
  * (a fieldctl import took seqs, a duplicate, a rotation, a rolled-back
@@ -174,8 +175,8 @@ void submit_jobs_store(struct submitter *s, struct store *st,
  * submit_jobs_store does.  submit_jobs_end fails the group, or stores
  * it job by job, when the commit failed.
  */
-void submit_jobs_prepare(struct submitter *s, struct submit_job *const *jobs,
-    size_t n);
+size_t submit_jobs_prepare(struct submitter *s,
+    struct submit_job *const *jobs, size_t n);
 int submit_jobs_begin(struct submitter *s, struct store *st,
     struct submit_job *const *jobs, size_t n, int *epoch_made);
 void submit_jobs_end(struct submitter *s, struct store *st,
