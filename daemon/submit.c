@@ -316,6 +316,10 @@ submit_stage(struct submitter *s, struct store *st, const struct form *f,
 	rc = 0;
 out:
 	submit_sealed_free(&own);
+	/* Freed here, on the thread that sealed it: freed on the loop, each
+	   block would wait for the lock of the writer's malloc arena. */
+	if (ahead)
+		submit_sealed_free(ahead);
 	return rc;
 }
 
