@@ -5,25 +5,17 @@
  * writer waits for the card.
  *
  *   loop:   check (submit_job_check) -> committer_queue -> (returns)
- *   writer: takes every job queued so far, packs and seals it ahead
- *           (submit_jobs_prepare) -> BEGIN, inserts (submit_jobs_begin)
- *   syncer: COMMIT, fsync
- *   writer: submit_jobs_end -> hands them back
+ *   writer: takes every job queued so far -> one transaction
+ *           (submit_jobs_store) -> COMMIT, fsync -> hands them back
  *   loop:   done(arg, job) for each, in queue order: the answer
  *
  * Jobs that arrive while a commit is in flight wait for the next one and
- * go in together, so eight phones cost about one fsync, not eight; and
- * while the syncer waits for the card, the writer packs and seals them
- * as they come, so that the card is not idle while the CPU seals and
- * the CPU is not idle while the card writes.  A job is handed back only
- * after the commit that covers it has returned: acknowledged still means
- * on the card.  Seqs stay gap-free (one writer, BEGIN IMMEDIATE, seq =
- * max + 1 inside the transaction; a record sealed ahead for another seq
- * is sealed again).  The submitter's sealing epoch and packer belong to
- * the writer thread; the syncer touches only the connection, between
- * submit_jobs_begin and submit_jobs_end, when the writer does not; the
- * loop touches the submitter only to check records and read the board's
- * refusal.
+ * go in together, so eight phones cost about one fsync, not eight.  A job
+ * is handed back only after the commit that covers it has returned:
+ * acknowledged still means on the card.  Seqs stay gap-free (one writer,
+ * BEGIN IMMEDIATE, seq = max + 1 inside the transaction).  The submitter's
+ * sealing epoch belongs to the writer thread; the loop touches the
+ * submitter only to check records and read the board's refusal.
  */
 #ifndef COMMIT_H
 #define COMMIT_H

@@ -138,32 +138,21 @@ submit_space_ok(struct submitter *s, struct submit_result *res)
 	return 0;
 }
 
-/* Whether the current epoch may seal one more record. */
-static int
-submit_epoch_fresh(const struct submitter *s)
-{
-	uint64_t age_ms;
-
-	if (!s->have_epoch)
-		return 0;
-	age_ms = (uint64_t)(util_now_ms() - s->ep.started_ms);
-	return s->ep.used < s->opt.epoch_records &&
-	    age_ms < (uint64_t)s->opt.epoch_seconds * 1000;
-}
-
 /* Inside a transaction: makes sure a fresh enough epoch exists.  Sets
    *made when this transaction created it (so a rollback drops it). */
 static int
 submit_epoch(struct submitter *s, struct store *st, int *made)
 {
-	if (submit_epoch_fresh(s))
-		return 0;
+	uint64_t age_ms;
+
 	if (s->have_epoch) {
+		age_ms = (uint64_t)(util_now_ms() - s->ep.started_ms);
+		if (s->ep.used < s->opt.epoch_records &&
+		    age_ms < (uint64_t)s->opt.epoch_seconds * 1000)
+			return 0;
 		seal_epoch_wipe(&s->ep);
 		s->have_epoch = 0;
 	}
-	s->epoch_serial++;	/* records sealed ahead under the old one
-				   are sealed again */
 	if (seal_epoch_start(&s->ep, s->collector_pub, s->device_id) != 0)
 		return -1;
 	if (store_epoch_add(st, s->ep.pub, s->ep.started_ms,
@@ -176,124 +165,56 @@ submit_epoch(struct submitter *s, struct store *st, int *made)
 	return 0;
 }
 
-/* A record packed and sealed for one seq under one epoch, and its count
-   cells: the CPU half of storing it, which needs no transaction. */
-struct submit_sealed {
-	unsigned char *blob;		/* NULL: not sealed */
-	size_t len;
-	uint64_t seq, serial;		/* sealed for this seq and epoch */
-	int64_t created_ms;
-	int clock;			/* Field__ClockQuality */
-	struct form_counts counts;
-};
-
-static void
-submit_sealed_free(struct submit_sealed *sl)
-{
-	free(sl->blob);
-	form_counts_free(&sl->counts);
-	memset(sl, 0, sizeof(*sl));
-}
-
-/*
- * Packs and seals one checked record for seq under the current epoch
- * (which must be fresh), and counts it.  Touches no store: it runs
- * inside a transaction or ahead of one (submit_jobs_prepare).  NULL, or
- * what failed.
- */
-static const char *
-submit_seal(struct submitter *s, const struct form *f, const json_t *rec,
-    const char *id, uint64_t seq, struct submit_sealed *sl)
-{
-	Field__Record r = FIELD__RECORD__INIT;
-	unsigned char *pt = NULL;
-	size_t len = 0;
-	const char *why = NULL;
-	char today[11];
-	int64_t now;
-
-	memset(sl, 0, sizeof(*sl));
-	r.id = (char *)id;
-	r.form_id = (char *)form_id(f);
-	r.form_version = (char *)form_version(f);
-	r.device_id = s->device_id;
-	r.seq = seq;
-	r.clock = clock_now(&now) ? FIELD__CLOCK_QUALITY__CLOCK_TRUSTED :
-	    FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_SINCE_BOOT;
-	r.created_ms = now;
-	struct seal_ad ad = { id, form_id(f), form_version(f), s->device_id,
-	    s->ep.id };
-	if (form_values(f, rec, &r) != 0 ||
-	    recpack_encode(s->rp, f, &r, &pt, &len) != 0 ||
-	    (sl->blob = malloc(len + SEAL_OVERHEAD)) == NULL)
-		why = "out of memory";
-	else if (seal_record(&s->ep, &ad, pt, len, sl->blob) != 0)
-		why = "sealing failed";
-	else if (form_counts(f, rec, &sl->counts) != 0)
-		why = "updating counts failed";
-	if (pt) {
-		mbedtls_platform_zeroize(pt, len);
-		free(pt);
-	}
-	form_values_free(&r);
-	if (why) {
-		submit_sealed_free(sl);
-		return why;
-	}
-	/* a form with no date field counts on the day it was made */
-	clock_today(today);
-	for (size_t i = 0; i < sl->counts.n; i++)
-		if (sl->counts.c[i].day[0] == '\0')
-			memcpy(sl->counts.c[i].day, today, sizeof(today));
-	sl->len = len + SEAL_OVERHEAD;
-	sl->seq = seq;
-	sl->serial = s->epoch_serial;
-	sl->created_ms = now;
-	sl->clock = (int)r.clock;
-	return NULL;
-}
-
-/*
- * Inside a transaction: stores one checked record, sealed ahead (ahead,
- * when not NULL) if that was for the seq it gets now and the epoch in
- * use, or sealed here.  0 or -1 (res->msg).
- */
+/* Inside a transaction: stores one checked record.  0 or -1 (res->msg). */
 static int
 submit_stage(struct submitter *s, struct store *st, const struct form *f,
-    const json_t *rec, struct submit_result *res, int *epoch_made,
-    struct submit_sealed *ahead)
+    const json_t *rec, struct submit_result *res, int *epoch_made)
 {
-	struct submit_sealed own, *sl = &own;
-	const char *why;
-	int added, rc = -1;
+	Field__Record r = FIELD__RECORD__INIT;
+	struct form_counts counts = { 0 };
+	unsigned char *pt = NULL, *sealed = NULL;
+	size_t len;
+	int64_t now;
+	int added, counted, rc = -1;
 
-	memset(&own, 0, sizeof(own));
 	/* A resubmitted id is found by the insert's uniqueness check, not a
 	   lookup before it: duplicates are rare, lookups are not free. */
 	if (store_next_seq(st, &res->seq) != 0) {
 		submit_fail(s, st, res, SUBMIT_ERROR, "store seq failed");
 		return -1;
 	}
-	s->seq_guess = res->seq;
 	if (submit_epoch(s, st, epoch_made) != 0) {
 		submit_fail(s, st, res, SUBMIT_ERROR, "cannot start a sealing epoch");
 		return -1;
 	}
-	if (ahead && ahead->blob && ahead->seq == res->seq &&
-	    ahead->serial == s->epoch_serial) {
-		sl = ahead;
-		s->sealed_ahead++;
-	} else if ((why = submit_seal(s, f, rec, res->id, res->seq,
-	    &own)) != NULL) {
-		submit_fail(s, st, res, SUBMIT_ERROR, why);
+	r.id = res->id;
+	r.form_id = (char *)form_id(f);
+	r.form_version = (char *)form_version(f);
+	r.device_id = s->device_id;
+	r.seq = res->seq;
+	r.clock = clock_now(&now) ? FIELD__CLOCK_QUALITY__CLOCK_TRUSTED :
+	    FIELD__CLOCK_QUALITY__CLOCK_UNTRUSTED_SINCE_BOOT;
+	r.created_ms = now;
+	if (form_values(f, rec, &r) != 0) {
+		submit_fail(s, st, res, SUBMIT_ERROR, "out of memory");
 		return -1;
 	}
+	if (recpack_encode(s->rp, f, &r, &pt, &len) != 0 ||
+	    (sealed = malloc(len + SEAL_OVERHEAD)) == NULL) {
+		submit_fail(s, st, res, SUBMIT_ERROR, "out of memory");
+		goto out;
+	}
+	struct seal_ad ad = { res->id, form_id(f), form_version(f),
+	    s->device_id, s->ep.id };
+	if (seal_record(&s->ep, &ad, pt, len, sealed) != 0) {
+		submit_fail(s, st, res, SUBMIT_ERROR, "sealing failed");
+		goto out;
+	}
 	struct store_record sr = { res->seq, res->id, form_id(f),
-	    form_version(f), sl->created_ms, sl->clock, s->ep.id, sl->blob,
-	    sl->len };
+	    form_version(f), now, (int)r.clock, s->ep.id, sealed,
+	    len + SEAL_OVERHEAD };
 	if ((added = store_record_add(st, &sr)) > 0) {
-		/* stored before: report its seq, store nothing (the seq
-		   is the next record's) */
+		/* stored before: report its seq, store nothing */
 		if (store_find_id(st, res->id, &res->seq) != 1) {
 			submit_fail(s, st, res, SUBMIT_ERROR, "store lookup failed");
 			goto out;
@@ -306,20 +227,31 @@ submit_stage(struct submitter *s, struct store *st, const struct form *f,
 		submit_fail(s, st, res, SUBMIT_ERROR, "storing the record failed");
 		goto out;
 	}
-	if (store_counts_add(st, form_id(f), &sl->counts,
+	counted = form_counts(f, rec, &counts) == 0;
+	if (counted) {
+		/* a form with no date field counts on the day it was made */
+		char today[11];
+		clock_today(today);
+		for (size_t i = 0; i < counts.n; i++)
+			if (counts.c[i].day[0] == '\0')
+				memcpy(counts.c[i].day, today, sizeof(today));
+	}
+	if (!counted ||
+	    store_counts_add(st, form_id(f), &counts,
 	    form_latest_by(f) != NULL, res->seq) != 0) {
 		submit_fail(s, st, res, SUBMIT_ERROR, "updating counts failed");
 		goto out;
 	}
-	s->seq_guess = res->seq + 1;
 	res->status = SUBMIT_OK;
 	rc = 0;
 out:
-	submit_sealed_free(&own);
-	/* Freed here, on the thread that sealed it: freed on the loop, each
-	   block would wait for the lock of the writer's malloc arena. */
-	if (ahead)
-		submit_sealed_free(ahead);
+	if (pt) {
+		mbedtls_platform_zeroize(pt, len);
+		free(pt);
+	}
+	free(sealed);
+	form_counts_free(&counts);
+	form_values_free(&r);
 	return rc;
 }
 
@@ -327,7 +259,6 @@ static void
 submit_abort(struct submitter *s, struct store *st, int epoch_made)
 {
 	store_rollback(st);
-	s->seq_guess = 0;	/* the seqs are given back: guess again */
 	if (epoch_made) {	/* its row is gone with the transaction */
 		seal_epoch_wipe(&s->ep);
 		s->have_epoch = 0;
@@ -337,12 +268,8 @@ submit_abort(struct submitter *s, struct store *st, int epoch_made)
 void
 submit_job_free(struct submit_job *j)
 {
-	for (size_t i = 0; j->sealed && i < j->n; i++)
-		submit_sealed_free(&j->sealed[i]);
-	free(j->sealed);
 	free(j->forms);
 	free(j->done);
-	j->sealed = NULL;
 	j->forms = NULL;
 	j->done = NULL;
 }
@@ -398,7 +325,7 @@ submit_jobs_stage(struct submitter *s, struct store *st,
 			snprintf(res->version, sizeof(res->version), "%s",
 			    form_version(j->forms[i]));
 			if (submit_stage(s, st, j->forms[i], j->recs[i], res,
-			    epoch_made, j->sealed ? &j->sealed[i] : NULL) != 0) {
+			    epoch_made) != 0) {
 				j->worst = res->status;
 				return -1;
 			}
@@ -440,91 +367,22 @@ submit_jobs_tx(struct submitter *s, struct store *st,
 	return 0;
 }
 
-/*
- * A group failed as a whole: each job alone, so that one that cannot be
- * stored does not fail the others.  Rare (a failing card, memory), so
- * the group's common case pays nothing for it.
- */
-static void
-submit_jobs_alone(struct submitter *s, struct store *st,
+void
+submit_jobs_store(struct submitter *s, struct store *st,
     struct submit_job *const *jobs, size_t n)
 {
-	if (n < 2)
+	if (n == 0 || submit_jobs_tx(s, st, jobs, n) == 0 || n == 1)
 		return;
+	/*
+	 * The group failed as a whole: each job alone, so that one that
+	 * cannot be stored does not fail the others.  Rare (a failing
+	 * card, memory), so the group's common case pays nothing for it.
+	 */
 	log_warn("submit: a group of %zu failed; storing each alone", n);
 	for (size_t k = 0; k < n; k++) {
 		jobs[k]->worst = SUBMIT_OK;
 		submit_jobs_tx(s, st, &jobs[k], 1);
 	}
-}
-
-size_t
-submit_jobs_prepare(struct submitter *s, struct submit_job *const *jobs,
-    size_t n)
-{
-	size_t sealed = 0;
-
-	for (size_t k = 0; k < n; k++) {
-		struct submit_job *j = jobs[k];
-
-		if (j->sealed == NULL &&
-		    (j->sealed = calloc(j->n ? j->n : 1,
-		    sizeof(*j->sealed))) == NULL)
-			return sealed;
-		for (size_t i = 0; i < j->n; i++) {
-			/* the transaction seals what this does not */
-			if (s->seq_guess == 0 || !submit_epoch_fresh(s) ||
-			    submit_seal(s, j->forms[i], j->recs[i],
-			    j->done[i].id, s->seq_guess, &j->sealed[i]) != NULL)
-				return sealed;
-			s->seq_guess++;
-			sealed++;
-		}
-	}
-	return sealed;
-}
-
-int
-submit_jobs_begin(struct submitter *s, struct store *st,
-    struct submit_job *const *jobs, size_t n, int *epoch_made)
-{
-	*epoch_made = 0;
-	if (store_begin(st) != 0) {
-		for (size_t k = 0; k < n; k++) {
-			submit_fail(s, st, jobs[k]->res, SUBMIT_ERROR,
-			    "store busy or failing");
-			jobs[k]->worst = SUBMIT_ERROR;
-		}
-	} else if (submit_jobs_stage(s, st, jobs, n, epoch_made) == 0)
-		return 0;
-	else
-		submit_abort(s, st, *epoch_made);
-	submit_jobs_alone(s, st, jobs, n);
-	return -1;
-}
-
-void
-submit_jobs_end(struct submitter *s, struct store *st,
-    struct submit_job *const *jobs, size_t n, int epoch_made, int commit_rc)
-{
-	if (commit_rc == 0)
-		return;
-	submit_abort(s, st, epoch_made);
-	for (size_t k = 0; k < n; k++) {
-		submit_fail(s, st, jobs[k]->res, SUBMIT_ERROR, "commit failed");
-		jobs[k]->worst = SUBMIT_ERROR;
-	}
-	submit_jobs_alone(s, st, jobs, n);
-}
-
-void
-submit_jobs_store(struct submitter *s, struct store *st,
-    struct submit_job *const *jobs, size_t n)
-{
-	int epoch_made;
-
-	if (n > 0 && submit_jobs_begin(s, st, jobs, n, &epoch_made) == 0)
-		submit_jobs_end(s, st, jobs, n, epoch_made, store_commit(st));
 }
 
 void

@@ -37,16 +37,6 @@ struct submitter {
 	struct seal_epoch ep;
 	int have_epoch;
 	struct recpack *rp;		/* compresses before sealing */
-	/*
-	 * Sealing ahead (submit_jobs_prepare): the seq the next record is
-	 * expected to get (0: not known), the serial of the current epoch
-	 * (a new one at every epoch started, never reused, unlike the
-	 * store's epoch ids after a rollback), and how many records were
-	 * stored as sealed ahead.
-	 */
-	uint64_t seq_guess;
-	uint64_t epoch_serial;
-	uint64_t sealed_ahead;
 	/* Set by fieldd's board monitor (boardmon.h), not owned here. */
 	const char *refusal;		/* non-NULL: refuse every record so */
 	void (*stored)(void *arg);	/* after each commit */
@@ -116,8 +106,6 @@ struct submit_done {
 	enum submit_status status;
 };
 
-struct submit_sealed;
-
 struct submit_job {
 	const char *form_id;		/* in: as for submit_many; the two
 					   strings are read by the check only */
@@ -129,7 +117,6 @@ struct submit_job {
 					   result, or the failure */
 	const struct form **forms;	/* per record, from the check */
 	struct submit_done *done;	/* per record: id, then seq, status */
-	struct submit_sealed *sealed;	/* per record, when sealed ahead */
 };
 
 /* Checks j's records (calling report for each refused) and the free
@@ -146,41 +133,6 @@ enum submit_status submit_job_check(struct submitter *s,
  */
 void submit_jobs_store(struct submitter *s, struct store *st,
     struct submit_job *const *jobs, size_t n);
-/*
- * Group commit's pipeline (commit.c), submit_jobs_store in three steps
- * so that the next group is sealed while this one's COMMIT waits for the
- * card:
- *
- *   submit_jobs_prepare(next)          seal ahead: no store, any time
- *   submit_jobs_begin(group)           BEGIN, insert (the writer)
- *   store_commit(st)                   on any one thread
- *   submit_jobs_end(group, rc)         the writer again
- *
- * submit_jobs_prepare packs and seals checked records for the seqs they
- * are expected to get (s->seq_guess, which each transaction keeps
- * current) under the current epoch, and counts them; it touches no
- * store, so it may run while another thread commits on st.  It seals
- * nothing when the seq is not known or the epoch is due to rotate.  It
- * returns how many records it sealed.
- * The transaction then uses a record sealed ahead only when the seq it
- * really gets and the epoch are the ones it was sealed for; otherwise
- * (a fieldctl import took seqs, a duplicate, a rotation, a rolled-back
- * group) it seals the record again, so seqs stay gap-free and each
- * record sealed holds its own seq.  All four steps use the submitter's
- * epoch and packer: one thread runs them all.
- *
- * submit_jobs_begin returns 0 with the transaction open on st (commit
- * it, then submit_jobs_end with store_commit's result), or -1 when the
- * group is already done: failed, or stored job by job as
- * submit_jobs_store does.  submit_jobs_end fails the group, or stores
- * it job by job, when the commit failed.
- */
-size_t submit_jobs_prepare(struct submitter *s,
-    struct submit_job *const *jobs, size_t n);
-int submit_jobs_begin(struct submitter *s, struct store *st,
-    struct submit_job *const *jobs, size_t n, int *epoch_made);
-void submit_jobs_end(struct submitter *s, struct store *st,
-    struct submit_job *const *jobs, size_t n, int epoch_made, int commit_rc);
 /* After a store with worst SUBMIT_OK: report(arg, i, res) per record. */
 void submit_job_report(struct submit_job *j, submit_report_fn report,
     void *arg);

@@ -1,9 +1,7 @@
 /* test_submit.c: the submit path end to end on a real store: validation
    writes nothing, dedup by _id, gap-free seqs, epochs rotate, all-or-
-   nothing bulk, what is stored opens to what was submitted, a form
-   with no date field counted (by default) on the day it was made, and
-   records sealed ahead of their transaction (group commit) stored as
-   sealed only when their seq and epoch held. */
+   nothing bulk, what is stored opens to what was submitted, and a form
+   with no date field counted (by default) on the day it was made. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -331,106 +329,6 @@ test_stored_opens_to_submitted(void **state)
 	json_decref(v);
 }
 
-/* A one-record job of rec, checked, as fieldd's writer gets it. */
-static void
-job_of(struct fx *f, struct submit_job *j, json_t **rec,
-    struct submit_result *res)
-{
-	memset(j, 0, sizeof(*j));
-	j->form_id = "mrc_visit";
-	j->recs = rec;
-	j->n = 1;
-	j->res = res;
-	assert_int_equal(submit_job_check(&f->d.sub, j, NULL, NULL),
-	    SUBMIT_OK);
-}
-
-/*
- * Group commit seals the next group while the last one's COMMIT waits
- * for the card, for the seqs its records are expected to get: a record
- * sealed ahead is stored as sealed only when that guess and its epoch
- * hold.  Another writer in between (fieldctl import), a duplicate and an
- * epoch's rotation each make the guess wrong: those records are sealed
- * again, so every record opens and holds its own seq, gap-free.
- */
-static void
-test_sealed_ahead(void **state)
-{
-	struct fx *f = *state;
-	struct submitter *s = &f->d.sub;
-	struct submit_job jobs[5], *g[5];
-	struct submit_result *res = calloc(5, sizeof(*res));
-	json_t *recs[5];
-	struct device other;
-	char err[512];
-	uint64_t ahead;
-
-	assert_non_null(res);
-	for (int i = 0; i < 5; i++)
-		recs[i] = visit();
-	json_object_set_new(recs[3], "_id",
-	    json_string("5d1b7a52-9b7e-4a0e-8c55-0a4f3b2c1d00"));
-	assert_int_equal(submit_record(s, "mrc_visit", NULL, recs[3], &f->r),
-	    SUBMIT_OK);
-	assert_int_equal(f->r.seq, 1);
-	for (int i = 0; i < 5; i++) {
-		job_of(f, &jobs[i], &recs[i], &res[i]);
-		g[i] = &jobs[i];
-	}
-
-	/* Sealed ahead for 2 and 3, and so stored. */
-	submit_jobs_prepare(s, g, 2);
-	ahead = s->sealed_ahead;
-	submit_jobs_store(s, s->st, g, 2);
-	assert_int_equal(jobs[0].worst, SUBMIT_OK);
-	assert_int_equal(jobs[0].done[0].seq, 2);
-	assert_int_equal(jobs[1].done[0].seq, 3);
-	assert_int_equal(s->sealed_ahead, ahead + 2);
-
-	/* Sealed for 4, 5, 6; then another writer takes 4. */
-	submit_jobs_prepare(s, g + 2, 3);
-	assert_int_equal(device_open(&other, f->ddir, NULL, err, sizeof(err)),
-	    0);
-	clock_set_source(1);	/* as setup: the host's clock is right */
-	other.sub.opt.free_floor_bytes = 0;
-	assert_int_equal(submit_record(&other.sub, "mrc_visit", NULL, recs[0],
-	    &f->r), SUBMIT_OK);
-	assert_int_equal(f->r.seq, 4);
-	device_close(&other);
-	/* ... and the second job of this group is a duplicate, which takes
-	   no seq: the first two are sealed again (for 5, and a 6 that the
-	   duplicate does not take), and the third gets the 6 it was
-	   sealed for after all, so it is stored as sealed. */
-	ahead = s->sealed_ahead;
-	submit_jobs_store(s, s->st, g + 2, 3);
-	assert_int_equal(s->sealed_ahead, ahead + 1);
-	assert_int_equal(jobs[2].done[0].status, SUBMIT_OK);
-	assert_int_equal(jobs[2].done[0].seq, 5);
-	assert_int_equal(jobs[3].done[0].status, SUBMIT_DUPLICATE);
-	assert_int_equal(jobs[3].done[0].seq, 1);
-	assert_int_equal(jobs[4].done[0].status, SUBMIT_OK);
-	assert_int_equal(jobs[4].done[0].seq, 6);
-
-	/* An epoch that rotates between the seal and the transaction. */
-	for (int i = 0; i < 5; i++)
-		submit_job_free(&jobs[i]);
-	job_of(f, &jobs[0], &recs[0], &res[0]);
-	submit_jobs_prepare(s, g, 1);
-	s->opt.epoch_records = 1;	/* the epoch in use is spent */
-	ahead = s->sealed_ahead;
-	submit_jobs_store(s, s->st, g, 1);
-	assert_int_equal(s->sealed_ahead, ahead);
-	assert_int_equal(jobs[0].done[0].seq, 7);
-
-	/* Each opens, under its own epoch, to its own seq. */
-	assert_int_equal(records(f), 7);
-	assert_int_equal(store_each_record(f->d.st, check_open, f), 0);
-	submit_job_free(&jobs[0]);
-	for (int i = 0; i < 5; i++)
-		json_decref(recs[i]);
-	free(res);
-}
-
 int
 main(void)
 {
@@ -442,7 +340,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_epochs_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stored_opens_to_submitted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sealed_ahead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("submit", tests, NULL, NULL);
