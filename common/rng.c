@@ -1,5 +1,6 @@
 /* rng.c: see rng.h. */
 #include "common/rng.h"
+#include "common/util.h"
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
@@ -84,10 +85,7 @@ rng_uuid(char out[37])
 		return -1;
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	/* not snprintf: its 16 conversions were 3% of a submit */
+	util_uuid_unpack(b, out);
 	return 0;
 }

@@ -81,6 +81,11 @@ test_uuid_form(void **state)
 	assert_int_equal(rng_uuid(a), 0);
 	assert_int_equal(rng_uuid(b), 0);
 	assert_int_equal(strlen(a), 36);
+	for (int i = 0; i < 36; i++)	/* 8-4-4-4-12 lower-case hex */
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			assert_int_equal(a[i], '-');
+		else
+			assert_non_null(strchr("0123456789abcdef", a[i]));
 	assert_int_equal(a[14], '4');		/* version 4 */
 	assert_non_null(strchr("89ab", a[19]));	/* RFC 4122 variant */
 	assert_string_not_equal(a, b);
