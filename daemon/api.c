@@ -310,7 +310,9 @@ api_submit_answer(struct http_response *res, const struct submit_result *r,
 	switch (r->status) {
 	case SUBMIT_OK:
 	case SUBMIT_DUPLICATE:
-		log_info("api: stored %s seq %llu form %s version %s%s", r->id,
+		/* at info, one line per commit says what was stored
+		   (commit.c) */
+		log_debug("api: stored %s seq %llu form %s version %s%s", r->id,
 		    (unsigned long long)r->seq, r->form_id, r->version,
 		    r->status == SUBMIT_DUPLICATE ? " (duplicate)" : "");
 		api_json(res, r->status == SUBMIT_OK ? 201 : 200,

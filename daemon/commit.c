@@ -97,6 +97,8 @@ committer_answer(uv_async_t *h)
 {
 	struct committer *c = h->data;
 	struct commit_req *r, *next;
+	uint64_t lo = 0, hi = 0;
+	size_t n = 0, dups = 0;
 	int stored = 0;
 
 	uv_mutex_lock(&c->mu);
@@ -105,11 +107,39 @@ committer_answer(uv_async_t *h)
 	c->done_tail = &c->done;
 	uv_mutex_unlock(&c->mu);
 	for (struct commit_req *q = r; q; q = q->next) {
-		stored |= q->job.worst == SUBMIT_OK;
 		c->requests++;
+		if (q->job.worst != SUBMIT_OK)
+			continue;
+		stored = 1;
+		for (size_t i = 0; i < q->job.n; i++) {
+			const struct submit_done *d = &q->job.done[i];
+
+			if (d->status != SUBMIT_OK) {
+				dups++;
+				continue;
+			}
+			lo = n == 0 || d->seq < lo ? d->seq : lo;
+			hi = n == 0 || d->seq > hi ? d->seq : hi;
+			n++;
+		}
 	}
 	if (r)
 		c->commits++;
+	/*
+	 * One line for what the writer handed back at once, not one per
+	 * record: with eight phones, formatting and writing a line per
+	 * record took about a tenth of the loop's time per submit.  Each
+	 * record's id is in the debug log (fieldd -v).
+	 */
+	if (n > 0 && dups > 0)
+		log_info("commit: stored %zu record(s), seq %llu to %llu; %zu "
+		    "already stored", n, (unsigned long long)lo,
+		    (unsigned long long)hi, dups);
+	else if (n > 0)
+		log_info("commit: stored %zu record(s), seq %llu to %llu", n,
+		    (unsigned long long)lo, (unsigned long long)hi);
+	else if (dups > 0)
+		log_info("commit: %zu record(s) already stored", dups);
 	if (stored && c->dev->sub.stored)
 		c->dev->sub.stored(c->dev->sub.stored_arg);
 	for (; r; r = next) {

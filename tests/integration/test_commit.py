@@ -8,9 +8,12 @@ gate file exists), so nothing here depends on timing:
   then go to the card together (fewer fsyncs than submits), each with its
   own gap-free seq;
 - a stop (SIGTERM) while a commit is held still answers it, 201, and the
-  record is there.
+  record is there;
+- the log says what each commit stored in one line, not one line per
+  record.
 """
 import os
+import re
 import signal
 import threading
 import time
@@ -97,6 +100,16 @@ class GroupCommit(unittest.TestCase):
         self.assertEqual(self.dev.stop(), 0)
         self.assertEqual(sorted(r["_seq"] for r in self.dev.open_records()),
                          list(range(1, 9)))
+        # One line per commit, with how many and which seqs, not one per
+        # record (each record's id is in the debug log).
+        log = self.dev.log()
+        lines = re.findall(r"commit: stored (\d+) record\(s\), seq (\d+) "
+                           r"to (\d+)", log)
+        self.assertEqual(sum(int(n) for n, _, _ in lines), 8, log[-3000:])
+        self.assertLessEqual(len(lines), 3, lines)
+        self.assertEqual(sorted(int(lo) for _, lo, _ in lines)[0], 1)
+        self.assertEqual(max(int(hi) for _, _, hi in lines), 8)
+        self.assertNotIn("api: stored", log)
 
     def test_stop_while_a_commit_is_held_still_answers(self):
         before = self.hold()
