@@ -17,6 +17,25 @@ import fieldlib as fl
 import synclib as sl
 
 
+def forgotten_copy(test, d):
+    """A copy of board d as a new process that forgot its link would find
+    it: no learned batch size nor round trip, nor the TLS session kept for
+    a new process to resume (which d must have)."""
+    forgot = sl.SyncDevice.__new__(sl.SyncDevice)
+    forgot.collector, forgot.id, forgot.proc = d.collector, d.id, None
+    forgot.dir = d.dir + "-forgot"
+    shutil.copytree(d.dir, forgot.dir)
+    session = os.path.join(forgot.dir, "tls", "session")
+    test.assertTrue(os.path.exists(session))
+    os.unlink(session)
+    db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
+    db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
+               " 'sync_link_rtt_ms')")
+    db.commit()
+    db.close()
+    return forgot
+
+
 def check_exactly_once(test, c, devices_ids):
     """devices_ids: {device_id: [record ids in seq order]}"""
     sl.assert_stored_once(test, c, devices_ids)
@@ -364,20 +383,7 @@ class FaultyLinkTest(unittest.TestCase):
                       d.ctl("status").stdout)
         before = st["acked_seq"]
         self.assertLess(before, 560, "too few records left to compare")
-        forgot = sl.SyncDevice.__new__(sl.SyncDevice)
-        forgot.collector, forgot.id, forgot.proc = self.c, d.id, None
-        forgot.dir = d.dir + "-forgot"
-        shutil.copytree(d.dir, forgot.dir)
-        # A process that forgot: no learned batch size nor round trip,
-        # nor the TLS session kept for a new process to resume.
-        self.assertTrue(os.path.exists(os.path.join(forgot.dir, "tls",
-                                                    "session")))
-        os.unlink(os.path.join(forgot.dir, "tls", "session"))
-        db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
-        db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
-                   " 'sync_link_rtt_ms')")
-        db.commit()
-        db.close()
+        forgot = forgotten_copy(self, d)
         # One attempt each, by a new process, on a link cut after 12.5 KB.
         stored = {}
         for name, dev in (("forgot", forgot), ("remembered", d)):
@@ -423,16 +429,7 @@ class FaultyLinkTest(unittest.TestCase):
         self.assertGreater(before, 0, "the learning attempts got nothing "
                            "through: " + d.ctl("status").stdout)
         self.assertLess(before, 180, "too few records left to compare")
-        forgot = sl.SyncDevice.__new__(sl.SyncDevice)
-        forgot.collector, forgot.id, forgot.proc = self.c, d.id, None
-        forgot.dir = d.dir + "-forgot"
-        shutil.copytree(d.dir, forgot.dir)
-        os.unlink(os.path.join(forgot.dir, "tls", "session"))
-        db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
-        db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
-                   " 'sync_link_rtt_ms')")
-        db.commit()
-        db.close()
+        forgot = forgotten_copy(self, d)
         down, stored = {}, {}
         for name, dev in (("forgot", forgot), ("remembered", d)):
             at = self.c.devices()["board-5kb"]["acked_seq"]
