@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "common/embedded.h"
+#include "common/jarena.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "common/util.h"
@@ -360,7 +361,7 @@ api_submit(struct api *a, const struct http_request *req, const char *form,
 		api_error(res, 404, "unknown form or version");
 		return;
 	}
-	rec = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+	rec = jarena_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
 	    &jerr);
 	if (rec == NULL) {
 		/* Position only: jansson's text may quote the input. */

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "common/cli.h"
+#include "common/jarena.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "common/version.h"
@@ -150,6 +151,10 @@ main(int argc, char **argv)
 	   and a board has little memory to spare (the lock is cheap beside
 	   a commit). */
 	mallopt(M_ARENA_MAX, 1);
+	/* ...so the loop parses records without it (common/jarena.h) */
+	if (jarena_init() != 0)
+		fprintf(stderr, "fieldd: no region for parsing records; "
+		    "parsing with malloc\n");
 	log_init("fieldd", LOG_INFO);
 	cli_init(&fieldd_cli);
 	while ((ch = cli_getopt(argc, argv, "hd:c:v", longopts)) != -1) {
