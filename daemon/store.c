@@ -4,13 +4,16 @@
  *
  *   submit (submit.c), one transaction begun with BEGIN IMMEDIATE:
  *     store_next_seq -> [store_epoch_add] -> store_record_add
- *     -> store_counts_add -> COMMIT; the caller answers only after it
+ *     -> store_counts_add, per record; then the counts rows the
+ *     transaction changed are written -> COMMIT; the caller answers
+ *     only after it
  *   sync: meta acked_seq rises (outbox.c); store_purge nulls payloads
  *   open: store_clock_boot marks the boot before's untrusted stamps
  *
  * Invariants:
  *   - seqs are gap-free from 1 and never reused: a seq is max(seq) + 1,
- *     read inside the write transaction that inserts it (BEGIN IMMEDIATE
+ *     read inside the write transaction that inserts it (the next
+ *     record of the same transaction takes the one after it; BEGIN IMMEDIATE
  *     takes the write lock first, so fieldd and fieldctl never read the
  *     same max), a rollback gives it back, and no row is ever deleted
  *     (a purge keeps the row).  Sync's watermark and store_stats rely on
@@ -127,13 +130,34 @@ static const char *const store_sql[Q_N] = {
 	[Q_COMMIT] = "COMMIT",
 };
 
+/*
+ * A counts row changed by the open transaction, kept here until the
+ * transaction commits: a group of records from one place and day reads
+ * and writes its row once, not once per record.
+ */
+struct store_pending {
+	char *form_id, *place, *day;	/* one allocation, form_id first */
+	unsigned char *cells;
+	size_t len;
+	uint64_t seq;			/* the last record that changed it */
+	int stored;			/* the row is in the table (UPDATE) */
+};
+#define STORE_PENDING_MAX 64	/* then written at once, and begun again */
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	char *dir;			/* the folder holding path */
 	sqlite3_stmt *q[Q_N];
 	int in_tx;
+	uint64_t tx_last_seq;		/* in a transaction: the seq it last
+					   added, 0 before it adds one */
+	struct store_pending pending[STORE_PENDING_MAX];
+	size_t n_pending;
 };
+
+static void store_pending_drop(struct store *st);
+static int store_pending_write(struct store *st);
 
 const char *
 store_errmsg(struct store *st)
@@ -259,6 +283,7 @@ store_close(struct store *st)
 		return;
 	for (int i = 0; i < Q_N; i++)
 		sqlite3_finalize(st->q[i]);
+	store_pending_drop(st);
 	if (st->db)
 		sqlite3_close(st->db);
 	free(st->path);
@@ -316,19 +341,22 @@ store_begin(struct store *st)
 	if (store_step(st, Q_BEGIN) != 0)
 		return -1;
 	st->in_tx = 1;
+	st->tx_last_seq = 0;
+	store_pending_drop(st);
 	return 0;
 }
 
 int
 store_commit(struct store *st)
 {
-	int rc = store_step(st, Q_COMMIT);
+	int rc = store_pending_write(st) == 0 ? store_step(st, Q_COMMIT) : -1;
 
 	/* A failed COMMIT can leave the transaction open: undo it, so
 	   a submit that was not answered left nothing behind. */
 	if (rc != 0)
 		store_rollback(st);
 	st->in_tx = 0;
+	st->tx_last_seq = 0;
 	return rc;
 }
 
@@ -340,6 +368,8 @@ store_rollback(struct store *st)
 	if (sqlite3_get_autocommit(st->db) == 0)
 		store_exec(st, "ROLLBACK");
 	st->in_tx = 0;
+	st->tx_last_seq = 0;
+	store_pending_drop(st);
 }
 
 int
@@ -361,8 +391,15 @@ store_find_id(struct store *st, const char *id, uint64_t *seq)
 int
 store_next_seq(struct store *st, uint64_t *seq)
 {
-	sqlite3_stmt *s = store_q(st, Q_NEXT_SEQ);
-	int rc = sqlite3_step(s);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->in_tx && st->tx_last_seq) {
+		*seq = st->tx_last_seq + 1;	/* the max, added by this tx */
+		return 0;
+	}
+	s = store_q(st, Q_NEXT_SEQ);
+	rc = sqlite3_step(s);
 
 	if (rc == SQLITE_ROW)
 		*seq = (uint64_t)sqlite3_column_int64(s, 0);
@@ -407,7 +444,11 @@ store_record_add(struct store *st, const struct store_record *r)
 	   taken would be SQLITE_CONSTRAINT_PRIMARYKEY): a resubmission. */
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (st->in_tx)
+		st->tx_last_seq = r->seq;
+	return 0;
 }
 
 /*
@@ -471,27 +512,119 @@ cell_put(unsigned char *p, const struct form_count *x)
 	return p + CELL_N_BYTES;
 }
 
-/* Adds c's cells (one place and day) into the stored row, or replaces it. */
+/* The open transaction's changed row for (form, place, day), or NULL. */
+static struct store_pending *
+store_pending_find(struct store *st, const char *form_id, const char *place,
+    const char *day)
+{
+	for (size_t i = 0; i < st->n_pending; i++) {
+		struct store_pending *p = &st->pending[i];
+
+		if (strcmp(p->place, place) == 0 && strcmp(p->day, day) == 0 &&
+		    strcmp(p->form_id, form_id) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static void
+store_pending_drop(struct store *st)
+{
+	for (size_t i = 0; i < st->n_pending; i++) {
+		free(st->pending[i].form_id);
+		free(st->pending[i].cells);
+	}
+	st->n_pending = 0;
+}
+
+/* Writes the transaction's changed counts rows into the table (inside the
+   transaction still), then forgets them.  0 or -1. */
+static int
+store_pending_write(struct store *st)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < st->n_pending && rc == 0; i++) {
+		struct store_pending *p = &st->pending[i];
+		sqlite3_stmt *s = store_q(st, p->stored ? Q_COUNT_SET :
+		    Q_COUNT_PUT);
+
+		sqlite3_bind_text(s, 1, p->form_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, p->place, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, p->day, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 4, p->cells, (int)p->len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)p->seq);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+		sqlite3_reset(s);
+	}
+	store_pending_drop(st);
+	return rc;
+}
+
+/* A new pending row for (form, place, day); NULL when out of memory or
+   when writing the full list failed. */
+static struct store_pending *
+store_pending_add(struct store *st, const char *form_id, const char *place,
+    const char *day, int stored)
+{
+	size_t lf = strlen(form_id) + 1, lp = strlen(place) + 1,
+	    ld = strlen(day) + 1;
+	struct store_pending *p;
+	char *k;
+
+	if (st->n_pending == STORE_PENDING_MAX && store_pending_write(st) != 0)
+		return NULL;
+	if ((k = malloc(lf + lp + ld)) == NULL)
+		return NULL;
+	p = &st->pending[st->n_pending++];
+	p->form_id = memcpy(k, form_id, lf);
+	p->place = memcpy(k + lf, place, lp);
+	p->day = memcpy(k + lf + lp, day, ld);
+	p->cells = NULL;
+	p->len = 0;
+	p->seq = 0;
+	p->stored = stored;
+	return p;
+}
+
+/*
+ * Adds c's cells (one place and day) into the row, or replaces it.  The
+ * row is read from the table the first time the transaction changes it,
+ * and written back at its commit (store_pending_write), so a commit of
+ * many records from one place reads and writes its row once.
+ */
 static int
 store_cells_merge(struct store *st, const char *form_id,
     const struct form_counts *c, int replace, uint64_t seq)
 {
-	sqlite3_stmt *s = store_q(st, Q_COUNT_GET);
+	struct store_pending *pd = store_pending_find(st, form_id,
+	    c->c[0].place, c->c[0].day);
+	sqlite3_stmt *s = NULL;
 	const unsigned char *old = NULL, *p, *e, *np;
 	const char *dim, *value, *measure;
 	unsigned char *buf = NULL, *w, *used = NULL;
 	size_t old_len = 0, cap;
-	int rc = -1, step;
+	int rc = -1, step = SQLITE_ROW;
 
-	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
-	step = sqlite3_step(s);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		goto out;
-	if (step == SQLITE_ROW && !replace) {
-		old = sqlite3_column_blob(s, 0);
-		old_len = (size_t)sqlite3_column_bytes(s, 0);
+	if (pd == NULL) {
+		s = store_q(st, Q_COUNT_GET);
+		sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
+		step = sqlite3_step(s);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out;
+		if (step == SQLITE_ROW) {
+			old = sqlite3_column_blob(s, 0);
+			old_len = (size_t)sqlite3_column_bytes(s, 0);
+		}
+	} else {
+		old = pd->cells;
+		old_len = pd->len;
+	}
+	if (replace) {
+		old = NULL;
+		old_len = 0;
 	}
 	cap = old_len;
 	for (size_t i = 0; i < c->n; i++)
@@ -524,17 +657,22 @@ store_cells_merge(struct store *st, const char *form_id,
 	for (size_t i = 0; i < c->n; i++)
 		if (!used[i])
 			w = cell_put(w, &c->c[i]);
-	sqlite3_reset(s);	/* old points into s's row until here */
-	old = NULL;
-	s = store_q(st, step == SQLITE_ROW ? Q_COUNT_SET : Q_COUNT_PUT);
-	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, c->c[0].place, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, c->c[0].day, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, buf, (int)(w - buf), SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)seq);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	if (s != NULL) {
+		sqlite3_reset(s);	/* old pointed into s's row until here */
+		s = NULL;
+	}
+	if (pd == NULL && (pd = store_pending_add(st, form_id, c->c[0].place,
+	    c->c[0].day, step == SQLITE_ROW)) == NULL)
+		goto out;
+	free(pd->cells);
+	pd->cells = buf;
+	pd->len = (size_t)(w - buf);
+	pd->seq = seq;
+	buf = NULL;
+	rc = 0;
 out:
-	sqlite3_reset(s);
+	if (s != NULL)
+		sqlite3_reset(s);
 	free(buf);
 	free(used);
 	return rc;
@@ -560,6 +698,9 @@ store_latest_take(struct store *st, const char *form_id,
 		return -1;
 	if (!newer)
 		return 0;
+	/* the place's rows this transaction changed go, with the rest */
+	if (store_pending_write(st) != 0)
+		return -1;
 	s = store_q(st, Q_COUNTS_DROP);
 	sqlite3_bind_text(s, 1, form_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, c->place, -1, SQLITE_STATIC);
@@ -770,6 +911,10 @@ store_counts_since(struct store *st, int64_t since, size_t max_cells,
 	size_t cells = 0;
 	int rc;
 
+	/* Rows this connection's open transaction changed, in the table
+	   first (the transaction's own reads see them). */
+	if (store_pending_write(st) != 0)
+		return -1;
 	/* Whole places (every day of a form's place), those changed after
 	   since, in the order they last changed; a place is never split, so
 	   a receiver replaces the places it gets and keeps the others. */

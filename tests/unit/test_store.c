@@ -1,4 +1,5 @@
-/* test_store.c: migrations, damage refusal, seq and dedup, counts, users. */
+/* test_store.c: migrations, damage refusal, seq and dedup, counts (and a
+   transaction's counts rows kept until its commit), users. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,97 @@ test_counts(void **state)
 	store_close(st);
 }
 
+/* A resubmission inside a transaction does not take a seq: the next
+   record of the same transaction gets it. */
+static void
+test_seq_in_one_transaction(void **state)
+{
+	static const unsigned char b[1];
+	struct store *st;
+	char err[256];
+	uint64_t ep, seq;
+
+	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_epoch_add(st, pub, 1, &ep), 0);
+	assert_int_equal(add_record(st, "x1", ep), 1);
+	assert_int_equal(store_next_seq(st, &seq), 0);
+	assert_int_equal(seq, 2);
+	struct store_record dup = { seq, "x1", "f", "1", 1, 1, ep, b, 1 };
+	assert_int_equal(store_record_add(st, &dup), 1);
+	assert_int_equal(add_record(st, "x2", ep), 2);
+	assert_int_equal(add_record(st, "x3", ep), 3);
+	assert_int_equal(store_commit(st), 0);
+	/* a new transaction reads the table again */
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(add_record(st, "x4", ep), 4);
+	store_rollback(st);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(add_record(st, "x5", ep), 4);
+	assert_int_equal(store_commit(st), 0);
+	store_close(st);
+}
+
+/*
+ * The rows a transaction changes are written at its commit: many records
+ * of one place add up, more places than the list holds are written as it
+ * fills, a rollback leaves no trace, and each row keeps the seq of the
+ * last record that changed it (what sync sends).
+ */
+static void
+test_counts_of_a_transaction(void **state)
+{
+	struct store *st;
+	char err[256], place[16];
+	struct form_count cell = { "2026-11-20", "", "", "", "households", 1 };
+	struct form_counts c = { 1, 1, &cell };
+	json_t *since;
+	uint64_t upto;
+
+	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(st), 0);
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 150; i++) {
+			snprintf(place, sizeof(place), "P-%d", i);
+			snprintf(cell.place, sizeof(cell.place), "%s", place);
+			assert_int_equal(store_counts_add(st, "dtm_household",
+			    &c, 0, (uint64_t)(1 + round * 150 + i)), 0);
+		}
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(count_of(st, "P-0", "", "households"), 3);
+	assert_int_equal(count_of(st, "P-63", "", "households"), 3);
+	assert_int_equal(count_of(st, "P-149", "", "households"), 3);
+
+	/* rolled back: nothing of it */
+	snprintf(cell.place, sizeof(cell.place), "P-R");
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 500), 0);
+	store_rollback(st);
+	assert_int_equal(count_of(st, "P-R", "", "households"), -1);
+	snprintf(cell.place, sizeof(cell.place), "P-7");
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 501), 0);
+	store_rollback(st);
+	assert_int_equal(count_of(st, "P-7", "", "households"), 3);
+
+	/* two records of P-7 in one commit: 5, and the row's seq is 461 */
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 460), 0);
+	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 461), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(count_of(st, "P-7", "", "households"), 5);
+	assert_int_equal(store_counts_since(st, 460, SIZE_MAX, &since, &upto),
+	    0);
+	assert_int_equal(json_array_size(since), 1);
+	assert_int_equal(upto, 461);
+	json_decref(since);
+	assert_int_equal(store_counts_since(st, 461, SIZE_MAX, &since, &upto),
+	    0);
+	assert_int_equal(json_array_size(since), 0);
+	json_decref(since);
+	store_close(st);
+}
+
 static void
 test_users_and_meta(void **state)
 {
@@ -283,6 +375,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq_in_one_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_of_a_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_meta, setup, teardown),
 	};
 
