@@ -729,7 +729,10 @@ store_counts_add(struct store *st, const char *form_id,
 		if (take <= 0)
 			return take;
 	}
-	return store_cells_merge(st, form_id, c, latest, seq);
+	if (store_cells_merge(st, form_id, c, latest, seq) != 0)
+		return -1;
+	/* outside a transaction there is no commit to wait for */
+	return st->in_tx ? 0 : store_pending_write(st);
 }
 
 int

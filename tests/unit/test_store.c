@@ -300,6 +300,13 @@ test_counts_of_a_transaction(void **state)
 	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 501), 0);
 	store_rollback(st);
 	assert_int_equal(count_of(st, "P-7", "", "households"), 3);
+	/* outside a transaction a change is written at once */
+	snprintf(cell.place, sizeof(cell.place), "P-A");
+	assert_int_equal(store_counts_add(st, "dtm_household", &c, 0, 300), 0);
+	store_close(st);
+	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
+	assert_int_equal(count_of(st, "P-A", "", "households"), 1);
+	snprintf(cell.place, sizeof(cell.place), "P-7");
 
 	/* two records of P-7 in one commit: 5, and the row's seq is 461 */
 	assert_int_equal(store_begin(st), 0);
