@@ -77,6 +77,27 @@ bench_device(char dir[64], struct device *d)
 	return 0;
 }
 
+/*
+ * How busy the disk was at the end of a part: the kernel's "some avg10"
+ * from /proc/pressure/io, the share of the last 10 s in which a task
+ * waited for I/O; -1 where the kernel does not say.  On a machine whose
+ * disk others share, fsync-bound ratios move with it, so the benches
+ * print it beside them.
+ */
+static inline double
+bench_io_pressure(void)
+{
+	FILE *f = fopen("/proc/pressure/io", "r");
+	double v = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "some avg10=%lf", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 static inline void
 bench_rmdir(const char *dir)
 {

@@ -368,14 +368,16 @@ main(int argc, char **argv)
 			printf("http submit, fsync slowed by %ld us as on an "
 			    "SD card: %.0f/s with %d keep-alive clients, %.2fx "
 			    "one client's %.0f/s (median of %d rounds; budget "
-			    "5x; %ld refused)\n", us, eight, CLIENTS, ratio, one,
-			    ROUNDS, bad);
+			    "5x; %ld refused; I/O pressure %.1f%%)\n", us, eight,
+			    CLIENTS, ratio, one, ROUNDS, bad,
+			    bench_io_pressure());
 		else
 			printf("http submit: %.0f/s with %d keep-alive clients, "
 			    "%.2fx one client's %.0f/s (median of %d rounds; "
-			    "budget 3x; %ld refused); %.2fx the store's single "
-			    "durable submits (%.0f/s)\n", eight, CLIENTS, ratio,
-			    one, ROUNDS, bad, eight / single, single);
+			    "budget 3x; %ld refused; I/O pressure %.1f%%); "
+			    "%.2fx the store's single durable submits "
+			    "(%.0f/s)\n", eight, CLIENTS, ratio, one, ROUNDS,
+			    bad, bench_io_pressure(), eight / single, single);
 	}
 
 	/* A million records, then fieldd's memory while it serves. */

@@ -171,9 +171,10 @@ main(void)
 		qsort(ts1, PAIRS, sizeof(double), cmp_double);
 		printf("durable submit, paired: bare insert median %.1f us, "
 		    "store submit median %.1f us: %.2fx the bare cost (budget "
-		    "1.25x; %d pairs)\n", tb1[PAIRS / 2] * 1e6,
-		    ts1[PAIRS / 2] * 1e6, ts1[PAIRS / 2] / tb1[PAIRS / 2],
-		    PAIRS);
+		    "1.25x; %d pairs; I/O pressure %.1f%%)\n",
+		    tb1[PAIRS / 2] * 1e6, ts1[PAIRS / 2] * 1e6,
+		    ts1[PAIRS / 2] / tb1[PAIRS / 2], PAIRS,
+		    bench_io_pressure());
 		free(tb1);
 		free(ts1);
 		free(blob);
