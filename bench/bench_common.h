@@ -78,11 +78,11 @@ bench_device(char dir[64], struct device *d)
 }
 
 /*
- * How busy the disk was at the end of a part: the kernel's "some avg10"
- * from /proc/pressure/io, the share of the last 10 s in which a task
- * waited for I/O; -1 where the kernel does not say.  On a machine whose
- * disk others share, fsync-bound ratios move with it, so the benches
- * print it beside them.
+ * How busy the disk was: the kernel's "some avg10" from /proc/pressure/io,
+ * the share of the last 10 s in which a task waited for I/O; -1 where the
+ * kernel does not say.  On a machine whose disk others share, fsync-bound
+ * ratios move with it, so the benches print it beside them, read when
+ * they start (later, their own fsyncs would count too).
  */
 static inline double
 bench_io_pressure(void)

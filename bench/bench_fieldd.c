@@ -320,13 +320,14 @@ main(int argc, char **argv)
 	json_t *rec = bench_household(1);
 	long bad = 0;
 	pid_t pid;
-	double t0, single;
+	double t0, single, io;
 
 	if (argc != 2 && argc != 4) {
 		fprintf(stderr, "usage: bench_fieldd PATH/TO/fieldd [LARGE.json "
 		    "RECORD.json]\n");
 		return 2;
 	}
+	io = bench_io_pressure();
 	body = json_dumps(rec, JSON_COMPACT);
 	if (bench_device(dir, &d) != 0 ||
 	    users_add(d.st, "bench", token, err, sizeof(err)) != 0)
@@ -368,16 +369,15 @@ main(int argc, char **argv)
 			printf("http submit, fsync slowed by %ld us as on an "
 			    "SD card: %.0f/s with %d keep-alive clients, %.2fx "
 			    "one client's %.0f/s (median of %d rounds; budget "
-			    "5x; %ld refused; I/O pressure %.1f%%)\n", us, eight,
-			    CLIENTS, ratio, one, ROUNDS, bad,
-			    bench_io_pressure());
+			    "5x; %ld refused; I/O pressure at the start %.1f%%)\n", us,
+			    eight, CLIENTS, ratio, one, ROUNDS, bad, io);
 		else
 			printf("http submit: %.0f/s with %d keep-alive clients, "
 			    "%.2fx one client's %.0f/s (median of %d rounds; "
-			    "budget 3x; %ld refused; I/O pressure %.1f%%); "
-			    "%.2fx the store's single durable submits "
+			    "budget 3x; %ld refused; I/O pressure at the start "
+			    "%.1f%%); %.2fx the store's single durable submits "
 			    "(%.0f/s)\n", eight, CLIENTS, ratio, one, ROUNDS,
-			    bad, bench_io_pressure(), eight / single, single);
+			    bad, io, eight / single, single);
 	}
 
 	/* A million records, then fieldd's memory while it serves. */
