@@ -17,22 +17,29 @@ import fieldlib as fl
 import synclib as sl
 
 
+def board_copy(d, suffix, sql):
+    """Board d's folder copied beside it (d.dir + suffix), as the same
+    device, with sql run on the copy's store."""
+    c = sl.SyncDevice.__new__(sl.SyncDevice)
+    c.collector, c.id, c.proc = d.collector, d.id, None
+    c.dir = d.dir + suffix
+    shutil.copytree(d.dir, c.dir)
+    db = sqlite3.connect(os.path.join(c.dir, "device.db"))
+    db.execute(sql)
+    db.commit()
+    db.close()
+    return c
+
+
 def forgotten_copy(test, d):
     """A copy of board d as a new process that forgot its link would find
     it: no learned batch size nor round trip, nor the TLS session kept for
     a new process to resume (which d must have)."""
-    forgot = sl.SyncDevice.__new__(sl.SyncDevice)
-    forgot.collector, forgot.id, forgot.proc = d.collector, d.id, None
-    forgot.dir = d.dir + "-forgot"
-    shutil.copytree(d.dir, forgot.dir)
+    forgot = board_copy(d, "-forgot", "DELETE FROM meta WHERE key IN"
+                        " ('sync_link_batch_bytes', 'sync_link_rtt_ms')")
     session = os.path.join(forgot.dir, "tls", "session")
     test.assertTrue(os.path.exists(session))
     os.unlink(session)
-    db = sqlite3.connect(os.path.join(forgot.dir, "device.db"))
-    db.execute("DELETE FROM meta WHERE key IN ('sync_link_batch_bytes',"
-               " 'sync_link_rtt_ms')")
-    db.commit()
-    db.close()
     return forgot
 
 
@@ -614,15 +621,8 @@ class SyncFeaturesTest(unittest.TestCase):
             d.ctl("config", "set", "sync_batch_max", "10")
             # A copy of the board that sent only 101 to 150: the same
             # keys and records, but none below 101 nor above 150.
-            part = sl.SyncDevice.__new__(sl.SyncDevice)
-            part.collector, part.id, part.proc = self.c, d.id, None
-            part.dir = d.dir + "-part"
-            shutil.copytree(d.dir, part.dir)
-            db = sqlite3.connect(os.path.join(part.dir, "device.db"))
-            db.execute("DELETE FROM records WHERE seq <= 100 OR "
-                       "seq > 150")
-            db.commit()
-            db.close()
+            part = board_copy(d, "-part", "DELETE FROM records WHERE"
+                              " seq <= 100 OR seq > 150")
             part.sync()
             self.assertEqual(self.c.devices()[name]["acked_seq"], 0)
             p = d.sync()
