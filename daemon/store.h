@@ -39,6 +39,9 @@ struct store;
 
 /* Newest schema version; store_open migrates older databases to it. */
 #define STORE_SCHEMA_VERSION 6
+/* A connection that writes checkpoints the WAL after this many frames
+   (SQLite's default is 1,000; store.c says why). */
+#define STORE_CHECKPOINT_FRAMES 4000
 
 /*
  * Opens (create: also creates) the database at path, runs PRAGMA

@@ -1,5 +1,6 @@
 /* test_store.c: migrations, damage refusal, seq and dedup, counts (and a
-   transaction's counts rows kept until its commit), users. */
+   transaction's counts rows kept until its commit), users, how often the
+   WAL is checkpointed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -205,6 +207,56 @@ test_seq_and_dedup(void **state)
 	store_close(st);
 }
 
+/* Frames the store's WAL file has room for: its size only grows, and
+   SQLite writes from its start again after a checkpoint that copied it
+   all, so the size says how far the WAL got between checkpoints. */
+static long
+wal_frames(void)
+{
+	char wal[160];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(stat(wal, &sb), 0);
+	return (long)((sb.st_size - 32) / (4096 + 24));
+}
+
+/*
+ * A store checkpoints every 4,000 WAL frames, not SQLite's 1,000
+ * (store_open_impl says why): one-record commits, two or three frames
+ * each, take the WAL past 1,000 frames and it is not copied back then;
+ * it is by 4,000, after which the WAL starts again and stays that size.
+ */
+static void
+test_checkpoint_interval(void **state)
+{
+	struct store *st;
+	char err[256], id[32];
+	uint64_t ep;
+	int i;
+
+	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_epoch_add(st, pub, 1, &ep), 0);
+	assert_int_equal(store_commit(st), 0);
+	for (i = 0; i < 700; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(store_begin(st), 0);
+		add_record(st, id, ep);
+		assert_int_equal(store_commit(st), 0);
+	}
+	assert_true(wal_frames() > 1100);
+	for (; i < 4000; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(store_begin(st), 0);
+		add_record(st, id, ep);
+		assert_int_equal(store_commit(st), 0);
+	}
+	assert_true(wal_frames() >= 4000);
+	assert_true(wal_frames() < 4100);
+	store_close(st);
+}
+
 static int64_t
 count_of(struct store *st, const char *place, const char *dim,
     const char *measure)
@@ -363,6 +415,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_of_a_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_interval, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
