@@ -221,10 +221,11 @@ store_open_impl(const char *path, int mode, int version,
 	 * database twice.  Four times fewer checkpoints copy the pages
 	 * written again and again (the records' right edge, counts, the
 	 * index's inner pages) once instead of four times, and sync a
-	 * quarter as often: with eight phones the writer spends a quarter
-	 * less time in the kernel.  Every connection that writes gets the
-	 * same, or a sessions row written on the loop would run the
-	 * checkpoint there.  The WAL grows to 16 MiB (within the free-space
+	 * quarter as often: with eight phones the writer spent about a fifth
+	 * less time in the kernel.  The price is a longer wait, a quarter as
+	 * often, for the submits behind a checkpoint (docs/architecture.md).
+	 * Every connection that writes gets the same, or a sessions row
+	 * written on the loop would run the checkpoint there.  The WAL grows to 16 MiB (within the free-space
 	 * floor's 64), its index stays in one 32 KiB block of shared memory
 	 * (which holds 4,062 frames), and recovery after a crash reads at
 	 * most 16 MiB.
