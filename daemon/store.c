@@ -225,10 +225,10 @@ store_open_impl(const char *path, int mode, int version,
 	 * less time in the kernel.  The price is a longer wait, a quarter as
 	 * often, for the submits behind a checkpoint (docs/architecture.md).
 	 * Every connection that writes gets the same, or a sessions row
-	 * written on the loop would run the checkpoint there.  The WAL grows to 16 MiB (within the free-space
-	 * floor's 64), its index stays in one 32 KiB block of shared memory
-	 * (which holds 4,062 frames), and recovery after a crash reads at
-	 * most 16 MiB.
+	 * written on the loop would run the checkpoint there.  The WAL grows
+	 * to about 16 MiB (within the free-space floor's 64), its index stays
+	 * in one 32 KiB block of shared memory (which holds 4,062 frames),
+	 * and recovery after a crash reads at most that much.
 	 */
 	if (mode != DB_READONLY)
 		sqlite3_wal_autocheckpoint(st->db, STORE_CHECKPOINT_FRAMES);

@@ -227,31 +227,34 @@ wal_frames(void)
  * each, take the WAL past 1,000 frames and it is not copied back then;
  * it is by 4,000, after which the WAL starts again and stays that size.
  */
+/* Records [from, to) each in a transaction of its own, as one phone's. */
+static void
+add_alone(struct store *st, uint64_t ep, int from, int to)
+{
+	char id[32];
+
+	for (int i = from; i < to; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(store_begin(st), 0);
+		add_record(st, id, ep);
+		assert_int_equal(store_commit(st), 0);
+	}
+}
+
 static void
 test_checkpoint_interval(void **state)
 {
 	struct store *st;
-	char err[256], id[32];
+	char err[256];
 	uint64_t ep;
-	int i;
 
 	assert_int_equal(store_open(path, 1, &st, err, sizeof(err)), 0);
 	assert_int_equal(store_begin(st), 0);
 	assert_int_equal(store_epoch_add(st, pub, 1, &ep), 0);
 	assert_int_equal(store_commit(st), 0);
-	for (i = 0; i < 700; i++) {
-		snprintf(id, sizeof(id), "c%d", i);
-		assert_int_equal(store_begin(st), 0);
-		add_record(st, id, ep);
-		assert_int_equal(store_commit(st), 0);
-	}
+	add_alone(st, ep, 0, 700);
 	assert_true(wal_frames() > 1100);
-	for (; i < 4000; i++) {
-		snprintf(id, sizeof(id), "c%d", i);
-		assert_int_equal(store_begin(st), 0);
-		add_record(st, id, ep);
-		assert_int_equal(store_commit(st), 0);
-	}
+	add_alone(st, ep, 700, 4000);
 	assert_true(wal_frames() >= 4000);
 	assert_true(wal_frames() < 4100);
 	store_close(st);
