@@ -221,12 +221,6 @@ wal_frames(void)
 	return (long)((sb.st_size - 32) / (4096 + 24));
 }
 
-/*
- * A store checkpoints every 4,000 WAL frames, not SQLite's 1,000
- * (store_open_impl says why): one-record commits, two or three frames
- * each, take the WAL past 1,000 frames and it is not copied back then;
- * it is by 4,000, after which the WAL starts again and stays that size.
- */
 /* Records [from, to) each in a transaction of its own, as one phone's. */
 static void
 add_alone(struct store *st, uint64_t ep, int from, int to)
@@ -241,6 +235,12 @@ add_alone(struct store *st, uint64_t ep, int from, int to)
 	}
 }
 
+/*
+ * A store checkpoints every 4,000 WAL frames, not SQLite's 1,000
+ * (store_open_impl says why): one-record commits, two or three frames
+ * each, take the WAL past 1,000 frames and it is not copied back then;
+ * it is by 4,000, after which the WAL starts again and stays that size.
+ */
 static void
 test_checkpoint_interval(void **state)
 {
